@@ -1,0 +1,98 @@
+/**
+ * Stage-2 translation geometry for the 4 KiB granule (the only one RMM v1.0 supports).
+ *
+ * Addresses inside the simulator are JS numbers: every PA and IPA is below 2^52, which a double
+ * holds exactly. Only division, multiplication and modulo are used on them, never the 32-bit
+ * bitwise operators (they would truncate above 2^31). `bigint` is used at the ABI edge only.
+ *
+ * Source: RMM spec A2.2 / TF-RMM lib/s2tt/include/s2tt.h (s2tte_map_size, S2TTES_PER_S2TT).
+ */
+
+export const GRANULE_SHIFT = 12;
+export const GRANULE_SIZE = 4096;
+export const GRANULE_SIZE_N = 4096n;
+
+/** Entries in one RTT (a 4 KiB granule of 8-byte descriptors). */
+export const S2TTES_PER_S2TT = 512;
+/** Entries in a level -1 table (FEAT_LPA2 only). */
+export const S2TTES_PER_S2TT_LM1 = 16;
+
+/** The deepest level: 4 KiB pages. */
+export const S2TT_PAGE_LEVEL = 3;
+/** Blocks are allowed at levels 1 and 2 only (TF-RMM S2TT_MIN_BLOCK_LEVEL). */
+export const S2TT_MIN_BLOCK_LEVEL = 1;
+export const S2TT_MIN_STARTING_LEVEL = 0;
+export const S2TT_MIN_STARTING_LEVEL_LPA2 = -1;
+/** IPA width limits (TF-RMM s2tt.h). */
+export const S2TT_MIN_IPA_BITS = 32;
+export const S2TT_MAX_IPA_BITS = 48;
+export const S2TT_MAX_IPA_BITS_LPA2 = 52;
+
+const POW2: number[] = [];
+for (let i = 0; i <= 64; i++) POW2.push(2 ** i);
+
+/** 2^n as an exact number (n <= 64). */
+export function pow2(n: number): number {
+  return POW2[n]!;
+}
+
+/** Address bits resolved below an entry of `level`: 12 + 9 * (3 - level). */
+export function levelShift(level: number): number {
+  return GRANULE_SHIFT + 9 * (S2TT_PAGE_LEVEL - level);
+}
+
+/** Size of the region one entry at `level` maps: 4 KiB at L3, 2 MiB at L2, 1 GiB at L1, ... */
+export function mapSize(level: number): number {
+  return POW2[levelShift(level)]!;
+}
+
+export const SZ_4K = 4096;
+export const SZ_2M = 2 * 1024 * 1024;
+export const SZ_1G = 1024 * 1024 * 1024;
+
+export function isAligned(addr: number, size: number): boolean {
+  return addr % size === 0;
+}
+
+export function alignDown(addr: number, size: number): number {
+  return addr - (addr % size);
+}
+
+export function alignUp(addr: number, size: number): number {
+  const r = addr % size;
+  return r === 0 ? addr : addr + (size - r);
+}
+
+/** Index of the entry covering `addr` in a table at `level` (modulo the table size). */
+export function entryIndex(addr: number, level: number, entries: number = S2TTES_PER_S2TT): number {
+  return Math.floor(addr / mapSize(level)) % entries;
+}
+
+/** Granule index of a physical address (exact for any PA below 2^64 that is a multiple of 4K). */
+export function granuleIndex(pa: number): number {
+  return Math.floor(pa / GRANULE_SIZE);
+}
+
+const HUGE_ALIGNED = 2 ** 60;
+const HUGE_UNALIGNED = 2 ** 60 + 256;
+
+/**
+ * A register value (bigint) as an internal address number. Every valid PA/IPA is < 2^52; values of
+ * 2^53 and above become 2^60 (if 4K-aligned) or 2^60 + 256 (if not), so alignment checks and
+ * range checks on them still give the answer the 64-bit value would.
+ */
+export function toNum(v: bigint): number {
+  v = BigInt.asUintN(64, v);
+  if (v <= 0x1f_ffff_ffff_ffffn) return Number(v);
+  return (v & 0xfffn) === 0n ? HUGE_ALIGNED : HUGE_UNALIGNED;
+}
+
+/** A 64-bit register value: wraps negative and oversized bigints the way an X register would. */
+export function u64(v: bigint): bigint {
+  return BigInt.asUintN(64, v);
+}
+
+/** Format as lower-case hex without prefix, as TF-RMM's trace does (`%lx`). */
+export function hex(v: number | bigint): string {
+  return v.toString(16);
+}

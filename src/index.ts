@@ -1,0 +1,18 @@
+/**
+ * cca-realm-sim: a deterministic simulator of Arm CCA realms (RMM host interface, Linux KVM host
+ * code of the CCA series, realm guest). Public entry point (design.md "Contracts").
+ */
+export { Platform, type PlatformOptions, type GranuleInfo } from "./system/platform.js";
+export type { RmiApi, RmiResult } from "./system/rmi-api.js";
+export * as geometry from "./arch/geometry.js";
+export { GranuleProtectionFault, ExternalAbort } from "./platform/errors.js";
+export { DEFAULT_MEMORY_MAP, type MemoryRegion } from "./platform/memory-map.js";
+export { Pas } from "./platform/gpt.js";
+export { RmiStatus, statusName } from "./rmm/status.js";
+export { GranuleState } from "./rmm/granule.js";
+export { RealmState } from "./rmm/realm.js";
+export { S2tte, RmiRttEntryState, Ripas } from "./rmm/s2tt.js";
+export { encodeRealmParams, type RealmParams } from "./rmm/abi/realm-params.js";
+export * from "./rmm/abi/rec-params.js";
+export { featureRegister0, decodeFeatureRegister0, type RmmFeatures } from "./rmm/features.js";
+export { formatRecord, type RmiCallRecord } from "./rmm/trace.js";

@@ -1,0 +1,94 @@
+/**
+ * Physical memory contents, kept sparse per 4 KiB granule: a granule that was never written (or
+ * was scrubbed) holds no buffer and reads as zeroes.
+ */
+import { GRANULE_SIZE } from "../arch/geometry.js";
+
+export class PhysicalMemory {
+  private readonly pages = new Map<number, Uint8Array>();
+
+  /** Number of granules holding a buffer (i.e. that may be non-zero). */
+  get residentGranules(): number {
+    return this.pages.size;
+  }
+
+  page(g: number): Uint8Array | undefined {
+    return this.pages.get(g);
+  }
+
+  private pageForWrite(g: number): Uint8Array {
+    let p = this.pages.get(g);
+    if (p === undefined) {
+      p = new Uint8Array(GRANULE_SIZE);
+      this.pages.set(g, p);
+    }
+    return p;
+  }
+
+  read(pa: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const a = pa + done;
+      const g = Math.floor(a / GRANULE_SIZE);
+      const off = a - g * GRANULE_SIZE;
+      const n = Math.min(GRANULE_SIZE - off, length - done);
+      const p = this.pages.get(g);
+      if (p !== undefined) out.set(p.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  write(pa: number, bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) {
+      const a = pa + done;
+      const g = Math.floor(a / GRANULE_SIZE);
+      const off = a - g * GRANULE_SIZE;
+      const n = Math.min(GRANULE_SIZE - off, bytes.length - done);
+      this.pageForWrite(g).set(bytes.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  readU64(pa: number): bigint {
+    const g = Math.floor(pa / GRANULE_SIZE);
+    const p = this.pages.get(g);
+    if (p === undefined) return 0n;
+    const off = pa - g * GRANULE_SIZE;
+    return new DataView(p.buffer, p.byteOffset, p.byteLength).getBigUint64(off, true);
+  }
+
+  writeU64(pa: number, v: bigint): void {
+    const g = Math.floor(pa / GRANULE_SIZE);
+    const p = this.pageForWrite(g);
+    new DataView(p.buffer).setBigUint64(pa - g * GRANULE_SIZE, BigInt.asUintN(64, v), true);
+  }
+
+  /** Zero a whole granule (scrub). */
+  zero(g: number): void {
+    this.pages.delete(g);
+  }
+
+  /** Copy one granule's contents to another. */
+  copy(dst: number, src: number): void {
+    const s = this.pages.get(src);
+    if (s === undefined) this.pages.delete(dst);
+    else this.pages.set(dst, s.slice());
+  }
+
+  isZero(g: number): boolean {
+    const p = this.pages.get(g);
+    if (p === undefined) return true;
+    for (let i = 0; i < p.length; i++) if (p[i] !== 0) return false;
+    return true;
+  }
+
+  /** The granule's 4 KiB, shared (do not keep). Zeroes for a page never written. */
+  granuleBytes(g: number): Uint8Array {
+    return this.pages.get(g) ?? ZERO_PAGE;
+  }
+}
+
+const ZERO_PAGE = new Uint8Array(GRANULE_SIZE);

@@ -1,0 +1,111 @@
+/**
+ * Granule states and refcounts as the RMM tracks them, one entry per 4 KiB granule of DRAM.
+ * Kept in lazily allocated typed-array chunks keyed by granule index, so a 64 GiB map costs
+ * nothing until touched. Source: RMM spec A2.2 (granule states); TF-RMM lib/granule.
+ */
+
+export enum GranuleState {
+  /** Spec: UNDELEGATED. TF-RMM: GRANULE_STATE_NS. */
+  NS = 0,
+  DELEGATED = 1,
+  RD = 2,
+  REC = 3,
+  REC_AUX = 4,
+  DATA = 5,
+  RTT = 6,
+  PDEV = 7,
+  PDEV_AUX = 8,
+  VDEV = 9,
+  VDEV_AUX = 10,
+  /** v2.0: an object half built or half torn down by a stateful operation (SRO). */
+  PARTIAL = 11,
+  /** v2.0: RMM-owned memory donated through OP_MEM_DONATE. */
+  INTERNAL = 12,
+}
+
+export const GRANULE_STATE_NAMES: readonly string[] = [
+  "UNDELEGATED", "DELEGATED", "RD", "REC", "REC_AUX", "DATA", "RTT",
+  "PDEV", "PDEV_AUX", "VDEV", "VDEV_AUX", "PARTIAL", "INTERNAL",
+];
+
+const CHUNK = 65536;
+
+interface Chunk {
+  state: Uint8Array;
+  refcount: Int32Array;
+}
+
+export class GranuleTable {
+  private readonly chunks = new Map<number, Chunk>();
+  private lastIdx = -1;
+  private last: Chunk | undefined;
+  /** Granules per state, kept up to date on every transition (accounting is O(1)). */
+  readonly counts = new Float64Array(GRANULE_STATE_NAMES.length);
+
+  private chunk(g: number): Chunk | undefined {
+    const ci = Math.floor(g / CHUNK);
+    if (ci === this.lastIdx) return this.last;
+    const c = this.chunks.get(ci);
+    if (c !== undefined) {
+      this.lastIdx = ci;
+      this.last = c;
+    }
+    return c;
+  }
+
+  private chunkForWrite(g: number): Chunk {
+    let c = this.chunk(g);
+    if (c === undefined) {
+      const ci = Math.floor(g / CHUNK);
+      c = { state: new Uint8Array(CHUNK), refcount: new Int32Array(CHUNK) };
+      this.chunks.set(ci, c);
+      this.lastIdx = ci;
+      this.last = c;
+    }
+    return c;
+  }
+
+  state(g: number): GranuleState {
+    const c = this.chunk(g);
+    return c === undefined ? GranuleState.NS : (c.state[g % CHUNK]! as GranuleState);
+  }
+
+  setState(g: number, s: GranuleState): void {
+    const c = this.chunkForWrite(g);
+    const i = g % CHUNK;
+    const old = c.state[i]!;
+    if (old !== GranuleState.NS) this.counts[old]!--;
+    if (s !== GranuleState.NS) this.counts[s]!++;
+    c.state[i] = s;
+  }
+
+  refcount(g: number): number {
+    const c = this.chunk(g);
+    return c === undefined ? 0 : c.refcount[g % CHUNK]!;
+  }
+
+  addRef(g: number, delta: number): void {
+    const c = this.chunkForWrite(g);
+    c.refcount[g % CHUNK]! += delta;
+  }
+
+  setRef(g: number, v: number): void {
+    this.chunkForWrite(g).refcount[g % CHUNK] = v;
+  }
+
+  /** Every granule not in state NS, in address order (for invariant checks and listings). */
+  *nonNs(): Generator<[number, GranuleState]> {
+    const keys = [...this.chunks.keys()].sort((a, b) => a - b);
+    for (const ci of keys) {
+      const c = this.chunks.get(ci)!;
+      for (let i = 0; i < CHUNK; i++) {
+        const s = c.state[i]!;
+        if (s !== GranuleState.NS) yield [ci * CHUNK + i, s as GranuleState];
+      }
+    }
+  }
+
+  countOf(s: GranuleState): number {
+    return this.counts[s]!;
+  }
+}

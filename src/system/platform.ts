@@ -1,0 +1,147 @@
+/**
+ * Platform: the machine (memory map, memory, GPT) with an RMM in front of it, as the Non-secure
+ * host sees it. `Platform.create({rmm: "1.0" | "2.0"})` (design.md "Platform and raw RMI").
+ */
+import { GRANULE_SIZE } from "../arch/geometry.js";
+import { requireAddress, requireReg } from "../platform/args.js";
+import { Pas, PAS_NAMES } from "../platform/gpt.js";
+import { Machine, type MachineOptions, type NsAccess } from "../platform/machine.js";
+import type { MemoryRegion } from "../platform/memory-map.js";
+import type { RmiAbi } from "../rmm/dispatch.js";
+import type { RmmFeatures } from "../rmm/features.js";
+import { GRANULE_STATE_NAMES, GranuleState } from "../rmm/granule.js";
+import { REALM_STATE_NAMES } from "../rmm/realm.js";
+import { Rmm, type RmiInterceptor } from "../rmm/rmm.js";
+import { makeRmiApi, type RmiApi } from "./rmi-api.js";
+
+export interface PlatformOptions {
+  /** RMI ABI: "1.0" (default) or "2.0" (beta, as v13/v14 use it). */
+  rmm?: RmiAbi;
+  memoryMap?: readonly MemoryRegion[];
+  /** PA width, 48 by default. */
+  paBits?: number;
+  features?: Partial<RmmFeatures>;
+  /** RMM 2.0: keep the v1.0 unprotected-map calls and REC_AUX_COUNT ("temporary v1.0 SMCs", v13). */
+  v1Compat?: boolean;
+  /** Record every RMI call in `rmmTrace` (default true). */
+  trace?: boolean;
+}
+
+export interface GranuleInfo {
+  pa: bigint;
+  /** Spec name: UNDELEGATED, DELEGATED, RD, REC, REC_AUX, DATA, RTT (v2.0: PARTIAL, INTERNAL). */
+  state: string;
+  /** PAS in the GPT: NS, REALM, SECURE, ROOT. */
+  pas: string;
+  refcount: number;
+  /** Whether the RMM tracks this granule (conventional DRAM). */
+  tracked: boolean;
+  /** Memory region kind, or "none". */
+  region: string;
+  /** The owning realm's RD, for RD/REC/REC_AUX/RTT/DATA granules where known. */
+  owner?: bigint;
+  /** RTT level, for RTT granules; realm state, for RDs; REC index, for RECs. */
+  level?: number;
+  realmState?: string;
+  recIndex?: number;
+}
+
+export class Platform {
+  readonly machine: Machine;
+  readonly rmm: Rmm;
+  readonly rmi: RmiApi;
+
+  private constructor(opts: PlatformOptions) {
+    const m: MachineOptions = {};
+    if (opts.memoryMap !== undefined) m.memoryMap = opts.memoryMap;
+    if (opts.paBits !== undefined) m.paBits = opts.paBits;
+    this.machine = new Machine(m);
+    const ro: ConstructorParameters<typeof Rmm>[1] = { abi: opts.rmm ?? "1.0" };
+    if (opts.features !== undefined) ro.features = opts.features;
+    if (opts.v1Compat !== undefined) ro.v1Compat = opts.v1Compat;
+    if (opts.trace !== undefined) ro.trace = opts.trace;
+    this.rmm = new Rmm(this.machine, ro);
+    this.rmi = makeRmiApi(this.rmm);
+  }
+
+  static create(opts: PlatformOptions = {}): Platform {
+    if (opts === null || typeof opts !== "object") throw new TypeError("Platform.create: options must be an object");
+    if (opts.rmm !== undefined && opts.rmm !== "1.0" && opts.rmm !== "2.0") {
+      throw new RangeError(`Platform.create: rmm must be "1.0" or "2.0", got ${JSON.stringify(opts.rmm)}`);
+    }
+    return new Platform(opts);
+  }
+
+  get abi(): RmiAbi {
+    return this.rmm.abi;
+  }
+
+  get memoryMap(): MemoryRegion[] {
+    return this.machine.memoryMap;
+  }
+
+  get paBits(): number {
+    return this.machine.paBits;
+  }
+
+  get ns(): NsAccess {
+    return this.machine.ns;
+  }
+
+  /** SMCCC call: returns [x0, x1, x2, x3, x4]. Bad arguments give the RMM's status, never a throw. */
+  smc(fid: bigint, ...args: bigint[]): bigint[] {
+    const f = requireReg("fid", fid);
+    return this.rmm.smc(f, args.map((a, i) => (typeof a === "bigint" ? BigInt.asUintN(64, a) : requireReg(`x${i + 1}`, a))));
+  }
+
+  /** Function ID of an RMI command by spec name ("RMI_RTT_CREATE") or wrapper name ("rttCreate"). */
+  fid(name: string): bigint {
+    return this.rmm.fid(name);
+  }
+
+  /** The RMM's own call log, formatted as TF-RMM prints it. */
+  get rmmTrace(): string[] {
+    return this.rmm.trace.lines();
+  }
+
+  /** Fault injection at the RMI boundary (see src/faults for the rule language). */
+  set interceptor(f: RmiInterceptor | undefined) {
+    this.rmm.interceptor = f;
+  }
+
+  /** Inspect one granule without side effects. */
+  granule(pa: bigint): GranuleInfo {
+    const a = requireAddress("pa", pa);
+    if (a % GRANULE_SIZE !== 0) throw new RangeError(`granule: pa 0x${pa.toString(16)} is not 4 KiB aligned`);
+    const g = a / GRANULE_SIZE;
+    const region = this.machine.map.regionOf(a);
+    const tracked = a < this.machine.map.paLimit && this.machine.map.isDram(a);
+    const state = tracked ? this.rmm.granules.state(g) : GranuleState.NS;
+    const info: GranuleInfo = {
+      pa,
+      state: GRANULE_STATE_NAMES[state]!,
+      pas: region === undefined ? "NS" : PAS_NAMES[this.machine.gpt.get(g) as Pas]!,
+      refcount: tracked ? this.rmm.granules.refcount(g) : 0,
+      tracked,
+      region: region?.kind ?? "none",
+    };
+    const realm = this.rmm.realms.get(g);
+    if (realm !== undefined) info.realmState = REALM_STATE_NAMES[realm.state];
+    const rec = this.rmm.recs.get(g);
+    if (rec !== undefined) {
+      info.owner = BigInt(rec.rd * GRANULE_SIZE);
+      info.recIndex = rec.index;
+    }
+    const rtt = this.rmm.rtts.get(g);
+    if (rtt !== undefined) info.level = rtt.level;
+    const owner = tracked ? this.rmm.ownerOf(g) : undefined;
+    if (owner !== undefined) info.owner = BigInt(owner * GRANULE_SIZE);
+    return info;
+  }
+
+  /** Granules by state (accounting). */
+  granuleCounts(): Record<string, number> {
+    return this.rmm.granuleCounts();
+  }
+}
+

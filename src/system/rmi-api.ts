@@ -1,0 +1,100 @@
+/**
+ * Typed wrappers `p.rmi.<command>(...)`, built from the dispatch table: each returns
+ * `{status, index, ...outputs}` with the status by name. RMI failures are values; misuse of the
+ * TypeScript API (a missing or negative argument) throws an error naming the argument.
+ */
+import type { RmiCommand } from "../rmm/dispatch.js";
+import type { Rmm } from "../rmm/rmm.js";
+import { statusName } from "../rmm/status.js";
+
+export interface RmiResult {
+  status: string;
+  index: number;
+  [output: string]: bigint | number | string;
+}
+
+type R<O extends string = never> = { status: string; index: number } & { [K in O]: bigint };
+type A = bigint | number;
+
+/** RMI v1.0 and v2.0 commands (which are present depends on the Platform's ABI). */
+export interface RmiApi {
+  version(req: A): R<"lower" | "higher">;
+  features(index: A): R<"value">;
+  granuleDelegate(addr: A): R;
+  granuleUndelegate(addr: A): R;
+  dataCreate(rd: A, data: A, ipa: A, src: A, flags: A): R;
+  dataCreateUnknown(rd: A, data: A, ipa: A): R;
+  dataDestroy(rd: A, ipa: A): R<"data" | "top">;
+  realmActivate(rd: A): R;
+  realmCreate(rd: A, paramsPtr: A): R;
+  realmDestroy(rd: A): R;
+  recCreate(rd: A, rec: A, paramsPtr: A): R;
+  recDestroy(rec: A): R;
+  recEnter(rec: A, runPtr: A): R;
+  rttCreate(rd: A, rtt: A, ipa: A, level: A): R;
+  rttDestroy(rd: A, ipa: A, level: A): R<"rtt" | "top">;
+  rttMapUnprotected(rd: A, ipa: A, level: A, desc: A): R;
+  rttReadEntry(rd: A, ipa: A, level: A): R<"walkLevel" | "state" | "desc" | "ripas">;
+  rttUnmapUnprotected(rd: A, ipa: A, level: A): R<"top">;
+  psciComplete(callingRec: A, targetRec: A, status: A): R;
+  rttFold(rd: A, ipa: A, level: A): R<"rtt">;
+  recAuxCount(rd: A): R<"auxCount">;
+  rttInitRipas(rd: A, base: A, top: A): R<"top">;
+  rttSetRipas(rd: A, rec: A, base: A, top: A): R<"top">;
+  // RMI v2.0 (beta)
+  granuleRangeDelegate(base: A, top: A): R<"top">;
+  granuleRangeUndelegate(base: A, top: A): R<"top">;
+  rttDataMapInit(rd: A, data: A, ipa: A, src: A, flags: A): R;
+  rttDataMap(rd: A, base: A, top: A, flags: A, oaddr: A): R<"top">;
+  rttDataUnmap(rd: A, base: A, top: A, flags: A, oaddr: A): R<"top" | "range" | "count">;
+  rttUnprotMap(rd: A, base: A, top: A, flags: A, oaddr: A): R<"top">;
+  rttUnprotUnmap(rd: A, base: A, top: A, flags: A, oaddr: A): R<"top" | "range" | "count">;
+  realmTerminate(rd: A): R;
+  rmmConfigSet(cfgPtr: A): R;
+  rmmConfigGet(cfgPtr: A): R;
+  rmmActivate(): R<"handle">;
+  opContinue(handle: A, flags: A): R<"handle">;
+  opMemDonate(handle: A, listPa: A, count: A): R<"consumed" | "request">;
+  opMemReclaim(handle: A, listPa: A, capacity: A): R<"count">;
+  opCancel(handle: A): R;
+  /** Any command by method name (for generic front ends). */
+  [method: string]: (...args: A[]) => RmiResult;
+}
+
+/** camelCase output names for the table's snake_case ones. */
+function camel(s: string): string {
+  return s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function reg(cmd: RmiCommand, argName: string, v: unknown): bigint {
+  if (typeof v === "bigint") {
+    if (v < 0n) throw new RangeError(`rmi.${cmd.method}: ${argName} must not be negative (got ${v})`);
+    if (v >= 1n << 64n) throw new RangeError(`rmi.${cmd.method}: ${argName} does not fit in 64 bits`);
+    return v;
+  }
+  if (typeof v === "number" && Number.isSafeInteger(v)) {
+    // Levels may be negative (-1 with LPA2): a number is a signed register value.
+    return BigInt.asUintN(64, BigInt(v));
+  }
+  throw new TypeError(`rmi.${cmd.method}: ${argName} is ${v === undefined ? "missing" : `a ${typeof v}, expected a bigint`}`);
+}
+
+export function makeRmiApi(rmm: Rmm): RmiApi {
+  const api: Record<string, (...a: unknown[]) => RmiResult> = {};
+  for (const cmd of rmm.table.values()) {
+    const outNames = cmd.outs.map(camel);
+    const n = cmd.args.length;
+    const argNames = cmd.args.map(camel);
+    api[cmd.method] = (...a: unknown[]) => {
+      if (a.length > n) throw new TypeError(`rmi.${cmd.method}: takes ${n} argument(s) (${argNames.join(", ")}), got ${a.length}`);
+      const r: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n];
+      for (let i = 0; i < n; i++) r[i] = reg(cmd, argNames[i]!, a[i]);
+      const x0 = rmm.call(cmd, r[0], r[1], r[2], r[3], r[4], r[5]);
+      const res: RmiResult = { status: statusName(x0 % 256), index: Math.floor(x0 / 256) % 256 };
+      const outs = [rmm.out1, rmm.out2, rmm.out3, rmm.out4];
+      for (let i = 0; i < outNames.length; i++) res[outNames[i]!] = outs[i]!;
+      return res;
+    };
+  }
+  return api as unknown as RmiApi;
+}
