@@ -33,6 +33,8 @@ export type RmiInterceptor = (cmd: RmiCommand, args: readonly bigint[]) => numbe
 export const RMI_FNUM_MIN = 0x150;
 export const RMI_FNUM_MAX = 0x24f;
 
+const NO_REGS: bigint[] = [];
+
 export class Rmm {
   readonly abi: RmiAbi;
   readonly features: RmmFeatures;
@@ -88,9 +90,11 @@ export class Rmm {
       x0 = !this.active && !cmd.beforeActivate ? ERROR_GLOBAL : cmd.handler(this, x1, x2, x3, x4, x5, x6);
     }
     if (this.trace.wanted) {
-      const all = [x1, x2, x3, x4, x5, x6];
-      const outs = [this.out1, this.out2, this.out3, this.out4].slice(0, cmd.outs.length);
-      const rec: RmiCallRecord = { seq: this.trace.seq++, name: cmd.name, args: all.slice(0, cmd.args.length), x0, outs };
+      const na = cmd.args.length;
+      const args = na === 0 ? NO_REGS : na === 1 ? [x1] : na === 2 ? [x1, x2] : na === 3 ? [x1, x2, x3] : [x1, x2, x3, x4, x5, x6].slice(0, na);
+      const no = cmd.outs.length;
+      const outs = no === 0 ? NO_REGS : [this.out1, this.out2, this.out3, this.out4].slice(0, no);
+      const rec: RmiCallRecord = { seq: this.trace.seq++, name: cmd.name, args, x0, outs };
       if (injected) rec.injected = true;
       this.trace.push(rec);
     } else {
