@@ -48,7 +48,8 @@ export const ERROR_REC = 3;
 export const ERROR_GLOBAL = 11;
 /** RMI_ERROR_RTT at `level`, packed. */
 export function errorRtt(level: number): number {
-  return RmiStatus.RMI_ERROR_RTT + level * 256;
+  // The index is a byte: level -1 (LPA2) packs as 0xff, like TF-RMM's (unsigned char) cast.
+  return RmiStatus.RMI_ERROR_RTT + ((level + 256) % 256) * 256;
 }
 
 /** SMCCC: unknown function. */
