@@ -16,3 +16,5 @@ export { encodeRealmParams, type RealmParams } from "./rmm/abi/realm-params.js";
 export * from "./rmm/abi/rec-params.js";
 export { featureRegister0, decodeFeatureRegister0, type RmmFeatures } from "./rmm/features.js";
 export { formatRecord, type RmiCallRecord } from "./rmm/trace.js";
+export * as viz from "./viz/index.js";
+export { display, liveChart, rttView, accountingChart, chartView, traceView, comparisonView, renderChartPng, MIME_BUNDLE, type MimeBundle, type AccountingPoint } from "./viz/index.js";

@@ -1,0 +1,169 @@
+/** Realm lifecycle: new, use, ls, destroy. */
+import type { RealmEntry, Session } from "../session.js";
+import { SERIES } from "../sim.js";
+import { UsageError, type CommandSpec } from "../spec.js";
+import { didYouMean } from "../suggest.js";
+import { formatSize, sizeToken } from "../values.js";
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,31}$/;
+
+/** IPA widths a realm may have (RMM spec A3.4 / TF-RMM s2tt.h: 32..48, 52 with LPA2). */
+const MIN_IPA_BITS = 32;
+const MAX_IPA_BITS = 52;
+
+export function checkSeries(text: string): string {
+  const t = text.toLowerCase();
+  if ((SERIES as readonly string[]).includes(t)) return t;
+  throw new UsageError(`unknown posting '${text}'${didYouMean(text, SERIES) || ` (postings: ${SERIES.join(", ")})`}`);
+}
+
+/** The VM's state as the host reports it, if it does. */
+export function vmState(r: RealmEntry): string {
+  const v = r.vm as { state?: unknown; id?: unknown };
+  if (typeof v.state === "string") return v.state;
+  if (v.state !== undefined && typeof v.state === "object" && v.state !== null) {
+    const st = v.state as { realm?: unknown; name?: unknown };
+    if (typeof st.realm === "string") return st.realm;
+    if (typeof st.name === "string") return st.name;
+  }
+  const st = r.host.stats();
+  const row = (st.vms ?? []).find((x) => x.id === v.id);
+  return row?.state ?? "?";
+}
+
+function summary(r: RealmEntry): Record<string, unknown> {
+  return {
+    name: r.name,
+    series: r.series,
+    rmm: r.host.platform.abi,
+    ipaBits: r.ipaBits,
+    memory: r.memory,
+    vcpus: r.vcpus,
+    state: vmState(r),
+  };
+}
+
+export const newCommand: CommandSpec<Session> = {
+  name: "new",
+  aliases: ["create"],
+  summary: "create a realm and start it (the posting's own VMM sequence)",
+  help:
+    "Creates a realm VM on the host of the chosen posting (one host per posting per session) and\n" +
+    "runs that posting's VMM sequence up to an ACTIVE realm and a first vCPU run. The new realm\n" +
+    "becomes the current one.",
+  args: [{ name: "name", kind: "string", help: "a name for the realm (letters, digits, _ . -)" }],
+  options: [
+    { name: "series", kind: "series", meta: "vN", help: "posting: v8 v10 v12 v13 v14 (default v12, or the session's)", choices: SERIES },
+    { name: "ipa-bits", kind: "count", meta: "N", help: "IPA width (default 40)", min: MIN_IPA_BITS, max: MAX_IPA_BITS },
+    { name: "mem", kind: "size", meta: "SIZE", help: "guest memory (default 64M)" },
+    { name: "vcpus", kind: "count", meta: "N", help: "vCPUs (default 2)", min: 1, max: 512 },
+  ],
+  examples: ["new r1", "new big --series v14 --mem 1G --vcpus 4", "new tiny --series v8 --ipa-bits 33 --mem 2M"],
+  async run(s, a) {
+    const name = a.str("name")!;
+    if (!NAME_RE.test(name)) throw new UsageError(`'${name}' is not a realm name (a letter, then letters, digits, _ . -; at most 32)`);
+    if (s.realms.has(name)) throw new UsageError(`a realm named '${name}' exists already ('destroy ${name}' first, or pick another name)`);
+    const series = checkSeries(a.str("series") ?? s.defaultSeries);
+    const ipaBits = a.num("ipa-bits") ?? 40;
+    const memory = a.big("mem") ?? 64n << 20n;
+    const vcpus = a.num("vcpus") ?? 2;
+    if (memory === 0n || memory % 4096n !== 0n) throw new UsageError(`--mem ${formatSize(memory)} is not a positive multiple of 4 KiB`);
+    // Guest memory lives in the protected half of the IPA space.
+    if (memory > 1n << BigInt(ipaBits - 1)) {
+      throw new UsageError(`--mem ${formatSize(memory)} does not fit in the protected half of a ${ipaBits}-bit IPA space (${formatSize(1n << BigInt(ipaBits - 1))})`);
+    }
+    const host = await s.hostFor(series);
+    const vm = host.createRealm({ ipaBits, memory, vcpus });
+    const entry: RealmEntry = { name, series, host, vm, ipaBits, memory, vcpus };
+    s.realms.set(name, entry);
+    s.current = name;
+    let start: unknown;
+    try {
+      start = vm.start();
+    } finally {
+      s.sample(host, `new ${name}`);
+    }
+    const value = { ...summary(entry), start };
+    const failed = startFailure(start);
+    const replay = `new ${name} --series ${series} --ipa-bits ${ipaBits} --mem ${sizeToken(memory)} --vcpus ${vcpus}`;
+    return failed === undefined
+      ? { value: { ...value, message: `realm ${name}: ${series} (RMM ${host.platform.abi}), ${ipaBits}-bit IPA, ${formatSize(memory)}, ${vcpus} vCPU${vcpus === 1 ? "" : "s"}, ${vmState(entry)}` }, kind: "realm", replay }
+      : { value: { ...value, message: `realm ${name}: start failed: ${failed}` }, kind: "realm", failed: `start failed: ${failed}`, replay };
+  },
+};
+
+/** A failed start as the host reports it (a negative errno, or {ok:false}/{error}). */
+function startFailure(r: unknown): string | undefined {
+  if (typeof r === "number" && r < 0) return `error ${r}`;
+  if (r !== null && typeof r === "object") {
+    const o = r as { ok?: unknown; error?: unknown; outcome?: unknown };
+    if (o.ok === false) return String(o.error ?? o.outcome ?? "failed");
+    if (typeof o.error === "string" && o.error !== "") return o.error;
+  }
+  return undefined;
+}
+
+export const useCommand: CommandSpec<Session> = {
+  name: "use",
+  summary: "make a realm the current one",
+  args: [{ name: "name", kind: "realm" }],
+  run(s, a) {
+    const r = s.realm(a.str("name")!);
+    s.current = r.name;
+    return { value: { ...summary(r), message: `using ${r.name} (${r.series}, RMM ${r.host.platform.abi})` }, kind: "realm" };
+  },
+};
+
+export const lsCommand: CommandSpec<Session> = {
+  name: "ls",
+  aliases: ["list"],
+  summary: "the realms of this session",
+  readOnly: true,
+  run(s) {
+    const rows = [...s.realms.values()].map((r) => {
+      const x = summary(r);
+      return [r.name === s.current ? "*" : " ", r.name, r.series, `RMM ${x["rmm"]}`, String(r.ipaBits), formatSize(r.memory), String(r.vcpus), String(x["state"])];
+    });
+    return {
+      value: {
+        columns: ["", "name", "posting", "abi", "ipa-bits", "memory", "vcpus", "state"],
+        rows,
+        align: ["l", "l", "l", "l", "r", "r", "r", "l"],
+        realms: [...s.realms.values()].map(summary),
+        current: s.current,
+        footer: rows.length === 0 ? "(no realms: 'new NAME' creates one)" : undefined,
+      },
+      kind: "table",
+    };
+  },
+};
+
+export const destroyCommand: CommandSpec<Session> = {
+  name: "destroy",
+  summary: "tear a realm down (the posting's teardown order)",
+  args: [{ name: "name", kind: "realm" }],
+  run(s, a) {
+    const r = s.realm(a.str("name")!);
+    let result: unknown;
+    try {
+      result = r.vm.destroy();
+    } finally {
+      s.realms.delete(r.name);
+      if (s.current === r.name) s.current = null;
+      s.sample(r.host, `destroy ${r.name}`);
+    }
+    const st = r.host.stats();
+    const leaked = st.leakedPages ?? 0;
+    return {
+      value: {
+        name: r.name,
+        series: r.series,
+        result,
+        leakedPages: leaked,
+        warnCount: st.warnCount ?? 0,
+        message: `destroyed ${r.name}` + (leaked > 0 ? ` (host has ${leaked} leaked page${leaked === 1 ? "" : "s"})` : ""),
+      },
+      kind: "realm",
+    };
+  },
+};

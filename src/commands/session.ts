@@ -1,0 +1,438 @@
+/**
+ * A session of the command language: the simulation objects (hosts per posting, realms by name,
+ * a bare platform), the one executor every front end uses (`run(line)`), completion and the
+ * script of what ran (`save`). Actions get the session as their context; they hold no UI code.
+ */
+import { readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Platform } from "../system/platform.js";
+import { BUILTIN_COMMANDS } from "./builtin/index.js";
+import { lex } from "./lexer.js";
+import { commandNames, findCommand, findOption, parseLine, resolveCommand } from "./parser.js";
+import { renderText } from "./render/text.js";
+import { loadSim, SERIES, type HostLike, type HostStatsLike, type SimModules, type VmLike } from "./sim.js";
+import { UsageError, type CommandSpec, type Outcome, type ValueKind } from "./spec.js";
+import { toJson } from "./values.js";
+
+export interface SessionOptions {
+  /** Seed of every host the session creates (default 1). */
+  seed?: number;
+  /** Posting `new` uses without --series (default v12). */
+  series?: string;
+  /** RMM ABI of the bare platform used by `smc`/`granule` before any realm exists (default 1.0). */
+  rmm?: "1.0" | "2.0";
+  /** Directory relative file names resolve against (default process.cwd()). */
+  cwd?: string;
+  /** The simulator modules (default: loaded from the package entry). */
+  sim?: SimModules;
+}
+
+/** The structured result of one line, the same for every front end. */
+export interface RunResult {
+  ok: boolean;
+  /** The command path ("touch", "faults clear"), "" for an empty line. */
+  command: string;
+  line: string;
+  /** JSON-friendly value (bigints as hex strings). */
+  value: unknown;
+  /** Renderer key. */
+  kind: string;
+  /** Plain-text rendering. */
+  text: string;
+  error?: string;
+  /** The front end should exit. */
+  exit?: boolean;
+  /** The command was stopped (Ctrl-C) part-way. */
+  interrupted?: boolean;
+}
+
+export interface Progress {
+  command: string;
+  done: number;
+  total: number;
+  sample?: Sample;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+/** One accounting sample of a host (what `acct` shows and charts plot). */
+export interface Sample {
+  step: number;
+  /** What ran just before ("new r1", "workload seq 120/512"). */
+  label: string;
+  granules: Record<string, number>;
+  pgtablePages: number;
+  leakedPages: number;
+  freePages: number;
+  warnCount: number;
+}
+
+export interface RealmEntry {
+  name: string;
+  series: string;
+  host: HostLike;
+  vm: VmLike;
+  ipaBits: number;
+  memory: bigint;
+  vcpus: number;
+}
+
+export interface Completion {
+  /** Replace line[start, end) with one of the items. */
+  start: number;
+  end: number;
+  items: string[];
+  /** The longest common prefix of items (what Tab inserts at once). */
+  common: string;
+}
+
+export interface StatusInfo {
+  realm: string | null;
+  series: string | null;
+  abi: string;
+  machine: string;
+  granules: Record<string, number>;
+  realms: number;
+  live: boolean;
+}
+
+const DEFAULT_SERIES = "v12";
+
+export class Session {
+  readonly commands: readonly CommandSpec<Session>[];
+  readonly realms = new Map<string, RealmEntry>();
+  readonly hosts = new Map<string, HostLike>();
+  /** Accounting samples per machine label ("v12", "bare"). */
+  readonly samples = new Map<string, Sample[]>();
+  /** Fault rules injected per machine label, as given. */
+  readonly faults = new Map<string, unknown[]>();
+  current: string | null = null;
+  seed: number;
+  defaultSeries: string;
+  readonly cwd: string;
+  /** Show a live chart while workloads run (front ends read this). */
+  liveChart = true;
+  /** The lines `save` writes. */
+  readonly script: string[] = [];
+  private bareAbi: "1.0" | "2.0";
+  private barePlatform: Platform | undefined;
+  private sim: SimModules | undefined;
+  private simLoading: Promise<SimModules> | undefined;
+  /** Of the command currently running. */
+  signal: AbortSignal | undefined;
+  onProgress: ((p: Progress) => void) | undefined;
+  private running = false;
+
+  constructor(opts: SessionOptions = {}, commands: readonly CommandSpec<Session>[] = BUILTIN_COMMANDS) {
+    if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) throw new TypeError(`createSession: seed must be an integer, got ${String(opts.seed)}`);
+    if (opts.series !== undefined && !(SERIES as readonly string[]).includes(opts.series)) {
+      throw new RangeError(`createSession: series must be one of ${SERIES.join(", ")}, got ${JSON.stringify(opts.series)}`);
+    }
+    if (opts.rmm !== undefined && opts.rmm !== "1.0" && opts.rmm !== "2.0") throw new RangeError(`createSession: rmm must be "1.0" or "2.0"`);
+    this.commands = commands;
+    this.seed = opts.seed ?? 1;
+    this.defaultSeries = opts.series ?? DEFAULT_SERIES;
+    this.bareAbi = opts.rmm ?? "1.0";
+    this.cwd = opts.cwd ?? process.cwd();
+    this.sim = opts.sim;
+  }
+
+  // ---- execution ----------------------------------------------------------------------------
+
+  /** Run one line. Never throws for bad input or RMI failures; the result says what happened. */
+  async run(line: string, opts: RunOptions = {}): Promise<RunResult> {
+    if (typeof line !== "string") throw new TypeError("session.run: line must be a string");
+    if (this.running) throw new Error("session.run: a command is already running (await the previous run)");
+    const parsed = parseLine(this.commands, line);
+    if (!parsed.ok) return this.failure(parsed.path ?? "", line, parsed.error);
+    if (parsed.empty) return { ok: true, command: "", line, value: null, kind: "none", text: "" };
+    const { spec, path, args } = parsed;
+    this.running = true;
+    this.signal = opts.signal;
+    this.onProgress = opts.onProgress;
+    let out: Outcome;
+    try {
+      out = await spec.run!(this, args);
+    } catch (e) {
+      return this.failure(path, line, errorText(e));
+    } finally {
+      this.running = false;
+      this.signal = undefined;
+      this.onProgress = undefined;
+    }
+    if (!spec.readOnly && out.replay !== null) this.script.push(out.replay ?? line.trim());
+    const kind = out.kind ?? "value";
+    const value = toJson(out.value ?? null);
+    const res: RunResult = { ok: out.failed === undefined, command: path, line, value, kind, text: renderText(kind, value) };
+    if (out.failed !== undefined) res.error = out.failed;
+    if (out.exit) res.exit = true;
+    if (out.kind === "interrupted" || (value !== null && typeof value === "object" && (value as { interrupted?: boolean }).interrupted === true)) {
+      res.interrupted = true;
+    }
+    return res;
+  }
+
+  private failure(command: string, line: string, error: string): RunResult {
+    return { ok: false, command, line, value: null, kind: "error", text: error, error };
+  }
+
+  /** Throws UsageError when a running command was asked to stop. */
+  get aborted(): boolean {
+    return this.signal?.aborted === true;
+  }
+
+  // ---- simulation objects -------------------------------------------------------------------
+
+  async simModules(): Promise<SimModules> {
+    if (this.sim !== undefined) return this.sim;
+    this.simLoading ??= loadSim();
+    this.sim = await this.simLoading;
+    return this.sim;
+  }
+
+  /** The host of a posting (one per posting per session, created on first use). */
+  async hostFor(series: string): Promise<HostLike> {
+    const h = this.hosts.get(series);
+    if (h !== undefined) return h;
+    const sim = await this.simModules();
+    if (sim.Host === undefined) throw new UsageError("the KVM host model (Host, src/host) is not in this build yet");
+    const host = sim.Host.create({ series, seed: this.seed });
+    this.hosts.set(series, host);
+    return host;
+  }
+
+  realm(name?: string): RealmEntry {
+    const n = name ?? this.current;
+    if (n === null || n === undefined) {
+      throw new UsageError(this.realms.size === 0 ? "no realm yet: create one with 'new NAME'" : "no realm selected: 'use NAME' (see 'ls')");
+    }
+    const r = this.realms.get(n);
+    if (r === undefined) throw new UsageError(`no realm named '${n}'${this.realmSuggestion(n)}`);
+    return r;
+  }
+
+  realmSuggestion(n: string): string {
+    const names = [...this.realms.keys()];
+    const c = names.filter((x) => x.toLowerCase().startsWith(n.toLowerCase().slice(0, 2)));
+    return c.length > 0 ? `, did you mean '${c[0]}'?` : names.length > 0 ? ` (realms: ${names.join(", ")})` : "";
+  }
+
+  /** The machine commands like `smc` and `granule` talk to: the current realm's host, else a bare platform. */
+  machine(): { label: string; platform: Platform; host?: HostLike } {
+    if (this.current !== null) {
+      const r = this.realms.get(this.current);
+      if (r !== undefined) return { label: r.series, platform: r.host.platform, host: r.host };
+    }
+    this.barePlatform ??= Platform.create({ rmm: this.bareAbi });
+    return { label: "bare", platform: this.barePlatform };
+  }
+
+  /** Record an accounting sample of a host. */
+  sample(host: HostLike, label: string): Sample {
+    const key = this.labelOf(host);
+    const list = this.samples.get(key) ?? [];
+    if (list.length === 0) this.samples.set(key, list);
+    const st: HostStatsLike = host.stats();
+    const granules: Record<string, number> = { ...(st.granules ?? host.platform.granuleCounts()) };
+    const s: Sample = {
+      step: list.length,
+      label,
+      granules,
+      pgtablePages: (st.vms ?? []).reduce((a, v) => a + (v.pgtablePages ?? 0), 0),
+      leakedPages: st.leakedPages ?? 0,
+      freePages: st.freePages ?? 0,
+      warnCount: st.warnCount ?? 0,
+    };
+    // Keep the series bounded: past 4096 samples, thin the older half.
+    if (list.length >= 4096) {
+      const keep = list.filter((_, i) => i % 2 === 0 || i >= 2048);
+      list.length = 0;
+      list.push(...keep);
+    }
+    list.push(s);
+    return s;
+  }
+
+  labelOf(host: HostLike): string {
+    for (const [k, h] of this.hosts) if (h === host) return k;
+    return "bare";
+  }
+
+  bare(): Platform {
+    this.barePlatform ??= Platform.create({ rmm: this.bareAbi });
+    return this.barePlatform;
+  }
+
+  /** Give the event loop a turn (keys, Ctrl-C) during long commands. */
+  async yieldNow(): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r));
+  }
+
+  resolvePath(file: string): string {
+    return resolve(this.cwd, file);
+  }
+
+  // ---- status and completion ----------------------------------------------------------------
+
+  status(): StatusInfo {
+    const r = this.current !== null ? this.realms.get(this.current) : undefined;
+    const m = r !== undefined ? { label: r.series, platform: r.host.platform } : this.barePlatform !== undefined ? { label: "bare", platform: this.barePlatform } : undefined;
+    return {
+      realm: r?.name ?? null,
+      series: r?.series ?? null,
+      abi: m?.platform.abi ?? this.bareAbi,
+      machine: m?.label ?? "bare",
+      granules: m !== undefined ? m.platform.granuleCounts() : {},
+      realms: this.realms.size,
+      live: this.liveChart,
+    };
+  }
+
+  /** Candidates for a value kind (completion). */
+  candidates(kind: ValueKind, prefix: string): string[] {
+    switch (kind) {
+      case "command":
+        return commandNames(this.commands);
+      case "realm":
+        return [...this.realms.keys()];
+      case "series":
+        return [...SERIES];
+      case "rmi": {
+        const names: string[] = [];
+        for (const c of this.machine().platform.rmm.table.values()) names.push(c.name.replace(/^RMI_/, ""));
+        return names.sort();
+      }
+      case "scenario":
+        return this.scenarioIds();
+      case "status":
+        return STATUS_CHOICES;
+      case "file":
+        return fileCandidates(this.cwd, prefix).sort();
+      default:
+        return [];
+    }
+  }
+
+  private scenarioIds(): string[] {
+    try {
+      return (this.sim?.scenarios?.list() ?? []).map((s) => s.id);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Completion at `cursor` (default: end of line). */
+  complete(line: string, cursor = line.length): Completion {
+    const before = line.slice(0, cursor);
+    const words = lex(before).words;
+    const atNew = before.length === 0 || /\s$/.test(before);
+    const cur = atNew ? { text: "", start: cursor, end: cursor, quoted: false } : words[words.length - 1]!;
+    const prev = atNew ? words : words.slice(0, -1);
+    const end = atNew ? cursor : wordEnd(line, cur.start);
+    const done = (items: string[]): Completion => {
+      const uniq = [...new Set(items.filter((i) => i.length > 1 && i.toLowerCase().startsWith(cur.text.toLowerCase())))];
+      return { start: cur.start, end, items: uniq, common: commonPrefix(uniq) };
+    };
+    if (prev.length === 0) return done(commandNames(this.commands).filter((n) => n !== "?"));
+    const r = resolveCommand(this.commands, prev);
+    if (!r.ok) {
+      const spec = findCommand(this.commands, prev[0]!.text);
+      if (spec?.subcommands !== undefined && prev.length === 1) return done(spec.subcommands.map((s) => s.name));
+      return done([]);
+    }
+    const spec = r.spec;
+    const rest = prev.slice(r.used);
+    // Subcommands right after a command that has them.
+    const parentSpec = findCommand(this.commands, prev[0]!.text)!;
+    if (r.used === 1 && rest.length === 0 && parentSpec.subcommands !== undefined && !cur.text.startsWith("-")) {
+      const subs = parentSpec.subcommands.map((s) => s.name);
+      const argKind = spec.args?.[0]?.kind;
+      return done(argKind !== undefined ? [...subs, ...this.candidates(argKind, cur.text)] : subs);
+    }
+    // Value of an option?
+    const last = rest[rest.length - 1];
+    if (last !== undefined && last.text.startsWith("--") && !last.text.includes("=")) {
+      const o = findOption(spec, last.text.slice(2));
+      if (o !== undefined && o.kind !== "flag") return done([...(o.choices ?? []), ...this.candidates(o.kind, cur.text)]);
+    }
+    if (cur.text.startsWith("-")) {
+      const used = new Set(rest.map((w) => w.text));
+      return done((spec.options ?? []).map((o) => `--${o.name}`).filter((n) => !used.has(n)));
+    }
+    // Positional: count the positional words before the cursor.
+    let k = 0;
+    for (let i = 0; i < rest.length; i++) {
+      const w = rest[i]!;
+      if (w.text.startsWith("--")) {
+        const o = findOption(spec, w.text.slice(2).split("=")[0]!);
+        if (o !== undefined && o.kind !== "flag" && !w.text.includes("=")) i++;
+        continue;
+      }
+      k++;
+    }
+    const args = spec.args ?? [];
+    const a = args[Math.min(k, args.length - 1)];
+    if (a === undefined || (k >= args.length && !a.rest)) return done([]);
+    if (a.rest && k > args.indexOf(a)) return done([]);
+    return done([...(a.choices ?? []), ...this.candidates(a.kind, cur.text)]);
+  }
+}
+
+const STATUS_CHOICES = [
+  "RMI_SUCCESS", "RMI_ERROR_INPUT", "RMI_ERROR_REALM", "RMI_ERROR_REC", "RMI_ERROR_RTT",
+  "RMI_ERROR_NOT_SUPPORTED", "RMI_ERROR_GLOBAL", "RMI_BUSY", "RMI_INCOMPLETE", "RMI_BLOCKED",
+];
+
+function wordEnd(line: string, start: number): number {
+  let i = start;
+  while (i < line.length && !/\s/.test(line[i]!)) i++;
+  return i;
+}
+
+export function commonPrefix(items: readonly string[]): string {
+  if (items.length === 0) return "";
+  let p = items[0]!;
+  for (const s of items) {
+    let i = 0;
+    while (i < p.length && i < s.length && p[i] === s[i]) i++;
+    p = p.slice(0, i);
+  }
+  return p;
+}
+
+function fileCandidates(cwd: string, prefix: string): string[] {
+  const dirPart = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/") + 1) : "";
+  const dir = resolve(cwd, dirPart || ".");
+  try {
+    return readdirSync(dir)
+      .filter((f) => !f.startsWith(".") || prefix.slice(dirPart.length).startsWith("."))
+      .slice(0, 500)
+      .map((f) => {
+        let isDir = false;
+        try {
+          isDir = statSync(join(dir, f)).isDirectory();
+        } catch {
+          /* vanished */
+        }
+        return dirPart + f + (isDir ? "/" : "");
+      });
+  } catch {
+    return [];
+  }
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof UsageError) return e.message;
+  if (e instanceof Error) return e.name === "Error" || e.name === "TypeError" || e.name === "RangeError" ? e.message : `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+/** A new session: `const s = createSession(); const r = await s.run("new r1 --series v8")`. */
+export function createSession(opts: SessionOptions = {}): Session {
+  return new Session(opts);
+}
+
+
