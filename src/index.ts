@@ -18,3 +18,5 @@ export { featureRegister0, decodeFeatureRegister0, type RmmFeatures } from "./rm
 export { formatRecord, type RmiCallRecord } from "./rmm/trace.js";
 export * as viz from "./viz/index.js";
 export { display, liveChart, rttView, accountingChart, chartView, traceView, comparisonView, renderChartPng, MIME_BUNDLE, type MimeBundle, type AccountingPoint } from "./viz/index.js";
+export { RealmVcpu, type RealmGuest, type RecEntryInfo, type RecExit, type AccessKind, type AccessOutcome, type AccessOptions } from "./rmm/realm-exec.js";
+export * as realmExec from "./rmm/realm-exec.js";

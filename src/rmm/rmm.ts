@@ -10,6 +10,7 @@ import { defaultFeatures, type RmmFeatures } from "./features.js";
 import { GranuleState, GranuleTable } from "./granule.js";
 import type { Realm } from "./realm.js";
 import type { Rec } from "./rec.js";
+import type { RealmGuest } from "./realm-exec.js";
 import type { Rtt } from "./s2tt.js";
 import { ERROR_GLOBAL, SMC_UNKNOWN } from "./status.js";
 import { RmiTrace, type RmiCallRecord } from "./trace.js";
@@ -55,6 +56,11 @@ export class Rmm {
   out3 = 0n;
   out4 = 0n;
   interceptor: RmiInterceptor | undefined;
+  /**
+   * The realm guest model REC_ENTER runs (src/rmm/realm-exec.ts): called with the vCPU after the
+   * entry checks and completions; undefined: every REC_ENTER exits with RMI_EXIT_IRQ.
+   */
+  guest: RealmGuest | undefined;
   /**
    * RMM global state. v1.0 is always active; a v2.0 RMM starts in INIT and only VERSION, FEATURES,
    * RMM_CONFIG_GET/SET and RMM_ACTIVATE work until RMM_ACTIVATE completes (others: RMI_ERROR_GLOBAL).

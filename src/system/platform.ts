@@ -139,6 +139,18 @@ export class Platform {
     return info;
   }
 
+  /**
+   * The Realm Initial Measurement of the realm whose RD is at `rd` (hash-length bytes, a copy), or
+   * undefined when `rd` is not an RD. Inspection only.
+   */
+  rim(rd: bigint): Uint8Array | undefined {
+    const a = requireAddress("rd", rd);
+    const realm = a % GRANULE_SIZE === 0 ? this.rmm.realms.get(a / GRANULE_SIZE) : undefined;
+    if (realm === undefined) return undefined;
+    const n = realm.hashAlgo === 0 ? 32 : realm.hashAlgo === 1 ? 64 : 48;
+    return realm.rim.slice(0, n);
+  }
+
   /** Granules by state (accounting). */
   granuleCounts(): Record<string, number> {
     return this.rmm.granuleCounts();

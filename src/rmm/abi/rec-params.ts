@@ -41,22 +41,56 @@ export function encodeRecParams(p: RecParams): Uint8Array {
   return b;
 }
 
-/** RmiRecMpidr -> REC index: Aff0[3:0] | Aff1[15:8] << 4 | Aff2[23:16] << 12 | Aff3[39:32] << 20 (TF-RMM rec.h). */
+/**
+ * RmiRecMpidr: Aff0[3:0], Aff1[15:8], Aff2[23:16], Aff3[31:24]; every other bit must be 0
+ * (TF-RMM rmm-spec-v1.0-rel0 smc-rmi.h RMI_MPIDR_AFF*_SHIFT, rec.h rec_mpidr_is_valid).
+ * Note: Aff3 sits at [31:24] here, not at [39:32] as in MPIDR_EL1.
+ */
+export const RMI_REC_MPIDR_VALID_MASK = 0xffff_ff0fn;
+
+export function recMpidrIsValid(mpidr: bigint): boolean {
+  return (BigInt.asUintN(64, mpidr) & ~RMI_REC_MPIDR_VALID_MASK) === 0n;
+}
+
+/** RmiRecMpidr -> REC index: Aff0[3:0] | Aff1 << 4 | Aff2 << 12 | Aff3 << 20 (TF-RMM rec.h rec_mpidr_to_idx). */
 export function mpidrToRecIndex(mpidr: bigint): number {
   const aff0 = Number(mpidr & 0xfn);
   const aff1 = Number((mpidr >> 8n) & 0xffn);
   const aff2 = Number((mpidr >> 16n) & 0xffn);
-  const aff3 = Number((mpidr >> 32n) & 0xffn);
+  const aff3 = Number((mpidr >> 24n) & 0xffn);
   return aff0 + aff1 * 16 + aff2 * 4096 + aff3 * 1048576;
 }
 
-/** REC index -> RmiRecMpidr value (inverse of mpidrToRecIndex). */
+/** REC index -> RmiRecMpidr value (inverse of mpidrToRecIndex; TF-RMM tests' RMI_REC_MPIDR). */
 export function recIndexToMpidr(idx: number): bigint {
   const aff0 = BigInt(idx % 16);
   const aff1 = BigInt(Math.floor(idx / 16) % 256);
   const aff2 = BigInt(Math.floor(idx / 4096) % 256);
   const aff3 = BigInt(Math.floor(idx / 1048576) % 256);
-  return aff0 | (aff1 << 8n) | (aff2 << 16n) | (aff3 << 32n);
+  return aff0 | (aff1 << 8n) | (aff2 << 16n) | (aff3 << 24n);
+}
+
+/** MPIDR_EL1 bit 31 is RES1 in the value a realm reads (VMPIDR_EL2). */
+export const VMPIDR_EL2_RES1 = 1n << 31n;
+
+/**
+ * RmiRecMpidr -> the MPIDR_EL1 value the realm vCPU reads: Aff3 moves from [31:24] to [39:32],
+ * bit 31 reads 1 (TF-RMM rec.h rec_mpidr_to_mpidr, rec.c init_rec_sysregs).
+ */
+export function recMpidrToMpidrEl1(mpidr: bigint): bigint {
+  return (mpidr & 0x00ff_ff0fn) | (((mpidr >> 24n) & 0xffn) << 32n) | VMPIDR_EL2_RES1;
+}
+
+/**
+ * MPIDR_EL1 (as a realm passes it to PSCI CPU_ON / AFFINITY_INFO: Aff3 at [39:32]) -> REC index
+ * (TF-RMM rec.h mpidr_to_rec_idx). Only the affinity fields count; Aff0[7:4] and bit 31 are ignored.
+ */
+export function mpidrEl1ToRecIndex(mpidr: bigint): number {
+  const aff0 = Number(mpidr & 0xfn);
+  const aff1 = Number((mpidr >> 8n) & 0xffn);
+  const aff2 = Number((mpidr >> 16n) & 0xffn);
+  const aff3 = Number((mpidr >> 32n) & 0xffn);
+  return aff0 + aff1 * 16 + aff2 * 4096 + aff3 * 1048576;
 }
 
 /** RmiRecRun: entry part at 0x000, exit part at 0x800. */

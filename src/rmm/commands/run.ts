@@ -1,0 +1,229 @@
+/**
+ * RMI_REC_ENTER(rec, run_ptr): check, complete what the previous exit left pending, run the
+ * realm vCPU (rmm.guest, see realm-exec.ts) until an exit, write RmiRecRun.exit.
+ * Source: RMM spec B4.3.15; TF-RMM rmm-spec-v1.0-rel0 runtime/rmi/run.c (smc_rec_enter,
+ * complete_sea_insertion, complete_mmio_emulation, complete_set_ripas), lib/gic/src/gic.c
+ * (gic_validate_state, gic_copy_state_*); rmm-model.md 5.10, 8.
+ */
+import { GRANULE_SIZE } from "../../arch/geometry.js";
+import {
+  REC_ENTER_FLAG_EMUL_MMIO,
+  REC_ENTER_FLAG_INJECT_SEA,
+  REC_ENTER_FLAG_RIPAS_RESPONSE,
+  REC_ENTER_FLAG_TRAP_WFE,
+  REC_ENTER_FLAG_TRAP_WFI,
+  REC_RUN,
+  RmiExitReason,
+} from "../abi/rec-params.js";
+import { gran } from "../checks.js";
+import type { RmiCommand } from "../dispatch.js";
+import { GranuleState } from "../granule.js";
+import { RealmState } from "../realm.js";
+import {
+  ESR_EC_DABT_LOWER,
+  ESR_ISV_BIT,
+  ESR_SAS_SHIFT,
+  ESR_SRT_SHIFT,
+  ESR_WNR_BIT,
+  RSI_ACCEPT,
+  RSI_REJECT,
+  RSI_SUCCESS,
+  RealmVcpu,
+  emptyExit,
+  esrEc,
+  ipaOfHpfar,
+  type RecEntryInfo,
+  type RecExit,
+} from "../realm-exec.js";
+import type { Rec } from "../rec.js";
+import { nsBufferAccessible, nsBufferFound, recIsRunning } from "../rec-ops.js";
+import type { Rmm } from "../rmm.js";
+import { Ripas } from "../s2tt.js";
+import { ERROR_INPUT, ERROR_REC, SUCCESS, pack, RmiStatus } from "../status.js";
+
+// ---- GICv3 virtual interface (TF-RMM lib/gic/include/gic.h) ----
+/** ICH_HCR_EL2 bits the host may set: UIE, LRENPIE, NPIE, VGrp0EIE, VGrp0DIE, VGrp1EIE, VGrp1DIE, TDIR. */
+export const ICH_HCR_EL2_NS_MASK = 0xfen | (1n << 14n);
+/** ICH_HCR_EL2.EOIcount [31:27] (reported back at exit). */
+export const ICH_HCR_EL2_EOI_COUNT_MASK = 0x1fn << 27n;
+const ICH_LR_STATE_SHIFT = 62n;
+const ICH_LR_HW_BIT = 1n << 61n;
+const ICH_LR_PRIORITY_SHIFT = 48n;
+const ICH_LR_PINTID_MASK = 0x1fffn << 32n;
+const ICH_LR_EOI_BIT = 1n << 41n;
+/**
+ * The simulated GIC's virtualisation features (ICH_VTR_EL2): 5 priority bits (so the 3 low bits of
+ * an LR priority are RES0), 16-bit vINTIDs, no extended INTID range.
+ */
+const GIC_PRI_RES0_MASK = 0x7n;
+const GIC_MAX_VINTID = 0xffffn;
+
+function validVintid(intid: bigint): boolean {
+  // SGIs, PPIs and SPIs [0, 1019], LPIs [8192, max]; no extended PPI/SPI range
+  return intid <= 1019n || (intid >= 8192n && intid <= GIC_MAX_VINTID);
+}
+
+/**
+ * gic_validate_state: gicv3_hcr has only host-controlled bits; every valid LR has HW = 0, no RES0
+ * priority bit set, only EOI in its pINTID field, a valid vINTID, and no two valid LRs share a vINTID.
+ */
+export function gicStateValid(hcr: bigint, lrs: readonly bigint[], nrLrs: number): boolean {
+  if ((hcr & ~ICH_HCR_EL2_NS_MASK) !== 0n) return false;
+  for (let i = 0; i < nrLrs; i++) {
+    const lr = lrs[i]!;
+    if (lr >> ICH_LR_STATE_SHIFT === 0n) continue; // state Invalid
+    const intid = lr & 0xffff_ffffn;
+    if ((lr & ICH_LR_HW_BIT) !== 0n) return false;
+    if (((lr >> ICH_LR_PRIORITY_SHIFT) & 0xffn & GIC_PRI_RES0_MASK) !== 0n) return false;
+    if ((lr & ICH_LR_PINTID_MASK & ~ICH_LR_EOI_BIT) !== 0n) return false;
+    if (!validVintid(intid)) return false;
+    for (let j = i + 1; j < nrLrs; j++) {
+      const o = lrs[j]!;
+      if (o >> ICH_LR_STATE_SHIFT !== 0n && (o & 0xffff_ffffn) === intid) return false;
+    }
+  }
+  return true;
+}
+
+/** RmiRecEnter as read from NS memory. */
+interface RecEnter {
+  flags: bigint;
+  gprs: bigint[];
+  gicv3Hcr: bigint;
+  gicv3Lrs: bigint[];
+}
+
+function readEnter(rmm: Rmm, runG: number): RecEnter {
+  const base = runG * GRANULE_SIZE;
+  const m = rmm.machine.mem;
+  const gprs: bigint[] = [];
+  for (let i = 0; i < 31; i++) gprs.push(m.readU64(base + REC_RUN.enter.gprs + 8 * i));
+  const lrs: bigint[] = [];
+  for (let i = 0; i < 16; i++) lrs.push(m.readU64(base + REC_RUN.enter.gicv3_lrs + 8 * i));
+  return { flags: m.readU64(base + REC_RUN.enter.flags), gprs, gicv3Hcr: m.readU64(base + REC_RUN.enter.gicv3_hcr), gicv3Lrs: lrs };
+}
+
+/** Write RmiRecRun.exit (the whole 2 KiB exit half; fields the exit does not define are zero). */
+function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit): void {
+  const buf = new Uint8Array(0x800);
+  const v = new DataView(buf.buffer);
+  const o = (abs: number) => abs - 0x800;
+  const u64 = (abs: number, x: bigint) => v.setBigUint64(o(abs), BigInt.asUintN(64, x), true);
+  const x = REC_RUN.exit;
+  u64(x.exit_reason, BigInt(e.reason));
+  u64(x.esr, e.esr);
+  u64(x.far, e.far);
+  u64(x.hpfar, e.hpfar);
+  e.gprs.forEach((g, i) => u64(x.gprs + 8 * i, g));
+  // gic_copy_state_to_rec_exit: LRs, MISR, VMCR, and HCR's EOIcount + host-controlled bits
+  u64(x.gicv3_hcr, rec.gic.hcr & (ICH_HCR_EL2_EOI_COUNT_MASK | ICH_HCR_EL2_NS_MASK));
+  rec.gic.lrs.forEach((lr, i) => u64(x.gicv3_lrs + 8 * i, lr));
+  u64(x.ripas_base, e.ripasBase);
+  u64(x.ripas_top, e.ripasTop);
+  buf[o(x.ripas_value)] = e.ripasValue;
+  u64(x.imm, e.imm);
+  rmm.machine.mem.write(runG * GRANULE_SIZE + 0x800, buf);
+}
+
+/** RMI_REC_ENTER(rec, run_ptr): checks in the order of rmm-model.md 5.10. */
+function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
+  // 1 run_align / run_bound / run granule UNDELEGATED
+  const runG = nsBufferFound(rmm, runPtr);
+  if (runG < 0) return ERROR_INPUT;
+  // 2 rec_align / rec_bound / rec_state
+  const recG = gran(rmm, recAddr, GranuleState.REC);
+  if (recG < 0) return ERROR_INPUT;
+  const rec = rmm.recs.get(recG)!;
+  // 3 rec_busy: already running
+  if (recIsRunning(rmm, rec)) return ERROR_REC;
+  // 4 reading run.enter from NS memory faults (run granule not in the NS PAS)
+  if (!nsBufferAccessible(rmm, runG)) return ERROR_INPUT;
+  const enter = readEnter(rmm, runG);
+  const realm = rmm.realms.get(rec.rd)!;
+  // 5 / 6 realm_new (index 0) / system_off (index 1)
+  if (realm.state === RealmState.NEW) return pack(RmiStatus.RMI_ERROR_REALM, 0);
+  if (realm.state !== RealmState.ACTIVE) return pack(RmiStatus.RMI_ERROR_REALM, 1);
+  // 7 rec_runnable
+  if (!rec.runnable) return ERROR_REC;
+  // 8 rec_psci_pending
+  if (rec.psci !== undefined) return ERROR_REC;
+  // 9 rec_gic: GIC state in run.enter
+  const nrLrs = Math.min(rmm.features.gicv3NumLrs, 16);
+  if (!gicStateValid(enter.gicv3Hcr, enter.gicv3Lrs, nrLrs)) return ERROR_REC;
+  // 10 INJECT_SEA only after a data abort at an unprotected IPA (complete_sea_insertion)
+  const last = rec.lastRun;
+  const lastIsDabt = esrEc(last.esr) === ESR_EC_DABT_LOWER;
+  const injectSea = (enter.flags & REC_ENTER_FLAG_INJECT_SEA) !== 0n;
+  if (injectSea && (!lastIsDabt || realm.addrInPar(ipaOfHpfar(last.hpfar)))) return ERROR_REC;
+  // 11 EMUL_MMIO (ignored with INJECT_SEA) only after an emulatable data abort (EC DABT, ISV 1)
+  const emulMmio = !injectSea && (enter.flags & REC_ENTER_FLAG_EMUL_MMIO) !== 0n;
+  if (emulMmio && (!lastIsDabt || (last.esr & ESR_ISV_BIT) === 0n)) return ERROR_REC;
+
+  // ---- every check passed: from here the command succeeds ----
+  // the host's GIC state (gic_copy_state_from_rec_entry)
+  for (let i = 0; i < nrLrs; i++) rec.gic.lrs[i] = enter.gicv3Lrs[i]!;
+  rec.gic.hcr = (rec.gic.hcr & ~ICH_HCR_EL2_NS_MASK) | (enter.gicv3Hcr & ICH_HCR_EL2_NS_MASK);
+  const info: RecEntryInfo = { from: rec.resume, seaInjected: false, mmioCompleted: false };
+  if (injectSea) {
+    info.seaInjected = true;
+  } else if (emulMmio) {
+    // complete_mmio_emulation: a load gets enter.gprs[0] (masked to the access size) into Rt;
+    // loads and stores both complete, PC moves past the instruction
+    const write = (last.esr & ESR_WNR_BIT) !== 0n;
+    const rt = Number((last.esr >> ESR_SRT_SHIFT) & 0x1fn);
+    const size = 1 << Number((last.esr >> ESR_SAS_SHIFT) & 3n);
+    if (!write && rt !== 31) {
+      const val = BigInt.asUintN(size * 8, enter.gprs[0]!);
+      rec.gprs[rt] = val;
+      info.mmioValue = val;
+    }
+    rec.pc = BigInt.asUintN(64, rec.pc + 4n);
+    info.mmioCompleted = true;
+  }
+  // complete_set_ripas: x0 = SUCCESS, x1 = progress, x2 = REJECT only for a RAM request that the
+  // host did not complete and explicitly rejected
+  if (rec.ripas !== undefined) {
+    const r = rec.ripas;
+    const reject = (enter.flags & REC_ENTER_FLAG_RIPAS_RESPONSE) !== 0n;
+    const x2 = r.ripas === Ripas.RAM && r.addr !== r.top && reject ? RSI_REJECT : RSI_ACCEPT;
+    rec.gprs[0] = RSI_SUCCESS;
+    rec.gprs[1] = BigInt(r.addr);
+    rec.gprs[2] = x2;
+    info.rsiResult = { x0: RSI_SUCCESS, x1: BigInt(r.addr), x2 };
+    rec.ripas = undefined;
+  }
+  // complete_host_call: the host's gprs come back to the realm
+  if (rec.hostCall) {
+    info.hostCallGprs = enter.gprs.slice(0, 31);
+    rec.gprs[0] = RSI_SUCCESS;
+    rec.hostCall = false;
+  }
+  if (rec.resume === "psci") info.psciResult = rec.gprs[0];
+  rec.lastRun = { esr: 0n, hpfar: 0n, far: 0n }; // reset_last_run_info
+  rec.trapWfi = (enter.flags & REC_ENTER_FLAG_TRAP_WFI) !== 0n;
+  rec.trapWfe = (enter.flags & REC_ENTER_FLAG_TRAP_WFE) !== 0n;
+
+  // run: the REC granule's refcount is 1 while the vCPU runs (another call sees it running)
+  const vcpu = new RealmVcpu(rmm, realm, rec, info);
+  rmm.granules.setRef(recG, 1);
+  realm.runningRecs++;
+  try {
+    rmm.guest?.(vcpu);
+  } finally {
+    rmm.granules.setRef(recG, 0);
+    realm.runningRecs--;
+  }
+  let e = vcpu.exit;
+  if (e === undefined) {
+    e = emptyExit(RmiExitReason.RMI_EXIT_IRQ); // the guest ran until a host interrupt
+    rec.resume = "irq";
+  }
+  // the exit write-back to NS memory can still fault (the run granule left the NS PAS meanwhile)
+  if (rmm.granules.state(runG) !== GranuleState.NS || !nsBufferAccessible(rmm, runG)) return ERROR_INPUT;
+  writeExit(rmm, runG, rec, e);
+  return SUCCESS;
+}
+
+export const RUN_COMMANDS: RmiCommand[] = [
+  { name: "RMI_REC_ENTER", fnum: 0x15c, method: "recEnter", args: ["rec", "run_ptr"], outs: [], handler: recEnter, abi: ["1.0", "2.0"] },
+];

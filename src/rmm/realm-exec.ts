@@ -1,0 +1,499 @@
+/**
+ * The realm side of RMI_REC_ENTER: what a realm vCPU can do while the RMM runs it, and how the
+ * RMM turns that into a REC exit (or handles it without one).
+ *
+ * A realm guest model is a function `(vcpu) => void` set on `rmm.guest`. REC_ENTER calls it after
+ * the entry checks and after completing pending state (MMIO read value, RIPAS change response,
+ * PSCI result, host call). The guest calls actions on the vCPU; the first action that exits ends
+ * the run, and REC_ENTER writes run.exit. If the guest returns without exiting, the vCPU takes an
+ * interrupt (RMI_EXIT_IRQ). With no guest set, REC_ENTER exits with RMI_EXIT_IRQ.
+ *
+ * Sources: TF-RMM rmm-spec-v1.0-rel0 runtime/core/exit.c (handle_data_abort,
+ * handle_instruction_abort, handle_realm_rsi, emulated/non-emulated ESR masks),
+ * runtime/rsi/psci.c, runtime/rsi/memory.c (handle_rsi_ipa_state_set); rmm-model.md 8.2-8.4.
+ */
+import { GRANULE_SIZE, toNum } from "../arch/geometry.js";
+import { Pas } from "../platform/gpt.js";
+import { RmiExitReason, mpidrEl1ToRecIndex, recMpidrToMpidrEl1 } from "./abi/rec-params.js";
+import { RealmState, type Realm } from "./realm.js";
+import type { Rec, RecResumeKind } from "./rec.js";
+import type { Rmm } from "./rmm.js";
+import { Ripas, S2tte, ripasOf } from "./s2tt.js";
+import { rttWalk } from "./walk.js";
+
+export type RealmGuest = (vcpu: RealmVcpu) => void;
+
+// ---- ESR_EL2 encoding (Arm ARM D24.2.x ESR_EL2; TF-RMM lib/arch/include/esr.h) ----
+export const ESR_EC_SHIFT = 26n;
+export const ESR_EC_WFX = 0x01n;
+export const ESR_EC_SMC64 = 0x17n;
+export const ESR_EC_IABT_LOWER = 0x20n;
+export const ESR_EC_DABT_LOWER = 0x24n;
+export const ESR_IL_BIT = 1n << 25n;
+export const ESR_ISV_BIT = 1n << 24n;
+export const ESR_SAS_SHIFT = 22n;
+export const ESR_SSE_BIT = 1n << 21n;
+export const ESR_SRT_SHIFT = 16n;
+export const ESR_SF_BIT = 1n << 15n;
+export const ESR_WNR_BIT = 1n << 6n;
+export const ESR_WFX_TI_WFE = 1n;
+/** FSC: translation fault at level 0..3 is 0x04 + level; level -1 (LPA2) is 0x2B. */
+export const FSC_TRANSLATION_L0 = 0x04n;
+export const FSC_TRANSLATION_LM1 = 0x2bn;
+export const FSC_PERMISSION_L0 = 0x0cn;
+export const FSC_SEA = 0x10n;
+export const FSC_GPF = 0x28n;
+/** EC | SET[12:11] | FnV | EA | FSC: what the host sees of a non-emulatable abort (ESR_NONEMULATED_ABORT_MASK). */
+export const ESR_NONEMULATED_ABORT_MASK = (0x3fn << 26n) | (3n << 11n) | (1n << 10n) | (1n << 9n) | 0x3fn;
+/** ... plus ISV, SAS, SF and WnR for an emulatable one (ESR_EMULATED_ABORT_MASK). SRT is not reported. */
+export const ESR_EMULATED_ABORT_MASK = ESR_NONEMULATED_ABORT_MASK | ESR_ISV_BIT | (3n << ESR_SAS_SHIFT) | ESR_SF_BIT | ESR_WNR_BIT;
+
+export function esrEc(esr: bigint): bigint {
+  return (esr >> ESR_EC_SHIFT) & 0x3fn;
+}
+
+/** HPFAR_EL2.FIPA holds IPA[51:12] from bit 4 (TF-RMM HPFAR_EL2_FIPA_OFFSET = 8). */
+export function hpfarOf(ipa: number): bigint {
+  return BigInt(Math.floor(ipa / GRANULE_SIZE)) << 4n;
+}
+
+export function ipaOfHpfar(hpfar: bigint): number {
+  return Number((hpfar >> 4n) & 0xff_ffff_ffffn) * GRANULE_SIZE;
+}
+
+// ---- PSCI and RSI (PSCI 1.1 DEN0022; RMM spec B5 RSI) ----
+export const PSCI_VERSION = 0x8400_0000n;
+export const PSCI_CPU_SUSPEND_32 = 0x8400_0001n;
+export const PSCI_CPU_SUSPEND_64 = 0xc400_0001n;
+export const PSCI_CPU_OFF = 0x8400_0002n;
+export const PSCI_CPU_ON_32 = 0x8400_0003n;
+export const PSCI_CPU_ON_64 = 0xc400_0003n;
+export const PSCI_AFFINITY_INFO_32 = 0x8400_0004n;
+export const PSCI_AFFINITY_INFO_64 = 0xc400_0004n;
+export const PSCI_SYSTEM_OFF = 0x8400_0008n;
+export const PSCI_SYSTEM_RESET = 0x8400_0009n;
+export const PSCI_FEATURES = 0x8400_000an;
+export const SMCCC_VERSION = 0x8000_0000n;
+/** PSCI return codes as 64-bit register values. */
+export const PSCI_RETURN_SUCCESS = 0n;
+export const PSCI_RETURN_NOT_SUPPORTED = BigInt.asUintN(64, -1n);
+export const PSCI_RETURN_INVALID_PARAMS = BigInt.asUintN(64, -2n);
+export const PSCI_RETURN_DENIED = BigInt.asUintN(64, -3n);
+export const PSCI_RETURN_ALREADY_ON = BigInt.asUintN(64, -4n);
+export const PSCI_RETURN_INVALID_ADDRESS = BigInt.asUintN(64, -9n);
+export const PSCI_AFFINITY_INFO_ON = 0n;
+export const PSCI_AFFINITY_INFO_OFF = 1n;
+/** PSCI 1.1 as the RMM reports it (TF-RMM psci.c psci_version). */
+export const PSCI_VERSION_1_1 = 0x1_0001n;
+
+export const RSI_IPA_STATE_SET = 0xc400_0197n;
+export const RSI_HOST_CALL = 0xc400_0199n;
+export const RSI_SUCCESS = 0n;
+export const RSI_ERROR_INPUT = 1n;
+export const RSI_ACCEPT = 0n;
+export const RSI_REJECT = 1n;
+/** RsiRipasChangeFlags bit 0. */
+export const RSI_CHANGE_DESTROYED = 1n;
+
+function isPsciFid(fid32: bigint): boolean {
+  return (fid32 >= 0x8400_0000n && fid32 <= 0x8400_001fn) || (fid32 >= 0xc400_0000n && fid32 <= 0xc400_001fn);
+}
+
+/** The REC exit the RMM writes into RmiRecRun.exit (all other fields zero). */
+export interface RecExit {
+  reason: RmiExitReason;
+  esr: bigint;
+  far: bigint;
+  hpfar: bigint;
+  /** 31 registers; only those the exit reason defines are non-zero. */
+  gprs: bigint[];
+  ripasBase: bigint;
+  ripasTop: bigint;
+  ripasValue: number;
+  imm: bigint;
+}
+
+export function emptyExit(reason: RmiExitReason): RecExit {
+  return { reason, esr: 0n, far: 0n, hpfar: 0n, gprs: new Array<bigint>(31).fill(0n), ripasBase: 0n, ripasTop: 0n, ripasValue: 0, imm: 0n };
+}
+
+/** What REC_ENTER completed before running the vCPU (the results of the previous exit). */
+export interface RecEntryInfo {
+  /** Why the vCPU last stopped: "reset" for a REC that has not run since creation or CPU_ON. */
+  from: RecResumeKind;
+  /** The host set INJECT_SEA: the faulting access did not complete; the vCPU takes an SEA. */
+  seaInjected: boolean;
+  /** The host set EMUL_MMIO: the faulting access completed and PC moved past it. */
+  mmioCompleted: boolean;
+  /** For an emulated MMIO read: the value written to the target register. */
+  mmioValue?: bigint;
+  /** A RIPAS change request completed: x0 = RSI_SUCCESS, x1 = how far it got, x2 = ACCEPT/REJECT. */
+  rsiResult?: { x0: bigint; x1: bigint; x2: bigint };
+  /** After a PSCI exit: x0 as the realm's PSCI call returns it (after PSCI_COMPLETE when needed). */
+  psciResult?: bigint;
+  /** After a host call: enter.gprs[0..30] as the host left them. */
+  hostCallGprs?: bigint[];
+}
+
+export type AccessKind = "read" | "write" | "exec";
+/** "ok": the access completed; "sea": the RMM injected a synchronous external abort (no exit); "exit": a REC exit. */
+export type AccessOutcome = "ok" | "sea" | "exit";
+
+export interface AccessOptions {
+  /** Access size in bytes (1, 2, 4, 8; default 8). The IPA must be aligned to it. */
+  size?: 1 | 2 | 4 | 8;
+  /** The register loaded or stored (default 0; 31 is XZR). */
+  rt?: number;
+  /** The virtual address (FAR); default: the IPA (stage 1 off). */
+  va?: bigint;
+}
+
+/**
+ * A realm vCPU while REC_ENTER runs it. Actions model what the vCPU executes; each returns what
+ * the realm observes, or "exit" when the RMM left the realm (after which no action is allowed).
+ */
+export class RealmVcpu {
+  /** The exit, once an action exited. */
+  exit: RecExit | undefined;
+  /** SEAs the RMM injected into the realm during this run (no exit). */
+  seaCount = 0;
+
+  constructor(
+    private readonly rmm: Rmm,
+    readonly realm: Realm,
+    private readonly rec: Rec,
+    /** The results of the previous exit, completed by this REC_ENTER. */
+    readonly entry: RecEntryInfo,
+  ) {}
+
+  /** REC index (0, 1, ...). */
+  get index(): number {
+    return this.rec.index;
+  }
+
+  /** MPIDR_EL1 as the realm reads it (Aff3 at [39:32], bit 31 set). */
+  get mpidr(): bigint {
+    return recMpidrToMpidrEl1(this.rec.mpidr);
+  }
+
+  /** PA of the realm's RD (to tell realms apart in a shared guest function). */
+  get rd(): bigint {
+    return BigInt(this.realm.rd * GRANULE_SIZE);
+  }
+
+  get pc(): bigint {
+    return this.rec.pc;
+  }
+
+  set pc(v: bigint) {
+    this.rec.pc = BigInt.asUintN(64, v);
+  }
+
+  /** X0..X30 (live: writes change the REC's registers). */
+  get gprs(): bigint[] {
+    return this.rec.gprs;
+  }
+
+  /** Per-vCPU state a guest model keeps across runs. */
+  get state(): unknown {
+    return this.rec.guestState;
+  }
+
+  set state(v: unknown) {
+    this.rec.guestState = v;
+  }
+
+  get exited(): boolean {
+    return this.exit !== undefined;
+  }
+
+  private running(what: string): void {
+    if (this.exit !== undefined) throw new Error(`RealmVcpu.${what}: REC ${this.rec.index} has already exited (${RmiExitReason[this.exit.reason]})`);
+  }
+
+  private leave(e: RecExit, resume: RecResumeKind): "exit" {
+    this.exit = e;
+    this.rec.resume = resume;
+    return "exit";
+  }
+
+  /** The SMC instruction completes: PC moves past it (TF-RMM exit.c advance_pc). */
+  private advancePc(): void {
+    this.rec.pc = BigInt.asUintN(64, this.rec.pc + 4n);
+  }
+
+  /** Return to the realm from an SMC with x0..x3 = results (x4.. preserved, SMCCC). */
+  private smcReturn(x0: bigint, x1 = 0n, x2 = 0n, x3 = 0n): void {
+    const g = this.rec.gprs;
+    g[0] = x0;
+    g[1] = x1;
+    g[2] = x2;
+    g[3] = x3;
+  }
+
+  /**
+   * A load, store or instruction fetch at `ipa` (rmm-model.md 8.3, TF-RMM exit.c):
+   * * outside the IPA space, protected with RIPAS EMPTY, or a fetch from the unprotected half:
+   *   the RMM injects an SEA into the realm, no exit ("sea");
+   * * protected and ASSIGNED RAM, or unprotected and mapped with the permission: "ok" (the data
+   *   moves: a load writes gprs[rt]);
+   * * protected, RIPAS RAM but unassigned, or RIPAS DESTROYED: exit SYNC, non-emulatable
+   *   (esr = EC | FSC, far = 0, hpfar = IPA);
+   * * unprotected and not mapped (or no permission): exit SYNC, emulatable (ISV, SAS, SF, WnR
+   *   kept; far = VA with the page offset cleared; a store's value in exit gprs[0]).
+   */
+  access(ipa: bigint, kind: AccessKind, value = 0n, opts: AccessOptions = {}): AccessOutcome {
+    this.running("access");
+    if (kind !== "read" && kind !== "write" && kind !== "exec") throw new TypeError(`RealmVcpu.access: kind must be "read", "write" or "exec", got ${String(kind)}`);
+    const size = opts.size ?? 8;
+    if (![1, 2, 4, 8].includes(size)) throw new RangeError(`RealmVcpu.access: size must be 1, 2, 4 or 8, got ${size}`);
+    const rt = opts.rt ?? 0;
+    if (!Number.isInteger(rt) || rt < 0 || rt > 31) throw new RangeError(`RealmVcpu.access: rt must be 0..31, got ${rt}`);
+    const a = toNum(ipa);
+    if (a % size !== 0) throw new RangeError(`RealmVcpu.access: ipa 0x${ipa.toString(16)} is not aligned to the access size ${size}`);
+    const realm = this.realm;
+    const write = kind === "write";
+    if (write && rt !== 31) this.rec.gprs[rt] = BigInt.asUintN(size * 8, value);
+    const storeVal = write && rt !== 31 ? BigInt.asUintN(size * 8, value) : 0n;
+    // outside the realm's IPA space: SEA into the realm
+    if (a >= realm.ipaSize) return this.injectSea();
+    const w = rttWalk(this.rmm, realm, a, 3);
+    const t = w.table;
+    const k = t.kind[w.index]! as S2tte;
+    const off = a - t.ipaOf(w.index);
+    const fscLevel = (base: bigint) => (w.level === -1 ? FSC_TRANSLATION_LM1 : base + BigInt(w.level));
+    if (realm.addrInPar(a)) {
+      if (ripasOf(k) === Ripas.EMPTY) return this.injectSea();
+      if (k === S2tte.ASSIGNED_RAM) {
+        this.move(t.addr[w.index]! + off, kind, size, rt, storeVal);
+        return "ok";
+      }
+      // UNASSIGNED_RAM, UNASSIGNED_DESTROYED, ASSIGNED_DESTROYED: stage-2 translation fault
+      const ec = kind === "exec" ? ESR_EC_IABT_LOWER : ESR_EC_DABT_LOWER;
+      const isv = kind === "exec" ? 0n : ESR_ISV_BIT; // the hardware syndrome; the RMM hides ISV for the PAR
+      const esr = (ec << ESR_EC_SHIFT) | ESR_IL_BIT | isv | fscLevel(FSC_TRANSLATION_L0) | this.dabtIss(kind, size, rt);
+      return this.abortExit(esr, ESR_NONEMULATED_ABORT_MASK, a, 0n, 0n);
+    }
+    // unprotected IPA: no instruction fetch from it
+    if (kind === "exec") return this.injectSea();
+    const va = opts.va === undefined ? BigInt(a) : BigInt.asUintN(64, opts.va);
+    const far = va - (va % BigInt(GRANULE_SIZE));
+    let fsc: bigint;
+    if (k === S2tte.ASSIGNED_NS) {
+      const attr = t.attr[w.index]!;
+      const allowed = write ? (attr & 0x80) !== 0 : (attr & 0x40) !== 0; // S2AP[1] write, S2AP[0] read
+      if (allowed) {
+        const oa = t.addr[w.index]! + off;
+        const r = this.rmm.machine.map.regionOf(oa);
+        if (r !== undefined && r.kind === "mmio") {
+          if (!write && rt !== 31) this.rec.gprs[rt] = 0n;
+          return "ok";
+        }
+        if (r !== undefined && this.rmm.machine.gpt.get(Math.floor(oa / GRANULE_SIZE)) === Pas.NS) {
+          this.move(oa, kind, size, rt, storeVal);
+          return "ok";
+        }
+        fsc = FSC_GPF; // the host mapped something that is not NS memory: granule protection fault
+      } else {
+        fsc = FSC_PERMISSION_L0 + BigInt(w.level);
+      }
+    } else {
+      fsc = fscLevel(FSC_TRANSLATION_L0);
+    }
+    const esr = (ESR_EC_DABT_LOWER << ESR_EC_SHIFT) | ESR_IL_BIT | ESR_ISV_BIT | fsc | this.dabtIss(kind, size, rt);
+    return this.abortExit(esr, ESR_EMULATED_ABORT_MASK, a, far, storeVal);
+  }
+
+  /** ISS bits of a data abort the hardware reports with ISV = 1: SAS, SRT, SF, WnR. */
+  private dabtIss(kind: AccessKind, size: number, rt: number): bigint {
+    if (kind === "exec") return 0n;
+    const sas = BigInt(Math.log2(size));
+    let iss = (sas << ESR_SAS_SHIFT) | (BigInt(rt) << ESR_SRT_SHIFT);
+    if (size === 8) iss |= ESR_SF_BIT;
+    if (kind === "write") iss |= ESR_WNR_BIT;
+    return iss;
+  }
+
+  private move(pa: number, kind: AccessKind, size: number, rt: number, storeVal: bigint): void {
+    const mem = this.rmm.machine.mem;
+    if (kind === "write") {
+      const b = new Uint8Array(size);
+      for (let i = 0; i < size; i++) b[i] = Number((storeVal >> BigInt(8 * i)) & 0xffn);
+      mem.write(pa, b);
+    } else if (kind === "read" && rt !== 31) {
+      const b = mem.read(pa, size);
+      let v = 0n;
+      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      this.rec.gprs[rt] = v;
+    }
+  }
+
+  private injectSea(): "sea" {
+    this.seaCount++;
+    return "sea";
+  }
+
+  private abortExit(esr: bigint, mask: bigint, ipa: number, far: bigint, storeVal: bigint): "exit" {
+    const e = emptyExit(RmiExitReason.RMI_EXIT_SYNC);
+    e.esr = esr & mask;
+    e.far = far;
+    e.hpfar = hpfarOf(ipa);
+    e.gprs[0] = storeVal;
+    // last_run_info keeps the full ESR, with ISV cleared when the host was not told ISV = 1
+    this.rec.lastRun = { esr: (e.esr & ESR_ISV_BIT) === 0n ? esr & ~ESR_ISV_BIT : esr, hpfar: e.hpfar, far };
+    return this.leave(e, "abort");
+  }
+
+  /**
+   * RSI_IPA_STATE_SET(base, top, ripas, flags) (TF-RMM rsi/memory.c, rmm-model.md 8.2): an
+   * invalid request (ripas > RAM, base/top not 4 KiB aligned, top <= base, range not inside the
+   * PAR) returns RSI_ERROR_INPUT to the realm without an exit; otherwise the REC records the
+   * request and exits with RIPAS_CHANGE. The result comes at the next entry (entry.rsiResult).
+   */
+  ipaStateSet(base: bigint, top: bigint, ripas: number | bigint, flags: bigint = 0n): bigint | "exit" {
+    this.running("ipaStateSet");
+    const rip = BigInt.asUintN(64, BigInt(ripas));
+    const g = this.rec.gprs;
+    g[0] = RSI_IPA_STATE_SET;
+    g[1] = BigInt.asUintN(64, base);
+    g[2] = BigInt.asUintN(64, top);
+    g[3] = rip;
+    g[4] = BigInt.asUintN(64, flags);
+    this.advancePc();
+    const b = toNum(base);
+    const tp = toNum(top);
+    if (rip > BigInt(Ripas.RAM) || b % GRANULE_SIZE !== 0 || tp % GRANULE_SIZE !== 0 || tp <= b || tp > this.realm.parSize) {
+      this.smcReturn(RSI_ERROR_INPUT);
+      return RSI_ERROR_INPUT;
+    }
+    this.rec.ripas = { base: b, top: tp, addr: b, ripas: Number(rip), changeDestroyed: (flags & RSI_CHANGE_DESTROYED) !== 0n };
+    this.smcReturn(RSI_SUCCESS, g[2]!);
+    const e = emptyExit(RmiExitReason.RMI_EXIT_RIPAS_CHANGE);
+    e.ripasBase = BigInt(b);
+    e.ripasTop = BigInt(tp);
+    e.ripasValue = Number(rip);
+    this.rec.lastRun = { esr: (ESR_EC_SMC64 << ESR_EC_SHIFT) | ESR_IL_BIT, hpfar: 0n, far: 0n };
+    return this.leave(e, "ripas-change");
+  }
+
+  /**
+   * A PSCI call (SMC with x0 = fid) as the RMM handles it (TF-RMM rsi/psci.c, rmm-model.md 8.4).
+   * Answered in place (returns x0): VERSION, FEATURES, CPU_ON/AFFINITY_INFO with a bad argument
+   * or targeting the caller, unknown PSCI functions. Exits ("exit"): CPU_SUSPEND and CPU_OFF
+   * (notifications), CPU_ON and AFFINITY_INFO (pending until PSCI_COMPLETE), SYSTEM_OFF and
+   * SYSTEM_RESET (the realm becomes SYSTEM_OFF).
+   */
+  psci(fid: bigint, x1 = 0n, x2 = 0n, x3 = 0n): bigint | "exit" {
+    this.running("psci");
+    const f = BigInt.asUintN(32, fid);
+    if (!isPsciFid(f)) throw new RangeError(`RealmVcpu.psci: 0x${fid.toString(16)} is not a PSCI function ID`);
+    const g = this.rec.gprs;
+    g[0] = BigInt.asUintN(64, fid);
+    g[1] = BigInt.asUintN(64, x1);
+    g[2] = BigInt.asUintN(64, x2);
+    g[3] = BigInt.asUintN(64, x3);
+    this.advancePc();
+    const answer = (x0: bigint): bigint => {
+      this.smcReturn(x0);
+      return x0;
+    };
+    const exitPsci = (forward: number, resultX0: bigint | undefined): "exit" => {
+      const e = emptyExit(RmiExitReason.RMI_EXIT_PSCI);
+      for (let i = 0; i < forward; i++) e.gprs[i] = g[i]!;
+      if (resultX0 !== undefined) this.smcReturn(resultX0);
+      this.rec.lastRun = { esr: (ESR_EC_SMC64 << ESR_EC_SHIFT) | ESR_IL_BIT, hpfar: 0n, far: 0n };
+      return this.leave(e, "psci");
+    };
+    const recCount = this.realm.recCount;
+    switch (f) {
+      case PSCI_VERSION:
+        return answer(PSCI_VERSION_1_1);
+      case PSCI_CPU_SUSPEND_32:
+      case PSCI_CPU_SUSPEND_64:
+        // a notification: the realm's call returns SUCCESS at the next entry
+        return exitPsci(1, PSCI_RETURN_SUCCESS);
+      case PSCI_CPU_OFF:
+        this.rec.runnable = false;
+        return exitPsci(1, PSCI_RETURN_SUCCESS);
+      case PSCI_CPU_ON_32:
+      case PSCI_CPU_ON_64: {
+        if (toNum(g[2]!) >= this.realm.parSize) return answer(PSCI_RETURN_INVALID_ADDRESS);
+        const target = mpidrEl1ToRecIndex(g[1]!);
+        if (target >= recCount) return answer(PSCI_RETURN_INVALID_PARAMS);
+        if (target === this.rec.index) return answer(PSCI_RETURN_ALREADY_ON);
+        this.rec.psci = { fid: g[0]!, args: [g[1]!, g[2]!, g[3]!] };
+        return exitPsci(2, undefined);
+      }
+      case PSCI_AFFINITY_INFO_32:
+      case PSCI_AFFINITY_INFO_64: {
+        if (g[2] !== 0n) return answer(PSCI_RETURN_INVALID_PARAMS);
+        const target = mpidrEl1ToRecIndex(g[1]!);
+        if (target >= recCount) return answer(PSCI_RETURN_INVALID_PARAMS);
+        if (target === this.rec.index) return answer(PSCI_AFFINITY_INFO_ON);
+        this.rec.psci = { fid: g[0]!, args: [g[1]!, g[2]!, g[3]!] };
+        return exitPsci(2, undefined);
+      }
+      case PSCI_SYSTEM_OFF:
+      case PSCI_SYSTEM_RESET:
+        // the RMM stops the realm; reboot is the host's business (a new realm)
+        this.realm.state = RealmState.SYSTEM_OFF;
+        return exitPsci(1, undefined);
+      case PSCI_FEATURES: {
+        const q = BigInt.asUintN(32, g[1]!);
+        const known = [PSCI_CPU_SUSPEND_32, PSCI_CPU_SUSPEND_64, PSCI_CPU_OFF, PSCI_CPU_ON_32, PSCI_CPU_ON_64, PSCI_AFFINITY_INFO_32, PSCI_AFFINITY_INFO_64, PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET, PSCI_FEATURES, SMCCC_VERSION];
+        return answer(known.includes(q) ? PSCI_RETURN_SUCCESS : PSCI_RETURN_NOT_SUPPORTED);
+      }
+      default:
+        return answer(PSCI_RETURN_NOT_SUPPORTED);
+    }
+  }
+
+  /**
+   * RSI_HOST_CALL: exit HOST_CALL with `imm` and gprs[0..30]; the host's enter.gprs come back at
+   * the next entry (entry.hostCallGprs), x0 = RSI_SUCCESS. Simplification: the RsiHostCall
+   * structure is held here rather than read from realm memory, so the stage-2 abort TF-RMM
+   * reports when that structure is unmapped is not modelled.
+   */
+  hostCall(imm: number | bigint, gprs: readonly bigint[] = []): "exit" {
+    this.running("hostCall");
+    const e = emptyExit(RmiExitReason.RMI_EXIT_HOST_CALL);
+    e.imm = BigInt.asUintN(16, BigInt(imm));
+    gprs.slice(0, 31).forEach((v, i) => (e.gprs[i] = BigInt.asUintN(64, v)));
+    this.rec.gprs[0] = RSI_HOST_CALL;
+    this.advancePc();
+    this.rec.hostCall = true;
+    this.rec.lastRun = { esr: (ESR_EC_SMC64 << ESR_EC_SHIFT) | ESR_IL_BIT, hpfar: 0n, far: 0n };
+    return this.leave(e, "host-call");
+  }
+
+  /**
+   * WFI (or WFE): trapped when the host set TRAP_WFI (TRAP_WFE) at entry -> exit SYNC with
+   * esr = EC_WFX | TI; otherwise the vCPU sleeps until an interrupt -> exit IRQ. PC moves on.
+   */
+  wfi(): "exit" {
+    return this.wfx(false);
+  }
+
+  wfe(): "exit" {
+    return this.wfx(true);
+  }
+
+  private wfx(wfe: boolean): "exit" {
+    this.running(wfe ? "wfe" : "wfi");
+    this.advancePc();
+    if (wfe ? this.rec.trapWfe : this.rec.trapWfi) {
+      const e = emptyExit(RmiExitReason.RMI_EXIT_SYNC);
+      const esr = (ESR_EC_WFX << ESR_EC_SHIFT) | ESR_IL_BIT | (wfe ? ESR_WFX_TI_WFE : 0n);
+      e.esr = esr & ((0x3fn << ESR_EC_SHIFT) | 1n);
+      this.rec.lastRun = { esr, hpfar: 0n, far: 0n };
+      return this.leave(e, "wfx");
+    }
+    return this.leave(emptyExit(RmiExitReason.RMI_EXIT_IRQ), "irq");
+  }
+
+  /** A physical interrupt for the host arrives: exit IRQ. */
+  irq(): "exit" {
+    this.running("irq");
+    return this.leave(emptyExit(RmiExitReason.RMI_EXIT_IRQ), "irq");
+  }
+}
