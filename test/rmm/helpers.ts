@@ -5,6 +5,7 @@
  */
 import { expect } from "vitest";
 import { Platform, type PlatformOptions } from "../../src/index.js";
+import { DEFAULT_MEMORY_MAP } from "../../src/platform/memory-map.js";
 import { encodeRealmParams, type RealmParams } from "../../src/rmm/abi/realm-params.js";
 import { GranuleState } from "../../src/rmm/granule.js";
 import type { Realm } from "../../src/rmm/realm.js";
@@ -62,6 +63,16 @@ export interface TestRealm {
   delegated(): bigint;
   /** Delegate `n` contiguous granules aligned to `align` and return the first PA. */
   delegatedBlock(align: bigint, n: bigint): bigint;
+}
+
+/** A platform with DRAM above 2^48 too (for the *_bound2 checks) and, optionally, LPA2 (s2sz up to 52). */
+export function highPlatform(lpa2: boolean): Platform {
+  return Platform.create({
+    rmm: "1.0",
+    paBits: 52,
+    memoryMap: [...DEFAULT_MEMORY_MAP, { kind: "dram", base: 1n << 48n, size: 1n << 30n }],
+    features: { lpa2, s2sz: lpa2 ? 52 : 48 },
+  });
 }
 
 export function delegate(p: Platform, pa: bigint): void {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { Platform } from "../../src/index.js";
-import { DEFAULT_MEMORY_MAP } from "../../src/platform/memory-map.js";
 import {
   ASSIGNED, DESTROYED, EMPTY, G, MMIO_BASE, NS_ATTRS, RAM, SZ_1G, SZ_2M, TABLE, UNASSIGNED,
-  alignDown, createRtts, entry, expectFailure, makeRealm, mapUnknown, type FailCase,
+  alignDown, createRtts, entry, expectFailure, highPlatform, makeRealm, mapUnknown, type FailCase,
 } from "./helpers.js";
-
-/** A platform with DRAM above 2^48 too (for the *_bound2 checks) and LPA2 support. */
-export function highPlatform(lpa2: boolean): Platform {
-  return Platform.create({
-    rmm: "1.0",
-    paBits: 52,
-    memoryMap: [...DEFAULT_MEMORY_MAP, { kind: "dram", base: 1n << 48n, size: 1n << 30n }],
-    features: { lpa2, s2sz: lpa2 ? 52 : 48 },
-  });
-}
 
 describe("RMI_RTT_CREATE failure conditions, in spec order", () => {
   // s2sz 40, sl 1: two concatenated level-1 roots. IPA 0x4000_0000 (1 GiB): level-1 entry 1.
