@@ -157,7 +157,8 @@ export class Session {
     try {
       out = await spec.run!(this, args);
     } catch (e) {
-      return this.failure(path, line, errorText(e));
+      const msg = errorText(e);
+      return this.failure(path, line, msg.startsWith(`${path}: `) ? msg : `${path}: ${msg}`);
     } finally {
       this.running = false;
       this.signal = undefined;
@@ -179,7 +180,7 @@ export class Session {
     return { ok: false, command, line, value: null, kind: "error", text: error, error };
   }
 
-  /** Throws UsageError when a running command was asked to stop. */
+  /** The running command was asked to stop (Ctrl-C). */
   get aborted(): boolean {
     return this.signal?.aborted === true;
   }

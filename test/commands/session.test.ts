@@ -15,8 +15,8 @@ describe("command executor (no host needed)", () => {
     expect(v.error).toMatch(/^granule: PA: '0x8000000Q' is not a number/);
     expect((await s.run("granule")).error).toBe("granule: missing PA");
     expect((await s.run("granule 0x80000000 5")).error).toBe("granule: unexpected argument '5'");
-    expect((await s.run("smc RTT_CREAT 1 2 3 4")).error).toBe("unknown RMI command 'RTT_CREAT' for RMM 1.0, did you mean 'RTT_CREATE'?");
-    expect((await s.run("smc RTT_CREATE 1")).error).toBe("RMI_RTT_CREATE takes 4 arguments (rd, rtt, ipa, level), got 1");
+    expect((await s.run("smc RTT_CREAT 1 2 3 4")).error).toBe("smc: unknown RMI command 'RTT_CREAT' for RMM 1.0, did you mean 'RTT_CREATE'?");
+    expect((await s.run("smc RTT_CREATE 1")).error).toBe("smc: RMI_RTT_CREATE takes 4 arguments (rd, rtt, ipa, level), got 1");
     expect(s.machine().platform.rmmTrace.length).toBe(before);
     expect(s.script).toEqual([]);
   });

@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+/**
+ * The `realm` command (package bin):
+ *   realm                                   the realm> REPL (plain line mode when stdin is not a TTY)
+ *   realm run FILE [--json] [--keep-going]  run a script (FILE "-" reads stdin)
+ *   realm kernel install [--prefix DIR]     register the Jupyter kernel
+ * Common options: --seed N, --series vN (default posting for `new`).
+ */
+import { readFileSync } from "node:fs";
+import { createSession, type SessionOptions } from "../src/commands/session.js";
+import { SERIES } from "../src/commands/sim.js";
+import { defaultHistoryPath, History } from "./history.js";
+import { runFile, runLines } from "./plain.js";
+
+const USAGE = `usage:
+  realm [--seed N] [--series vN]                      start the realm> REPL
+  realm run FILE [--json] [--keep-going] [--seed N]   run a script (one command per line; FILE - is stdin)
+  realm kernel install [--prefix DIR]                 register the Jupyter kernel "realm"
+  realm --help | --version
+History: $REALM_HISTORY, else ~/.realm_history.`;
+
+interface Parsed {
+  positional: string[];
+  flags: Set<string>;
+  values: Map<string, string>;
+}
+
+const VALUE_OPTS = new Set(["seed", "series", "prefix"]);
+
+function parseArgv(argv: string[]): Parsed | string {
+  const p: Parsed = { positional: [], flags: new Set(), values: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("--") && a.length > 2) {
+      const eq = a.indexOf("=");
+      const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+      if (VALUE_OPTS.has(name)) {
+        const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+        if (v === undefined) return `--${name} needs a value`;
+        p.values.set(name, v);
+      } else if (["json", "keep-going", "help", "version"].includes(name)) p.flags.add(name);
+      else return `unknown option '${a}'`;
+    } else if (a === "-h") p.flags.add("help");
+    else p.positional.push(a);
+  }
+  return p;
+}
+
+function sessionOptions(p: Parsed): SessionOptions | string {
+  const o: SessionOptions = {};
+  const seed = p.values.get("seed");
+  if (seed !== undefined) {
+    if (!/^\d+$/.test(seed)) return `--seed: '${seed}' is not a non-negative integer`;
+    o.seed = Number(seed);
+  }
+  const series = p.values.get("series");
+  if (series !== undefined) {
+    if (!(SERIES as readonly string[]).includes(series)) return `--series: '${series}' is not one of ${SERIES.join(", ")}`;
+    o.series = series;
+  }
+  return o;
+}
+
+async function version(): Promise<string> {
+  const url = new URL("../../package.json", import.meta.url);
+  try {
+    return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** SIGINT stops the running command; a second one within a second exits. */
+function interruptible(): () => AbortSignal {
+  let controller = new AbortController();
+  let last = 0;
+  process.on("SIGINT", () => {
+    const now = Date.now();
+    if (now - last < 1000) process.exit(130);
+    last = now;
+    controller.abort();
+  });
+  return () => {
+    if (controller.signal.aborted) controller = new AbortController();
+    return controller.signal;
+  };
+}
+
+async function kernelInstall(p: Parsed): Promise<number> {
+  const spec = "../kernel/install.js";
+  let mod: { installKernel?: (o: { prefix?: string }) => unknown };
+  try {
+    mod = (await import(spec)) as typeof mod;
+  } catch (e) {
+    process.stderr.write(`realm kernel install: the Jupyter kernel is not in this build (kernel/install.ts missing: ${(e as Error).message})\n`);
+    return 1;
+  }
+  if (typeof mod.installKernel !== "function") {
+    process.stderr.write("realm kernel install: kernel/install.js has no installKernel()\n");
+    return 1;
+  }
+  const prefix = p.values.get("prefix");
+  const r = await mod.installKernel(prefix !== undefined ? { prefix } : {});
+  const where = typeof r === "string" ? r : r !== null && typeof r === "object" && "path" in r ? String((r as { path: unknown }).path) : "";
+  process.stdout.write(`installed the Jupyter kernel "realm"${where ? ` in ${where}` : ""}\n`);
+  return 0;
+}
+
+async function repl(opts: SessionOptions): Promise<number> {
+  const session = createSession(opts);
+  if (!process.stdin.isTTY) {
+    // Piped input: plain line mode (Ink would need raw mode).
+    return runLines(session, process.stdin, { stdout: process.stdout, stderr: process.stderr }, interruptible());
+  }
+  const history = new History(defaultHistoryPath());
+  const [{ render }, React, { App }] = await Promise.all([import("ink"), import("react"), import("./app.js")]);
+  let code = 0;
+  const inst = render(
+    React.createElement(App, {
+      session,
+      history,
+      columns: process.stdout.columns ?? 80,
+      onExit: (c: number) => {
+        code = c;
+      },
+    }),
+    { exitOnCtrlC: false },
+  );
+  await inst.waitUntilExit();
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const p = parseArgv(argv);
+  if (typeof p === "string") {
+    process.stderr.write(`realm: ${p}\n${USAGE}\n`);
+    return 2;
+  }
+  if (p.flags.has("help")) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  if (p.flags.has("version")) {
+    process.stdout.write(`realm (cca-realm-sim) ${await version()}\n`);
+    return 0;
+  }
+  const so = sessionOptions(p);
+  if (typeof so === "string") {
+    process.stderr.write(`realm: ${so}\n`);
+    return 2;
+  }
+  const [cmd, ...rest] = p.positional;
+  if (cmd === undefined) return repl(so);
+  if (cmd === "run") {
+    if (rest.length !== 1) {
+      process.stderr.write(`realm run: expected one FILE\n${USAGE}\n`);
+      return 2;
+    }
+    const file = rest[0]!;
+    let text: string;
+    try {
+      text = file === "-" ? await readStdin() : readFileSync(file, "utf8");
+    } catch (e) {
+      process.stderr.write(`realm run: cannot read ${file}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const session = createSession(so);
+    const signal = interruptible();
+    return runFile(session, text, { stdout: process.stdout, stderr: process.stderr }, {
+      name: file === "-" ? "<stdin>" : file,
+      json: p.flags.has("json"),
+      keepGoing: p.flags.has("keep-going"),
+      signal: signal(),
+    });
+  }
+  if (cmd === "kernel") {
+    if (rest[0] !== "install" || rest.length !== 1) {
+      process.stderr.write(`realm kernel: expected 'install'\n${USAGE}\n`);
+      return 2;
+    }
+    return kernelInstall(p);
+  }
+  process.stderr.write(`realm: unknown command '${cmd}'\n${USAGE}\n`);
+  return 2;
+}
+
+// React must load its production build: set before anything imports it.
+process.env["NODE_ENV"] ??= "production";
+const code = await main(process.argv.slice(2));
+// Flush stdout before leaving (pipes are asynchronous).
+process.stdout.write("", () => process.exit(code));
