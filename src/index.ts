@@ -20,3 +20,5 @@ export * as viz from "./viz/index.js";
 export { display, liveChart, rttView, accountingChart, chartView, traceView, comparisonView, renderChartPng, MIME_BUNDLE, type MimeBundle, type AccountingPoint } from "./viz/index.js";
 export { RealmVcpu, type RealmGuest, type RecEntryInfo, type RecExit, type AccessKind, type AccessOutcome, type AccessOptions } from "./rmm/realm-exec.js";
 export * as realmExec from "./rmm/realm-exec.js";
+export { checkRmmInvariants, type InvariantOptions } from "./rmm/invariants.js";
+export { rmmDigest, rmmStateLines, digestLines, diffStateLines, type SnapshotSource } from "./rmm/snapshot.js";

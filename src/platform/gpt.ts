@@ -51,6 +51,40 @@ export class Gpt {
     c[g % CHUNK] = pas;
   }
 
+  /**
+   * Granules whose PAS differs from their region's default, in address order (for invariant
+   * checks and state snapshots; cost proportional to the chunks ever written, not to memory).
+   */
+  *changed(): Generator<[number, Pas]> {
+    const keys = [...this.chunks.keys()].sort((a, b) => a - b);
+    for (const ci of keys) {
+      const c = this.chunks.get(ci)!;
+      const base = ci * CHUNK;
+      const def = this.defaults(ci);
+      // Compare four granules at a time: most of a chunk has its default PAS.
+      const w = new Uint32Array(c.buffer, c.byteOffset, CHUNK / 4);
+      const dw = new Uint32Array(def.buffer, def.byteOffset, CHUNK / 4);
+      for (let j = 0; j < w.length; j++) {
+        if (w[j] === dw[j]) continue;
+        for (let i = j * 4; i < j * 4 + 4; i++) if (c[i] !== def[i]) yield [base + i, c[i]! as Pas];
+      }
+    }
+  }
+
+  private readonly defaultChunks = new Map<number, Uint8Array>();
+
+  /** The default PAS of every granule of chunk `ci` (the memory map never changes). */
+  private defaults(ci: number): Uint8Array {
+    let d = this.defaultChunks.get(ci);
+    if (d === undefined) {
+      const base = ci * CHUNK;
+      d = new Uint8Array(CHUNK);
+      for (let i = 0; i < CHUNK; i++) d[i] = this.defaultPas((base + i) * 4096);
+      this.defaultChunks.set(ci, d);
+    }
+    return d;
+  }
+
   /** EL3's answer to the RMM's GPT transition request (RMM_GTSI_DELEGATE / UNDELEGATE). */
   transition(g: number, from: Pas, to: Pas): boolean {
     if (this.get(g) !== from) return false;

@@ -12,6 +12,11 @@ export class PhysicalMemory {
     return this.pages.size;
   }
 
+  /** Granule indices holding a buffer (possibly non-zero), in increasing order. */
+  residentIndices(): number[] {
+    return [...this.pages.keys()].sort((a, b) => a - b);
+  }
+
   page(g: number): Uint8Array | undefined {
     return this.pages.get(g);
   }
