@@ -22,3 +22,7 @@ export { RealmVcpu, type RealmGuest, type RecEntryInfo, type RecExit, type Acces
 export * as realmExec from "./rmm/realm-exec.js";
 export { checkRmmInvariants, type InvariantOptions } from "./rmm/invariants.js";
 export { rmmDigest, rmmStateLines, digestLines, diffStateLines, type SnapshotSource } from "./rmm/snapshot.js";
+export * from "./rmm/abi/range-desc.js";
+export { encodeRmmConfig, decodeRmmConfig, RMM_CONFIG, RmiGranuleSize, RMI_GRAN_4KB_TRACKING_REGION_SIZE_1GB, type RmmConfig } from "./rmm/abi/rmm-config.js";
+export { DEFAULT_PROGRESS, type RmmProgressOptions } from "./rmm/commands/v2/state.js";
+export { featureRegisterV2 } from "./rmm/commands/v2/boot.js";

@@ -14,6 +14,7 @@ import type { RealmGuest } from "./realm-exec.js";
 import type { Rtt } from "./s2tt.js";
 import { ERROR_GLOBAL, SMC_UNKNOWN } from "./status.js";
 import { RmiTrace, type RmiCallRecord } from "./trace.js";
+import type { RmmProgressOptions } from "./commands/v2/state.js";
 
 export interface RmmOptions {
   abi?: RmiAbi;
@@ -22,6 +23,10 @@ export interface RmmOptions {
   v1Compat?: boolean;
   /** Record every call (default true). */
   trace?: boolean;
+  /** v2.0: when the range commands stop early (partial progress); see src/rmm/commands/v2/state.ts. */
+  progress?: RmmProgressOptions;
+  /** v2.0: start in the ACTIVE state (skip RMM_CONFIG_SET + RMM_ACTIVATE); default false. */
+  startActive?: boolean;
 }
 
 /**
@@ -76,6 +81,8 @@ export class Rmm {
     this.table = buildTable(ALL_COMMANDS, this.abi, opts.v1Compat ?? false);
     this.trace.enabled = opts.trace ?? true;
     this.active = this.abi === "1.0";
+    if (this.abi === "2.0" && opts.startActive === true) this.active = true;
+    if (opts.progress !== undefined) this.ext.progress = opts.progress;
   }
 
   command(name: string): RmiCommand | undefined {

@@ -13,6 +13,7 @@ import { GRANULE_STATE_NAMES, GranuleState } from "../rmm/granule.js";
 import { REALM_STATE_NAMES } from "../rmm/realm.js";
 import { Rmm, type RmiInterceptor } from "../rmm/rmm.js";
 import { makeRmiApi, type RmiApi } from "./rmi-api.js";
+import type { RmmProgressOptions } from "../rmm/commands/v2/state.js";
 
 export interface PlatformOptions {
   /** RMI ABI: "1.0" (default) or "2.0" (beta, as v13/v14 use it). */
@@ -25,6 +26,10 @@ export interface PlatformOptions {
   v1Compat?: boolean;
   /** Record every RMI call in `rmmTrace` (default true). */
   trace?: boolean;
+  /** RMM 2.0: when range commands stop early (partial progress); defaults follow TF-RMM main (docs/rmm-2.0.md). */
+  progress?: RmmProgressOptions;
+  /** RMM 2.0: start ACTIVE, as if RMM_CONFIG_SET + RMM_ACTIVATE had run (default false: state INIT). */
+  startActive?: boolean;
 }
 
 export interface GranuleInfo {
@@ -60,6 +65,8 @@ export class Platform {
     if (opts.features !== undefined) ro.features = opts.features;
     if (opts.v1Compat !== undefined) ro.v1Compat = opts.v1Compat;
     if (opts.trace !== undefined) ro.trace = opts.trace;
+    if (opts.progress !== undefined) ro.progress = opts.progress;
+    if (opts.startActive !== undefined) ro.startActive = opts.startActive;
     this.rmm = new Rmm(this.machine, ro);
     this.rmi = makeRmiApi(this.rmm);
   }

@@ -15,6 +15,7 @@ import { RIPAS_COMMANDS } from "./ripas.js";
 import { REC_COMMANDS } from "./rec.js";
 import { RUN_COMMANDS } from "./run.js";
 import { PSCI_COMMANDS } from "./psci.js";
+import { V2_COMMANDS } from "./v2/index.js";
 
 export const ALL_COMMANDS: readonly RmiCommand[] = [
   ...SYSTEM_COMMANDS,
@@ -29,4 +30,5 @@ export const ALL_COMMANDS: readonly RmiCommand[] = [
   ...REC_COMMANDS,
   ...RUN_COMMANDS,
   ...PSCI_COMMANDS,
+  ...V2_COMMANDS,
 ];
