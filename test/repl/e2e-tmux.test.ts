@@ -3,25 +3,15 @@
  * here if missing or older than its sources) in a real terminal (tmux): start, type commands,
  * read the screen, exit with status 0.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, ensureBuilt } from "./ensure-built.js";
 
-const root = new URL("../..", import.meta.url).pathname;
-const cli = join(root, "dist/repl/cli.js");
 const sock = `realm-e2e-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), "realm-e2e-"));
-
-function newest(d: string): number {
-  let t = 0;
-  for (const f of readdirSync(d, { withFileTypes: true })) {
-    const p = join(d, f.name);
-    t = Math.max(t, f.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
 const tmux = (...args: string[]) => execFileSync("tmux", ["-L", sock, ...args], { encoding: "utf8" });
 const screen = () => tmux("capture-pane", "-p", "-J", "-t", "realm", "-S", "-200");
@@ -45,11 +35,7 @@ async function typeLine(cmd: string): Promise<void> {
 }
 
 beforeAll(() => {
-  const srcTime = Math.max(newest(join(root, "repl")), newest(join(root, "src/commands")));
-  if (!existsSync(cli) || statSync(cli).mtimeMs < srcTime) {
-    spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.json")], { stdio: "ignore" });
-  }
-  if (!existsSync(cli)) throw new Error(`${cli} was not built`);
+  ensureBuilt();
   const hist = join(dir, "history");
   tmux(
     "new-session", "-d", "-s", "realm", "-x", "110", "-y", "40",
