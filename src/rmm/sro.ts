@@ -91,6 +91,11 @@ export class SroTable {
   }
 }
 
+/** The handle's SRO, if any (reads only: creates nothing in rmm.ext). */
+export function sroFind(rmm: Rmm, handle: bigint): SroContext | undefined {
+  return (rmm.ext.sro as SroTable | undefined)?.find(handle);
+}
+
 export function sroTable(rmm: Rmm): SroTable {
   let t = rmm.ext.sro as SroTable | undefined;
   if (t === undefined) {
@@ -127,7 +132,7 @@ function clipCount(listPa: number, count: bigint): number {
 
 /** RMI_OP_CONTINUE(handle, flags). */
 export function opContinue(rmm: Rmm, handle: bigint, _flags: bigint): number {
-  const s = sroTable(rmm).find(handle);
+  const s = sroFind(rmm, handle);
   if (s === undefined) return ERROR_INPUT;
   if (s.expect !== "CONTINUE") return ERROR_INPUT;
   return settle(rmm, s, s.hooks.onContinue(rmm, s));
@@ -135,7 +140,7 @@ export function opContinue(rmm: Rmm, handle: bigint, _flags: bigint): number {
 
 /** RMI_OP_CANCEL(handle). */
 export function opCancel(rmm: Rmm, handle: bigint): number {
-  const s = sroTable(rmm).find(handle);
+  const s = sroFind(rmm, handle);
   if (s === undefined) return ERROR_INPUT;
   if (!s.canCancel || s.hooks.onCancel === undefined) return ERROR_INPUT;
   return settle(rmm, s, s.hooks.onCancel(rmm, s));
@@ -150,7 +155,7 @@ export function opCancel(rmm: Rmm, handle: bigint): number {
  * not stops the donation (none taken -> RMI_ERROR_INPUT, nothing changed).
  */
 export function opMemDonate(rmm: Rmm, handle: bigint, listPtr: bigint, count: bigint): number {
-  const s = sroTable(rmm).find(handle);
+  const s = sroFind(rmm, handle);
   if (s === undefined) return ERROR_INPUT;
   if (s.expect !== "DONATE" || s.donate === undefined || s.hooks.onDonate === undefined) return ERROR_INPUT;
   if (listPtr % 8n !== 0n || listPtr >= 1n << 52n) return ERROR_INPUT;
@@ -207,7 +212,7 @@ export function opMemDonate(rmm: Rmm, handle: bigint, listPtr: bigint, count: bi
  * granule handed back becomes DELEGATED (scrubbed). capacity 0 writes nothing.
  */
 export function opMemReclaim(rmm: Rmm, handle: bigint, listPtr: bigint, capacity: bigint): number {
-  const s = sroTable(rmm).find(handle);
+  const s = sroFind(rmm, handle);
   if (s === undefined) return ERROR_INPUT;
   if (listPtr % 8n !== 0n || listPtr >= 1n << 52n) return ERROR_INPUT;
   if (s.expect !== "RECLAIM") return ERROR_INPUT;

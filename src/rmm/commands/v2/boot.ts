@@ -18,7 +18,7 @@ import { featureRegister0, type RmmFeatures } from "../../features.js";
 import { GranuleState } from "../../granule.js";
 import type { Rmm } from "../../rmm.js";
 import { ERROR_GLOBAL, ERROR_INPUT, SUCCESS } from "../../status.js";
-import { configOf } from "./state.js";
+import { configOf, setConfig } from "./state.js";
 
 /** An NS granule the RMM reads or writes early (ns_buffer_*_addr): aligned, tracked, state NS. */
 function nsStructGranule(rmm: Rmm, ptr: bigint): number {
@@ -41,9 +41,7 @@ function rmmConfigSet(rmm: Rmm, cfgPtr: bigint): number {
   if (c.rmiGranuleSize !== BigInt(RmiGranuleSize.RMI_GRANULE_SIZE_4KB)) return ERROR_INPUT;
   if (c.trackingRegionSize !== BigInt(RMI_GRAN_4KB_TRACKING_REGION_SIZE_1GB)) return ERROR_INPUT;
   if (rmm.active) return ERROR_GLOBAL;
-  const cfg = configOf(rmm);
-  cfg.trackingRegionSize = Number(c.trackingRegionSize);
-  cfg.rmiGranuleSize = Number(c.rmiGranuleSize);
+  setConfig(rmm, { trackingRegionSize: Number(c.trackingRegionSize), rmiGranuleSize: Number(c.rmiGranuleSize) });
   return SUCCESS;
 }
 

@@ -18,7 +18,7 @@ import { S2tte, assignedWith, isLive, ripasOf, type Rtt } from "../../s2tt.js";
 import { sroTable, type SroHooks } from "../../sro.js";
 import { ERROR_INPUT, ERROR_REALM, RmiStatus, SUCCESS, pack } from "../../status.js";
 import { OutList, finishMap, finishUnmap, popBlock, validateMapInputs, validateUnmapInputs, type UnmapInputs } from "./range-rtt.js";
-import { drainPending, progressOf, slotKey } from "./state.js";
+import { drainPending, isDrainPending, progressOf, slotKey } from "./state.js";
 
 const RMI_BUSY = pack(RmiStatus.RMI_BUSY);
 
@@ -52,7 +52,7 @@ function rttDataMapInit(rmm: Rmm, rd: bigint, data: bigint, ipa: bigint, src: bi
   if (w.level !== 3) return rttError(w.level);
   const k = w.table.kind[w.index]! as S2tte;
   if (k > S2tte.UNASSIGNED_DESTROYED) return rttError(3);
-  if (drainPending(rmm).has(slotKey(w.table.g, w.index))) return RMI_BUSY;
+  if (isDrainPending(rmm, w.table.g, w.index)) return RMI_BUSY;
   const dataG = gran(rmm, data, GranuleState.DELEGATED);
   if (dataG < 0) return ERROR_INPUT;
   rmm.machine.mem.copy(dataG, srcG);
@@ -191,7 +191,7 @@ function rttDataMap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigi
       status = rttError(inp.level);
       break;
     }
-    if (drainPending(rmm).has(slotKey(t.g, i))) {
+    if (isDrainPending(rmm, t.g, i)) {
       status = RMI_BUSY;
       break;
     }

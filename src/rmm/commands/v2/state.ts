@@ -42,18 +42,17 @@ function positive(name: string, v: number | undefined, def: number, allowZero: b
   return v;
 }
 
-/** The progress rule of this RMM (options validated once, cached in rmm.ext). */
+/**
+ * The progress rule of this RMM (validated on use; nothing is cached in rmm.ext, whose contents
+ * are simulated state: a failed command must leave it unchanged).
+ */
 export function progressOf(rmm: Rmm): ResolvedProgress {
-  const cached = rmm.ext.progressResolved as ResolvedProgress | undefined;
-  if (cached !== undefined) return cached;
   const o = (rmm.ext.progress ?? {}) as RmmProgressOptions;
-  const r: ResolvedProgress = {
+  return {
     maxGranulesPerCall: positive("maxGranulesPerCall", o.maxGranulesPerCall, DEFAULT_PROGRESS.maxGranulesPerCall, false),
     maxEntriesPerCall: positive("maxEntriesPerCall", o.maxEntriesPerCall, DEFAULT_PROGRESS.maxEntriesPerCall, false),
     dataMapYieldGranules: positive("dataMapYieldGranules", o.dataMapYieldGranules, DEFAULT_PROGRESS.dataMapYieldGranules, true),
   };
-  rmm.ext.progressResolved = r;
-  return r;
 }
 
 /** The configuration RMM_CONFIG_SET stored (RMM_CONFIG_GET reports it). */
@@ -62,13 +61,13 @@ export interface V2Config {
   rmiGranuleSize: number;
 }
 
-export function configOf(rmm: Rmm): V2Config {
-  let c = rmm.ext.v2Config as V2Config | undefined;
-  if (c === undefined) {
-    c = { trackingRegionSize: 0, rmiGranuleSize: 0 };
-    rmm.ext.v2Config = c;
-  }
-  return c;
+/** The configuration in effect (the default {0, 0} until RMM_CONFIG_SET stores one). */
+export function configOf(rmm: Rmm): Readonly<V2Config> {
+  return (rmm.ext.v2Config as V2Config | undefined) ?? { trackingRegionSize: 0, rmiGranuleSize: 0 };
+}
+
+export function setConfig(rmm: Rmm, c: V2Config): void {
+  rmm.ext.v2Config = { ...c };
 }
 
 /**
@@ -83,6 +82,12 @@ export function drainPending(rmm: Rmm): Map<number, number> {
     rmm.ext.drainPending = m;
   }
   return m;
+}
+
+/** Is the slot stamped drain pending? (Reads only: creates nothing in rmm.ext.) */
+export function isDrainPending(rmm: Rmm, rttG: number, index: number): boolean {
+  const m = rmm.ext.drainPending as Map<number, number> | undefined;
+  return m !== undefined && m.has(slotKey(rttG, index));
 }
 
 export function slotKey(rttG: number, index: number): number {

@@ -20,7 +20,7 @@ import { S2tte } from "../../s2tt.js";
 import { ERROR_INPUT } from "../../status.js";
 import { unmapSweep } from "./data.js";
 import { finishMap, popBlock, validateMapInputs, validateUnmapInputs } from "./range-rtt.js";
-import { drainPending, progressOf, slotKey } from "./state.js";
+import { isDrainPending, progressOf } from "./state.js";
 
 /** S2TTE attribute bits of an NS mapping from the flags, or -1 if S2AP has bits beyond R/W. */
 export function unprotAttrs(flags: bigint): number {
@@ -68,7 +68,7 @@ function rttUnprotMap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bi
       status = ERROR_INPUT;
       break;
     }
-    if (drainPending(rmm).has(slotKey(t.g, i))) {
+    if (isDrainPending(rmm, t.g, i)) {
       status = rttError(inp.level);
       break;
     }
