@@ -1,10 +1,12 @@
 /** The built-in commands, in the order `help` lists them. */
 import type { Session } from "../session.js";
 import type { CommandSpec } from "../spec.js";
+import { faultsCommand, injectCommand } from "./faults.js";
 import { shareCommand, touchCommand, unshareCommand } from "./guest.js";
 import { acctCommand, chartCommand, granuleCommand, traceCommand } from "./inspect.js";
 import { exitCommand, helpCommand, saveCommand, seedCommand } from "./meta.js";
 import { destroyCommand, lsCommand, newCommand, useCommand } from "./realm.js";
+import { scenarioCommand } from "./scenario.js";
 import { smcCommand } from "./smc.js";
 
 export const BUILTIN_COMMANDS: readonly CommandSpec<Session>[] = [
@@ -15,11 +17,14 @@ export const BUILTIN_COMMANDS: readonly CommandSpec<Session>[] = [
   touchCommand,
   shareCommand,
   unshareCommand,
+  injectCommand,
+  faultsCommand,
   granuleCommand,
   acctCommand,
   chartCommand,
   traceCommand,
   smcCommand,
+  scenarioCommand,
   saveCommand,
   seedCommand,
   helpCommand,

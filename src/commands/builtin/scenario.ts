@@ -1,0 +1,103 @@
+/** `scenario list`, `scenario run ID [--series vN|all]`: the S-catalogue, postings side by side. */
+import type { Session } from "../session.js";
+import { SERIES, type ScenarioResultLike, type SimModules } from "../sim.js";
+import { UsageError, type CommandSpec } from "../spec.js";
+import { didYouMean } from "../suggest.js";
+import { checkSeries } from "./realm.js";
+
+async function catalogue(s: Session): Promise<NonNullable<SimModules["scenarios"]>> {
+  const sim = await s.simModules();
+  if (sim.scenarios === undefined) throw new UsageError("the scenario catalogue (src/scenarios) is not in this build yet");
+  return sim.scenarios;
+}
+
+const listCommand: CommandSpec<Session> = {
+  name: "list",
+  summary: "the scenario catalogue (S01..S33) and the postings each runs on",
+  readOnly: true,
+  async run(s) {
+    const sc = await catalogue(s);
+    const list = sc.list();
+    return {
+      value: {
+        scenarios: list,
+        columns: ["id", "postings", "title"],
+        rows: list.map((x) => [x.id, x.series.join(" "), x.title]),
+      },
+      kind: "table",
+    };
+  },
+};
+
+const runCommand: CommandSpec<Session> = {
+  name: "run",
+  summary: "run one scenario on one posting or on all of them (outcomes come from running the code)",
+  args: [{ name: "id", kind: "scenario", help: "scenario id, e.g. S01" }],
+  options: [{ name: "series", kind: "string", meta: "vN|all", help: "posting, or all (default: all the scenario runs on)", choices: [...SERIES, "all"] }],
+  readOnly: true,
+  interruptible: true,
+  examples: ["scenario run S01", "scenario run S10 --series v8"],
+  async run(s, a) {
+    const sc = await catalogue(s);
+    const list = sc.list();
+    const idWord = a.str("id")!;
+    const info = list.find((x) => x.id.toLowerCase() === idWord.toLowerCase());
+    if (info === undefined) throw new UsageError(`unknown scenario '${idWord}'${didYouMean(idWord, list.map((x) => x.id)) || " ('scenario list' shows them)"}`);
+    const sw = a.str("series") ?? "all";
+    const series = sw === "all" ? info.series : [checkSeries(sw)];
+    const results: ScenarioResultLike[] = [];
+    let interrupted = false;
+    for (const [i, v] of series.entries()) {
+      if (s.aborted) {
+        interrupted = true;
+        break;
+      }
+      s.onProgress?.({ command: `scenario ${info.id}`, done: i, total: series.length });
+      results.push(await sc.run(info.id, { series: v }));
+      await s.yieldNow();
+    }
+    const rows = results.map((r) => [
+      r.series,
+      r.outcome,
+      cell(r["livelock"]),
+      cell(r["warnCount"]),
+      cell(r["leakedGranules"]),
+      cell(r["pgtablePages"]),
+      cell(r["rmiCalls"]),
+      notes(r["notes"]),
+    ]);
+    return {
+      value: {
+        id: info.id,
+        title: `${info.id}: ${info.title}`,
+        results,
+        interrupted,
+        columns: ["posting", "outcome", "livelock", "WARNs", "leaked", "pgtable", "RMI calls", "notes"],
+        rows,
+        align: ["l", "l", "l", "r", "r", "r", "r", "l"],
+      },
+      kind: "table",
+    };
+  },
+};
+
+function cell(v: unknown): string | number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === "number" || typeof v === "string") return v;
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (Array.isArray(v)) return v.length;
+  return String(v);
+}
+
+function notes(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  const t = Array.isArray(v) ? v.join("; ") : String(v);
+  return t.length > 70 ? t.slice(0, 69) + "…" : t;
+}
+
+export const scenarioCommand: CommandSpec<Session> = {
+  name: "scenario",
+  aliases: ["sc"],
+  summary: "the scenario catalogue: list, or run one on the postings side by side",
+  subcommands: [listCommand, runCommand],
+};
