@@ -26,3 +26,5 @@ export * from "./rmm/abi/range-desc.js";
 export { encodeRmmConfig, decodeRmmConfig, RMM_CONFIG, RmiGranuleSize, RMI_GRAN_4KB_TRACKING_REGION_SIZE_1GB, type RmmConfig } from "./rmm/abi/rmm-config.js";
 export { DEFAULT_PROGRESS, type RmmProgressOptions } from "./rmm/commands/v2/state.js";
 export { featureRegisterV2 } from "./rmm/commands/v2/boot.js";
+export { rttTree, rttWalkPath, formatRttTree, formatRttWalkPath, formatSize, type RttTree, type RttTreeTable, type RttTreeEntry, type RttTreeOptions, type RttTreeStats, type RttWalkStep, type RttEntryStateName } from "./rmm/inspect.js";
+export * as rttOps from "./rmm/rtt-ops.js";
