@@ -1,0 +1,80 @@
+/**
+ * Cooperative threads for the host code paths that can race (vCPU threads in KVM_RUN).
+ * Such functions are generators: they `yield` a YieldPoint just before each step where the posted
+ * code can be interleaved with another thread (an RMI call of the racy kind, taking a lock).
+ * Called from a single thread (an ioctl), they run to completion with `runSync`; the scheduler
+ * (src/sched) steps several of them to explore interleavings.
+ */
+
+export interface YieldPoint {
+  /** What the thread is about to do ("GRANULE_DELEGATE", "mmu_lock", ...). */
+  at: string;
+  /** While true the thread cannot make progress (waiting for a lock). */
+  blocked?: () => boolean;
+}
+
+export type Gen<T> = Generator<YieldPoint, T, void>;
+
+/** Run a generator to completion in a single thread. A blocked wait here is a deadlock (bug). */
+export function runSync<T>(g: Gen<T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+    if (r.value.blocked?.()) throw new Error(`host: deadlock: single thread blocked at ${r.value.at}`);
+  }
+}
+
+/** A point where another thread may run. */
+export function pt(at: string): YieldPoint {
+  return { at };
+}
+
+/** Thread id used by ioctl paths (no vCPU thread). */
+export const IOCTL_TID = 1000;
+
+/** kvm->mmu_lock (an rwlock), and any other lock the posted code takes. */
+export class RwLock {
+  writer = -1;
+  readers = 0;
+  constructor(readonly name: string) {}
+
+  *write(tid: number): Gen<void> {
+    for (;;) {
+      yield { at: `${this.name}:write`, blocked: () => this.writer >= 0 || this.readers > 0 };
+      if (this.writer < 0 && this.readers === 0) break;
+    }
+    this.writer = tid;
+  }
+
+  writeUnlock(): void {
+    if (this.writer < 0) throw new Error(`host: ${this.name} write-unlocked while not held`);
+    this.writer = -1;
+  }
+
+  *read(): Gen<void> {
+    for (;;) {
+      yield { at: `${this.name}:read`, blocked: () => this.writer >= 0 };
+      if (this.writer < 0) break;
+    }
+    this.readers++;
+  }
+
+  readUnlock(): void {
+    if (this.readers <= 0) throw new Error(`host: ${this.name} read-unlocked while not held`);
+    this.readers--;
+  }
+
+  /** Synchronous acquisition for ioctl paths (no other thread runs). */
+  lockSync(tid: number): void {
+    if (this.writer >= 0 || this.readers > 0) throw new Error(`host: ${this.name} already held (deadlock)`);
+    this.writer = tid;
+  }
+}
+
+/** A kernel loop that does not terminate is reported, not run forever: the posted code hangs. */
+export class KernelHang extends Error {
+  override readonly name = "KernelHang";
+  constructor(readonly fn: string, readonly iterations: number) {
+    super(`${fn}: no progress after ${iterations} iterations (the posted code loops forever here)`);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The Host API (design.md "Host, guest, scenarios"): a Linux/KVM host of one posting of the CCA
+ * series on its own platform, with a toy VMM per realm VM, a realm guest, fault injection, the
+ * ordered trace, a per-step time series and invariant checks.
+ *
+ *   const host = Host.create({ series: "v12", seed: 1 });
+ *   const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 2 });
+ *   vm.start(); vm.touch(0x8000_0000n); vm.destroy(); host.stats();
+ */
+import { GRANULE_SIZE } from "../arch/geometry.js";
+import { GranuleState, GRANULE_STATE_NAMES } from "../rmm/granule.js";
+import type { RmiCallRecord } from "../rmm/trace.js";
+import { Platform } from "../system/platform.js";
+import { FaultInjector, type FaultRule } from "../faults/inject.js";
+import { TraceLog } from "../trace/log.js";
+import { TimeSeries, type SeriesSample } from "../trace/series.js";
+import { PageAllocator } from "./page-alloc.js";
+import { RmiClient } from "./rmi.js";
+import { profileOf, type SeriesId, type SeriesProfile } from "./series/index.js";
+import { RealmVm, type CreateRealmOptions } from "./vm.js";
+
+export interface HostOptions {
+  series: SeriesId;
+  /** Seed of the host's PRNG (workloads, sampling). Same seed, same trace. */
+  seed?: number;
+  /** Check the invariants after every step (default true). */
+  invariants?: boolean;
+  /** Keep the ordered trace (default true). */
+  trace?: boolean;
+}
+
+export interface HostStats {
+  freePages: number;
+  leakedPages: number;
+  warnCount: number;
+  granules: { DELEGATED: number; RD: number; REC: number; REC_AUX: number; DATA: number; RTT: number };
+  vms: { id: number; state: string; pgtablePages: number }[];
+  /** Total RMI calls so far. */
+  rmiCalls: number;
+  /** Invariant violations seen so far (when checking is on). */
+  violations: number;
+}
+
+export interface WarnRecord {
+  fn: string;
+  msg: string;
+  step: number;
+}
+
+/** xorshift32: the host's deterministic PRNG. */
+export class Prng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = (seed >>> 0) || 0x9e3779b9;
+  }
+  next(): number {
+    let x = this.s;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s = x >>> 0;
+    return this.s / 4294967296;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+}
+
+const READ_ONLY = new Set(["RMI_VERSION", "RMI_FEATURES", "RMI_RTT_READ_ENTRY", "RMI_REC_AUX_COUNT", "RMI_REC_ENTER"]);
+
+export class Host {
+  readonly platform: Platform;
+  readonly profile: SeriesProfile;
+  readonly series: SeriesId;
+  readonly seed: number;
+  readonly pages: PageAllocator;
+  readonly rmi: RmiClient;
+  readonly log = new TraceLog();
+  readonly timeSeries = new TimeSeries();
+  readonly faults: FaultInjector;
+  readonly rng: Prng;
+  /** Host VMID bitmap (v8..v12). */
+  readonly vmids = new Set<number>();
+  readonly warns: WarnRecord[] = [];
+  readonly violations: string[] = [];
+  invariants: boolean;
+  /** Successful state-changing RMI calls (progress, for livelock detection). */
+  mutations = 0;
+  private readonly vmList: RealmVm[] = [];
+  private nextVmId = 1;
+  private stepNo = 0;
+
+  private constructor(opts: HostOptions) {
+    this.profile = profileOf(opts.series);
+    this.series = this.profile.id;
+    if (opts.seed !== undefined && (typeof opts.seed !== "number" || !Number.isInteger(opts.seed))) throw new TypeError(`seed: expected an integer, got ${String(opts.seed)}`);
+    this.seed = opts.seed ?? 1;
+    this.rng = new Prng(this.seed);
+    this.invariants = opts.invariants ?? true;
+    this.log.enabled = opts.trace ?? true;
+    this.platform = Platform.create({ rmm: this.profile.rmm });
+    this.pages = new PageAllocator(this.platform.machine);
+    this.rmi = new RmiClient(this.platform);
+    this.faults = new FaultInjector(this.platform.rmm, this.pages, this.log);
+    this.platform.rmm.trace.subscribe((r: RmiCallRecord) => {
+      this.log.pushRmi(r);
+      if (r.x0 === 0 && !READ_ONLY.has(r.name)) this.mutations++;
+    });
+    this.platform.rmm.guest = (v) => {
+      for (const vm of this.vmList) if (!vm.kvm.destroyed && BigInt(vm.kvm.realm.rd) === v.rd) return vm.guest.hook(v);
+    };
+  }
+
+  static create(opts: HostOptions): Host {
+    if (opts === null || typeof opts !== "object") throw new TypeError("Host.create: options must be an object, e.g. {series: \"v12\"}");
+    return new Host(opts);
+  }
+
+  /** A realm VM with its toy VMM (not started: call vm.start()). */
+  createRealm(opts: CreateRealmOptions = {}): RealmVm {
+    const vm = new RealmVm(this, this.nextVmId, opts);
+    this.nextVmId++;
+    this.vmList.push(vm);
+    this.step(`create realm VM ${vm.id}`);
+    return vm;
+  }
+
+  get vms(): readonly RealmVm[] {
+    return this.vmList;
+  }
+
+  /** Add a fault-injection rule (src/faults/inject.ts). Throws on a bad rule, changing nothing. */
+  inject(rule: FaultRule): string {
+    return this.faults.add(rule);
+  }
+
+  warn(fn: string, msg: string): void {
+    this.warns.push({ fn, msg, step: this.stepNo });
+    this.log.push("warn", msg, fn);
+  }
+
+  get warnCount(): number {
+    return this.warns.length;
+  }
+
+  /** Every RMI call (in the RMM's trace format) and host event, in order. */
+  get trace(): string[] {
+    return this.log.lines();
+  }
+
+  get rmiCalls(): number {
+    return this.platform.rmm.trace.seq;
+  }
+
+  granules(): HostStats["granules"] {
+    const c = this.platform.rmm.granuleCounts();
+    return { DELEGATED: c.DELEGATED!, RD: c.RD!, REC: c.REC!, REC_AUX: c.REC_AUX!, DATA: c.DATA!, RTT: c.RTT! };
+  }
+
+  stats(): HostStats {
+    return {
+      freePages: this.pages.freePages,
+      leakedPages: this.pages.leakedPages,
+      warnCount: this.warns.length,
+      granules: this.granules(),
+      vms: this.vmList.map((v) => ({ id: v.id, state: v.state, pgtablePages: v.kvm.pgtablePages })),
+      rmiCalls: this.rmiCalls,
+      violations: this.violations.length,
+    };
+  }
+
+  /** End of a host step: one time-series sample, and the invariants when switched on. */
+  step(label: string): void {
+    this.stepNo++;
+    this.log.step = this.stepNo;
+    if (this.timeSeries.enabled) {
+      const byCmd: Record<string, number> = {};
+      for (const e of this.log.entries) if (e.kind === "rmi") byCmd[e.rmi!.name.replace(/^RMI_/, "")] = (byCmd[e.rmi!.name.replace(/^RMI_/, "")] ?? 0) + 1;
+      const s: SeriesSample = {
+        step: this.stepNo,
+        label,
+        granules: this.granules(),
+        pgtablePages: this.vmList.reduce((a, v) => a + (v.kvm.destroyed ? 0 : v.kvm.pgtablePages), 0),
+        freePages: this.pages.freePages,
+        leakedPages: this.pages.leakedPages,
+        warnCount: this.warns.length,
+        rmiCalls: this.rmiCalls,
+        rmiByCommand: byCmd,
+      };
+      this.timeSeries.push(s);
+    }
+    if (this.invariants) {
+      for (const v of this.checkInvariants()) {
+        this.violations.push(`step ${this.stepNo} (${label}): ${v}`);
+        this.log.push("event", `INVARIANT: ${v}`);
+      }
+    }
+  }
+
+  /**
+   * The host/RMM invariants: no page both free in the host and delegated; every delegated granule
+   * held by a live VM's KVM object or counted as leaked; page-table accounting equal to the RTT
+   * pages held, unless the posting is known to drift (v8, S11).
+   */
+  checkInvariants(): string[] {
+    const out: string[] = [];
+    const rmm = this.platform.rmm;
+    for (const [g, st] of rmm.granules.nonNs()) {
+      const pa = g * GRANULE_SIZE;
+      const page = this.pages.page(pa);
+      const name = GRANULE_STATE_NAMES[st];
+      if (page === undefined) {
+        out.push(`granule 0x${pa.toString(16)} is ${name} in the RMM but free in the host`);
+        continue;
+      }
+      const vm = this.vmList.find((v) => v.id === page.vm);
+      if (!page.leaked && (vm === undefined || vm.kvm.destroyed)) out.push(`granule 0x${pa.toString(16)} (${name}, ${page.owner}) is delegated for a VM that is gone and not counted as leaked`);
+      if (st === GranuleState.DELEGATED && !page.leaked) out.push(`granule 0x${pa.toString(16)} (${page.owner}) is DELEGATED but no RMM object uses it (orphan)`);
+    }
+    for (const v of this.vmList) {
+      if (v.kvm.destroyed || v.kvm.profile.freeDelegatedGranuleUnaccounts) continue;
+      const rd = v.kvm.realm.rd;
+      let held = 0;
+      if (rd >= 0) {
+        const rdG = rd / GRANULE_SIZE;
+        const realm = rmm.realms.get(rdG);
+        for (const t of rmm.rtts.values()) if (t.rd === rdG && realm !== undefined && t.level > realm.sl) held++;
+      }
+      for (const p of this.pages.pagesOf(v.id)) if (p.owner === "kvm-rtt" && p.leaked) held++;
+      if (held !== v.kvm.pgtablePages) out.push(`VM ${v.id}: kvm_account_pgtable_pages says ${v.kvm.pgtablePages}, the realm holds ${held} RTT page(s)`);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The KVM side of one VM as the CCA series sees it: `struct kvm` (realm state, RD, params, VMID,
+ * stage-2 PGD, memslots, memory attributes, page-table accounting, locks) and `struct kvm_vcpu`
+ * (REC pages, run page, memcache, power state). Behaviour lives in the function modules
+ * (rtt.ts, map.ts, mmu.ts, ...), named after the posted functions.
+ */
+import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
+import type { Host } from "./host.js";
+import type { PageOwner } from "./page-alloc.js";
+import { RwLock } from "./coop.js";
+import type { SeriesProfile } from "./series/profile.js";
+
+/** enum realm_state (§5.1). */
+export enum RealmStateK {
+  NONE = "NONE",
+  NEW = "NEW",
+  ACTIVE = "ACTIVE",
+  DYING = "DYING",
+  DEAD = "DEAD",
+}
+
+export const PAGE_SIZE = GRANULE_SIZE;
+export const RMM_PAGE_SIZE = GRANULE_SIZE;
+export const RMM_RTT_BLOCK_LEVEL = 2;
+export const RMM_RTT_MAX_LEVEL = 3;
+export const RMM_L2_BLOCK_SIZE = SZ_2M;
+export const PHYS_ADDR_MAX = -1;
+
+/** Userspace (VMM) memory behind a memslot: the shared alias' backing (anonymous, maybe THP). */
+export class UserMemory {
+  /** 2 MiB region index -> base PA of a huge page backing it. */
+  readonly huge = new Map<number, number>();
+  /** gfn -> PA of a 4 KiB page. */
+  readonly small = new Map<number, number>();
+  constructor(
+    /** Transparent huge pages enabled on the VMA. */
+    public thp: boolean,
+  ) {}
+}
+
+/** A guest_memfd: the private backing, one 4 KiB page per gfn, allocated on first use. */
+export class GuestMemfd {
+  /** gfn -> PA. The file holds one reference to each page. */
+  readonly pages = new Map<number, number>();
+}
+
+export interface Memslot {
+  id: number;
+  baseGfn: number;
+  npages: number;
+  /** Private backing (KVM_MEM_GUEST_MEMFD), if any. */
+  gmem: GuestMemfd | undefined;
+  user: UserMemory;
+}
+
+/** struct realm (kvm->arch.realm). */
+export interface RealmK {
+  state: RealmStateK;
+  /** PA of the RD page, or -1 (NULL). */
+  rd: number;
+  /** PA of the realm_params page, or -1. */
+  params: number;
+  iaBits: number;
+  vmid: number;
+  numAux: number;
+  /** v8/v10 CONFIG_REALM items. */
+  hashAlgo: number;
+  rpv: Uint8Array;
+}
+
+/** struct kvm_s2_mmu (the parts used here). */
+export interface S2Mmu {
+  /** PA of the stage-2 PGD (the realm's root RTTs once delegated), -1 if none. */
+  pgdPhys: number;
+  pgdSize: number;
+  /** mmu->pgt != NULL (set to NULL to "leak the PGD" in realm_create_rd's error path). */
+  pgt: boolean;
+  /** VTCR_EL2 IPA size. */
+  iaBits: number;
+  /** Stage-2 start level (4 - stage2_pgtable_levels). */
+  startLevel: number;
+}
+
+/** A guest memory-fault exit to the VMM (KVM_EXIT_MEMORY_FAULT). */
+export interface MemoryFault {
+  gpa: number;
+  size: number;
+  private: boolean;
+  write: boolean;
+}
+
+export type VcpuExit =
+  | { kind: "none" }
+  | { kind: "memory-fault"; fault: MemoryFault }
+  | { kind: "mmio"; ipa: number; write: boolean; len: number }
+  | { kind: "system-event"; type: "shutdown" | "reset" }
+  | { kind: "shutdown" }
+  | { kind: "unknown" }
+  | { kind: "hypercall"; imm: number }
+  | { kind: "psci"; fid: bigint };
+
+/** struct realm_rec (vcpu->arch.rec). */
+export interface RecK {
+  /** PA of the REC page, or -1. */
+  recPage: number;
+  /** PA of the rec_run page, or -1 (NULL: not created). */
+  run: number;
+  /** PAs of the aux granules. */
+  aux: number[];
+  mpidr: bigint;
+}
+
+export class Vcpu {
+  readonly rec: RecK = { recPage: -1, run: -1, aux: [], mpidr: 0n };
+  /** kvm_mmu_memory_cache: pre-allocated zeroed pages. */
+  readonly memcache: number[] = [];
+  /** PSCI power state as KVM's PSCI emulation keeps it. */
+  powerOff: boolean;
+  /** Has run KVM_RUN at least once (kvm_arch_vcpu_run_pid_change). */
+  hasRun = false;
+  /** v8/v10: KVM_ARM_VCPU_REC finalized. */
+  finalized = false;
+  lastExit: VcpuExit = { kind: "none" };
+  /** Pending MMIO completion for the next entry. */
+  mmioPending: { read: boolean; value: bigint } | undefined;
+  /** rec_exit_ripas_change set the RIPAS_RESPONSE reject flag for the next entry. */
+  ripasReject = false;
+  constructor(readonly kvm: Kvm, readonly id: number) {
+    this.powerOff = id !== 0;
+  }
+  get mpidr(): bigint {
+    // MPIDR_EL1 affinity as KVM assigns it for vcpu_id (Aff0 = id % 16, Aff1 = id / 16).
+    return BigInt(this.id % 16) | (BigInt(Math.floor(this.id / 16) % 256) << 8n);
+  }
+}
+
+export class Kvm {
+  readonly realm: RealmK;
+  readonly mmu: S2Mmu;
+  readonly memslots: Memslot[] = [];
+  /** gfns whose memory attribute is PRIVATE (KVM_MEMORY_ATTRIBUTE_PRIVATE). */
+  readonly privateGfns = new Set<number>();
+  readonly vcpus: Vcpu[] = [];
+  /** kvm_account_pgtable_pages(): the VM's secondary page-table statistic (pages). */
+  pgtablePages = 0;
+  readonly mmuLock = new RwLock("mmu_lock");
+  /** Events "flagged" by the model (UB shifts, uninitialised reads) for the scenarios. */
+  readonly flags: string[] = [];
+  irqchipInKernel = true;
+  /** Knob (§4): force PAGE_SIZE stage-2 mappings for realm shared faults. */
+  forcePte: boolean;
+  /** mmu_invalidate_seq (bumped by MMU-notifier invalidations). */
+  mmuInvalidateSeq = 0;
+  destroyed = false;
+  /** Count of cond_resched points taken / missed during long unmaps (S12). */
+  resched = { taken: 0, longestWithout: 0, current: 0 };
+
+  constructor(
+    readonly host: Host,
+    readonly id: number,
+    readonly profile: SeriesProfile,
+    iaBits: number,
+  ) {
+    this.realm = { state: RealmStateK.NONE, rd: -1, params: -1, iaBits: 0, vmid: -1, numAux: 0, hashAlgo: 0, rpv: new Uint8Array(64) };
+    // VTCR: 4 - stage2_pgtable_levels(ia_bits), with stage2_pgtable_levels = (ia_bits - 8) / 9 (4K pages).
+    const startLevel = 4 - Math.floor((iaBits - 8) / 9);
+    this.mmu = { pgdPhys: -1, pgdSize: 0, pgt: false, iaBits, startLevel };
+    this.forcePte = profile.forcePteDefault;
+  }
+
+  get isRealm(): boolean {
+    return true;
+  }
+
+  /** kvm_realm_is_created(). */
+  get realmCreated(): boolean {
+    return this.realm.state !== RealmStateK.NONE;
+  }
+
+  allocPage(owner: PageOwner): number {
+    return this.host.pages.alloc(owner, this.id);
+  }
+
+  warn(fn: string, msg: string): void {
+    this.host.warn(fn, msg);
+  }
+
+  event(text: string): void {
+    this.host.log.push("event", text);
+  }
+
+  /** kvm_account_pgtable_pages(virt, n). */
+  accountPgtablePages(n: number): void {
+    this.pgtablePages += n;
+  }
+
+  memslotOf(gfn: number): Memslot | undefined {
+    for (const s of this.memslots) if (gfn >= s.baseGfn && gfn < s.baseGfn + s.npages) return s;
+    return undefined;
+  }
+
+  /** kvm_mem_is_private(). */
+  memIsPrivate(gfn: number): boolean {
+    return this.privateGfns.has(gfn);
+  }
+
+  /** cond_resched_rwlock_write: counts reschedule points of long unmaps (S12). */
+  condResched(mayBlock: boolean): void {
+    if (mayBlock) {
+      this.resched.taken++;
+      this.resched.current = 0;
+    } else {
+      this.resched.current++;
+      if (this.resched.current > this.resched.longestWithout) this.resched.longestWithout = this.resched.current;
+    }
+  }
+}

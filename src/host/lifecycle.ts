@@ -1,0 +1,268 @@
+import { IOCTL_TID } from "./coop.js";
+/**
+ * Realm lifecycle on the KVM side: populate (v8/v10 CAP POPULATE_REALM, v12 KVM_ARM_RMI_POPULATE),
+ * activation (v8/v10 CAP ACTIVATE_REALM, v12 kvm_activate_realm on first run), and teardown
+ * (kvm_free_stage2_pgd, kvm_destroy_realm, kvm_destroy_vm in the order the kernel calls them).
+ * Sources: linux-cca-series.md §5.6, §5.11, §5.13; v12 rmi.c.
+ */
+import { GRANULE_SIZE } from "../arch/geometry.js";
+import { EINVAL, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EIO } from "./errno.js";
+import { Kvm, RealmStateK, RMM_PAGE_SIZE, RMM_RTT_MAX_LEVEL, type Vcpu } from "./kvm.js";
+import { kvm_gmem_get_pfn, user_page } from "./mmu.js";
+import { free_params, realm_ensure_created, vmid_release } from "./realm-create.js";
+import { kvm_create_rec, kvm_destroy_rec } from "./rec.js";
+import { set_ripas_of_protected_regions } from "./ripas.js";
+import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { create_rtt_levels_sync, free_delegated_granule, kvm_realm_destroy_rtts } from "./rtt.js";
+import { kvm_realm_unmap_range, sharedBit } from "./unmap.js";
+
+export const KVM_ARM_RME_POPULATE_FLAGS_MEASURE = 1;
+export const RMI_MEASURE_CONTENT = 1;
+
+/** realm_create_protected_data_granule: DELEGATE dst, DATA_CREATE (creating RTTs on ERROR_RTT). */
+function realm_create_protected_data_granule(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
+  const rmi = kvm.host.rmi;
+  if (rmi.granule_delegate(dst) !== RMI_SUCCESS) return -ENXIO;
+  let ret = rmi.data_create(kvm.realm.rd, dst, ipa, src, flags);
+  if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT) {
+    const level = RMI_RETURN_INDEX(ret);
+    if (level === RMM_RTT_MAX_LEVEL) kvm.warn("realm_create_protected_data_granule", `DATA_CREATE 0x${ipa.toString(16)}: ERROR_RTT at level 3`);
+    if (create_rtt_levels_sync(kvm, ipa, level, RMM_RTT_MAX_LEVEL, null)) return -EIO;
+    ret = rmi.data_create(kvm.realm.rd, dst, ipa, src, flags);
+  }
+  return ret ? -EIO : 0;
+}
+
+/** realm_create_protected_data_page: one host page (one granule on a 4K host), pin on unwind failure. */
+function realm_create_protected_data_page(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
+  const ret = realm_create_protected_data_granule(kvm, ipa, dst, src, flags);
+  if (ret === 0) return 0;
+  if (ret === -EIO && kvm.host.rmi.granule_undelegate(dst) !== RMI_SUCCESS) {
+    kvm.warn("realm_create_protected_data_page", `undelegate of 0x${dst.toString(16)} failed`);
+    kvm.host.pages.get(dst);
+    kvm.host.pages.leak(dst, "undelegate failed (populate unwind)");
+  }
+  return -ENXIO;
+}
+
+/**
+ * Populate [base, base + bytes.length) of protected memory with the image `bytes` (measured when
+ * `measure`). v8/v10 copy from the shared alias of the same memslot; v12 from a VMM buffer.
+ * Returns bytes populated (v12 return value) or a negative errno.
+ */
+export function populate(kvm: Kvm, base: number, bytes: Uint8Array, measure: boolean): number {
+  const size = bytes.length;
+  if (size === 0) return 0;
+  if (kvm.profile.uapi === "vmm-driven") {
+    if (kvm.realm.state !== RealmStateK.NEW) return -EPERM;
+  } else {
+    const r = realm_ensure_created(kvm);
+    if (r) return r;
+  }
+  if (base % GRANULE_SIZE !== 0 || size % GRANULE_SIZE !== 0) return -EINVAL;
+  const uapiFlags = measure ? KVM_ARM_RME_POPULATE_FLAGS_MEASURE : 0;
+  const dataFlags = measure ? RMI_MEASURE_CONTENT : 0;
+  // S22: v8..v12 pass the uAPI flags, not the computed data_flags (harmless: both bits are 1).
+  const flags = kvm.profile.populatePassesUapiFlags ? uapiFlags : dataFlags;
+  const ns = kvm.host.platform.ns;
+  let done = 0;
+  for (let off = 0; off < size; off += GRANULE_SIZE) {
+    const ipa = base + off;
+    const gfn = ipa / GRANULE_SIZE;
+    const slot = kvm.memslotOf(gfn);
+    if (slot === undefined || slot.gmem === undefined) return done > 0 ? done : -EINVAL;
+    let src: number;
+    let srcOwned = false;
+    if (kvm.profile.uapi === "vmm-driven") {
+      src = user_page(kvm, slot.user, gfn).pa; // the shared alias' backing
+    } else {
+      src = kvm.allocPage("vmm"); // the VMM's source buffer (source_uaddr)
+      srcOwned = true;
+    }
+    if (src < 0) return -EINVAL;
+    ns.write(BigInt(src), bytes.subarray(off, off + GRANULE_SIZE));
+    const dst = kvm_gmem_get_pfn(kvm, slot.gmem, gfn);
+    const r = dst < 0 ? dst : realm_create_protected_data_page(kvm, ipa, dst, src, flags);
+    if (srcOwned) kvm.host.pages.put(src);
+    // v12 kvm_gmem_populate drops its folio reference after the callback; v8/v10 keep it mapped.
+    if (dst >= 0 && (r !== 0 || kvm.profile.gmemRefAfterMap === "release-always")) kvm.host.pages.put(dst);
+    if (r) return done > 0 && kvm.profile.uapi === "implicit" ? done : r;
+    done += GRANULE_SIZE;
+  }
+  return done;
+}
+
+/** v8/v10 KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC): the REC is created while the realm is NEW. */
+export function kvm_finalize_rec(vcpu: Vcpu, entry: bigint): number {
+  if (vcpu.kvm.realm.state !== RealmStateK.NEW) return -ENOENT;
+  const r = kvm_create_rec(vcpu, entry);
+  if (r === 0) vcpu.finalized = true;
+  return r;
+}
+
+/** v8/v10 KVM_CAP_ARM_RME_ACTIVATE_REALM. */
+export function kvm_activate_realm_cap(kvm: Kvm): number {
+  if (kvm.realm.state !== RealmStateK.NEW) return -EINVAL;
+  if (kvm.host.rmi.realm_activate(kvm.realm.rd) !== RMI_SUCCESS) return -ENXIO;
+  kvm.realm.state = RealmStateK.ACTIVE;
+  return 0;
+}
+
+/** v12 kvm_activate_realm (from kvm_arch_vcpu_run_pid_change, the first run of a vCPU). */
+export function kvm_activate_realm(kvm: Kvm, entry: bigint): number {
+  if (kvm.realm.state === RealmStateK.ACTIVE) return 0;
+  if (kvm.profile.activationEarlyExit === "active-or-later" && (kvm.realm.state === RealmStateK.DYING || kvm.realm.state === RealmStateK.DEAD)) return 0;
+  if (!kvm.profile.activationIrqchipAfterDead && !kvm.irqchipInKernel) return -EOPNOTSUPP;
+  const r = realm_ensure_created(kvm);
+  if (r) return r;
+  // Mark state as dead in case we fail.
+  kvm.realm.state = RealmStateK.DEAD;
+  if (!kvm.irqchipInKernel) return -EOPNOTSUPP; // S17 A: the realm stays DEAD
+  for (const v of kvm.vcpus) {
+    const c = kvm_create_rec(v, entry);
+    if (c) return c;
+  }
+  const s = set_ripas_of_protected_regions(kvm);
+  if (s) return s;
+  if (kvm.host.rmi.realm_activate(kvm.realm.rd) !== RMI_SUCCESS) return -ENXIO;
+  kvm.realm.state = RealmStateK.ACTIVE;
+  kvm.event("realm activated");
+  return 0;
+}
+
+/** The PGD pages as stage-2 tables: the generic walker follows valid table descriptors (S13). */
+function junk_walk(kvm: Kvm): number {
+  const ns = kvm.host.platform.ns;
+  let visited = 0;
+  for (let off = 0; off < kvm.mmu.pgdSize; off += 8) {
+    const d = ns.readU64(BigInt(kvm.mmu.pgdPhys + off));
+    if ((d & 3n) === 3n) visited++;
+  }
+  return visited;
+}
+
+/**
+ * kvm_free_stage2_pgd for a realm. Before DEAD (from mmu_notifier_release): unmap everything and
+ * tear down the RTTs, keep the PGD (still the realm's root RTTs). Once DEAD (or NONE): v8 walks the
+ * PGD pages as ordinary stage-2 tables and frees them (S13); v10..v13 skip the walk and forget the
+ * PGD pages (S14); v14 frees them.
+ */
+export function kvm_free_stage2_pgd(kvm: Kvm): void {
+  if (!kvm.mmu.pgt && kvm.mmu.pgdPhys < 0) return;
+  const st = kvm.realm.state;
+  if (st !== RealmStateK.DEAD && st !== RealmStateK.NONE) {
+    kvm.mmuLock.lockSync(IOCTL_TID);
+    try {
+      if (kvm.profile.freePgdUnmapMayBlock) kvm_realm_unmap_range(kvm, 0, sharedBit(kvm), true, true);
+      else kvm_realm_unmap_range(kvm, 0, 2 ** 64 - GRANULE_SIZE, true, false);
+    } finally {
+      kvm.mmuLock.writeUnlock();
+    }
+    kvm_realm_destroy_rtts(kvm);
+    return;
+  }
+  if (!kvm.mmu.pgt) return; // the PGD was leaked on purpose (realm_create_rd error path)
+  switch (kvm.profile.freePgdWhenDead) {
+    case "walk-junk": {
+      const n = junk_walk(kvm);
+      kvm.flags.push(`S13: kvm_free_stage2_pgd walked ${kvm.mmu.pgdSize / GRANULE_SIZE} former root RTT page(s) as stage-2 tables (${n} descriptor(s) followed)`);
+      kvm.event(`kvm_free_stage2_pgd: generic walk of the undelegated PGD (former root RTTs), ${n} table descriptor(s) followed`);
+      freePgd(kvm);
+      break;
+    }
+    case "skip-leak-pgd":
+      kvm.event("kvm_free_stage2_pgd: realm, skipping the stage-2 walk (the PGD pages are not freed)");
+      kvm.mmu.pgt = false;
+      break;
+    case "destroy-pgd":
+      freePgd(kvm);
+      break;
+  }
+}
+
+function freePgd(kvm: Kvm): void {
+  for (let off = 0; off < kvm.mmu.pgdSize; off += GRANULE_SIZE) kvm.host.pages.put(kvm.mmu.pgdPhys + off);
+  kvm.mmu.pgt = false;
+  kvm.mmu.pgdPhys = -1;
+}
+
+/** kvm_destroy_realm (v8/v10; v12 unmaps and destroys the RTTs before its created check). */
+export function kvm_destroy_realm(kvm: Kvm): void {
+  const realm = kvm.realm;
+  if (kvm.profile.destroyRealmUnmapsFirst) {
+    kvm.mmuLock.lockSync(IOCTL_TID);
+    try {
+      kvm_realm_unmap_range(kvm, 0, realm.iaBits === 0 ? 0 : sharedBit(kvm), true, true);
+    } finally {
+      kvm.mmuLock.writeUnlock();
+    }
+    if (realm.iaBits === 0) kvm.flags.push("S31: kvm_realm_destroy_rtts with ia_bits == 0 (never-created realm)");
+    else kvm_realm_destroy_rtts(kvm);
+  }
+  free_params(kvm);
+  if (!kvm.realmCreated) return;
+  realm.state = RealmStateK.DYING;
+  if (realm.rd >= 0) {
+    if (kvm.host.rmi.realm_destroy(realm.rd) !== RMI_SUCCESS) {
+      kvm.warn("kvm_destroy_realm", `REALM_DESTROY 0x${realm.rd.toString(16)} failed: the realm stays DYING`);
+      return;
+    }
+    free_delegated_granule(kvm, realm.rd);
+    realm.rd = -1;
+  }
+  vmid_release(kvm, realm.vmid);
+  for (let i = 0; i < kvm.mmu.pgdSize; i += RMM_PAGE_SIZE) {
+    const pgd = kvm.mmu.pgdPhys + i;
+    if (kvm.host.rmi.granule_undelegate(pgd) !== RMI_SUCCESS) {
+      kvm.warn("kvm_destroy_realm", `undelegate of PGD granule 0x${pgd.toString(16)} failed`);
+      return;
+    }
+  }
+  realm.state = RealmStateK.DEAD;
+  // Now that the realm is destroyed, free the entry level RTTs.
+  kvm_free_stage2_pgd(kvm);
+}
+
+/**
+ * kvm_destroy_vm as the VMM's exit drives it: mmu_notifier_release (kvm_free_stage2_pgd), the
+ * guest_memfd release (private invalidation, pages dropped), kvm_arch_destroy_vm (vCPUs and
+ * RECs, then kvm_destroy_realm), and the VMM's memory going away.
+ */
+export function kvm_destroy_vm(kvm: Kvm): void {
+  const pages = kvm.host.pages;
+  // 1. exit_mmap -> mmu_notifier_release -> kvm_arch_flush_shadow_all -> kvm_free_stage2_pgd
+  kvm.host.log.push("event", `VM ${kvm.id}: mmu_notifier_release`);
+  kvm_free_stage2_pgd(kvm);
+  // The VMM's anonymous memory goes with its mm.
+  for (const s of kvm.memslots) {
+    for (const [, pa] of s.user.small) pages.put(pa);
+    for (const [, base] of s.user.huge) for (let a = base; a < base + 512 * GRANULE_SIZE; a += GRANULE_SIZE) pages.put(a);
+    s.user.small.clear();
+    s.user.huge.clear();
+  }
+  // 2. guest_memfd release: invalidate the private range, then drop the file's page references.
+  for (const s of kvm.memslots) {
+    if (s.gmem === undefined) continue;
+    kvm.mmuLock.lockSync(IOCTL_TID);
+    try {
+      if (kvm.realm.state !== RealmStateK.DEAD) kvm_realm_unmap_range(kvm, s.baseGfn * GRANULE_SIZE, s.npages * GRANULE_SIZE, true, true);
+    } finally {
+      kvm.mmuLock.writeUnlock();
+    }
+    for (const [, pa] of s.gmem.pages) pages.put(pa);
+    s.gmem.pages.clear();
+  }
+  // 3. kvm_arch_destroy_vm: vCPUs (RECs, memcaches), then the realm.
+  kvm.host.log.push("event", `VM ${kvm.id}: kvm_arch_destroy_vm`);
+  for (const v of kvm.vcpus) {
+    kvm_destroy_rec(v);
+    for (const p of v.memcache) pages.put(p);
+    v.memcache.length = 0;
+  }
+  kvm_destroy_realm(kvm);
+  kvm.destroyed = true;
+  // Whatever KVM still holds for this VM now can never come back.
+  for (const p of pages.pagesOf(kvm.id)) {
+    if (!p.leaked) pages.leak(p.pa, `still held after VM ${kvm.id} was destroyed (${p.owner})`);
+  }
+}

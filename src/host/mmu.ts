@@ -1,0 +1,213 @@
+/**
+ * The stage-2 fault path for realms (arch/arm64/kvm/mmu.c as the series changes it):
+ * kvm_handle_guest_abort, kvm_gpa_from_fault, shared_ipa_fault, private_memslot_fault (v8/v10),
+ * gmem_abort (v11+), user_mem_abort, io_mem_abort, kvm_gmem_get_pfn and the userspace backing,
+ * and the attribute-mismatch KVM_EXIT_MEMORY_FAULT. Source: linux-cca-series.md §5.7; seed 000.
+ */
+import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
+import { pt, type Gen } from "./coop.js";
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS } from "./errno.js";
+import { Kvm, PAGE_SIZE, type GuestMemfd, type Memslot, type UserMemory, type Vcpu } from "./kvm.js";
+import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, realm_map_ipa } from "./map.js";
+import { cache_min_pages, topup_memcache } from "./ripas.js";
+import { sharedBit } from "./unmap.js";
+
+/** What the REC exit told the host about the abort. */
+export interface AbortInfo {
+  /** Fault IPA, page aligned (from HPFAR). */
+  ipa: number;
+  write: boolean;
+  exec: boolean;
+  /** ESR.ISV: the access can be emulated (unprotected IPA data abort). */
+  isv: boolean;
+  /** Access size in bytes (ESR.SAS) when isv. */
+  len: number;
+}
+
+/** kvm_gpa_from_fault: clear the top IPA bit, so both aliases give the same gfn. */
+export function kvm_gpa_from_fault(kvm: Kvm, ipa: number): number {
+  const bit = sharedBit(kvm);
+  return Math.floor(ipa / bit) % 2 === 1 ? ipa - bit : ipa;
+}
+
+/** shared_ipa_fault (v12+). */
+export function shared_ipa_fault(kvm: Kvm, ipa: number): boolean {
+  return kvm_gpa_from_fault(kvm, ipa) !== ipa;
+}
+
+/** kvm_gmem_get_pfn: the guest_memfd page of gfn (allocated on first use) with one more reference. */
+export function kvm_gmem_get_pfn(kvm: Kvm, gmem: GuestMemfd, gfn: number): number {
+  let pa = gmem.pages.get(gfn);
+  if (pa === undefined) {
+    pa = kvm.allocPage("gmem");
+    if (pa < 0) return -ENOMEM;
+    gmem.pages.set(gfn, pa);
+  }
+  kvm.host.pages.get(pa);
+  return pa;
+}
+
+/**
+ * The userspace page behind gfn (faulting it in): a 2 MiB THP when the VMA allows and the 2 MiB
+ * region is still empty, else a 4 KiB page. Returns the PA and the page size mapping it.
+ */
+export function user_page(kvm: Kvm, user: UserMemory, gfn: number): { pa: number; size: number } {
+  const region = Math.floor((gfn * GRANULE_SIZE) / SZ_2M);
+  const huge = user.huge.get(region);
+  if (huge !== undefined) return { pa: huge + ((gfn * GRANULE_SIZE) % SZ_2M), size: SZ_2M };
+  const small = user.small.get(gfn);
+  if (small !== undefined) return { pa: small, size: PAGE_SIZE };
+  if (user.thp && !regionHasSmallPages(user, region)) {
+    const base = kvm.host.pages.allocHuge("user", kvm.id);
+    if (base >= 0) {
+      user.huge.set(region, base);
+      return { pa: base + ((gfn * GRANULE_SIZE) % SZ_2M), size: SZ_2M };
+    }
+  }
+  const pa = kvm.allocPage("user");
+  if (pa < 0) return { pa: -1, size: 0 };
+  user.small.set(gfn, pa);
+  return { pa, size: PAGE_SIZE };
+}
+
+function regionHasSmallPages(user: UserMemory, region: number): boolean {
+  const first = (region * SZ_2M) / GRANULE_SIZE;
+  for (let g = first; g < first + 512; g++) if (user.small.has(g)) return true;
+  return false;
+}
+
+/** kvm_prepare_memory_fault_exit + -EFAULT (required by the API documentation). */
+function memory_fault_exit(vcpu: Vcpu, gpa: number, size: number, write: boolean, isPrivate: boolean): number {
+  vcpu.lastExit = { kind: "memory-fault", fault: { gpa, size, private: isPrivate, write } };
+  vcpu.kvm.event(`KVM_EXIT_MEMORY_FAULT gpa 0x${gpa.toString(16)} size 0x${size.toString(16)} ${isPrivate ? "private" : "shared"}`);
+  return -EFAULT;
+}
+
+/** v8/v10 private_memslot_fault: >0 handled, -EINVAL "not a private fault", other errors returned. */
+function* private_memslot_fault(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInfo): Gen<number> {
+  const kvm = vcpu.kvm;
+  const gpa = kvm_gpa_from_fault(kvm, faultIpa);
+  const gfn = gpa / PAGE_SIZE;
+  const isPrivGfn = kvm.memIsPrivate(gfn);
+  // The shared address is an alias of the private GPA with the top bit set: if the fault
+  // address matches the GPA it is the private alias.
+  const isPrivFault = gpa === faultIpa;
+  if (isPrivGfn !== isPrivFault) return memory_fault_exit(vcpu, gpa, PAGE_SIZE, a.write, isPrivFault);
+  if (!isPrivFault) return -EINVAL; // not a private mapping: handle normally
+  const t = topup_memcache(vcpu, cache_min_pages(kvm));
+  if (t) return t;
+  const pfn = kvm_gmem_get_pfn(kvm, slot.gmem!, gfn);
+  if (pfn < 0) return pfn;
+  // FIXME (as posted): should be able to use bigger than PAGE_SIZE mappings. No mmu_lock here.
+  const ret = yield* realm_map_ipa(kvm, faultIpa, pfn, PAGE_SIZE, KVM_PGTABLE_PROT_W, vcpu.memcache);
+  if (ret === 0) return 1; // handled; the page reference is kept until the private unmap
+  kvm.host.pages.put(pfn);
+  return ret;
+}
+
+/** v11+ gmem_abort (realm branch): attribute check, fault lock, invalidate retry, map, release. */
+function* gmem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInfo): Gen<number> {
+  const kvm = vcpu.kvm;
+  const gpa = kvm_gpa_from_fault(kvm, faultIpa);
+  const isPrivGfn = kvm.memIsPrivate(gpa / PAGE_SIZE);
+  const isPrivFault = gpa === faultIpa;
+  if (isPrivGfn !== isPrivFault) return memory_fault_exit(vcpu, gpa, PAGE_SIZE, a.write, isPrivFault);
+  const t = topup_memcache(vcpu, cache_min_pages(kvm));
+  if (t) return t;
+  const gfn = gpa / PAGE_SIZE;
+  const mmuSeq = kvm.mmuInvalidateSeq;
+  const pfn = kvm_gmem_get_pfn(kvm, slot.gmem!, gfn);
+  if (pfn < 0) return memory_fault_exit(vcpu, gpa, PAGE_SIZE, a.write, false);
+  yield* kvm.mmuLock.read();
+  let ret: number;
+  try {
+    if (kvm.mmuInvalidateSeq !== mmuSeq) {
+      ret = -EAGAIN;
+    } else {
+      ret = yield* realm_map_ipa(kvm, faultIpa, pfn, PAGE_SIZE, KVM_PGTABLE_PROT_W, vcpu.memcache);
+    }
+    if (kvm.profile.gmemRefAfterMap === "release-always" || ret !== 0) kvm.host.pages.put(pfn);
+  } finally {
+    kvm.mmuLock.readUnlock();
+  }
+  return ret;
+}
+
+/** user_mem_abort for a REC: write forced, PTE-sized unless forcePte is off, realm_map_ipa. */
+function* user_mem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot): Gen<number> {
+  const kvm = vcpu.kvm;
+  // Realms cannot map protected pages read-only (FIXME as posted: unprotected could be).
+  const prot = KVM_PGTABLE_PROT_R + KVM_PGTABLE_PROT_W;
+  const gfn = kvm_gpa_from_fault(kvm, faultIpa) / PAGE_SIZE;
+  const t = topup_memcache(vcpu, cache_min_pages(kvm));
+  if (t) return t;
+  const page = user_page(kvm, slot.user, gfn);
+  if (page.pa < 0) return -ENOMEM;
+  let size = PAGE_SIZE;
+  let pa = page.pa;
+  let ipa = faultIpa;
+  if (!kvm.forcePte && page.size === SZ_2M) {
+    // transparent_hugepage_adjust: only if the whole block lies in the memslot.
+    const gpaBlock = kvm_gpa_from_fault(kvm, faultIpa) - (kvm_gpa_from_fault(kvm, faultIpa) % SZ_2M);
+    const slotStart = slot.baseGfn * PAGE_SIZE;
+    const slotEnd = slotStart + slot.npages * PAGE_SIZE;
+    if (gpaBlock >= slotStart && gpaBlock + SZ_2M <= slotEnd) {
+      size = SZ_2M;
+      ipa = faultIpa - (faultIpa % SZ_2M);
+      pa = page.pa - (page.pa % SZ_2M);
+    }
+  }
+  if (kvm.profile.privateFault === "gmem_abort" && !shared_ipa_fault(kvm, faultIpa)) {
+    // v12+: protected addresses are handled in gmem_abort.
+    return -EINVAL;
+  }
+  yield* kvm.mmuLock.read();
+  let ret: number;
+  try {
+    ret = yield* realm_map_ipa(kvm, ipa, pa, size, prot, vcpu.memcache);
+  } finally {
+    kvm.mmuLock.readUnlock();
+  }
+  return ret === -EAGAIN ? 0 : ret;
+}
+
+/** io_mem_abort: an emulatable access exits to the VMM (KVM_EXIT_MMIO); anything else fails. */
+function io_mem_abort(vcpu: Vcpu, gpa: number, a: AbortInfo): number {
+  if (!a.isv) {
+    vcpu.kvm.event(`io_mem_abort: non-emulatable abort at 0x${gpa.toString(16)} (ENOSYS)`);
+    return -ENOSYS;
+  }
+  vcpu.lastExit = { kind: "mmio", ipa: gpa, write: a.write, len: a.len };
+  return 0;
+}
+
+/**
+ * kvm_handle_guest_abort (realm part): 1 = resume the guest, 0 = exit to userspace
+ * (vcpu.lastExit says why), < 0 = error to userspace.
+ */
+export function* kvm_handle_guest_abort(vcpu: Vcpu, a: AbortInfo): Gen<number> {
+  const kvm = vcpu.kvm;
+  const ipa = a.ipa;
+  const gfn = kvm_gpa_from_fault(kvm, ipa) / PAGE_SIZE;
+  const slot = kvm.memslotOf(gfn);
+  yield pt("fault");
+  let ret: number;
+  if (slot === undefined) {
+    ret = io_mem_abort(vcpu, kvm_gpa_from_fault(kvm, ipa), a);
+    return ret === 0 ? 0 : ret;
+  }
+  if (kvm.profile.privateFault === "private_memslot_fault") {
+    if (slot.gmem !== undefined) {
+      ret = yield* private_memslot_fault(vcpu, ipa, slot, a);
+      if (ret !== -EINVAL) return ret > 0 ? 1 : ret;
+    }
+    ret = yield* user_mem_abort(vcpu, ipa, slot);
+  } else if (slot.gmem !== undefined && !shared_ipa_fault(kvm, ipa)) {
+    ret = yield* gmem_abort(vcpu, ipa, slot, a);
+    if (ret === -EAGAIN) ret = 0;
+  } else {
+    ret = yield* user_mem_abort(vcpu, ipa, slot);
+  }
+  if (ret === 0) return 1;
+  return ret;
+}

@@ -1,0 +1,288 @@
+/**
+ * RECs on the KVM side: kvm_create_rec (+ alloc_rec_aux / free_rec_aux), kvm_destroy_rec,
+ * kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit with its exit handlers (SYNC aborts,
+ * PSCI, RIPAS_CHANGE, HOST_CALL). Sources: linux-cca-series.md §5.5, §5.12, §5.14; v12 rmi.c.
+ */
+import { GRANULE_SIZE } from "../arch/geometry.js";
+import { encodeRecParams, REC_ENTER_FLAG_EMUL_MMIO, REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RMI_REC_PARAMS_FLAG_RUNNABLE, RmiExitReason } from "../rmm/abi/rec-params.js";
+import { pt, type Gen } from "./coop.js";
+import { EBUSY, EFAULT, EINVAL, ENOMEM, ENXIO } from "./errno.js";
+import { Kvm, RealmStateK, type Vcpu } from "./kvm.js";
+import { kvm_handle_guest_abort } from "./mmu.js";
+import { kvm_complete_ripas_change, RMI_RAM } from "./ripas.js";
+import { RMI_ERROR_REALM, RMI_ERROR_REC, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { free_delegated_granule } from "./rtt.js";
+import { sharedBit } from "./unmap.js";
+
+export const PSCI_0_2_FN64_CPU_ON = 0xc4000003n;
+export const PSCI_0_2_FN64_AFFINITY_INFO = 0xc4000004n;
+export const PSCI_0_2_FN_CPU_OFF = 0x84000002n;
+export const PSCI_0_2_FN_SYSTEM_OFF = 0x84000008n;
+export const PSCI_0_2_FN_SYSTEM_RESET = 0x84000009n;
+export const PSCI_RET_SUCCESS = 0;
+export const PSCI_RET_ALREADY_ON = -4;
+export const PSCI_RET_DENIED = -3;
+
+const ESR_EC_IABT_LOW = 0x20;
+const ESR_EC_DABT_LOW = 0x24;
+
+/** free_rec_aux: undelegate each aux granule; a page whose undelegate failed is not freed (leaked). */
+function free_rec_aux(kvm: Kvm, aux: number[]): void {
+  for (const pa of aux) {
+    if (kvm.host.rmi.granule_undelegate(pa) !== RMI_SUCCESS) {
+      kvm.warn("free_rec_aux", `undelegate of aux 0x${pa.toString(16)} failed`);
+      kvm.host.pages.leak(pa, "undelegate failed (REC aux)");
+      continue;
+    }
+    kvm.host.pages.put(pa);
+  }
+}
+
+/** alloc_rec_aux: one page per aux granule (4K host), each delegated. */
+function alloc_rec_aux(kvm: Kvm, numAux: number, out: number[]): number {
+  for (let i = 0; i < numAux; i++) {
+    const pa = kvm.allocPage("kvm-aux");
+    if (pa < 0) {
+      free_rec_aux(kvm, out);
+      out.length = 0;
+      return -ENOMEM;
+    }
+    if (kvm.host.rmi.granule_delegate(pa) !== RMI_SUCCESS) {
+      kvm.host.pages.put(pa);
+      free_rec_aux(kvm, out);
+      out.length = 0;
+      return -ENXIO;
+    }
+    out.push(pa);
+  }
+  return 0;
+}
+
+/** kvm_create_rec(vcpu). `entry` is the guest's entry point (PC of vCPU 0). */
+export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
+  const kvm = vcpu.kvm;
+  const rec = vcpu.rec;
+  const rmi = kvm.host.rmi;
+  if (rec.run >= 0) return -EBUSY;
+  const params = kvm.allocPage("kvm-params");
+  const recPage = kvm.allocPage("kvm-rec");
+  const run = kvm.allocPage("kvm-run");
+  const freeAll = () => {
+    for (const p of [run, recPage, params]) if (p >= 0) kvm.host.pages.put(p);
+  };
+  if (params < 0 || recPage < 0 || run < 0) {
+    freeAll();
+    return -ENOMEM;
+  }
+  if (rmi.granule_delegate(recPage) !== RMI_SUCCESS) {
+    freeAll();
+    return -ENXIO;
+  }
+  const aux: number[] = [];
+  let r = alloc_rec_aux(kvm, kvm.realm.numAux, aux);
+  if (r === 0) {
+    kvm.host.platform.ns.write(BigInt(params), encodeRecParams({
+      flags: vcpu.id === 0 ? RMI_REC_PARAMS_FLAG_RUNNABLE : 0n,
+      mpidr: vcpu.mpidr,
+      pc: entry,
+      gprs: [],
+      numAux: kvm.realm.numAux,
+      aux: aux.map(BigInt),
+    }));
+    if (rmi.rec_create(kvm.realm.rd, recPage, params) === RMI_SUCCESS) {
+      rec.recPage = recPage;
+      rec.run = run;
+      rec.aux = aux;
+      rec.mpidr = vcpu.mpidr;
+      kvm.host.pages.put(params);
+      return 0;
+    }
+    r = -ENXIO;
+    free_rec_aux(kvm, aux);
+  }
+  if (rmi.granule_undelegate(recPage) !== RMI_SUCCESS) {
+    kvm.warn("kvm_create_rec", `undelegate of REC 0x${recPage.toString(16)} failed`);
+    kvm.host.pages.leak(recPage, "undelegate failed (REC)");
+    kvm.host.pages.put(run);
+    kvm.host.pages.put(params);
+    return r;
+  }
+  freeAll();
+  return r;
+}
+
+/** kvm_destroy_rec(vcpu): REC_DESTROY (WARN -> leak REC and aux), free aux, free the REC granule. */
+export function kvm_destroy_rec(vcpu: Vcpu): void {
+  const kvm = vcpu.kvm;
+  const rec = vcpu.rec;
+  if (rec.run < 0) return; // never finalized
+  kvm.host.pages.put(rec.run);
+  rec.run = -1;
+  if (kvm.host.rmi.rec_destroy(rec.recPage) !== RMI_SUCCESS) {
+    kvm.warn("kvm_destroy_rec", `REC_DESTROY 0x${rec.recPage.toString(16)} failed: REC and aux pages leaked`);
+    kvm.host.pages.leak(rec.recPage, "REC_DESTROY failed");
+    for (const a of rec.aux) kvm.host.pages.leak(a, "REC_DESTROY failed");
+    return;
+  }
+  free_rec_aux(kvm, rec.aux);
+  rec.aux = [];
+  free_delegated_granule(kvm, rec.recPage);
+  rec.recPage = -1;
+}
+
+function runField(vcpu: Vcpu, off: number): bigint {
+  return vcpu.kvm.host.platform.ns.readU64(BigInt(vcpu.rec.run + off));
+}
+
+function setRunField(vcpu: Vcpu, off: number, v: bigint): void {
+  vcpu.kvm.host.platform.ns.writeU64(BigInt(vcpu.rec.run + off), v);
+}
+
+/** kvm_rec_pre_enter: 1 enter, <= 0 back to userspace. */
+export function* kvm_rec_pre_enter(vcpu: Vcpu): Gen<number> {
+  const kvm = vcpu.kvm;
+  if (kvm.realm.state !== RealmStateK.ACTIVE) return -EINVAL;
+  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
+  switch (reason) {
+    case RmiExitReason.RMI_EXIT_HOST_CALL:
+    case RmiExitReason.RMI_EXIT_PSCI:
+      for (let i = 0; i < 31; i++) setRunField(vcpu, REC_RUN.enter.gprs + 8 * i, runField(vcpu, REC_RUN.exit.gprs + 8 * i));
+      break;
+    case RmiExitReason.RMI_EXIT_RIPAS_CHANGE:
+      yield* kvm_complete_ripas_change(vcpu);
+      break;
+  }
+  return 1;
+}
+
+/** Entry flags for the next REC_ENTER (MMIO completion, RIPAS response). */
+export function prepare_entry(vcpu: Vcpu, rejectRipas: boolean): void {
+  let flags = 0n;
+  if (vcpu.mmioPending !== undefined) {
+    flags += REC_ENTER_FLAG_EMUL_MMIO;
+    if (vcpu.mmioPending.read) setRunField(vcpu, REC_RUN.enter.gprs, vcpu.mmioPending.value);
+    vcpu.mmioPending = undefined;
+  }
+  if (rejectRipas) flags += REC_ENTER_FLAG_RIPAS_RESPONSE;
+  setRunField(vcpu, REC_RUN.enter.flags, flags);
+}
+
+/** rec_exit_ripas_change: shared addresses are rejected (-EINVAL, S21); else a memory-fault exit. */
+function rec_exit_ripas_change(vcpu: Vcpu): number {
+  const kvm = vcpu.kvm;
+  const base = Number(runField(vcpu, REC_RUN.exit.ripas_base));
+  const top = Number(runField(vcpu, REC_RUN.exit.ripas_top));
+  const ripas = kvm.host.platform.ns.read(BigInt(vcpu.rec.run + REC_RUN.exit.ripas_value), 1)[0]!;
+  const bit = sharedBit(kvm);
+  if (base >= bit || top - 1 >= bit) {
+    setRunField(vcpu, REC_RUN.enter.flags, REC_ENTER_FLAG_RIPAS_RESPONSE);
+    vcpu.ripasReject = true;
+    kvm.event(`rec_exit_ripas_change: 0x${base.toString(16)}..0x${top.toString(16)} reaches the shared half: reject, -EINVAL`);
+    return -EINVAL;
+  }
+  vcpu.lastExit = { kind: "memory-fault", fault: { gpa: base, size: top - base, private: ripas === RMI_RAM, write: false } };
+  kvm.event(`RIPAS_CHANGE 0x${base.toString(16)}..0x${top.toString(16)} -> ${ripas === RMI_RAM ? "RAM" : "EMPTY"}: KVM_EXIT_MEMORY_FAULT`);
+  return -EFAULT;
+}
+
+function vcpuByMpidr(kvm: Kvm, mpidr: bigint): Vcpu | undefined {
+  return kvm.vcpus.find((v) => v.mpidr === (mpidr & 0xff_00ff_ffffn));
+}
+
+/** rec_exit_psci: KVM's in-kernel PSCI emulation, then PSCI_COMPLETE where the RMM needs it. */
+function rec_exit_psci(vcpu: Vcpu): number {
+  const kvm = vcpu.kvm;
+  const fid = runField(vcpu, REC_RUN.exit.gprs);
+  const x1 = runField(vcpu, REC_RUN.exit.gprs + 8);
+  switch (fid) {
+    case PSCI_0_2_FN64_CPU_ON: {
+      const target = vcpuByMpidr(kvm, x1);
+      if (target === undefined) return 1;
+      let status = PSCI_RET_SUCCESS;
+      if (!target.powerOff) status = PSCI_RET_ALREADY_ON;
+      else target.powerOff = false;
+      kvm.event(`PSCI CPU_ON vcpu${target.id} from vcpu${vcpu.id}: ${status === 0 ? "SUCCESS" : "ALREADY_ON"}`);
+      const st = status === PSCI_RET_SUCCESS || status === PSCI_RET_ALREADY_ON ? PSCI_RET_SUCCESS : PSCI_RET_DENIED;
+      const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, st);
+      return r === RMI_SUCCESS ? 1 : -EINVAL;
+    }
+    case PSCI_0_2_FN64_AFFINITY_INFO: {
+      const target = vcpuByMpidr(kvm, x1);
+      if (target === undefined) return 1;
+      const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, PSCI_RET_SUCCESS);
+      return r === RMI_SUCCESS ? 1 : -EINVAL;
+    }
+    case PSCI_0_2_FN_CPU_OFF:
+      vcpu.powerOff = true;
+      return 1;
+    case PSCI_0_2_FN_SYSTEM_OFF:
+      vcpu.lastExit = { kind: "system-event", type: "shutdown" };
+      return 0;
+    case PSCI_0_2_FN_SYSTEM_RESET:
+      vcpu.lastExit = { kind: "system-event", type: "reset" };
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+/** handle_rec_exit(vcpu, rec_run_ret): 1 resume, 0 exit to userspace, < 0 error. */
+export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
+  const kvm = vcpu.kvm;
+  if (ret !== RMI_SUCCESS) {
+    const st = RMI_RETURN_STATUS(ret);
+    const idx = RMI_RETURN_INDEX(ret);
+    const prof = kvm.profile.recEnterRealmError;
+    if (st === RMI_ERROR_REALM && (prof === "shutdown-any" || (prof === "shutdown-index1" && idx === 1))) {
+      vcpu.lastExit = { kind: "shutdown" };
+      return 0;
+    }
+    if (st === RMI_ERROR_REC && prof === "shutdown-any") return 1; // v14: -EAGAIN, re-enter
+    vcpu.lastExit = { kind: "unknown" };
+    kvm.event(`REC_ENTER failed (${ret}): -ENXIO, KVM_EXIT_UNKNOWN`);
+    return -ENXIO;
+  }
+  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
+  switch (reason) {
+    case RmiExitReason.RMI_EXIT_SYNC: {
+      const esr = runField(vcpu, REC_RUN.exit.esr);
+      const hpfar = runField(vcpu, REC_RUN.exit.hpfar);
+      const ec = Number((esr >> 26n) & 0x3fn);
+      if (ec !== ESR_EC_DABT_LOW && ec !== ESR_EC_IABT_LOW) return 1; // sysreg, WFx: handled in place
+      const ipa = Number((hpfar >> 4n) << 12n);
+      const isv = ((esr >> 24n) & 1n) === 1n;
+      const a = {
+        ipa,
+        write: ec === ESR_EC_DABT_LOW && ((esr >> 6n) & 1n) === 1n,
+        exec: ec === ESR_EC_IABT_LOW,
+        isv,
+        len: 2 ** Number((esr >> 22n) & 3n),
+      };
+      kvm.host.log.push("exit", `vcpu${vcpu.id} SYNC ${a.exec ? "instruction" : "data"} abort IPA 0x${ipa.toString(16)}${a.write ? " write" : ""}`);
+      return yield* kvm_handle_guest_abort(vcpu, a);
+    }
+    case RmiExitReason.RMI_EXIT_IRQ:
+    case RmiExitReason.RMI_EXIT_FIQ:
+      return 1;
+    case RmiExitReason.RMI_EXIT_PSCI:
+      kvm.host.log.push("exit", `vcpu${vcpu.id} PSCI 0x${runField(vcpu, REC_RUN.exit.gprs).toString(16)}`);
+      return rec_exit_psci(vcpu);
+    case RmiExitReason.RMI_EXIT_RIPAS_CHANGE:
+      kvm.host.log.push("exit", `vcpu${vcpu.id} RIPAS_CHANGE`);
+      return rec_exit_ripas_change(vcpu);
+    case RmiExitReason.RMI_EXIT_HOST_CALL:
+      vcpu.lastExit = { kind: "hypercall", imm: Number(runField(vcpu, REC_RUN.exit.imm)) };
+      return 0;
+    default:
+      kvm.warn("handle_rec_exit", `unexpected exit reason ${reason}`);
+      return -ENXIO;
+  }
+}
+
+/** kvm_rec_enter: REC_ENTER(rec, run). */
+export function* kvm_rec_enter(vcpu: Vcpu): Gen<number> {
+  yield pt("REC_ENTER");
+  return vcpu.kvm.host.rmi.rec_enter(vcpu.rec.recPage, vcpu.rec.run);
+}
+
+export const RUN_PAGE_SIZE = GRANULE_SIZE;

@@ -1,0 +1,165 @@
+/**
+ * RIPAS on the KVM side: ripas_change (INIT via RTT_INIT_RIPAS, SET via RTT_SET_RIPAS),
+ * realm_set_ipa_state, realm_init_ipa_state, kvm_complete_ripas_change, the v8/v10 VMM ioctl
+ * (kvm_init_ipa_range_realm) and v12's set_ripas_of_protected_regions.
+ * Sources: linux-cca-series.md §5.5; seed 003 (v10 15/43); v12 rmi.c.
+ */
+import { GRANULE_SIZE } from "../arch/geometry.js";
+import { REC_RUN } from "../rmm/abi/rec-params.js";
+import { KernelHang, pt, runSync, type Gen } from "./coop.js";
+import { EINVAL, ENOMEM, ENXIO, EPERM } from "./errno.js";
+import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "./kvm.js";
+import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { find_map_level, realm_create_rtt_levels } from "./rtt.js";
+import { realm_unmap_private_range } from "./unmap.js";
+
+export const RMI_EMPTY = 0;
+export const RMI_RAM = 1;
+
+export type RipasAction = "RIPAS_INIT" | "RIPAS_SET";
+
+/** Consecutive iterations without progress after which a kernel loop is reported as a hang. */
+export const HANG_BOUND = 256;
+
+/**
+ * ripas_change(kvm, vcpu, ipa, end, action, &top_ipa). Returns {ret, top}; `top` is written only
+ * on success (S20: callers read it regardless).
+ */
+export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: number, action: RipasAction): Gen<{ ret: number; top: number | undefined }> {
+  const rmi = kvm.host.rmi;
+  const rd = kvm.realm.rd;
+  const mc = vcpu !== null ? vcpu.memcache : null;
+  let stuck = 0;
+  let lastIpa = -1;
+  while (ipa < end) {
+    if (ipa === lastIpa) {
+      if (++stuck > HANG_BOUND) throw new KernelHang("ripas_change", stuck);
+    } else {
+      stuck = 0;
+      lastIpa = ipa;
+    }
+    yield pt(action === "RIPAS_INIT" ? "RTT_INIT_RIPAS" : "RTT_SET_RIPAS");
+    const r = action === "RIPAS_INIT"
+      ? rmi.rtt_init_ripas(rd, ipa, end)
+      : rmi.rtt_set_ripas(rd, vcpu!.rec.recPage, ipa, end);
+    switch (RMI_RETURN_STATUS(r.ret)) {
+      case RMI_SUCCESS:
+        ipa = r.top;
+        break;
+      case RMI_ERROR_RTT: {
+        const errLevel = RMI_RETURN_INDEX(r.ret);
+        const level = find_map_level(kvm, ipa, end);
+        if (errLevel >= level) {
+          switch (kvm.profile.ripasErrAtMapLevel) {
+            case "warn-level3-einval":
+              // v8: WARN_ON(level == 3), a VMM-triggerable WARN (Suzuki, S19).
+              if (level === 3) kvm.warn("ripas_change", `ERROR_RTT at level ${errLevel} for 0x${ipa.toString(16)} (level == 3)`);
+              return { ret: -EINVAL, top: undefined };
+            case "einval":
+              return { ret: -EINVAL, top: undefined };
+            case "skip-page":
+              // v12/v13 "FIXME: Ugly hack to skip regions which are already RIPAS_RAM".
+              ipa += PAGE_SIZE;
+              continue;
+            case "create-and-retry":
+              break; // realm_create_rtt_levels below is a no-op: retried forever (S19, v14)
+          }
+        }
+        const c = yield* realm_create_rtt_levels(kvm, ipa, errLevel, level, mc);
+        if (c) return { ret: c, top: undefined };
+        break; // retry with the RTT levels in place
+      }
+      default:
+        kvm.warn("ripas_change", `${action} 0x${ipa.toString(16)}..0x${end.toString(16)} returned ${r.ret}`);
+        return { ret: -ENXIO, top: undefined };
+    }
+  }
+  return { ret: 0, top: ipa };
+}
+
+/** realm_set_ipa_state: SET, then for RIPAS EMPTY unmap the private pages of [start, top). */
+export function* realm_set_ipa_state(vcpu: Vcpu, start: number, end: number, ripas: number): Gen<{ ret: number; top: number | undefined }> {
+  const kvm = vcpu.kvm;
+  const r = yield* ripas_change(kvm, vcpu, start, end, "RIPAS_SET");
+  let top = r.top;
+  if (top === undefined && ripas === RMI_EMPTY) {
+    kvm.flags.push(`S20: realm_set_ipa_state read top_ipa uninitialised after ripas_change returned ${r.ret}`);
+    kvm.event("realm_set_ipa_state: top_ipa is uninitialised (ripas_change failed before progress)");
+  }
+  if (ripas === RMI_EMPTY && top !== undefined && top !== start) realm_unmap_private_range(kvm, start, top, false);
+  return { ret: r.ret, top };
+}
+
+/** realm_init_ipa_state(gfn, pages): INIT RIPAS RAM, atomic allocations for RTTs. */
+export function realm_init_ipa_state(kvm: Kvm, base: number, end: number): number {
+  return runSync(ripas_change(kvm, null, base, end, "RIPAS_INIT")).ret;
+}
+
+/** kvm_mmu_topup_memory_cache(mc, min). */
+export function topup_memcache(vcpu: Vcpu, min: number): number {
+  while (vcpu.memcache.length < min) {
+    const p = vcpu.kvm.allocPage("memcache");
+    if (p < 0) return -ENOMEM;
+    vcpu.memcache.push(p);
+  }
+  return 0;
+}
+
+/** kvm_mmu_cache_min_pages: stage-2 levels below the root. */
+export function cache_min_pages(kvm: Kvm): number {
+  return 3 - kvm.mmu.startLevel;
+}
+
+/**
+ * kvm_complete_ripas_change (from kvm_rec_pre_enter after a RIPAS_CHANGE exit): loop
+ * realm_set_ipa_state under mmu_lock until the range is done; store the progress back into
+ * exit.ripas_base so a second pre-enter does not redo it.
+ */
+export function* kvm_complete_ripas_change(vcpu: Vcpu): Gen<void> {
+  const kvm = vcpu.kvm;
+  const ns = kvm.host.platform.ns;
+  const run = BigInt(vcpu.rec.run);
+  let base = Number(ns.readU64(run + BigInt(REC_RUN.exit.ripas_base)));
+  const top = Number(ns.readU64(run + BigInt(REC_RUN.exit.ripas_top)));
+  const ripas = ns.read(run + BigInt(REC_RUN.exit.ripas_value), 1)[0]!;
+  let rounds = 0;
+  do {
+    topup_memcache(vcpu, cache_min_pages(kvm));
+    yield* kvm.mmuLock.write(vcpu.id);
+    let r: { ret: number; top: number | undefined };
+    try {
+      r = yield* realm_set_ipa_state(vcpu, base, top, ripas);
+    } finally {
+      kvm.mmuLock.writeUnlock();
+    }
+    if (r.ret && r.ret !== -ENOMEM) {
+      kvm.warn("kvm_complete_ripas_change", `Unable to satisfy RIPAS_CHANGE for 0x${base.toString(16)} - 0x${top.toString(16)}, ripas: ${ripas}`);
+      break;
+    }
+    if (r.top === undefined) {
+      kvm.flags.push("S20: kvm_complete_ripas_change continues from an uninitialised top_ipa");
+      break;
+    }
+    base = r.top;
+    if (++rounds > HANG_BOUND) throw new KernelHang("kvm_complete_ripas_change", rounds);
+  } while (base < top);
+  ns.writeU64(run + BigInt(REC_RUN.exit.ripas_base), BigInt(base));
+}
+
+/** v8/v10 KVM_CAP_ARM_RME_INIT_RIPAS_REALM {base, size} -> kvm_init_ipa_range_realm. */
+export function kvm_init_ipa_range_realm(kvm: Kvm, base: number, size: number): number {
+  const end = base + size;
+  if (end < base || base % GRANULE_SIZE !== 0 || end % GRANULE_SIZE !== 0) return -EINVAL;
+  if (kvm.realm.state !== RealmStateK.NEW) return -EPERM;
+  return realm_init_ipa_state(kvm, base, end);
+}
+
+/** v12 set_ripas_of_protected_regions: INIT RIPAS RAM over every guest_memfd memslot. */
+export function set_ripas_of_protected_regions(kvm: Kvm): number {
+  for (const s of kvm.memslots) {
+    if (s.gmem === undefined) continue;
+    const r = realm_init_ipa_state(kvm, s.baseGfn * GRANULE_SIZE, (s.baseGfn + s.npages) * GRANULE_SIZE);
+    if (r) return r;
+  }
+  return 0;
+}

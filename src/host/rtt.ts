@@ -1,0 +1,235 @@
+/**
+ * KVM's RTT helpers (arch/arm64/kvm/rme.c v8/v10, rmi.c v12): delegated-granule allocation and
+ * accounting, RTT create/fold/destroy wrappers, realm_create_rtt_levels, fold_rtt,
+ * realm_fold_rtt_level, realm_tear_down_rtt_level/range, kvm_realm_destroy_rtts.
+ * Sources: linux-cca-series.md §5.3, §5.4, §5.11; the posted code as described there.
+ */
+import { alignDown, alignUp, mapSize } from "../arch/geometry.js";
+import { pt, runSync, type Gen } from "./coop.js";
+import { EBUSY, EINVAL, ENOMEM, ENXIO } from "./errno.js";
+import { Kvm, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "./kvm.js";
+import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+
+/** rmi_rtt_level_mapsize(level). */
+export function rmi_rtt_level_mapsize(level: number): number {
+  return mapSize(Math.min(level, RMM_RTT_MAX_LEVEL));
+}
+
+/** get_start_level(realm): 4 - ((ia_bits - 8) / 9), with RMM_PAGE_SHIFT = 12. */
+export function get_start_level(kvm: Kvm): number {
+  return 4 - Math.floor((kvm.realm.iaBits - 8) / 9);
+}
+
+/** find_map_level (v9+): the largest level whose block is aligned at start and fits before end. */
+export function find_map_level(kvm: Kvm, start: number, end: number): number {
+  let level = RMM_RTT_MAX_LEVEL;
+  while (level > get_start_level(kvm)) {
+    const size = rmi_rtt_level_mapsize(level - 1);
+    if (start % size !== 0 || start + size > end) break;
+    level--;
+  }
+  return level;
+}
+
+/**
+ * alloc_delegated_granule(mc): a page from the vCPU memcache, or a fresh atomic allocation when
+ * `mc` is null; then GRANULE_DELEGATE. Returns the PA or PHYS_ADDR_MAX (-1).
+ */
+export function* alloc_delegated_granule(kvm: Kvm, mc: number[] | null): Gen<number> {
+  let phys: number;
+  if (mc !== null) {
+    phys = mc.length > 0 ? mc.pop()! : -1;
+    if (phys >= 0) kvm.host.pages.page(phys)!.owner = "kvm-rtt";
+  } else {
+    phys = kvm.allocPage("kvm-rtt");
+  }
+  if (phys < 0) return PHYS_ADDR_MAX;
+  yield pt("GRANULE_DELEGATE");
+  if (kvm.host.rmi.granule_delegate(phys) !== RMI_SUCCESS) {
+    kvm.host.pages.put(phys);
+    return PHYS_ADDR_MAX;
+  }
+  return phys;
+}
+
+/** alloc_rtt(mc) (v9+; in v8 alloc_delegated_granule accounted the RTT itself): +1 page-table page. */
+export function* alloc_rtt(kvm: Kvm, mc: number[] | null): Gen<number> {
+  const phys = yield* alloc_delegated_granule(kvm, mc);
+  if (phys !== PHYS_ADDR_MAX) kvm.accountPgtablePages(1);
+  return phys;
+}
+
+/**
+ * free_delegated_granule(phys): UNDELEGATE, then free the page. A failed undelegate WARNs and the
+ * page is leaked (-EBUSY). v8 also un-accounts one page-table page here, for every granule (S11).
+ */
+export function free_delegated_granule(kvm: Kvm, phys: number): number {
+  if (kvm.host.rmi.granule_undelegate(phys) !== RMI_SUCCESS) {
+    kvm.warn("free_delegated_granule", `undelegate of 0x${phys.toString(16)} failed: leak the page`);
+    kvm.host.pages.leak(phys, "undelegate failed (free_delegated_granule)");
+    return -EBUSY;
+  }
+  if (kvm.profile.freeDelegatedGranuleUnaccounts) kvm.accountPgtablePages(-1);
+  kvm.host.pages.put(phys);
+  return 0;
+}
+
+/** free_rtt(phys) (v9+): un-account only if the granule really came back (leaked RTTs stay counted). */
+export function free_rtt(kvm: Kvm, phys: number): void {
+  if (free_delegated_granule(kvm, phys) !== 0) return;
+  if (!kvm.profile.freeDelegatedGranuleUnaccounts) kvm.accountPgtablePages(-1);
+}
+
+/** realm_rtt_create: align to the parent block and RTT_CREATE. */
+export function realm_rtt_create(kvm: Kvm, addr: number, level: number, phys: number): number {
+  addr = alignDown(addr, rmi_rtt_level_mapsize(level - 1));
+  return kvm.host.rmi.rtt_create(kvm.realm.rd, phys, addr, level);
+}
+
+/** realm_rtt_fold: align to the parent block and RTT_FOLD; returns the freed RTT. */
+export function realm_rtt_fold(kvm: Kvm, addr: number, level: number): { ret: number; rtt: number } {
+  addr = alignDown(addr, rmi_rtt_level_mapsize(level - 1));
+  return kvm.host.rmi.rtt_fold(kvm.realm.rd, addr, level);
+}
+
+/**
+ * realm_create_rtt_levels(ipa, level, max_level, mc): create the tables from level+1 down to
+ * max_level. "Already exists" (ERROR_RTT at new_level - 1) continues; v8 forgets the new granule
+ * (S10). Does nothing at all when level >= max_level (the root of S01).
+ */
+export function* realm_create_rtt_levels(kvm: Kvm, ipa: number, level: number, maxLevel: number, mc: number[] | null): Gen<number> {
+  while (level++ < maxLevel) {
+    const rtt = yield* alloc_rtt(kvm, mc);
+    if (rtt === PHYS_ADDR_MAX) return -ENOMEM;
+    yield pt("RTT_CREATE");
+    const ret = realm_rtt_create(kvm, ipa, level, rtt);
+    if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT && RMI_RETURN_INDEX(ret) === level - 1) {
+      // The RTT already exists, continue.
+      if (kvm.profile.rttExistsFreesNewGranule) free_rtt(kvm, rtt);
+      else kvm.event(`realm_create_rtt_levels: RTT at level ${level} for 0x${ipa.toString(16)} already exists; granule 0x${rtt.toString(16)} not freed`);
+      continue;
+    }
+    if (ret !== RMI_SUCCESS) {
+      kvm.warn("realm_create_rtt_levels", `Failed to create RTT at level ${level}: ${ret}`);
+      free_rtt(kvm, rtt);
+      return -ENXIO;
+    }
+  }
+  return 0;
+}
+
+/** fold_rtt(addr, level): fold, then free the returned RTT (v8 free_delegated_granule, v9+ free_rtt). */
+export function fold_rtt(kvm: Kvm, addr: number, level: number): number {
+  const r = realm_rtt_fold(kvm, addr, level);
+  if (r.ret !== RMI_SUCCESS) return r.ret;
+  free_rtt(kvm, r.rtt);
+  return 0;
+}
+
+/**
+ * realm_fold_rtt_level(level, start, end) (v9+): fold every table in [start, end) that can be
+ * folded, recursing deeper where a child is not homogeneous. Returns the count not folded, or a
+ * negative errno.
+ */
+export function realm_fold_rtt_level(kvm: Kvm, level: number, start: number, end: number): number {
+  if (level > RMM_RTT_MAX_LEVEL) {
+    kvm.warn("realm_fold_rtt_level", `level ${level} > ${RMM_RTT_MAX_LEVEL}`);
+    return -EINVAL;
+  }
+  const size = rmi_rtt_level_mapsize(level - 1);
+  let notFolded = 0;
+  let next: number;
+  for (let addr = start; addr < end; addr = next) {
+    const align = alignUp(addr, size);
+    next = alignUp(addr + 1, size);
+    const r = realm_rtt_fold(kvm, align, level);
+    switch (RMI_RETURN_STATUS(r.ret)) {
+      case RMI_SUCCESS:
+        free_rtt(kvm, r.rtt);
+        break;
+      case RMI_ERROR_RTT: {
+        if (level === RMM_RTT_MAX_LEVEL || RMI_RETURN_INDEX(r.ret) < level) {
+          notFolded++;
+          break;
+        }
+        const sub = realm_fold_rtt_level(kvm, level + 1, addr, next);
+        if (sub < 0) return sub;
+        if (sub === 0) next = addr; // try again at this level
+        break;
+      }
+      default:
+        kvm.warn("realm_fold_rtt_level", `RTT_FOLD 0x${align.toString(16)} level ${level} returned ${r.ret}`);
+        return -ENXIO;
+    }
+  }
+  return notFolded;
+}
+
+/**
+ * realm_tear_down_rtt_level(level, start, end): RTT_DESTROY every table below the root in
+ * [start, end), bottom-up, skipping missing ones with the `top` output.
+ */
+export function realm_tear_down_rtt_level(kvm: Kvm, level: number, start: number, end: number): number {
+  if (level > RMM_RTT_MAX_LEVEL) {
+    kvm.warn("realm_tear_down_rtt_level", `level ${level} > ${RMM_RTT_MAX_LEVEL}`);
+    return -EINVAL;
+  }
+  const size = rmi_rtt_level_mapsize(level - 1);
+  let next: number;
+  for (let addr = start; addr < end; addr = next) {
+    const align = alignUp(addr, size);
+    next = alignUp(addr + 1, size);
+    if (next > end || align !== addr) {
+      // The target range is smaller than what this level covers: recurse deeper.
+      const r = realm_tear_down_rtt_level(kvm, level + 1, addr, Math.min(next, end));
+      if (r) return r;
+      continue;
+    }
+    const d = kvm.host.rmi.rtt_destroy(kvm.realm.rd, addr, level);
+    switch (RMI_RETURN_STATUS(d.ret)) {
+      case RMI_SUCCESS:
+        free_rtt(kvm, d.rtt);
+        next = d.top; // RTT_DESTROY writes next_addr on success too
+        break;
+      case RMI_ERROR_RTT: {
+        if (d.top > addr) {
+          next = d.top; // missing RTT, skip
+          break;
+        }
+        if (RMI_RETURN_INDEX(d.ret) !== level) {
+          kvm.warn("realm_tear_down_rtt_level", `RTT_DESTROY 0x${addr.toString(16)} level ${level}: ERROR_RTT index ${RMI_RETURN_INDEX(d.ret)}`);
+          return -EBUSY;
+        }
+        if (level === RMM_RTT_MAX_LEVEL) {
+          kvm.warn("realm_tear_down_rtt_level", `RTT_DESTROY 0x${addr.toString(16)}: live entries at the last level`);
+          return -EBUSY;
+        }
+        // The table has live entries: tear down its children, then retry here.
+        const r = realm_tear_down_rtt_level(kvm, level + 1, addr, alignUp(addr + 1, size));
+        if (r) return r;
+        next = addr;
+        break;
+      }
+      default:
+        kvm.warn("realm_tear_down_rtt_level", `RTT_DESTROY 0x${addr.toString(16)} level ${level} returned ${d.ret}`);
+        return -ENXIO;
+    }
+  }
+  return 0;
+}
+
+/** realm_tear_down_rtt_range: root RTTs can only go after the RD, so start at start level + 1. */
+export function realm_tear_down_rtt_range(kvm: Kvm, start: number, end: number): number {
+  return realm_tear_down_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
+}
+
+/** kvm_realm_destroy_rtts: tear down [0, 1 << ia_bits). */
+export function kvm_realm_destroy_rtts(kvm: Kvm): void {
+  const r = realm_tear_down_rtt_range(kvm, 0, 2 ** kvm.realm.iaBits);
+  if (r) kvm.warn("kvm_realm_destroy_rtts", `realm_tear_down_rtt_range returned ${r}`);
+}
+
+/** Convenience for synchronous callers of the generator helpers. */
+export function create_rtt_levels_sync(kvm: Kvm, ipa: number, level: number, maxLevel: number, mc: number[] | null): number {
+  return runSync(realm_create_rtt_levels(kvm, ipa, level, maxLevel, mc));
+}

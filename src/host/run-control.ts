@@ -1,0 +1,46 @@
+/**
+ * When a simulated KVM_RUN stops without an exit to userspace: the guest is idle, the vCPU
+ * livelocks (the same REC exit repeating while nothing changes in the RMM or the guest), or a
+ * bound on exits is hit. A livelock is recognised after LIVELOCK_REPEATS identical exits.
+ */
+import type { Vcpu } from "./kvm.js";
+
+export const EINTR_LIKE = -4; // -EINTR: the run was interrupted (signal) before an exit to userspace
+export const ENOEXEC_LIKE = -8; // -ENOEXEC: the vCPU was never initialised for a realm
+export const LIVELOCK_REPEATS = 16;
+
+export interface RunControl {
+  /** Guest entry point (PC of vCPU 0), used by activation on first run. */
+  entry: bigint;
+  /** Called after every exit handled in the kernel; a value stops the run. */
+  after(vcpu: Vcpu, signature: string): "guest-idle" | "livelock" | "limit" | undefined;
+}
+
+/** A control that stops when `done()` holds, detecting livelock and bounding the exits. */
+export function untilDone(entry: bigint, done: () => boolean, progress: () => number, maxExits = 200_000): RunControl & { livelock: boolean } {
+  let lastSig = "";
+  let lastProgress = -1;
+  let repeats = 0;
+  let n = 0;
+  const ctl = {
+    entry,
+    livelock: false,
+    after(_vcpu: Vcpu, sig: string) {
+      if (done()) return "guest-idle" as const;
+      const p = progress();
+      if (sig === lastSig && p === lastProgress) {
+        if (++repeats >= LIVELOCK_REPEATS) {
+          ctl.livelock = true;
+          return "livelock" as const;
+        }
+      } else {
+        repeats = 0;
+        lastSig = sig;
+        lastProgress = p;
+      }
+      if (++n >= maxExits) return "limit" as const;
+      return undefined;
+    },
+  };
+  return ctl;
+}

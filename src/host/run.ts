@@ -1,0 +1,52 @@
+/**
+ * KVM_RUN for a realm vCPU (kvm_arch_vcpu_ioctl_run with the series' REC branch):
+ * first-run activation (v12), kvm_rec_pre_enter, REC_ENTER, handle_rec_exit, until an exit to
+ * userspace. A simulated run also stops when the caller says so (the guest finished what it was
+ * asked to do: a signal to the VMM thread) or when the same fault repeats with no change of state
+ * anywhere (a livelock, detected rather than waited for).
+ */
+import { EINTR_LIKE, type RunControl } from "./run-control.js";
+import { type Gen } from "./coop.js";
+import { ENOEXEC_LIKE } from "./run-control.js";
+import { RealmStateK, type Vcpu } from "./kvm.js";
+import { kvm_activate_realm } from "./lifecycle.js";
+import { handle_rec_exit, kvm_rec_enter, kvm_rec_pre_enter, prepare_entry } from "./rec.js";
+import { REC_RUN } from "../rmm/abi/rec-params.js";
+
+export interface RunResult {
+  /** The ioctl's return value (0 = exit to userspace with vcpu.lastExit, < 0 = errno). */
+  ret: number;
+  /** Why the simulated run stopped. */
+  stop: "exit" | "error" | "guest-idle" | "livelock" | "halted" | "limit";
+  /** REC exits handled in the kernel during this run. */
+  exits: number;
+}
+
+export function* kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
+  const kvm = vcpu.kvm;
+  vcpu.lastExit = { kind: "none" };
+  if (!vcpu.hasRun) {
+    vcpu.hasRun = true;
+    if (kvm.profile.uapi === "implicit") {
+      const r = kvm_activate_realm(kvm, ctl.entry);
+      if (r) return { ret: r, stop: "error", exits: 0 };
+    }
+  }
+  if (vcpu.rec.run < 0) return { ret: ENOEXEC_LIKE, stop: "error", exits: 0 };
+  let exits = 0;
+  for (;;) {
+    if (vcpu.powerOff) return { ret: 0, stop: "halted", exits };
+    const pre = yield* kvm_rec_pre_enter(vcpu);
+    if (pre <= 0) return { ret: pre, stop: pre < 0 ? "error" : "exit", exits };
+    prepare_entry(vcpu, vcpu.ripasReject);
+    vcpu.ripasReject = false;
+    const r = yield* kvm_rec_enter(vcpu);
+    exits++;
+    const sig = `${r}:${kvm.host.platform.ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason))}:${kvm.host.platform.ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar))}`;
+    const ret = yield* handle_rec_exit(vcpu, r);
+    if (ret <= 0) return { ret, stop: ret < 0 ? "error" : "exit", exits };
+    const s = ctl.after(vcpu, sig);
+    if (s !== undefined) return { ret: EINTR_LIKE, stop: s, exits };
+    if (kvm.realm.state !== RealmStateK.ACTIVE) return { ret: 0, stop: "exit", exits };
+  }
+}

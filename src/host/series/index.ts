@@ -1,0 +1,26 @@
+/** The posting profiles by id. v13/v14 (RMM v2.0) are added once the v2.0 RMM mode exists. */
+import type { SeriesId, SeriesProfile } from "./profile.js";
+import { v8 } from "./v8.js";
+import { v10 } from "./v10.js";
+import { v12 } from "./v12.js";
+
+export * from "./profile.js";
+
+export const PROFILES: Partial<Record<SeriesId, SeriesProfile>> = { v8, v10, v12 };
+
+/** Postings the host can run now. */
+export function availableSeries(): SeriesId[] {
+  return Object.keys(PROFILES) as SeriesId[];
+}
+
+export function profileOf(series: unknown): SeriesProfile {
+  if (typeof series !== "string") throw new TypeError(`series: expected one of ${availableSeries().join(", ")}, got ${typeof series}`);
+  const p = PROFILES[series as SeriesId];
+  if (p === undefined) {
+    const known = ["v8", "v10", "v12", "v13", "v14"].includes(series);
+    throw new RangeError(known
+      ? `series: ${series} needs the RMM v2.0 host profile, which is not written yet (available: ${availableSeries().join(", ")})`
+      : `series: unknown posting '${series}' (expected one of v8, v10, v12, v13, v14)`);
+  }
+  return p;
+}

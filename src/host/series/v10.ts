@@ -1,0 +1,20 @@
+/** v10, 20 Aug 2025, 43 patches, RMM v1.0-rel0 (lore 20250820145606.180644-1-steven.price@arm.com). */
+import type { SeriesProfile } from "./profile.js";
+import { v8 } from "./v8.js";
+
+export const v10: SeriesProfile = {
+  ...v8,
+  id: "v10",
+  date: "2025-08-20",
+  title: "v10: RMM v1.0, VMM-driven uAPI, L3-only shared maps, alloc_rtt/free_rtt",
+  sharedMapLevel: "L3-only",
+  // v9 review (zhuangyiwei) accepted; present in v12, expected in v10 [unverified].
+  rttExistsFreesNewGranule: true,
+  freeDelegatedGranuleUnaccounts: false,
+  mayBlockPropagated: true,
+  freePgdUnmapMayBlock: true,
+  freePgdWhenDead: "skip-leak-pgd",
+  sharedUnmapFolds: true,
+  ripasErrAtMapLevel: "einval",
+  recEnterRealmError: "shutdown-index1",
+};

@@ -1,0 +1,19 @@
+/** v12, 17 Dec 2025, 46 patches, RMM v1.0-rel0, implicit uAPI (lore 20251217101125.91098-1-steven.price@arm.com). */
+import type { SeriesProfile } from "./profile.js";
+import { v10 } from "./v10.js";
+
+export const v12: SeriesProfile = {
+  ...v10,
+  id: "v12",
+  date: "2025-12-17",
+  title: "v12: RMM v1.0, implicit uAPI (rmi.c), activation on first run",
+  uapi: "implicit",
+  destroyRealmUnmapsFirst: true,
+  privateUnmapDropsRef: false,
+  privateFault: "gmem_abort",
+  gmemRefAfterMap: "release-always",
+  ripasErrAtMapLevel: "skip-page",
+  ripasInit: "activation-all-gmem",
+  activationIrqchipAfterDead: true,
+  activationEarlyExit: "active",
+};

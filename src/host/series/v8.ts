@@ -1,0 +1,30 @@
+/** v8, 16 Apr 2025, 43 patches, RMM v1.0-rel0 (lore 20250416134208.383984-1-steven.price@arm.com). */
+import type { SeriesProfile } from "./profile.js";
+
+export const v8: SeriesProfile = {
+  id: "v8",
+  date: "2025-04-16",
+  title: "v8: RMM v1.0, VMM-driven uAPI (rme.c)",
+  rmm: "1.0",
+  uapi: "vmm-driven",
+  hostVmid: true,
+  sharedMapLevel: "L2-block-if-aligned",
+  rttExistsFreesNewGranule: false,
+  freeDelegatedGranuleUnaccounts: true,
+  mayBlockPropagated: false,
+  freePgdUnmapMayBlock: false,
+  freePgdWhenDead: "walk-junk",
+  destroyRealmUnmapsFirst: false,
+  sharedUnmapFolds: false,
+  privateUnmapDropsRef: true,
+  privateFault: "private_memslot_fault",
+  gmemRefAfterMap: "keep-on-success",
+  ripasErrAtMapLevel: "warn-level3-einval",
+  ripasInit: "vmm",
+  activationIrqchipAfterDead: false,
+  activationEarlyExit: "vmm",
+  recEnterRealmError: "enxio",
+  forcePteDefault: true,
+  unmapClampBeforeCreatedCheck: true,
+  populatePassesUapiFlags: true,
+};

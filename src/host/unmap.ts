@@ -1,0 +1,154 @@
+/**
+ * Unmapping realm memory: realm_destroy_private_granule, realm_unmap_private_page/range,
+ * realm_unmap_shared_range and kvm_realm_unmap_range (the realm branch of
+ * __unmap_stage2_range). Source: linux-cca-series.md §5.10; v12 rmi.c.
+ */
+import { GRANULE_SIZE, alignUp } from "../arch/geometry.js";
+import { runSync } from "./coop.js";
+import { ENOMEM, ENXIO } from "./errno.js";
+import { Kvm, PAGE_SIZE, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "./kvm.js";
+import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { alloc_rtt, find_map_level, free_rtt, get_start_level, realm_fold_rtt_level, realm_rtt_create, rmi_rtt_level_mapsize } from "./rtt.js";
+
+/** `x |= bit` for a power-of-two bit, without 32-bit operators. */
+export function setBit(x: number, bit: number): number {
+  return Math.floor(x / bit) % 2 === 0 ? x + bit : x;
+}
+
+/** BIT(ia_bits - 1): the shared (unprotected) IPA bit. */
+export function sharedBit(kvm: Kvm): number {
+  return 2 ** (kvm.realm.iaBits - 1);
+}
+
+/**
+ * realm_destroy_private_granule(ipa, &next): DATA_DESTROY; an L2 block is split by creating an L3
+ * RTT first (unfold); then UNDELEGATE the data granule. v8/v10 drop the guest_memfd page reference
+ * kept since the fault, and pin the page if the undelegate fails; v12 does neither.
+ */
+export function realm_destroy_private_granule(kvm: Kvm, ipa: number): { ret: number; next: number } {
+  const rmi = kvm.host.rmi;
+  for (;;) {
+    const d = rmi.data_destroy(kvm.realm.rd, ipa);
+    if (RMI_RETURN_STATUS(d.ret) === RMI_ERROR_RTT) {
+      if (d.top > ipa) return { ret: 0, next: d.top }; // UNASSIGNED
+      const rtt = runSync(alloc_rtt(kvm, null));
+      if (rtt === PHYS_ADDR_MAX) {
+        kvm.warn("realm_destroy_private_granule", "alloc_rtt failed");
+        return { ret: -ENOMEM, next: d.top };
+      }
+      // ASSIGNED as a block: split it. The index should be 2 (a 2 MiB block).
+      if (RMI_RETURN_INDEX(d.ret) !== 2) kvm.warn("realm_destroy_private_granule", `DATA_DESTROY 0x${ipa.toString(16)}: ERROR_RTT index ${RMI_RETURN_INDEX(d.ret)} != 2`);
+      const c = realm_rtt_create(kvm, ipa, 3, rtt);
+      if (c !== RMI_SUCCESS) {
+        kvm.warn("realm_destroy_private_granule", `RTT_CREATE (unfold) 0x${ipa.toString(16)} returned ${c}`);
+        free_rtt(kvm, rtt);
+        return { ret: -ENXIO, next: d.top };
+      }
+      continue;
+    }
+    if (d.ret !== RMI_SUCCESS) {
+      kvm.warn("realm_destroy_private_granule", `DATA_DESTROY 0x${ipa.toString(16)} returned ${d.ret}`);
+      return { ret: -ENXIO, next: d.top };
+    }
+    const pages = kvm.host.pages;
+    if (rmi.granule_undelegate(d.data) !== RMI_SUCCESS) {
+      kvm.warn("realm_destroy_private_granule", `undelegate of 0x${d.data.toString(16)} failed`);
+      if (kvm.profile.privateUnmapDropsRef) {
+        if (pages.page(d.data) !== undefined) {
+          pages.get(d.data); // pin: the page can never go back to the NS world
+          pages.leak(d.data, "undelegate failed (private unmap)");
+        }
+      } else if (pages.page(d.data) !== undefined) {
+        pages.leak(d.data, "undelegate failed (private unmap, not pinned)");
+      }
+      return { ret: -ENXIO, next: d.top };
+    }
+    if (kvm.profile.privateUnmapDropsRef && pages.page(d.data) !== undefined) pages.put(d.data);
+    return { ret: 0, next: d.top };
+  }
+}
+
+/** realm_unmap_private_page(ipa, &next): every RMM granule of one host page. */
+function realm_unmap_private_page(kvm: Kvm, ipa: number): { ret: number; next: number } {
+  const end = alignUp(ipa + 1, PAGE_SIZE);
+  let next = ipa;
+  for (let addr = ipa; addr < end; addr = next) {
+    const r = realm_destroy_private_granule(kvm, addr);
+    next = r.next;
+    if (r.ret) return r;
+  }
+  return { ret: 0, next };
+}
+
+/** realm_unmap_private_range(start, end, may_block), then fold what became homogeneous. */
+export function realm_unmap_private_range(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
+  let next: number;
+  for (let addr = start; addr < end; addr = next) {
+    const r = realm_unmap_private_page(kvm, addr);
+    next = Math.max(r.next, addr + GRANULE_SIZE);
+    if (r.ret) break;
+    kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
+  }
+  realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
+}
+
+/** realm_unmap_shared_range(level, start, end, may_block): RTT_UNMAP_UNPROTECTED, recursing deeper. */
+export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number, end: number, mayBlock: boolean): void {
+  if (level > RMM_RTT_MAX_LEVEL) {
+    kvm.warn("realm_unmap_shared_range", `level ${level} > ${RMM_RTT_MAX_LEVEL}`);
+    return;
+  }
+  const rmi = kvm.host.rmi;
+  const size = rmi_rtt_level_mapsize(level);
+  const bit = sharedBit(kvm);
+  start = setBit(start, bit);
+  end = setBit(end, bit);
+  let next: number;
+  for (let addr = start; addr < end; addr = next) {
+    const align = alignUp(addr, size);
+    next = alignUp(addr + 1, size);
+    if (align !== addr || next > end) {
+      // Need to recurse deeper.
+      if (addr < align) next = align;
+      realm_unmap_shared_range(kvm, level + 1, addr, Math.min(next, end), mayBlock);
+      continue;
+    }
+    const u = rmi.rtt_unmap_unprotected(kvm.realm.rd, addr, level);
+    switch (RMI_RETURN_STATUS(u.ret)) {
+      case RMI_SUCCESS:
+        next = u.top;
+        break;
+      case RMI_ERROR_RTT:
+        next = u.top;
+        if (u.top === addr) {
+          // A mapping here, but not a block at this level: clear it one level deeper.
+          next = alignUp(addr + 1, size);
+          realm_unmap_shared_range(kvm, level + 1, addr, next, mayBlock);
+        }
+        break;
+      default:
+        kvm.warn("realm_unmap_shared_range", `RTT_UNMAP_UNPROTECTED 0x${addr.toString(16)} level ${level} returned ${u.ret}`);
+        return;
+    }
+    if (next <= addr) next = alignUp(addr + 1, size);
+    kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
+  }
+  if (kvm.profile.sharedUnmapFolds) realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
+}
+
+/**
+ * kvm_realm_unmap_range(kvm, start, size, unmap_private, may_block): the shared alias is always
+ * unmapped (there is no private-only mode); the private range only when asked.
+ */
+export function kvm_realm_unmap_range(kvm: Kvm, start: number, size: number, unmapPrivate: boolean, mayBlock: boolean): void {
+  let end = start + size;
+  if (kvm.profile.unmapClampBeforeCreatedCheck && kvm.realm.iaBits === 0) {
+    kvm.flags.push("S31: kvm_realm_unmap_range computes BIT(ia_bits - 1) with ia_bits == 0 (undefined shift)");
+    kvm.event("kvm_realm_unmap_range: BIT(ia_bits - 1) with ia_bits == 0 (UB shift) before the created check");
+  }
+  if (!kvm.realmCreated) return;
+  end = Math.min(sharedBit(kvm), end);
+  if (start >= end) return;
+  realm_unmap_shared_range(kvm, find_map_level(kvm, start, end), start, end, mayBlock);
+  if (unmapPrivate) realm_unmap_private_range(kvm, start, end, mayBlock);
+}

@@ -1,0 +1,472 @@
+/**
+ * One realm VM as a user drives it: the toy VMM (kvmtool-like) issuing each posting's ioctls,
+ * the KVM VM underneath, and the realm guest. `start()` runs the posting's own VMM sequence up to
+ * an ACTIVE realm and a first vCPU run; `touch`, `share`, `unshare` are guest actions.
+ */
+import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
+import { GuestVm, psciOps, realmMpidr, type GuestOp, type GuestOpRecord } from "../guest/guest.js";
+import type { AccessKind } from "../rmm/realm-exec.js";
+import { REALM_STATE_NAMES } from "../rmm/realm.js";
+import { RIPAS_NAMES, S2TTE_NAMES, S2tte, ripasOf, isLive } from "../rmm/s2tt.js";
+import { mapSize } from "../arch/geometry.js";
+import { IOCTL_TID, KernelHang, runSync } from "./coop.js";
+import { errnoName, EFAULT } from "./errno.js";
+import type { Host } from "./host.js";
+import { GuestMemfd, Kvm, RealmStateK, UserMemory, Vcpu } from "./kvm.js";
+import { kvm_activate_realm_cap, kvm_destroy_vm, kvm_finalize_rec, populate } from "./lifecycle.js";
+import { kvm_create_realm, kvm_init_realm_vm } from "./realm-create.js";
+import { kvm_init_ipa_range_realm } from "./ripas.js";
+import { EINTR_LIKE, untilDone } from "./run-control.js";
+import { kvm_vcpu_run, type RunResult } from "./run.js";
+import { kvm_realm_unmap_range, sharedBit } from "./unmap.js";
+
+export interface CreateRealmOptions {
+  /** IPA width (VTCR_EL2 IPA size), 32..48; default 40. */
+  ipaBits?: number;
+  /** Guest RAM size, 4 KiB multiple; default 64 MiB. */
+  memory?: bigint;
+  /** Number of vCPUs, default 1. */
+  vcpus?: number;
+  /** Guest RAM base IPA; default 0x8000_0000 (0 if that does not fit the protected half). */
+  ramBase?: bigint;
+  /** Bytes of kernel image the VMM populates at the RAM base (measured); default 64 KiB; 0 for none. */
+  image?: bigint;
+  /** Force PAGE_SIZE stage-2 mappings (the posting's default: on for v8..v13). */
+  forcePte?: boolean;
+  /** Back the shared memory with transparent huge pages (2 MiB) where possible; default false. */
+  thp?: boolean;
+  /** In-kernel irqchip (default true; false reproduces S17). */
+  irqchip?: boolean;
+  /** v8/v10 VMM: call INIT_RIPAS after POPULATE instead of before (S19); default false. */
+  initRipasAfterPopulate?: boolean;
+}
+
+export type TouchOutcome = "ok" | "sea" | "mmio" | "livelock" | "error" | "shutdown" | "hang" | "halted" | "rejected";
+
+export interface TouchResult {
+  outcome: TouchOutcome;
+  /** REC exits taken while doing it. */
+  exits: number;
+  /** RMI calls made while doing it. */
+  rmiCalls: number;
+  /** The KVM_RUN errno when outcome is "error". */
+  errno?: string;
+  /** What the realm saw (guest op result), when the op completed. */
+  result?: unknown;
+}
+
+export interface StartResult {
+  ok: boolean;
+  /** The ioctls the VMM issued, with their results. */
+  steps: { ioctl: string; ret: string }[];
+  rmiCalls: number;
+}
+
+export interface RttEntryView {
+  index: number;
+  ipa: bigint;
+  state: string;
+  ripas?: string;
+  pa?: bigint;
+  /** Entries collapsed into this one (identical non-live runs). */
+  count?: number;
+}
+
+export interface RttTableView {
+  level: number;
+  base: bigint;
+  pa: bigint;
+  entries: RttEntryView[];
+  children: RttTableView[];
+}
+
+export class RealmVm {
+  readonly kvm: Kvm;
+  readonly guest: GuestVm;
+  readonly ramBase: number;
+  readonly memory: number;
+  readonly imageSize: number;
+  readonly entry: bigint;
+  private readonly opts: CreateRealmOptions;
+  private startedFlag = false;
+
+  constructor(readonly host: Host, readonly id: number, opts: CreateRealmOptions) {
+    if (opts === null || typeof opts !== "object") throw new TypeError("createRealm: options must be an object");
+    const ipaBits = opts.ipaBits ?? 40;
+    if (!Number.isInteger(ipaBits) || ipaBits < 32 || ipaBits > 48) throw new RangeError(`createRealm: ipaBits must be an integer in [32, 48], got ${String(ipaBits)}`);
+    const memory = opts.memory ?? 64n << 20n;
+    if (typeof memory !== "bigint" || memory <= 0n || memory % 4096n !== 0n) throw new RangeError("createRealm: memory must be a positive bigint multiple of 4 KiB");
+    const vcpus = opts.vcpus ?? 1;
+    if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 64) throw new RangeError(`createRealm: vcpus must be an integer in [1, 64], got ${String(vcpus)}`);
+    const par = 2 ** (ipaBits - 1);
+    let ramBase = opts.ramBase !== undefined ? Number(opts.ramBase) : 0x8000_0000;
+    if (opts.ramBase === undefined && ramBase + Number(memory) > par) ramBase = 0;
+    if (ramBase % SZ_2M !== 0) throw new RangeError("createRealm: ramBase must be 2 MiB aligned");
+    if (ramBase + Number(memory) > par) throw new RangeError(`createRealm: RAM [0x${ramBase.toString(16)}, +0x${memory.toString(16)}) does not fit the protected half of a ${ipaBits}-bit IPA space`);
+    const image = opts.image ?? 64n << 10n;
+    if (typeof image !== "bigint" || image < 0n || image % 4096n !== 0n || image > memory) throw new RangeError("createRealm: image must be a bigint multiple of 4 KiB, at most memory");
+    this.opts = opts;
+    this.ramBase = ramBase;
+    this.memory = Number(memory);
+    this.imageSize = Number(image);
+    this.entry = BigInt(ramBase);
+    this.kvm = new Kvm(host, id, host.profile, ipaBits);
+    if (opts.forcePte !== undefined) this.kvm.forcePte = opts.forcePte;
+    this.kvm.irqchipInKernel = opts.irqchip ?? true;
+    this.guest = new GuestVm(vcpus);
+
+    // KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM): kvm_init_realm_vm and the stage-2 PGD.
+    const k = this.kvm;
+    if (kvm_init_realm_vm(k)) throw new Error("createRealm: out of host memory (params page)");
+    const roots = 2 ** Math.max(0, ipaBits - ((4 - k.mmu.startLevel) * 9 + 12));
+    k.mmu.pgdSize = roots * GRANULE_SIZE;
+    k.mmu.pgdPhys = host.pages.allocBlock(roots, "kvm-pgd", id);
+    if (k.mmu.pgdPhys < 0) throw new Error("createRealm: out of host memory (PGD)");
+    k.mmu.pgt = true;
+    // The RAM memslot: guest_memfd for private memory, anonymous memory for the shared alias.
+    k.memslots.push({ id: 0, baseGfn: ramBase / GRANULE_SIZE, npages: this.memory / GRANULE_SIZE, gmem: new GuestMemfd(), user: new UserMemory(opts.thp ?? false) });
+    // KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) over the RAM, as the VMM does at start.
+    for (let g = ramBase / GRANULE_SIZE; g < (ramBase + this.memory) / GRANULE_SIZE; g++) k.privateGfns.add(g);
+    for (let i = 0; i < vcpus; i++) k.vcpus.push(new Vcpu(k, i));
+    this.log(`KVM_CREATE_VM type REALM: VM ${id}, ipa_bits ${ipaBits}, ${roots} PGD page(s), RAM 0x${ramBase.toString(16)} +0x${this.memory.toString(16)}, ${vcpus} vCPU(s)`);
+  }
+
+  private log(text: string): void {
+    this.host.log.push("ioctl", text);
+  }
+
+  /** KVM's realm state: NONE, NEW, ACTIVE, DYING, DEAD (and the RMM's view once created). */
+  get state(): string {
+    return this.kvm.realm.state;
+  }
+
+  get started(): boolean {
+    return this.startedFlag;
+  }
+
+  get vcpus(): number {
+    return this.kvm.vcpus.length;
+  }
+
+  /** The realm's RMM-side state (NEW/ACTIVE/SYSTEM_OFF), if the RD exists. */
+  get rmmState(): string | undefined {
+    const r = this.host.platform.rmm.realms.get(this.kvm.realm.rd / GRANULE_SIZE);
+    return r === undefined ? undefined : REALM_STATE_NAMES[r.state];
+  }
+
+  /** The posting's VMM sequence up to an ACTIVE realm and a first run of every vCPU. */
+  start(): StartResult {
+    if (this.startedFlag) throw new Error(`vm.start: VM ${this.id} was already started`);
+    if (this.kvm.destroyed) throw new Error(`vm.start: VM ${this.id} was destroyed`);
+    this.startedFlag = true;
+    const k = this.kvm;
+    const before = this.host.rmiCalls;
+    const steps: { ioctl: string; ret: string }[] = [];
+    const ioctl = (name: string, r: number): boolean => {
+      steps.push({ ioctl: name, ret: errnoName(r) });
+      this.log(`${name} = ${errnoName(r)}`);
+      return r >= 0;
+    };
+    const image = new Uint8Array(this.imageSize);
+    for (let i = 0; i < image.length; i++) image[i] = (i * 131 + 7) % 251; // a deterministic "kernel"
+    let ok = true;
+    if (k.profile.uapi === "vmm-driven") {
+      ok = ioctl("KVM_ENABLE_CAP(RME, CONFIG_REALM hash=SHA256)", 0)
+        && ioctl("KVM_ENABLE_CAP(RME, CREATE_REALM)", kvm_create_realm(k));
+      const initRipas = () => ioctl(`KVM_ENABLE_CAP(RME, INIT_RIPAS_REALM 0x${this.ramBase.toString(16)} +0x${this.memory.toString(16)})`, kvm_init_ipa_range_realm(k, this.ramBase, this.memory));
+      const pop = () => this.imageSize === 0 || ioctl(`KVM_ENABLE_CAP(RME, POPULATE_REALM 0x${this.ramBase.toString(16)} +0x${this.imageSize.toString(16)} MEASURE)`, Math.min(0, populate(k, this.ramBase, image, true)));
+      if (ok) ok = this.opts.initRipasAfterPopulate ? pop() && initRipas() : initRipas() && pop();
+      for (const v of k.vcpus) if (ok) ok = ioctl(`KVM_ARM_VCPU_FINALIZE(vcpu${v.id}, REC)`, kvm_finalize_rec(v, this.entry));
+      if (ok) ok = ioctl("KVM_ENABLE_CAP(RME, ACTIVATE_REALM)", kvm_activate_realm_cap(k));
+    } else if (this.imageSize > 0) {
+      const r = populate(k, this.ramBase, image, true);
+      ok = ioctl(`KVM_ARM_RMI_POPULATE 0x${this.ramBase.toString(16)} +0x${this.imageSize.toString(16)} MEASURE -> ${r >= 0 ? r : "error"}`, Math.min(0, r));
+    }
+    if (ok) {
+      // vCPU 0 boots and brings up the others with PSCI CPU_ON (the Linux SMP boot).
+      const ops: GuestOp[] = [];
+      for (let i = 1; i < k.vcpus.length; i++) ops.push(psciOps.cpuOn(realmMpidr(i), this.entry));
+      const r0 = this.runOps(0, ops);
+      ok = ioctl("KVM_RUN(vcpu0)", r0.outcome === "ok" ? 0 : r0.errno !== undefined ? -1 : 0) && (r0.outcome === "ok");
+      for (let i = 1; ok && i < k.vcpus.length; i++) {
+        const r = this.runOps(i, []);
+        ok = ioctl(`KVM_RUN(vcpu${i})`, r.outcome === "ok" ? 0 : -1);
+      }
+    }
+    this.host.step(`start VM ${this.id}`);
+    return { ok, steps, rmiCalls: this.host.rmiCalls - before };
+  }
+
+  private checkIpa(what: string, ipa: unknown): number {
+    if (typeof ipa !== "bigint") throw new TypeError(`${what}: ipa must be a bigint, got ${typeof ipa}`);
+    const a = Number(ipa);
+    if (ipa < 0n || a >= 2 ** this.kvm.mmu.iaBits) throw new RangeError(`${what}: IPA 0x${ipa.toString(16)} is outside the realm's ${this.kvm.mmu.iaBits}-bit IPA space`);
+    return a;
+  }
+
+  private checkVcpu(what: string, v: unknown): number {
+    const n = v ?? 0;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n >= this.kvm.vcpus.length) {
+      throw new RangeError(`${what}: vCPU ${String(v)} does not exist (the VM has ${this.kvm.vcpus.length}: 0..${this.kvm.vcpus.length - 1})`);
+    }
+    return n;
+  }
+
+  private checkRunnable(what: string): void {
+    if (!this.startedFlag) throw new Error(`${what}: VM ${this.id} is not started (call vm.start() first)`);
+    if (this.kvm.destroyed) throw new Error(`${what}: VM ${this.id} was destroyed`);
+  }
+
+  /** A guest access at `ipa` (either alias) on a vCPU: what the posting does with the faults. */
+  touch(ipa: bigint, opts: { vcpu?: number; access?: AccessKind; value?: bigint } = {}): TouchResult {
+    this.checkRunnable("touch");
+    const a = this.checkIpa("touch", ipa);
+    const vcpu = this.checkVcpu("touch", opts.vcpu);
+    const access = opts.access ?? "read";
+    if (access !== "read" && access !== "write" && access !== "exec") throw new RangeError(`touch: access must be "read", "write" or "exec", got ${String(access)}`);
+    const r = this.runOps(vcpu, [{ kind: "access", ipa: BigInt(a - (a % 8)), access, value: opts.value ?? 0n }]);
+    this.host.step(`touch 0x${a.toString(16)} ${access} vcpu${vcpu}`);
+    return r;
+  }
+
+  /** The guest makes [base, base+size) shared: RSI_IPA_STATE_SET(EMPTY), then the host's handling. */
+  share(base: bigint, size: bigint, opts: { vcpu?: number } = {}): TouchResult {
+    return this.ripasChange("share", base, size, 0, opts.vcpu);
+  }
+
+  /** The guest makes [base, base+size) private again: RSI_IPA_STATE_SET(RAM). */
+  unshare(base: bigint, size: bigint, opts: { vcpu?: number } = {}): TouchResult {
+    return this.ripasChange("unshare", base, size, 1, opts.vcpu);
+  }
+
+  private ripasChange(what: string, base: bigint, size: bigint, ripas: 0 | 1, v: number | undefined): TouchResult {
+    this.checkRunnable(what);
+    const b = this.checkIpa(what, base);
+    if (typeof size !== "bigint" || size <= 0n) throw new RangeError(`${what}: size must be a positive bigint`);
+    if (b % GRANULE_SIZE !== 0 || size % 4096n !== 0n) throw new RangeError(`${what}: base and size must be 4 KiB aligned`);
+    this.checkIpa(what, base + size - 1n);
+    const vcpu = this.checkVcpu(what, v);
+    const r = this.runOps(vcpu, [{ kind: "ipa-state-set", base, top: base + size, ripas }]);
+    this.host.step(`${what} 0x${b.toString(16)} +0x${size.toString(16)}`);
+    return r;
+  }
+
+  /** Run a list of guest operations on a vCPU to completion (or until the run stops). */
+  run(vcpu: number, ops: GuestOp[]): TouchResult {
+    this.checkRunnable("run");
+    const n = this.checkVcpu("run", vcpu);
+    const r = this.runOps(n, ops);
+    this.host.step(`run ${ops.length} op(s) on vcpu${n}`);
+    return r;
+  }
+
+  /** The VMM's loop around KVM_RUN: handles the exits to userspace until the ops are done. */
+  runOps(idx: number, ops: GuestOp[]): TouchResult {
+    const k = this.kvm;
+    const vcpu = k.vcpus[idx]!;
+    const cpu = this.guest.cpus[idx]!;
+    const recs: GuestOpRecord[] = ops.map((o) => cpu.push(o));
+    const before = this.host.rmiCalls;
+    let exits = 0;
+    const done = () => recs.every((r) => r.result !== undefined) && (recs.length > 0 || cpu.idle);
+    const progress = () => this.host.mutations + cpu.done.length;
+    let outcome: TouchOutcome | undefined;
+    let errno: string | undefined;
+    let sameUserExit = 0;
+    let lastUser = "";
+    for (let round = 0; outcome === undefined; round++) {
+      const ctl = untilDone(this.entry, done, progress);
+      let res: RunResult;
+      try {
+        res = runSync(kvm_vcpu_run(vcpu, ctl));
+      } catch (e) {
+        if (e instanceof KernelHang) {
+          this.host.log.push("event", `HANG: ${e.message}`);
+          outcome = "hang";
+          break;
+        }
+        throw e;
+      }
+      exits += res.exits;
+      if (res.stop === "livelock") outcome = "livelock";
+      else if (res.stop === "limit") outcome = "hang";
+      else if (res.stop === "guest-idle" || (res.ret === EINTR_LIKE && done())) outcome = undefined;
+      else if (res.stop === "halted") outcome = recs.length === 0 ? "ok" : "halted";
+      else {
+        const ex = vcpu.lastExit;
+        const key = JSON.stringify(ex);
+        if (key === lastUser && ++sameUserExit > 64) {
+          outcome = "livelock";
+          break;
+        }
+        if (key !== lastUser) sameUserExit = 0;
+        lastUser = key;
+        if (res.ret === -EFAULT && ex.kind === "memory-fault") {
+          this.setMemoryAttributes(ex.fault.gpa, ex.fault.size, ex.fault.private);
+        } else if (res.ret === 0 && ex.kind === "mmio") {
+          this.log(`KVM_EXIT_MMIO 0x${ex.ipa.toString(16)} ${ex.write ? "write" : "read"} (VMM emulates: no device, reads 0)`);
+          vcpu.mmioPending = { read: !ex.write, value: 0n };
+        } else if (res.ret === 0 && (ex.kind === "system-event" || ex.kind === "shutdown")) {
+          this.log(`KVM_RUN(vcpu${idx}): ${ex.kind === "shutdown" ? "KVM_EXIT_SHUTDOWN" : `KVM_EXIT_SYSTEM_EVENT ${ex.type}`}`);
+          outcome = "shutdown";
+        } else if (res.ret === 0 && ex.kind === "hypercall") {
+          // the VMM has nothing to do for a host call
+        } else if (res.ret < 0) {
+          errno = errnoName(res.ret);
+          this.log(`KVM_RUN(vcpu${idx}) = ${errno}${ex.kind === "unknown" ? " (KVM_EXIT_UNKNOWN)" : ""}`);
+          outcome = "error";
+        }
+      }
+      if (outcome === undefined && done()) break;
+      if (round > 10_000) outcome = "hang";
+    }
+    if (outcome === undefined) {
+      const last = recs[recs.length - 1];
+      const r = last?.result;
+      outcome = r === undefined || r === "ok" || typeof r === "object" ? "ok" : r === "rsi-error" ? "error" : (r as TouchOutcome);
+    }
+    const res: TouchResult = { outcome, exits, rmiCalls: this.host.rmiCalls - before };
+    if (errno !== undefined) res.errno = errno;
+    const last = recs[recs.length - 1];
+    if (last?.result !== undefined) res.result = last.result;
+    if (outcome === "livelock") this.host.log.push("event", `LIVELOCK: vcpu${idx} keeps taking the same exit with no change of state`);
+    // Ops that never completed are dropped from the guest's queue (the user moves on).
+    for (const r of recs) if (r.result === undefined) {
+      const i = cpu.queue.indexOf(r);
+      if (i >= 0) cpu.queue.splice(i, 1);
+    }
+    return res;
+  }
+
+  /**
+   * KVM_SET_MEMORY_ATTRIBUTES(gpa, size, PRIVATE or shared) and the series'
+   * kvm_arch_post_set_memory_attributes: to private, unmap the shared alias; to shared, unmap
+   * the private pages (kvm_realm_unmap_range has no private-only mode: the shared alias goes too).
+   */
+  setMemoryAttributes(gpa: number, size: number, priv: boolean): void {
+    const k = this.kvm;
+    this.log(`KVM_SET_MEMORY_ATTRIBUTES 0x${gpa.toString(16)} +0x${size.toString(16)} ${priv ? "PRIVATE" : "shared"}`);
+    for (let g = gpa / GRANULE_SIZE; g < (gpa + size) / GRANULE_SIZE; g++) {
+      if (priv) k.privateGfns.add(g);
+      else k.privateGfns.delete(g);
+    }
+    k.mmuInvalidateSeq++;
+    k.mmuLock.lockSync(IOCTL_TID);
+    try {
+      kvm_realm_unmap_range(k, gpa, size, !priv, true);
+    } finally {
+      k.mmuLock.writeUnlock();
+    }
+  }
+
+  /**
+   * The VMM (or khugepaged) replaces the 4 KiB pages backing the 2 MiB region around `gpa` with
+   * one huge page: the MMU notifier unmaps the range (shared alias) first.
+   */
+  collapse(gpa: bigint): void {
+    const k = this.kvm;
+    const slot = k.memslots[0]!;
+    const base = Number(gpa) - (Number(gpa) % SZ_2M);
+    const region = base / SZ_2M;
+    if (slot.user.huge.has(region)) return;
+    k.mmuInvalidateSeq++;
+    k.mmuLock.lockSync(IOCTL_TID);
+    try {
+      kvm_realm_unmap_range(k, base, SZ_2M, false, true); // KVM_FILTER_SHARED invalidation
+    } finally {
+      k.mmuLock.writeUnlock();
+    }
+    const huge = this.host.pages.allocHuge("user", k.id);
+    if (huge < 0) throw new Error("collapse: out of host memory for a huge page");
+    for (let g = base / GRANULE_SIZE; g < (base + SZ_2M) / GRANULE_SIZE; g++) {
+      const pa = slot.user.small.get(g);
+      if (pa !== undefined) {
+        this.host.platform.machine.mem.copy((huge + (g * GRANULE_SIZE - base)) / GRANULE_SIZE, pa / GRANULE_SIZE);
+        this.host.pages.put(pa);
+        slot.user.small.delete(g);
+      }
+    }
+    slot.user.huge.set(region, huge);
+    this.log(`khugepaged: 2 MiB at 0x${base.toString(16)} now backed by a huge page at 0x${huge.toString(16)}`);
+    this.host.step(`collapse 0x${base.toString(16)}`);
+  }
+
+  /** The VMM writes to guest memory through its mapping (the shared alias' backing). */
+  vmmWrite(gpa: bigint, bytes: Uint8Array): void {
+    const k = this.kvm;
+    const slot = k.memslotOf(Number(gpa) / GRANULE_SIZE | 0);
+    if (slot === undefined) throw new RangeError(`vmmWrite: 0x${gpa.toString(16)} is not guest RAM`);
+    const g = Math.floor(Number(gpa) / GRANULE_SIZE);
+    const region = Math.floor(Number(gpa) / SZ_2M);
+    let pa: number;
+    const huge = slot.user.huge.get(region);
+    if (huge !== undefined) pa = huge + (Number(gpa) % SZ_2M);
+    else {
+      let p = slot.user.small.get(g);
+      if (p === undefined) {
+        p = this.host.pages.alloc("user", k.id);
+        if (p < 0) throw new Error("vmmWrite: out of host memory");
+        slot.user.small.set(g, p);
+      }
+      pa = p + (Number(gpa) % GRANULE_SIZE);
+    }
+    this.host.platform.ns.write(BigInt(pa), bytes);
+  }
+
+  /** Destroy the VM the way the VMM's exit does (kvm_destroy_vm and what leads to it). */
+  destroy(): { state: string; rmiCalls: number } {
+    if (this.kvm.destroyed) throw new Error(`vm.destroy: VM ${this.id} was already destroyed`);
+    const before = this.host.rmiCalls;
+    this.log(`VMM exit: VM ${this.id} torn down`);
+    kvm_destroy_vm(this.kvm);
+    this.host.step(`destroy VM ${this.id}`);
+    return { state: this.state, rmiCalls: this.host.rmiCalls - before };
+  }
+
+  /** The realm's RTT tree as the RMM holds it (levels, entry states, RIPAS, PAs). */
+  rtt(): RttTableView | undefined {
+    const rmm = this.host.platform.rmm;
+    const rdG = this.kvm.realm.rd / GRANULE_SIZE;
+    const realm = this.kvm.realm.rd >= 0 ? rmm.realms.get(rdG) : undefined;
+    if (realm === undefined) return undefined;
+    const view = (g: number): RttTableView => {
+      const t = rmm.rtts.get(g)!;
+      const entries: RttEntryView[] = [];
+      const children: RttTableView[] = [];
+      for (let i = 0; i < t.entries; i++) {
+        const k = t.kind[i]! as S2tte;
+        const e: RttEntryView = { index: i, ipa: BigInt(t.ipaOf(i)), state: S2TTE_NAMES[k] };
+        const rip = ripasOf(k);
+        if (rip !== undefined) e.ripas = RIPAS_NAMES[rip];
+        if (isLive(k)) e.pa = BigInt(t.addr[i]!);
+        const prev = entries[entries.length - 1];
+        if (!isLive(k) && prev !== undefined && prev.pa === undefined && prev.state === e.state && prev.ripas === e.ripas) {
+          prev.count = (prev.count ?? 1) + 1;
+          continue;
+        }
+        entries.push(e);
+        if (k === S2tte.TABLE) children.push(view(t.addr[i]! / GRANULE_SIZE));
+      }
+      return { level: t.level, base: BigInt(t.base), pa: BigInt(g * GRANULE_SIZE), entries, children };
+    };
+    const roots = Array.from({ length: realm.numRoot }, (_, i) => view(realm.rootRtt(i)));
+    if (roots.length === 1) return roots[0];
+    return { level: realm.sl - 1, base: 0n, pa: BigInt(realm.rttBase * GRANULE_SIZE), entries: [], children: roots };
+  }
+
+  /** Level and state of the entry mapping `ipa` (the deepest the RMM has). */
+  mappingOf(ipa: bigint): { level: number; state: string; ripas?: string; pa?: bigint } {
+    const rmm = this.host.platform.rmm;
+    const realm = rmm.realms.get(this.kvm.realm.rd / GRANULE_SIZE);
+    if (realm === undefined) throw new Error("mappingOf: the realm has no RD");
+    const a = this.checkIpa("mappingOf", ipa);
+    const rd = BigInt(this.kvm.realm.rd);
+    const r = this.host.platform.rmi.rttReadEntry(rd, BigInt(a - (a % GRANULE_SIZE)), 3n);
+    const st = ["UNASSIGNED", "ASSIGNED", "TABLE"][Number(r.state)] ?? String(r.state);
+    const out: { level: number; state: string; ripas?: string; pa?: bigint } = { level: Number(r.walkLevel), state: a >= sharedBit(this.kvm) ? `${st}_NS` : st };
+    if (a < sharedBit(this.kvm)) out.ripas = RIPAS_NAMES[Number(r.ripas)] ?? String(r.ripas);
+    if (r.state === 1n) out.pa = r.desc - (r.desc % 4096n);
+    void mapSize;
+    return out;
+  }
+}
