@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Platform } from "../../src/index.js";
+import { RD, boot, createRealm, platform2 } from "../rmm2/helpers.js";
 import {
   ASSIGNED, DESTROYED, EMPTY, G, MMIO_BASE, NS_ATTRS, RAM, SZ_1G, SZ_2M, TABLE, UNASSIGNED,
   alignDown, createRtts, entry, expectFailure, highPlatform, makeRealm, mapUnknown, type FailCase,
@@ -199,14 +200,30 @@ describe("start levels and concatenated roots", () => {
   });
 });
 
-describe("RTT_CREATE under RMM 2.0 (TF-RMM main order)", () => {
-  it("checks the walk before the RTT granule", () => {
+describe("RTT_CREATE under RMM 2.0 (TF-RMM main order: the walk before the RTT granule)", () => {
+  it("an undelegated RTT granule with a short walk gives RTT(l) in 2.0 and INPUT in 1.0", () => {
+    const p = platform2();
+    boot(p);
+    createRealm(p);
+    const ns = 0x8800_0000n; // an undelegated granule
+    expectFailure(p, { name: "2.0: walk first", status: "RMI_ERROR_RTT", index: 1, run: () => p.rmi.rttCreate(RD, ns, SZ_1G, 3) });
+    expectFailure(p, { name: "2.0: then the granule", status: "RMI_ERROR_INPUT", run: () => p.rmi.rttCreate(RD, ns, SZ_1G, 2) });
+    expectFailure(p, { name: "2.0: rtt == rd", status: "RMI_ERROR_INPUT", run: () => p.rmi.rttCreate(RD, RD, SZ_1G, 2) });
+    const t = makeRealm({ s2sz: 40, sl: 1 });
+    expectFailure(t.p, { name: "1.0: granule first", status: "RMI_ERROR_INPUT", run: () => t.p.rmi.rttCreate(t.rd, t.alloc.ns(), SZ_1G, 3) });
+    // and a 2.0 create works like 1.0 once the granule is delegated
+    expect(p.rmi.granuleRangeDelegate(ns, ns + G).status).toBe("RMI_SUCCESS");
+    expect(p.rmi.rttCreate(RD, ns, SZ_1G, 2).status).toBe("RMI_SUCCESS");
+    expect(p.rmi.rttReadEntry(RD, SZ_1G, 1)).toMatchObject({ walkLevel: 1n, state: TABLE, desc: ns });
+  });
+
+  it("the 2.0 table keeps the v1.0 rows marked for both ABIs; MAP/UNMAP_UNPROTECTED only with the compat switch", () => {
     const p = Platform.create({ rmm: "2.0" });
-    expect(p.rmm.table.get(0x15d)?.name).toBe("RMI_RTT_CREATE");
-    // A v2.0 realm is built by another family; here only the dispatch row is checked.
-    expect(p.rmm.table.get(0x15f)).toBeUndefined(); // MAP_UNPROTECTED needs the v1.0 compat switch
-    expect(Platform.create({ rmm: "2.0", v1Compat: true }).rmm.table.get(0x15f)?.name).toBe("RMI_RTT_MAP_UNPROTECTED");
-    expect(p.rmm.table.get(0x168)).toBeUndefined(); // RTT_INIT_RIPAS v1.0 row
-    expect(p.rmm.table.get(0x169)?.name).toBe("RMI_RTT_SET_RIPAS");
+    for (const f of [0x15d, 0x15e, 0x161, 0x166, 0x169]) expect(p.rmm.table.get(f)?.abi).toContain("2.0");
+    expect(p.rmm.table.get(0x15f)).toBeUndefined();
+    expect(p.rmm.table.get(0x162)).toBeUndefined();
+    const c = Platform.create({ rmm: "2.0", v1Compat: true });
+    expect(c.rmm.table.get(0x15f)?.name).toBe("RMI_RTT_MAP_UNPROTECTED");
+    expect(c.rmm.table.get(0x162)?.name).toBe("RMI_RTT_UNMAP_UNPROTECTED");
   });
 });
