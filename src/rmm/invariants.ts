@@ -17,6 +17,7 @@ import { GRANULE_STATE_NAMES, GranuleState } from "./granule.js";
 import { REALM_STATE_NAMES, type Realm } from "./realm.js";
 import type { Rmm } from "./rmm.js";
 import { S2TTE_NAMES, S2tte, isAssigned, isUnassigned, type Rtt } from "./s2tt.js";
+import { sroHeldGranules } from "./sro.js";
 
 export interface InvariantOptions {
   /**
@@ -121,8 +122,9 @@ export function checkRmmInvariants(rmm: Rmm, opts: InvariantOptions = {}): strin
       if (granules.state(a) !== GranuleState.REC_AUX) v.add(`REC ${pa(g)}: aux ${pa(a)} is ${stateName(granules.state(a))}`);
     }
   }
+  const sroHeld = sroHeldGranules(rmm); // v2.0: aux granules donated to / reclaimed from an in-flight SRO
   for (const a of byState.get(GranuleState.REC_AUX) ?? []) {
-    if (!auxOwner.has(a)) v.add(`REC_AUX ${pa(a)}: belongs to no REC`);
+    if (!auxOwner.has(a) && !sroHeld.has(a)) v.add(`REC_AUX ${pa(a)}: belongs to no REC`);
   }
 
   // --- 4. Realms: RD refcount, root RTTs, RTT trees -------------------------------------------

@@ -42,6 +42,8 @@ export interface SroHooks {
   onReclaimDone?(rmm: Rmm, sro: SroContext): void;
   /** RMI_OP_CANCEL (only called when canCancel). */
   onCancel?(rmm: Rmm, sro: SroContext): number;
+  /** Granules the operation holds besides its reclaim queue (e.g. aux granules donated so far). */
+  held?(sro: SroContext): readonly number[];
 }
 
 export class SroContext {
@@ -94,6 +96,21 @@ export class SroTable {
 /** The handle's SRO, if any (reads only: creates nothing in rmm.ext). */
 export function sroFind(rmm: Rmm, handle: bigint): SroContext | undefined {
   return (rmm.ext.sro as SroTable | undefined)?.find(handle);
+}
+
+/**
+ * Granules held by in-flight SROs (donated but not yet installed, or queued for reclaim), for
+ * invariant checks: a REC_AUX granule held here belongs to no REC yet, or no longer.
+ */
+export function sroHeldGranules(rmm: Rmm): Set<number> {
+  const out = new Set<number>();
+  const t = rmm.ext.sro as SroTable | undefined;
+  if (t === undefined) return out;
+  for (const s of t.live.values()) {
+    for (const g of s.reclaim) out.add(g);
+    for (const g of s.hooks.held?.(s) ?? []) out.add(g);
+  }
+  return out;
 }
 
 export function sroTable(rmm: Rmm): SroTable {

@@ -7,6 +7,7 @@
  * to UNDELEGATED.
  */
 import { describe, expect, it } from "vitest";
+import { checkRmmInvariants } from "../../src/index.js";
 import { decodeRangeDesc, rangeBytes, RmiOpMemState, encodeRttFlags, RmiAddrType, encodeRangeDesc, RmiAddrSize } from "../../src/rmm/abi/range-desc.js";
 import { DRAM, G, NS_SRC, PGD, POOL, RD, SINGLE, boot, createRealm, delegateRange, finishReclaim, ok, pageDesc, platform2, recCreateSro, rttsFor, undelegateRange } from "./helpers.js";
 
@@ -15,6 +16,11 @@ const SHARED = 1n << 39n; // s2sz 40: the top IPA bit
 describe("RMM 2.0 end to end (v14 host sequence)", () => {
   it("runs a realm's life and returns every granule", () => {
     const p = platform2();
+    // The RMM invariants must hold after every call of the sequence (including SRO mid-states).
+    const violations: string[] = [];
+    p.rmm.trace.subscribe((rec) => {
+      for (const v of checkRmmInvariants(p.rmm)) violations.push(`${rec.name}: ${v}`);
+    });
     boot(p);
     createRealm(p);
     let next = POOL + 0x10n * G; // RTTs and data from here
@@ -115,6 +121,8 @@ describe("RMM 2.0 end to end (v14 host sequence)", () => {
     undelegateRange(p, RD, RD + G);
     undelegateRange(p, PGD, PGD + 2n * G);
 
+    expect(violations).toEqual([]);
+    expect(p.rmmTrace.length).toBeGreaterThan(600);
     expect(p.granuleCounts()).toEqual({ DELEGATED: 0, RD: 0, REC: 0, REC_AUX: 0, DATA: 0, RTT: 0, PARTIAL: 0, INTERNAL: 0 });
   });
 });

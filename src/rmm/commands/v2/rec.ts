@@ -62,6 +62,9 @@ function startReclaim(rmm: Rmm, s: SroContext, d: RecCreateData, final: number):
 }
 
 const REC_CREATE_HOOKS: SroHooks = {
+  held(s) {
+    return (s.data as unknown as RecCreateData).aux;
+  },
   onDonate(_rmm, s, g) {
     const d = s.data as unknown as RecCreateData;
     _rmm.granules.setState(g, GranuleState.REC_AUX);
