@@ -175,7 +175,7 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
             if (now - lastChart.current < 100) return;
             lastChart.current = now;
             const m = session.machine();
-            const chart = session.liveChart ? textChart(chartSeries(session.samples.get(m.label) ?? []), { width: Math.max(20, columns - 12), height: 8 }) : undefined;
+            const chart = session.liveChart ? textChart(chartSeries(session.samplesOf(m.label), Math.max(20, columns - 12)), { width: Math.max(20, columns - 12), height: 8 }) : undefined;
             const nb: Busy = { ...busyRef.current!, progress: p, ...(chart !== undefined ? { chart } : {}) };
             setBusy(nb);
           },

@@ -231,8 +231,17 @@ export class Session {
     return { label: "bare", platform: this.barePlatform };
   }
 
-  /** Record an accounting sample of a host. */
+  /** The accounting time series of a machine: the host's own per-step series when it keeps one. */
+  samplesOf(label: string): readonly Sample[] {
+    const h = this.hosts.get(label);
+    const ts = hostSeries(h);
+    return ts ?? this.samples.get(label) ?? [];
+  }
+
+  /** Record an accounting sample of a host (hosts with their own time series record every step themselves). */
   sample(host: HostLike, label: string): Sample {
+    const ts = hostSeries(host);
+    if (ts !== undefined && ts.length > 0) return ts[ts.length - 1]!;
     const key = this.labelOf(host);
     const list = this.samples.get(key) ?? [];
     if (list.length === 0) this.samples.set(key, list);
@@ -380,6 +389,11 @@ export class Session {
     if (a.rest && k > args.indexOf(a)) return done([]);
     return done([...(a.choices ?? []), ...this.candidates(a.kind, cur.text)]);
   }
+}
+
+function hostSeries(h: HostLike | undefined): Sample[] | undefined {
+  const ts = (h as { timeSeries?: { samples?: unknown } } | undefined)?.timeSeries;
+  return ts !== undefined && Array.isArray(ts.samples) ? (ts.samples as Sample[]) : undefined;
 }
 
 const STATUS_CHOICES = [

@@ -64,6 +64,7 @@ export const touchCommand: CommandSpec<Session> = {
   async run(s, a): Promise<Outcome> {
     const r = s.realm();
     const ipa = a.big("ipa")!;
+    // (addresses are absolute IPAs: guest RAM starts at the VM's RAM base, see 'ls')
     const n = a.num("count") ?? 1;
     const stride = a.big("stride") ?? 4096n;
     if (n > 1 && stride === 0n) throw new UsageError("--stride must not be 0 with --count > 1");
@@ -142,3 +143,130 @@ function rangeCommand(name: "share" | "unshare"): CommandSpec<Session> {
 
 export const shareCommand = rangeCommand("share");
 export const unshareCommand = rangeCommand("unshare");
+
+/** Guest RAM base of a realm VM (the host's memslot; 0x8000_0000 by default in the host model). */
+export function ramBase(r: RealmEntry): bigint {
+  const b = (r.vm as { ramBase?: unknown }).ramBase;
+  return typeof b === "number" ? BigInt(b) : typeof b === "bigint" ? b : 0n;
+}
+
+/** xorshift32 for workloads (seeded; same seed, same accesses). */
+function prng(seed: number): () => number {
+  let x = seed >>> 0 || 0x2545f491;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+const WORKLOADS = ["seq", "random", "share-cycle"] as const;
+
+/**
+ * `workload NAME`: a guest workload as a sequence of steps, each one guest action through the
+ * host model (vm.touch / vm.share / vm.unshare). Interruptible between steps; a stopped
+ * workload is saved with the number of steps it ran, so `realm run` replays it exactly.
+ */
+export const workloadCommand: CommandSpec<Session> = {
+  name: "workload",
+  aliases: ["wl"],
+  summary: "run a guest workload on the current realm (Ctrl-C stops it)",
+  help:
+    "  seq          write every page of guest RAM in order (--pages N: the first N)\n" +
+    "  random       write N random pages of guest RAM (--pages N, default 1024; --seed S)\n" +
+    "  share-cycle  share a region, touch it through the unprotected alias, make it private\n" +
+    "               again and touch it, --rounds times (--size SIZE at the end of RAM, default 2M)\n" +
+    "The live chart shows granules by state while it runs.",
+  args: [{ name: "name", kind: "enum", choices: WORKLOADS, help: WORKLOADS.join(", ") }],
+  options: [
+    { name: "pages", kind: "count", meta: "N", help: "pages to touch", min: 1, max: 1 << 28 },
+    { name: "size", kind: "size", meta: "SIZE", help: "share-cycle region size (default 2M)" },
+    { name: "rounds", kind: "count", meta: "N", help: "share-cycle rounds (default 4)", min: 1, max: 1 << 20 },
+    { name: "vcpu", kind: "count", meta: "N", help: "vCPU (default 0)", min: 0, max: 511 },
+    { name: "read", kind: "flag", help: "read instead of write" },
+    { name: "seed", kind: "count", meta: "S", help: "seed of random (default: from the session seed)", min: 0, max: 0xffff_ffff },
+    { name: "steps", kind: "count", meta: "N", help: "stop after N steps", min: 0, max: Number.MAX_SAFE_INTEGER },
+  ],
+  interruptible: true,
+  examples: ["workload seq", "workload random --pages 4096", "workload share-cycle --size 4M --rounds 8"],
+  async run(s, a): Promise<Outcome> {
+    const r = s.realm();
+    const name = a.str("name") as (typeof WORKLOADS)[number];
+    const vcpu = vcpuOf(r, a);
+    const base = ramBase(r);
+    const ramPages = Number(r.memory / 4096n);
+    const access: Access = a.flag("read") ? "read" : "write";
+    const seed = a.num("seed") ?? ((s.seed * 2654435761 + s.script.length * 40503) >>> 0);
+    // Build the step list lazily: step(i) performs step i.
+    let total: number;
+    let step: (i: number) => TouchResultLike;
+    const replay = ["workload", name];
+    if (name === "seq") {
+      const n = Math.min(a.num("pages") ?? ramPages, ramPages);
+      total = n;
+      step = (i) => r.vm.touch(base + BigInt(i) * 4096n, { vcpu, access });
+      replay.push("--pages", String(n));
+    } else if (name === "random") {
+      const n = a.num("pages") ?? 1024;
+      const rnd = prng(seed);
+      total = n;
+      step = () => r.vm.touch(base + BigInt(Math.floor(rnd() * ramPages)) * 4096n, { vcpu, access });
+      replay.push("--pages", String(n), "--seed", String(seed));
+    } else {
+      const size = a.big("size") ?? 2n << 20n;
+      if (size === 0n || size % 4096n !== 0n || size > r.memory) throw new UsageError(`--size ${formatSize(size)} must be a positive multiple of 4 KiB within guest RAM (${formatSize(r.memory)})`);
+      const rounds = a.num("rounds") ?? 4;
+      const region = base + r.memory - size;
+      const alias = 1n << BigInt(r.ipaBits - 1);
+      // Per round: share, touch through the alias, unshare, touch privately.
+      total = rounds * 4;
+      step = (i) => {
+        switch (i % 4) {
+          case 0:
+            return r.vm.share(region, size) as TouchResultLike;
+          case 1:
+            return r.vm.touch(alias + region, { vcpu, access });
+          case 2:
+            return r.vm.unshare(region, size) as TouchResultLike;
+          default:
+            return r.vm.touch(region, { vcpu, access });
+        }
+      };
+      replay.push("--size", sizeToken(size), "--rounds", String(rounds));
+    }
+    if (a.has("vcpu")) replay.push("--vcpu", String(vcpu));
+    if (a.flag("read")) replay.push("--read");
+    const limit = Math.min(total, a.num("steps") ?? total);
+    const outcomes: Record<string, number> = {};
+    let exits = 0;
+    let rmiCalls = 0;
+    let done = 0;
+    let interrupted = false;
+    for (let i = 0; i < limit; i++) {
+      if (i > 0 && i % YIELD_EVERY === 0) {
+        s.onProgress?.({ command: `workload ${name}`, done: i, total: limit });
+        await s.yieldNow();
+        if (s.aborted) {
+          interrupted = true;
+          break;
+        }
+      }
+      const res = step(i);
+      done++;
+      const o = res?.outcome ?? "ok";
+      outcomes[o] = (outcomes[o] ?? 0) + 1;
+      exits += count(res?.exits);
+      rmiCalls += count(res?.rmiCalls);
+    }
+    s.sample(r.host, `workload ${name} ${done}/${limit}`);
+    if (done < total) replay.push("--steps", String(done));
+    const st = r.host.stats();
+    return {
+      value: { realm: r.name, workload: name, steps: done, of: total, interrupted, outcomes, exits, rmiCalls, granules: st.granules ?? {}, leakedPages: st.leakedPages ?? 0, warnCount: st.warnCount ?? 0 },
+      kind: "workload",
+      replay: replay.join(" "),
+    };
+  },
+};

@@ -2,10 +2,11 @@
 import type { Session } from "../session.js";
 import type { CommandSpec } from "../spec.js";
 import { faultsCommand, injectCommand } from "./faults.js";
-import { shareCommand, touchCommand, unshareCommand } from "./guest.js";
+import { shareCommand, touchCommand, unshareCommand, workloadCommand } from "./guest.js";
 import { acctCommand, chartCommand, granuleCommand, traceCommand } from "./inspect.js";
 import { exitCommand, helpCommand, saveCommand, seedCommand } from "./meta.js";
 import { destroyCommand, lsCommand, newCommand, useCommand } from "./realm.js";
+import { rttCommand } from "./rtt.js";
 import { scenarioCommand } from "./scenario.js";
 import { smcCommand } from "./smc.js";
 
@@ -17,8 +18,10 @@ export const BUILTIN_COMMANDS: readonly CommandSpec<Session>[] = [
   touchCommand,
   shareCommand,
   unshareCommand,
+  workloadCommand,
   injectCommand,
   faultsCommand,
+  rttCommand,
   granuleCommand,
   acctCommand,
   chartCommand,

@@ -72,13 +72,21 @@ export const acctCommand: CommandSpec<Session> = {
   },
 };
 
-/** Chart series from samples: one line per granule state that was ever non-zero, plus pgtable/leaks. */
-export function chartSeries(samples: readonly Sample[]): { name: string; values: number[] }[] {
-  const names = new Set<string>();
-  for (const smp of samples) for (const [k, v] of Object.entries(smp.granules)) if (v !== 0) names.add(k);
-  const out = [...names].map((n) => ({ name: n, values: samples.map((x) => x.granules[n] ?? 0) }));
-  if (samples.some((x) => x.pgtablePages !== 0)) out.push({ name: "pgtable", values: samples.map((x) => x.pgtablePages) });
-  if (samples.some((x) => x.leakedPages !== 0)) out.push({ name: "leaked", values: samples.map((x) => x.leakedPages) });
+/**
+ * Chart series from samples: one line per granule state that was ever non-zero, plus pgtable and
+ * leaked pages. At most `width` points (the last sample of each bucket), so drawing costs
+ * O(width) whatever the length of the run.
+ */
+export function chartSeries(samples: readonly Sample[], width = 400): { name: string; values: number[] }[] {
+  const n = samples.length;
+  const pick: Sample[] = [];
+  if (n <= width) pick.push(...samples);
+  else for (let c = 0; c < width; c++) pick.push(samples[Math.floor(((c + 1) * n) / width) - 1]!);
+  const names: string[] = [];
+  for (const smp of pick) for (const [k, v] of Object.entries(smp.granules)) if (v !== 0 && !names.includes(k)) names.push(k);
+  const out = names.map((nm) => ({ name: nm, values: pick.map((x) => x.granules[nm] ?? 0) }));
+  if (pick.some((x) => x.pgtablePages !== 0)) out.push({ name: "pgtable", values: pick.map((x) => x.pgtablePages) });
+  if (pick.some((x) => x.leakedPages !== 0)) out.push({ name: "leaked", values: pick.map((x) => x.leakedPages) });
   return out;
 }
 
@@ -97,20 +105,22 @@ export const chartCommand: CommandSpec<Session> = {
       return { value: { message: `live chart ${s.liveChart ? "on" : "off"} (shown while workloads run)`, live: s.liveChart }, kind: "message" };
     }
     const m = s.machine();
-    const samples = s.samples.get(m.label) ?? [];
-    const series = chartSeries(samples);
+    const samples = s.samplesOf(m.label);
+    const width = a.num("width") ?? 60;
+    const series = chartSeries(samples, width);
     const png = a.str("png");
     if (png !== undefined) {
       const viz = (await import("../../index.js")) as Record<string, unknown>;
-      const render = viz["renderAccountingPng"] ?? viz["accountingChartPng"];
-      if (typeof render !== "function") throw new UsageError("chart --png: the chart.js renderer (src/viz) is not in this build yet");
-      const bytes = (await (render as (x: unknown) => unknown)(samples.map((x) => ({ step: x.step, label: x.label, ...x.granules, pgtablePages: x.pgtablePages, leakedPages: x.leakedPages })))) as Uint8Array;
+      const render = viz["renderChartPng"];
+      if (typeof render !== "function") throw new UsageError("chart --png: the chart.js renderer (src/viz) is not in this build");
+      if (samples.length === 0) throw new UsageError("chart --png: no samples yet (create a realm first)");
+      const bytes = (render as (p: readonly Sample[], o: { title: string }) => Uint8Array)(samples, { title: `Granules by state, ${m.label} host` });
       const path = s.resolvePath(png);
       writeFileSync(path, bytes);
       return { value: { message: `wrote ${png} (${bytes.length} bytes, ${samples.length} samples)`, file: path }, kind: "message" };
     }
     return {
-      value: { title: `granules by state on the ${m.label} host`, machine: m.label, samples: samples.length, series, width: a.num("width") ?? 60, height: 10 },
+      value: { title: `granules by state on the ${m.label} host (${samples.length} samples)`, machine: m.label, samples: samples.length, series, width, height: 10 },
       kind: "chart",
     };
   },

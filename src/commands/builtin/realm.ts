@@ -3,7 +3,8 @@ import type { RealmEntry, Session } from "../session.js";
 import { SERIES } from "../sim.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";
-import { formatSize, sizeToken } from "../values.js";
+import { formatSize, hex, sizeToken } from "../values.js";
+import { ramBase } from "./guest.js";
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,31}$/;
 
@@ -38,6 +39,7 @@ function summary(r: RealmEntry): Record<string, unknown> {
     rmm: r.host.platform.abi,
     ipaBits: r.ipaBits,
     memory: r.memory,
+    ramBase: ramBase(r),
     vcpus: r.vcpus,
     state: vmState(r),
   };
@@ -80,14 +82,16 @@ export const newCommand: CommandSpec<Session> = {
     let start: unknown;
     try {
       start = vm.start();
-    } finally {
-      s.sample(host, `new ${name}`);
+    } catch (e) {
+      // The host refused part-way: the realm exists in whatever state the posting left it.
+      start = { ok: false, error: (e as Error).message };
     }
+    s.sample(host, `new ${name}`);
     const value = { ...summary(entry), start };
     const failed = startFailure(start);
     const replay = `new ${name} --series ${series} --ipa-bits ${ipaBits} --mem ${sizeToken(memory)} --vcpus ${vcpus}`;
     return failed === undefined
-      ? { value: { ...value, message: `realm ${name}: ${series} (RMM ${host.platform.abi}), ${ipaBits}-bit IPA, ${formatSize(memory)}, ${vcpus} vCPU${vcpus === 1 ? "" : "s"}, ${vmState(entry)}` }, kind: "realm", replay }
+      ? { value: { ...value, message: `realm ${name}: ${series} (RMM ${host.platform.abi}), ${ipaBits}-bit IPA, RAM ${hex(ramBase(entry))}+${formatSize(memory)}, ${vcpus} vCPU${vcpus === 1 ? "" : "s"}, ${vmState(entry)}` }, kind: "realm", replay }
       : { value: { ...value, message: `realm ${name}: start failed: ${failed}` }, kind: "realm", failed: `start failed: ${failed}`, replay };
   },
 };
@@ -122,11 +126,12 @@ export const lsCommand: CommandSpec<Session> = {
   run(s) {
     const rows = [...s.realms.values()].map((r) => {
       const x = summary(r);
-      return [r.name === s.current ? "*" : " ", r.name, r.series, `RMM ${x["rmm"]}`, String(r.ipaBits), formatSize(r.memory), String(r.vcpus), String(x["state"])];
+      const base = ramBase(r);
+      return [r.name === s.current ? "*" : " ", r.name, r.series, `RMM ${x["rmm"]}`, String(r.ipaBits), `${hex(base)}+${sizeToken(r.memory)}`, String(r.vcpus), String(x["state"])];
     });
     return {
       value: {
-        columns: ["", "name", "posting", "abi", "ipa-bits", "memory", "vcpus", "state"],
+        columns: ["", "name", "posting", "abi", "ipa-bits", "ram", "vcpus", "state"],
         rows,
         align: ["l", "l", "l", "l", "r", "r", "r", "l"],
         realms: [...s.realms.values()].map(summary),

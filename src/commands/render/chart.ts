@@ -48,7 +48,7 @@ export function textChart(series: readonly ChartSeries[], opts: TextChartOptions
   }
   out.push(`${"".padStart(lw)} +${"-".repeat(cols)}`);
   out.push(
-    `${"".padStart(lw)}  ${shown.map((s, si) => `${GLYPHS[si % GLYPHS.length]} ${s.name}=${s.values[s.values.length - 1]}`).join("  ")}  (${n} sample${n === 1 ? "" : "s"})`,
+    `${"".padStart(lw)}  ${shown.map((s, si) => `${GLYPHS[si % GLYPHS.length]} ${s.name}=${s.values[s.values.length - 1]}`).join("  ")}`,
   );
   return out.join("\n");
 }

@@ -4,6 +4,7 @@
  * its own HTML renderers and uses this as the text/plain fallback.
  */
 import { textChart, type ChartSeries } from "./chart.js";
+import { renderRttTree, renderRttWalk } from "./rtt.js";
 
 export interface TableValue {
   title?: string;
@@ -67,6 +68,25 @@ const RENDERERS: Record<string, Renderer> = {
     if (v.recIndex !== undefined) rows.push(["rec index", String(v.recIndex)]);
     if (v.machine !== undefined) rows.push(["machine", v.machine]);
     return rows.map(([k, x]) => `${k.padEnd(12)}${x}`).join("\n");
+  },
+  realm: (v) => String(v.message),
+  rtt: (v) => renderRttTree(v),
+  "rtt-walk": (v) => renderRttWalk(v),
+  touch: (v) => {
+    const o = Object.entries(v.outcomes as Record<string, number>).map(([k, n]) => (v.done === 1 ? k : `${n} ${k}`)).join(", ");
+    const what = `${v.access} ${v.ipa}${v.done > 1 ? ` x${v.done} (stride ${v.stride})` : ""} on vCPU ${v.vcpu}`;
+    const extra = v.done === 1 && v.results[0]?.errno ? ` ${v.results[0].errno}` : "";
+    return `${what}: ${o}${extra} (${v.exits} exit${v.exits === 1 ? "" : "s"}, ${v.rmiCalls} RMI call${v.rmiCalls === 1 ? "" : "s"})${v.interrupted ? ` — stopped after ${v.done} of ${v.count}` : ""}`;
+  },
+  range: (v) => {
+    const r = v.result ?? {};
+    const o = typeof r === "object" && r !== null && "outcome" in r ? `${r.outcome}${r.errno ? ` ${r.errno}` : ""} (${r.exits} exits, ${r.rmiCalls} RMI calls)` : "done";
+    return `${v.op} ${v.ipa} +${v.size}: ${o}`;
+  },
+  workload: (v) => {
+    const o = Object.entries(v.outcomes as Record<string, number>).map(([k, n]) => `${n} ${k}`).join(", ");
+    const g = Object.entries(v.granules as Record<string, number>).filter(([, n]) => n !== 0).map(([k, n]) => `${k} ${n}`).join("  ");
+    return `workload ${v.workload}: ${v.steps}/${v.of} steps${v.interrupted ? " (stopped)" : ""}: ${o || "nothing"}; ${v.exits} exits, ${v.rmiCalls} RMI calls\n  granules: ${g || "none"}${v.leakedPages ? `  leaked pages ${v.leakedPages}` : ""}${v.warnCount ? `  WARNs ${v.warnCount}` : ""}`;
   },
   chart: (v) => {
     const series = v.series as ChartSeries[];

@@ -1,0 +1,150 @@
+/** The command language against the real host model (Host from src/host, the design.md contract). */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createSession, type SimModules } from "../../src/commands/index.js";
+import { runScript } from "../../src/commands/script.js";
+import { Host } from "../../src/host/host.js";
+
+const sim: SimModules = { Host: Host as unknown as SimModules["Host"] };
+const mk = (cwd?: string) => createSession({ sim, ...(cwd ? { cwd } : {}) });
+
+describe("realm commands on the host model", () => {
+  it("new/ls/use/destroy: realms per posting, the current one, bad input changes nothing", async () => {
+    const s = mk();
+    const a = await s.run("new a --series v8 --mem 16M");
+    expect(a.ok).toBe(true);
+    expect(a.value).toMatchObject({ name: "a", series: "v8", rmm: "1.0", ipaBits: 40, memory: "0x1000000", vcpus: 2, state: "ACTIVE" });
+    const b = await s.run("new b --series v12 --vcpus 1");
+    expect(b.value).toMatchObject({ series: "v12", state: "ACTIVE", vcpus: 1 });
+    expect(s.status()).toMatchObject({ realm: "b", series: "v12", abi: "1.0" });
+    expect(s.status().granules["RD"]).toBe(1);
+    // bad input: nothing changes (no new host, no RMI call)
+    const calls = s.hosts.get("v8")!.platform.rmmTrace.length;
+    for (const bad of ["new a", "new 9x", "new c --series v9", "new c --mem 3K", "new c --vcpus 0", "use zz", "destroy zz"]) {
+      const r = await s.run(bad);
+      expect(r.ok, bad).toBe(false);
+    }
+    expect((await s.run("new c --series v9")).error).toBe("new: unknown posting 'v9', did you mean 'v8'?");
+    expect((await s.run("new a")).error).toBe("new: a realm named 'a' exists already ('destroy a' first, or pick another name)");
+    expect(s.hosts.size).toBe(2);
+    expect(s.hosts.get("v8")!.platform.rmmTrace.length).toBe(calls);
+    const ls = await s.run("ls");
+    expect(ls.text).toMatch(/^ {3}a +v8 +RMM 1.0 +40 +0x80000000\+16M +2 +ACTIVE$/m);
+    expect(ls.text).toMatch(/^\* +b +v12 /m);
+    expect((await s.run("use a")).ok).toBe(true);
+    expect(s.current).toBe("a");
+    const d = await s.run("destroy a");
+    expect(d.ok).toBe(true);
+    expect(s.current).toBe(null);
+    expect((await s.run("touch 0x80000000")).error).toBe("touch: no realm selected: 'use NAME' (see 'ls')");
+  });
+
+  it("touch, share/unshare, rtt walk and tree, granule, acct, trace", async () => {
+    const s = mk();
+    await s.run("new r --series v12 --mem 16M");
+    const t = await s.run("touch 0x80100000");
+    expect(t.ok).toBe(true);
+    expect(t.value).toMatchObject({ done: 1, outcomes: { ok: 1 } });
+    expect(t.text).toMatch(/^write 0x80100000 on vCPU 0: ok \(\d+ exits?, \d+ RMI calls?\)$/);
+    const many = await s.run("touch 0x80200000 --count 8 --read");
+    expect(many.value).toMatchObject({ done: 8, access: "read", outcomes: { ok: 8 } });
+    expect((await s.run("touch 0x10000000000")).error).toBe("touch: IPA 0x10000000000 is outside the realm's 40-bit IPA space (limit 0x10000000000)");
+    expect((await s.run("touch 0x80000000 --vcpu 2")).error).toBe("touch: --vcpu 2: realm r has 2 vCPUs (0..1)");
+    const walk = await s.run("rtt 0x80100000");
+    const w = walk.value as { walk: { level: number; entry: { state: string; ripas?: string; pa?: string } }[] };
+    expect(w.walk.map((x) => x.level)).toEqual([1, 2, 3]);
+    const leaf = w.walk[2]!.entry;
+    expect(leaf).toMatchObject({ state: "ASSIGNED_RAM", ripas: "RAM" });
+    // the leaf's PA is a DATA granule of this realm
+    const g = await s.run(`granule ${leaf.pa}`);
+    expect(g.value).toMatchObject({ state: "DATA", pas: "REALM", machine: "v12" });
+    const tree = await s.run("rtt --depth 1");
+    expect(tree.text).toContain("RTT tree of realm r");
+    expect(tree.text).toMatch(/L2 table @0x[0-9a-f]+ {2}base 0x80000000: /);
+    const lv = await s.run("rtt --level 3");
+    expect(lv.text).toMatch(/L3 table @0x[0-9a-f]+ {2}base 0x80000000/);
+    expect((await s.run("rtt --level 4")).error).toBe("rtt: --level 4: RTT levels are -1..3");
+    const sh = await s.run("share 0x80400000 64K");
+    expect(sh.ok).toBe(true);
+    expect((await s.run("share 0x80400800 4K")).error).toBe("share: IPA 0x80400800 is not 4 KiB aligned");
+    expect((await s.run("unshare 0x80400000 64K")).ok).toBe(true);
+    const acct = await s.run("acct");
+    expect(acct.value).toMatchObject({ machine: "v12", stats: { granules: { RD: 1 } } });
+    const tr = await s.run("trace --grep RMI_DATA_CREATE --last 2");
+    const lines = (tr.value as { lines: string[] }).lines;
+    expect(lines.length).toBe(3);
+    expect(lines[0]).toMatch(/^SMC_RMI_DATA_CREATE/);
+  });
+
+  it("an injected RMI failure is a result; faults lists and clears rules", async () => {
+    const s = mk();
+    expect((await s.run("inject RTT_CREATE RMI_ERROR_RTT 2")).error).toBe("inject: inject needs a realm's host: create one with 'new NAME' (faults are injected into a posting's host)");
+    await s.run("new r --series v12 --mem 16M");
+    expect((await s.run("inject NOPE RMI_ERROR_RTT")).ok).toBe(false);
+    const i = await s.run("inject RTT_CREATE RMI_ERROR_RTT 2");
+    expect(i.ok).toBe(true);
+    const f = await s.run("faults");
+    expect(f.value).toMatchObject({ rules: [{ fired: 0, active: true }] });
+    const t = await s.run("touch 0x80600000");
+    expect(t.ok).toBe(true);
+    expect((await s.run("trace --grep injected")).text).toMatch(/SMC_RMI_RTT_CREATE .* > RMI_ERROR_RTT 2 .*\(injected\)/);
+    expect(((await s.run("faults")).value as { rules: { fired: number }[] }).rules[0]!.fired).toBe(1);
+    expect((await s.run("faults clear")).ok).toBe(true);
+    expect(((await s.run("faults")).value as { rules: unknown[] }).rules).toEqual([]);
+  });
+
+  it("smc and granule talk to the current realm's host platform", async () => {
+    const s = mk();
+    await s.run("new r --series v12 --mem 16M");
+    const rd = (s.realms.get("r")!.vm as unknown as { kvm: { realm: { rd: number } } }).kvm.realm.rd;
+    const g = await s.run(`granule 0x${rd.toString(16)}`);
+    expect(g.value).toMatchObject({ state: "RD", realmState: "ACTIVE" });
+    const e = await s.run(`smc RTT_READ_ENTRY 0x${rd.toString(16)} 0x80000000 3`);
+    expect(e.value).toMatchObject({ machine: "v12", status: "RMI_SUCCESS" });
+    const bad = await s.run(`smc RTT_CREATE 0x${rd.toString(16)} 0x80000000 0x80000000 2`);
+    expect(bad.ok).toBe(true);
+    expect(bad.text).toMatch(/^RMI_ERROR_(INPUT|RTT \(level \d\))/);
+  });
+
+  it("a workload stopped part-way is saved with its step count and replays to the same state", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-wl-"));
+    const s = mk(dir);
+    await s.run("new r --series v12 --mem 8M");
+    const ctl = new AbortController();
+    let seen = 0;
+    const r = await s.run("workload random --pages 2000", {
+      signal: ctl.signal,
+      onProgress: (p) => {
+        seen = p.done;
+        if (p.done >= 256) ctl.abort();
+      },
+    });
+    expect(r.ok).toBe(true);
+    expect(r.interrupted).toBe(true);
+    const steps = (r.value as { steps: number }).steps;
+    expect(steps).toBe(256);
+    expect(seen).toBe(256);
+    await s.run("touch 0x80000000 --count 4");
+    await s.run("save w.realm");
+    const script = readFileSync(join(dir, "w.realm"), "utf8");
+    expect(script).toMatch(/^workload random --pages 2000 --seed \d+ --steps 256$/m);
+    // replay on a fresh session: the same granules, pgtable pages and RMM trace
+    const t = mk(dir);
+    const rep = await runScript(t, script);
+    expect(rep.failed).toBe(0);
+    expect(t.hosts.get("v12")!.platform.rmmTrace).toEqual(s.hosts.get("v12")!.platform.rmmTrace);
+    expect(t.hosts.get("v12")!.stats()).toEqual(s.hosts.get("v12")!.stats());
+  });
+
+  it("chart draws the host's accounting series", async () => {
+    const s = mk();
+    await s.run("new r --series v8 --mem 8M");
+    await s.run("workload seq --pages 64");
+    const c = await s.run("chart --width 40");
+    expect(c.ok).toBe(true);
+    expect(c.text).toMatch(/^granules by state on the v8 host \(\d+ samples\)/);
+    expect(c.text).toMatch(/DATA=\d+/);
+  });
+});
