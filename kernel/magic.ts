@@ -1,0 +1,208 @@
+/**
+ * `%realm <command>` lines and `%%realm` cells: the realm> command language (src/commands, the
+ * same parser and executor as the REPL and `realm run`) inside notebooks.
+ *
+ * A `%realm` line in a TypeScript cell becomes `await` of the kernel's magic function, on the
+ * same line (cell line numbers do not move), with the command as a template literal so
+ * `${expr}` puts TypeScript values into commands. A `%%realm` cell is a list of commands, run
+ * in order until one fails.
+ */
+import { htmlTable } from "../src/viz/format.js";
+import { accountingChart, type AccountingPoint } from "../src/viz/chart.js";
+import { rttView } from "../src/viz/rtt.js";
+import { traceView } from "../src/viz/trace.js";
+import { toMimeBundle } from "../src/viz/auto.js";
+import { MIME_BUNDLE, type MimeBundle } from "../src/viz/mime.js";
+
+/** What session.run returns (src/commands/session.ts RunResult), seen structurally. */
+export interface CommandResult {
+  ok: boolean;
+  command?: string;
+  line?: string;
+  value?: unknown;
+  kind?: string;
+  text?: string;
+  error?: string;
+  interrupted?: boolean;
+}
+
+export interface CommandProgress {
+  command: string;
+  done: number;
+  total: number;
+  sample?: AccountingPoint;
+}
+
+/** The command session the kernel drives (src/commands createSession()). */
+export interface CommandSession {
+  run(line: string, opts?: { signal?: AbortSignal; onProgress?: (p: CommandProgress) => void }): Promise<CommandResult> | CommandResult;
+  complete?(line: string, cursor?: number): { start: number; end: number; items: string[] };
+  liveChart?: boolean;
+}
+
+/** Global name the rewritten `%realm` lines call. */
+export const MAGIC_FN = "__realmMagic__";
+
+const LINE_MAGIC = /^(\s*)%realm(?:\s+(.*?))?\s*$/;
+const CELL_MAGIC = /^\s*%%realm\b(.*)$/;
+
+/** Is this cell a `%%realm` cell? Then its command lines (with cell line numbers, 1-based). */
+export function cellMagicLines(code: string): { line: number; text: string }[] | undefined {
+  const lines = code.split("\n");
+  if (lines.length === 0 || !CELL_MAGIC.test(lines[0]!)) return undefined;
+  const out: { line: number; text: string }[] = [];
+  const rest = CELL_MAGIC.exec(lines[0]!)![1]!.trim();
+  if (rest !== "") out.push({ line: 1, text: rest });
+  for (let i = 1; i < lines.length; i++) {
+    const t = lines[i]!.trim();
+    if (t === "" || t.startsWith("#") || t.startsWith("//")) continue;
+    out.push({ line: i + 1, text: t });
+  }
+  return out;
+}
+
+function templateEscape(s: string): string {
+  // Keep ${...} live; escape what would end or alter the template literal.
+  return s.replace(/\\/g, "\\\\").replace(/`/g, "\\`");
+}
+
+export interface Rewritten {
+  code: string;
+  /** Per line (0-based): length change (new - old), for mapping cursor positions. */
+  delta: number[];
+  /** 0-based lines that were %realm lines. */
+  magicLines: Set<number>;
+}
+
+/** Rewrite `%realm` lines of a TypeScript cell, keeping every line where it was. */
+export function rewriteLineMagics(code: string): Rewritten {
+  const lines = code.split("\n");
+  const delta: number[] = [];
+  const magicLines = new Set<number>();
+  const out = lines.map((l, i) => {
+    const m = LINE_MAGIC.exec(l);
+    if (!m) {
+      delta.push(0);
+      return l;
+    }
+    magicLines.add(i);
+    const cmd = m[2] ?? "";
+    // Not "await (" : TypeScript would read that as a call of a function named await.
+    const nl = `${m[1]}await ${MAGIC_FN}(\`${templateEscape(cmd)}\`, ${i + 1});`;
+    delta.push(nl.length - l.length);
+    return nl;
+  });
+  return { code: out.join("\n"), delta, magicLines };
+}
+
+/** Map an offset in the original cell to the rewritten one (or back, with `inverse`). */
+export function mapOffset(code: string, rw: Rewritten, pos: number): number {
+  let line = 0;
+  let start = 0;
+  for (;;) {
+    const nl = code.indexOf("\n", start);
+    if (nl < 0 || nl >= pos) break;
+    start = nl + 1;
+    line++;
+  }
+  let shift = 0;
+  for (let i = 0; i < line; i++) shift += rw.delta[i] ?? 0;
+  return pos + shift;
+}
+
+export function unmapOffset(rewritten: string, rw: Rewritten, pos: number): number {
+  let line = 0;
+  let start = 0;
+  for (;;) {
+    const nl = rewritten.indexOf("\n", start);
+    if (nl < 0 || nl >= pos) break;
+    start = nl + 1;
+    line++;
+  }
+  let shift = 0;
+  for (let i = 0; i < line; i++) shift += rw.delta[i] ?? 0;
+  return pos - shift;
+}
+
+/** Where the cursor is, if it is on a %realm line: the command text and the cursor in it. */
+export function magicAtCursor(code: string, pos: number): { command: string; cursor: number; offset: number } | undefined {
+  const lineStart = code.lastIndexOf("\n", pos - 1) + 1;
+  let lineEnd = code.indexOf("\n", pos);
+  if (lineEnd < 0) lineEnd = code.length;
+  const line = code.slice(lineStart, lineEnd);
+  const cell = CELL_MAGIC.test(code.split("\n")[0] ?? "");
+  if (cell && lineStart > 0) return { command: line, cursor: pos - lineStart, offset: lineStart };
+  const m = /^(\s*%%?realm\s+)/.exec(line);
+  if (!m) return undefined;
+  const off = lineStart + m[1]!.length;
+  if (pos < off) return undefined;
+  return { command: line.slice(m[1]!.length), cursor: pos - off, offset: off };
+}
+
+function asPoints(v: unknown): AccountingPoint[] | undefined {
+  if (Array.isArray(v) && v.length > 0 && v.every((p) => p !== null && typeof p === "object" && typeof (p as { step?: unknown }).step === "number")) {
+    return v as AccountingPoint[];
+  }
+  return undefined;
+}
+
+/** The display of one command result: its text, plus a rich view where the kind has one. */
+export function resultBundle(r: CommandResult): MimeBundle {
+  const text = r.ok ? (r.text ?? "") : `error: ${r.error ?? r.text ?? "failed"}`;
+  const bundle: MimeBundle = { "text/plain": text };
+  if (!r.ok) return bundle;
+  const v = r.value as Record<string, unknown> | null | undefined;
+  try {
+    switch (r.kind) {
+      case "table": {
+        const cols = v?.["columns"];
+        const rows = v?.["rows"];
+        if (Array.isArray(cols) && Array.isArray(rows)) {
+          const title = v?.["title"];
+          const opts = typeof title === "string" ? { caption: title } : {};
+          bundle["text/html"] = htmlTable(cols.map(String), rows.map((row) => (Array.isArray(row) ? row.map((c) => (c === null || c === undefined ? "" : String(c))) : [String(row)])), opts);
+        }
+        break;
+      }
+      case "lines": {
+        const lines = v?.["lines"];
+        if (Array.isArray(lines) && lines.some((l) => typeof l === "string" && /^(SMC_|KVM: |IOCTL: |EXIT: |INJECT: |WARNING: )/.test(l))) {
+          bundle["text/html"] = traceView(lines.filter((l) => typeof l === "string" && /^(SMC_|KVM: |IOCTL: |EXIT: |INJECT: |WARNING: )/.test(l)))[MIME_BUNDLE]()["text/html"]!;
+        }
+        break;
+      }
+      case "chart": {
+        const pts = asPoints(v?.["samples"]) ?? asPoints(v);
+        if (pts) {
+          const title = v?.["title"];
+          bundle["image/png"] = accountingChart(pts, typeof title === "string" ? { title } : {})[MIME_BUNDLE]()["image/png"]!;
+        }
+        break;
+      }
+      case "rtt": {
+        const tree = v?.["tree"] ?? v;
+        const b = rttView(tree)[MIME_BUNDLE]();
+        if (b["text/html"]) bundle["text/html"] = b["text/html"];
+        break;
+      }
+      default: {
+        const b = toMimeBundle(r.value);
+        if (b) for (const [k, x] of Object.entries(b)) if (k !== "text/plain") bundle[k] = x;
+      }
+    }
+  } catch {
+    // A value this renderer does not understand keeps its text rendering.
+  }
+  return bundle;
+}
+
+/** A failed command inside a cell, reported as a Jupyter error. */
+export class RealmCommandError extends Error {
+  constructor(
+    readonly result: CommandResult,
+    readonly cellLine: number,
+  ) {
+    super(result.error ?? result.text ?? "command failed");
+    this.name = "RealmCommandError";
+  }
+}
