@@ -151,6 +151,7 @@ export class Session {
     if (parsed.empty) return { ok: true, command: "", line, value: null, kind: "none", text: "" };
     const { spec, path, args } = parsed;
     this.running = true;
+    this.lastYield = performance.now();
     this.signal = opts.signal;
     this.onProgress = opts.onProgress;
     let out: Outcome;
@@ -276,10 +277,20 @@ export class Session {
     return this.barePlatform;
   }
 
-  /** Give the event loop a turn (keys, Ctrl-C) during long commands. */
+  /** Give the event loop a turn (keys, Ctrl-C, redraws) during long commands. */
   async yieldNow(): Promise<void> {
+    this.lastYield = performance.now();
     await new Promise<void>((r) => setImmediate(r));
   }
+
+  /**
+   * Whether a long command should report progress and yield now: every `every` steps, or when
+   * 25 ms passed since the last turn (a slow host must not freeze the front end).
+   */
+  dueForYield(step: number, every = 64): boolean {
+    return step > 0 && (step % every === 0 || performance.now() - this.lastYield > 25);
+  }
+  private lastYield = 0;
 
   resolvePath(file: string): string {
     return resolve(this.cwd, file);

@@ -79,7 +79,26 @@ export async function loadSim(): Promise<SimModules> {
   if (mod["Host"] !== undefined) out.Host = mod["Host"] as SimModules["Host"];
   if (mod["scenarios"] !== undefined) out.scenarios = mod["scenarios"] as SimModules["scenarios"];
   if (typeof mod["rttWalkPath"] === "function") out.rttWalkPath = mod["rttWalkPath"] as SimModules["rttWalkPath"];
+  // Until the package entry exports them, take the host and the catalogue from their modules.
+  if (out.Host === undefined) {
+    const h = await optionalImport("../host/host.js");
+    if (h?.["Host"] !== undefined) out.Host = h["Host"] as SimModules["Host"];
+  }
+  if (out.scenarios === undefined) {
+    const sc = await optionalImport("../scenarios/index.js");
+    if (sc?.["scenarios"] !== undefined) out.scenarios = sc["scenarios"] as SimModules["scenarios"];
+  }
   return out;
+}
+
+async function optionalImport(spec: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return (await import(spec)) as Record<string, unknown>;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ERR_MODULE_NOT_FOUND" || /Cannot find module|Failed to load url|does not exist/i.test((e as Error).message)) return undefined;
+    throw e;
+  }
 }
 
 /** Lines of a host trace, whatever its container (array of strings/records, or a log with lines()). */

@@ -124,12 +124,12 @@ describe("realm commands on the host model", () => {
     expect(r.ok).toBe(true);
     expect(r.interrupted).toBe(true);
     const steps = (r.value as { steps: number }).steps;
-    expect(steps).toBe(256);
-    expect(seen).toBe(256);
+    expect(steps).toBeGreaterThanOrEqual(256);
+    expect(steps).toBe(seen);
     await s.run("touch 0x80000000 --count 4");
     await s.run("save w.realm");
     const script = readFileSync(join(dir, "w.realm"), "utf8");
-    expect(script).toMatch(/^workload random --pages 2000 --seed \d+ --steps 256$/m);
+    expect(script).toMatch(new RegExp(`^workload random --pages 2000 --seed \\d+ --steps ${steps}$`, "m"));
     // replay on a fresh session: the same granules, pgtable pages and RMM trace
     const t = mk(dir);
     const rep = await runScript(t, script);

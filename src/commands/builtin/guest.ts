@@ -75,7 +75,7 @@ export const touchCommand: CommandSpec<Session> = {
     const keep = n <= 16 ? n : 8;
     const tail: (TouchResultLike & { ipa: bigint })[] = [];
     for (let i = 0; i < n; i++) {
-      if (i > 0 && i % YIELD_EVERY === 0) {
+      if (s.dueForYield(i, YIELD_EVERY)) {
         s.onProgress?.({ command: "touch", done: i, total: n, sample: s.sample(r.host, `touch ${i}/${n}`) });
         await s.yieldNow();
         if (s.aborted) {
@@ -245,7 +245,7 @@ export const workloadCommand: CommandSpec<Session> = {
     let done = 0;
     let interrupted = false;
     for (let i = 0; i < limit; i++) {
-      if (i > 0 && i % YIELD_EVERY === 0) {
+      if (s.dueForYield(i, YIELD_EVERY)) {
         s.onProgress?.({ command: `workload ${name}`, done: i, total: limit });
         await s.yieldNow();
         if (s.aborted) {
