@@ -146,6 +146,20 @@ export interface AccessOptions {
   rt?: number;
   /** The virtual address (FAR); default: the IPA (stage 1 off). */
   va?: bigint;
+  /** A sign-extending load (LDRSB/LDRSH/LDRSW): ESR ISS.SSE = 1. Default false. */
+  signed?: boolean;
+  /** The register is 64 bits wide (Xt; ESR ISS.SF = 1). Default: size == 8. */
+  sf?: boolean;
+}
+
+/**
+ * The value a load of `size` bytes leaves in its register: sign-extended when `signed`, then
+ * truncated to 32 bits for a W register (Arm ARM LDRS*; TF-RMM run.c complete_mmio_emulation).
+ */
+export function loadValue(raw: bigint, size: number, signed: boolean, sf: boolean): bigint {
+  let v = BigInt.asUintN(size * 8, raw);
+  if (signed) v = BigInt.asUintN(64, BigInt.asIntN(size * 8, v));
+  return sf ? v : BigInt.asUintN(32, v);
 }
 
 /**
@@ -249,6 +263,9 @@ export class RealmVcpu {
     if (![1, 2, 4, 8].includes(size)) throw new RangeError(`RealmVcpu.access: size must be 1, 2, 4 or 8, got ${size}`);
     const rt = opts.rt ?? 0;
     if (!Number.isInteger(rt) || rt < 0 || rt > 31) throw new RangeError(`RealmVcpu.access: rt must be 0..31, got ${rt}`);
+    const signed = opts.signed === true && kind === "read";
+    const sf = opts.sf ?? size === 8;
+    if (size === 8 && !sf) throw new RangeError("RealmVcpu.access: an 8-byte access needs a 64-bit register (sf)");
     const a = toNum(ipa);
     if (a % size !== 0) throw new RangeError(`RealmVcpu.access: ipa 0x${ipa.toString(16)} is not aligned to the access size ${size}`);
     const realm = this.realm;
@@ -265,13 +282,13 @@ export class RealmVcpu {
     if (realm.addrInPar(a)) {
       if (ripasOf(k) === Ripas.EMPTY) return this.injectSea();
       if (k === S2tte.ASSIGNED_RAM) {
-        this.move(t.addr[w.index]! + off, kind, size, rt, storeVal);
+        this.move(t.addr[w.index]! + off, kind, size, rt, storeVal, signed, sf);
         return "ok";
       }
       // UNASSIGNED_RAM, UNASSIGNED_DESTROYED, ASSIGNED_DESTROYED: stage-2 translation fault
       const ec = kind === "exec" ? ESR_EC_IABT_LOWER : ESR_EC_DABT_LOWER;
       const isv = kind === "exec" ? 0n : ESR_ISV_BIT; // the hardware syndrome; the RMM hides ISV for the PAR
-      const esr = (ec << ESR_EC_SHIFT) | ESR_IL_BIT | isv | fscLevel(FSC_TRANSLATION_L0) | this.dabtIss(kind, size, rt);
+      const esr = (ec << ESR_EC_SHIFT) | ESR_IL_BIT | isv | fscLevel(FSC_TRANSLATION_L0) | this.dabtIss(kind, size, rt, signed, sf);
       return this.abortExit(esr, ESR_NONEMULATED_ABORT_MASK, a, 0n, 0n);
     }
     // unprotected IPA: no instruction fetch from it
@@ -290,7 +307,7 @@ export class RealmVcpu {
           return "ok";
         }
         if (r !== undefined && this.rmm.machine.gpt.get(Math.floor(oa / GRANULE_SIZE)) === Pas.NS) {
-          this.move(oa, kind, size, rt, storeVal);
+          this.move(oa, kind, size, rt, storeVal, signed, sf);
           return "ok";
         }
         fsc = FSC_GPF; // the host mapped something that is not NS memory: granule protection fault
@@ -300,21 +317,22 @@ export class RealmVcpu {
     } else {
       fsc = fscLevel(FSC_TRANSLATION_L0);
     }
-    const esr = (ESR_EC_DABT_LOWER << ESR_EC_SHIFT) | ESR_IL_BIT | ESR_ISV_BIT | fsc | this.dabtIss(kind, size, rt);
+    const esr = (ESR_EC_DABT_LOWER << ESR_EC_SHIFT) | ESR_IL_BIT | ESR_ISV_BIT | fsc | this.dabtIss(kind, size, rt, signed, sf);
     return this.abortExit(esr, ESR_EMULATED_ABORT_MASK, a, far, storeVal);
   }
 
-  /** ISS bits of a data abort the hardware reports with ISV = 1: SAS, SRT, SF, WnR. */
-  private dabtIss(kind: AccessKind, size: number, rt: number): bigint {
+  /** ISS bits of a data abort the hardware reports with ISV = 1: SAS, SSE, SRT, SF, WnR. */
+  private dabtIss(kind: AccessKind, size: number, rt: number, signed: boolean, sf: boolean): bigint {
     if (kind === "exec") return 0n;
     const sas = BigInt(Math.log2(size));
     let iss = (sas << ESR_SAS_SHIFT) | (BigInt(rt) << ESR_SRT_SHIFT);
-    if (size === 8) iss |= ESR_SF_BIT;
+    if (signed) iss |= ESR_SSE_BIT;
+    if (sf) iss |= ESR_SF_BIT;
     if (kind === "write") iss |= ESR_WNR_BIT;
     return iss;
   }
 
-  private move(pa: number, kind: AccessKind, size: number, rt: number, storeVal: bigint): void {
+  private move(pa: number, kind: AccessKind, size: number, rt: number, storeVal: bigint, signed: boolean, sf: boolean): void {
     const mem = this.rmm.machine.mem;
     if (kind === "write") {
       const b = new Uint8Array(size);
@@ -324,7 +342,7 @@ export class RealmVcpu {
       const b = mem.read(pa, size);
       let v = 0n;
       for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-      this.rec.gprs[rt] = v;
+      this.rec.gprs[rt] = loadValue(v, size, signed, sf);
     }
   }
 

@@ -349,8 +349,12 @@ export function initRipasRange(realm: Realm, t: Rtt, index: number, base: number
 // Unprotected (NS) descriptors (TF-RMM s2tt.c host_ns_s2tte_is_valid / host_ns_s2tte)
 // ---------------------------------------------------------------------------------------------
 
-/** Host-controlled attribute bits of an NS descriptor: MemAttr[4:2] and S2AP[7:6]. */
-export const NS_ATTR_MASK = 0xfcn;
+/**
+ * Host-controlled attribute bits of an NS descriptor: MemAttr[4:2] and S2AP[7:6]. Bit 5 (MemAttr[3]
+ * without FWB) is not the host's: TF-RMM rel0 s2tt_pvt_defs.h S2TTE_NS_ATTR_MASK =
+ * S2TTE_MEMATTR_MASK (0x7 << 2) | S2TTE_AP_MASK (3 << 6) = 0xdc.
+ */
+export const NS_ATTR_MASK = 0xdcn;
 export const S2TTE_MEMATTR_MASK = 0x1cn;
 /** MemAttr 0b100 is reserved with FEAT_S2FWB. */
 export const S2TTE_MEMATTR_FWB_RESERVED = 0x10n;

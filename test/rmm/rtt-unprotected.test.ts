@@ -22,6 +22,8 @@ describe("RMI_RTT_MAP_UNPROTECTED failure conditions, in spec order", () => {
     (t) => ({ name: "rd_state", status: "RMI_ERROR_INPUT", run: () => t.p.rmi.rttMapUnprotected(t.rtt, NS, 3, oa | NS_ATTRS) }),
     (t) => ({ name: "desc: valid bit set by the host", status: "RMI_ERROR_INPUT", run: () => t.p.rmi.rttMapUnprotected(t.rd, NS, 3, oa | NS_ATTRS | 3n) }),
     (t) => ({ name: "desc: SH bits (not host-controlled without LPA2)", status: "RMI_ERROR_INPUT", run: () => t.p.rmi.rttMapUnprotected(t.rd, NS, 3, oa | NS_ATTRS | 0x300n) }),
+    // TF-RMM rel0 S2TTE_NS_ATTR_MASK = MemAttr[4:2] | S2AP[7:6] (0xdc): bit 5 is not the host's
+    (t) => ({ name: "desc: bit 5 (not host-controlled: NS attr mask is 0xdc)", status: "RMI_ERROR_INPUT", run: () => t.p.rmi.rttMapUnprotected(t.rd, NS, 3, oa | NS_ATTRS | 0x20n) }),
     (t) => ({ name: "desc: AF bit", status: "RMI_ERROR_INPUT", run: () => t.p.rmi.rttMapUnprotected(t.rd, NS, 3, oa | NS_ATTRS | 0x400n) }),
     (t) => ({ name: "desc: XN bits", status: "RMI_ERROR_INPUT", run: () => t.p.rmi.rttMapUnprotected(t.rd, NS, 3, oa | NS_ATTRS | (2n << 53n)) }),
     (t) => ({ name: "desc: OA not aligned to the level", status: "RMI_ERROR_INPUT", run: () => t.p.rmi.rttMapUnprotected(t.rd, NS, 2, (oa + G) | NS_ATTRS) }),

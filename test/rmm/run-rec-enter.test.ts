@@ -293,6 +293,34 @@ describe("REC exits", () => {
     expect(readExit(p, run).esr).toBe((0x24n << 26n) | (1n << 24n) | (3n << 22n) | (1n << 15n) | (1n << 6n) | 0x0fn);
   });
 
+  it("EMUL_MMIO of a sign-extending load: the value is sign-extended (ESR.SSE) and cut to 32 bits for a W register (!ESR.SF)", () => {
+    // TF-RMM rel0 run.c complete_mmio_emulation: val = gprs[0] & access mask; SSE -> sign extend;
+    // !SF -> keep the low 32 bits
+    const { t, recs, run } = prepared();
+    const p = t.p;
+    const rec = recs[0]!.rec;
+    const g = scripted(t);
+    const mmio = UNPROT + 0x3000n;
+    const cases: [{ size: 1 | 2 | 4; signed: boolean; sf: boolean }, bigint, bigint][] = [
+      [{ size: 2, signed: true, sf: true }, 0xffff_0000_0000_8001n, 0xffff_ffff_ffff_8001n], // LDRSH Xt
+      [{ size: 2, signed: true, sf: false }, 0x8001n, 0xffff_8001n], // LDRSH Wt
+      [{ size: 1, signed: true, sf: true }, 0x7fn, 0x7fn], // LDRSB Xt of a positive byte
+      [{ size: 4, signed: true, sf: true }, 0x1_8000_0000n, 0xffff_ffff_8000_0000n], // LDRSW
+      [{ size: 2, signed: false, sf: false }, 0xffff_8001n, 0x8001n], // LDRH Wt: no extension
+    ];
+    g.next(0, (v) => void v.access(mmio, "read", 0n, { ...cases[0]![0], rt: 4 }));
+    expect(p.rmi.recEnter(rec, run).status).toBe("RMI_SUCCESS");
+    for (let i = 0; i < cases.length; i++) {
+      const [, hostValue, expected] = cases[i]!;
+      writeEnter(p, run, { flags: EMUL_MMIO, gprs: [hostValue] });
+      const nextCase = cases[i + 1];
+      g.next(0, (v) => void (nextCase === undefined ? v.irq() : v.access(mmio, "read", 0n, { ...nextCase[0], rt: 4 })));
+      expect(p.rmi.recEnter(rec, run).status).toBe("RMI_SUCCESS");
+      expect(g.last().gprs[4], `case ${i}`).toBe(expected);
+      expect(g.last().entry.mmioValue, `case ${i}`).toBe(expected);
+    }
+  });
+
   it("RIPAS change: invalid requests answered in place; accept, reject, partial progress through RTT_SET_RIPAS", () => {
     const { t, recs, run } = prepared();
     const p = t.p;

@@ -14,7 +14,7 @@ import type { Realm } from "../realm.js";
 import type { Rmm } from "../rmm.js";
 import {
   applyFold, childTable, destroyChild, entryDesc, entryRipas, entryState, foldCheck, hostNsDescValid,
-  nsDescOa, rttError, unfold, validEntryArgs, validMapAddr, validMapLevel, validStructureArgs,
+  NS_ATTR_MASK, nsDescOa, rttError, unfold, validEntryArgs, validMapAddr, validMapLevel, validStructureArgs,
 } from "../rtt-ops.js";
 import { S2tte, skipNonLive } from "../s2tt.js";
 import { ERROR_INPUT, SUCCESS } from "../status.js";
@@ -134,7 +134,7 @@ function rttMapUnprotected(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigin
   if (t.kind[w.index] !== S2tte.UNASSIGNED_NS) return rttError(level);
   t.kind[w.index] = S2tte.ASSIGNED_NS;
   t.addr[w.index] = nsDescOa(desc, level, realm.lpa2);
-  t.attr[w.index] = Number(desc & 0xfcn);
+  t.attr[w.index] = Number(desc & NS_ATTR_MASK);
   return SUCCESS;
 }
 

@@ -23,7 +23,9 @@ import {
   ESR_EC_DABT_LOWER,
   ESR_ISV_BIT,
   ESR_SAS_SHIFT,
+  ESR_SF_BIT,
   ESR_SRT_SHIFT,
+  ESR_SSE_BIT,
   ESR_WNR_BIT,
   RSI_ACCEPT,
   RSI_REJECT,
@@ -32,6 +34,7 @@ import {
   emptyExit,
   esrEc,
   ipaOfHpfar,
+  loadValue,
   type RecEntryInfo,
   type RecExit,
 } from "../realm-exec.js";
@@ -167,13 +170,14 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   if (injectSea) {
     info.seaInjected = true;
   } else if (emulMmio) {
-    // complete_mmio_emulation: a load gets enter.gprs[0] (masked to the access size) into Rt;
-    // loads and stores both complete, PC moves past the instruction
+    // complete_mmio_emulation: a load gets enter.gprs[0] (masked to the access size,
+    // sign-extended if ESR.SSE, cut to 32 bits if !ESR.SF) into Rt; loads and stores both
+    // complete, PC moves past the instruction
     const write = (last.esr & ESR_WNR_BIT) !== 0n;
     const rt = Number((last.esr >> ESR_SRT_SHIFT) & 0x1fn);
     const size = 1 << Number((last.esr >> ESR_SAS_SHIFT) & 3n);
     if (!write && rt !== 31) {
-      const val = BigInt.asUintN(size * 8, enter.gprs[0]!);
+      const val = loadValue(enter.gprs[0]!, size, (last.esr & ESR_SSE_BIT) !== 0n, (last.esr & ESR_SF_BIT) !== 0n);
       rec.gprs[rt] = val;
       info.mmioValue = val;
     }
