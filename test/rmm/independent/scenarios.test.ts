@@ -153,6 +153,41 @@ describe("realm lifecycle through raw SMCs", () => {
     h.ok(FID.GRANULE_UNDELEGATE, l2!);
   });
 
+  it("unfolding an NS block gives 512 ASSIGNED_NS entries with contiguous OAs; NS entries hold no refcount", () => {
+    const h = new Rig();
+    const r = h.realm();
+    const [l2] = h.tables(r, 1n << 39n, 2);
+    const attrs = (1n << 2n) | (3n << 6n);
+    h.ok(FID.RTT_MAP_UNPROTECTED, r.rd, (1n << 39n) + SZ_2M, 2n, 0x1c00_0000n | attrs);
+    expect(h.p.granule(l2!).refcount).toBe(0);
+    const l3 = h.delegated();
+    h.ok(FID.RTT_CREATE, r.rd, l3, (1n << 39n) + SZ_2M, 3n);
+    expect(h.p.granule(l2!).refcount).toBe(1); // the new TABLE entry
+    expect(h.p.granule(l3).refcount).toBe(0); // ASSIGNED_NS entries do not count
+    for (const i of [0n, 1n, 511n]) {
+      expect(h.readEntry(r, (1n << 39n) + SZ_2M + i * G, 3)).toEqual({ level: 3n, state: ASSIGNED, desc: (0x1c00_0000n + i * G) | attrs, ripas: EMPTY });
+    }
+    // ... and fold back into the same block.
+    expect(h.ok(FID.RTT_FOLD, r.rd, (1n << 39n) + SZ_2M, 3n).x1).toBe(l3);
+    expect(h.readEntry(r, (1n << 39n) + SZ_2M, 2)).toEqual({ level: 2n, state: ASSIGNED, desc: 0x1c00_0000n | attrs, ripas: EMPTY });
+  });
+
+  it("DATA_CREATE over a DESTROYED entry gives ASSIGNED/RAM; DATA_CREATE_UNKNOWN keeps DESTROYED", () => {
+    const h = new Rig();
+    const r = h.realm();
+    h.tables(r, 0n, 3);
+    h.ok(FID.RTT_DESTROY, r.rd, 0n, 3n); // the level-2 entry becomes UNASSIGNED/DESTROYED
+    h.ok(FID.RTT_CREATE, r.rd, h.delegated(), 0n, 3n); // the level-2 table is still there: a new level 3
+    expect(h.readEntry(r, 0x7000n, 3)).toEqual({ level: 3n, state: UNASSIGNED, desc: 0n, ripas: DESTROYED });
+    const src = h.page();
+    const d1 = h.delegated();
+    h.ok(FID.DATA_CREATE, r.rd, d1, 0x7000n, src, 0n);
+    expect(h.readEntry(r, 0x7000n, 3)).toEqual({ level: 3n, state: ASSIGNED, desc: d1, ripas: RAM });
+    const d2 = h.delegated();
+    h.ok(FID.DATA_CREATE_UNKNOWN, r.rd, d2, 0x8000n);
+    expect(h.readEntry(r, 0x8000n, 3)).toEqual({ level: 3n, state: ASSIGNED, desc: d2, ripas: DESTROYED });
+  });
+
   it("TABLE entries are reported by READ_ENTRY with the child PA", () => {
     const h = new Rig();
     const r = h.realm();
