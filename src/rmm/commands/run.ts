@@ -106,8 +106,12 @@ function readEnter(rmm: Rmm, runG: number): RecEnter {
   return { flags: m.readU64(base + REC_RUN.enter.flags), gprs, gicv3Hcr: m.readU64(base + REC_RUN.enter.gicv3_hcr), gicv3Lrs: lrs };
 }
 
-/** Write RmiRecRun.exit (the whole 2 KiB exit half; fields the exit does not define are zero). */
-function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit): void {
+/**
+ * Write RmiRecRun.exit (the whole 2 KiB exit half; fields the exit does not define are zero).
+ * `withGic`: the v1.0 layout's gicv3_* fields; the v2.0 layout has none (rtt_tree at 0x118 is 0,
+ * the primary tree, as TF-RMM main active_s2_context_idx for a realm without planes).
+ */
+function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit, withGic: boolean): void {
   const buf = new Uint8Array(0x800);
   const v = new DataView(buf.buffer);
   const o = (abs: number) => abs - 0x800;
@@ -118,9 +122,11 @@ function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit): void {
   u64(x.far, e.far);
   u64(x.hpfar, e.hpfar);
   e.gprs.forEach((g, i) => u64(x.gprs + 8 * i, g));
-  // gic_copy_state_to_rec_exit: LRs, MISR, VMCR, and HCR's EOIcount + host-controlled bits
-  u64(x.gicv3_hcr, rec.gic.hcr & (ICH_HCR_EL2_EOI_COUNT_MASK | ICH_HCR_EL2_NS_MASK));
-  rec.gic.lrs.forEach((lr, i) => u64(x.gicv3_lrs + 8 * i, lr));
+  if (withGic) {
+    // gic_copy_state_to_rec_exit: LRs, MISR, VMCR, and HCR's EOIcount + host-controlled bits
+    u64(x.gicv3_hcr, rec.gic.hcr & (ICH_HCR_EL2_EOI_COUNT_MASK | ICH_HCR_EL2_NS_MASK));
+    rec.gic.lrs.forEach((lr, i) => u64(x.gicv3_lrs + 8 * i, lr));
+  }
   u64(x.ripas_base, e.ripasBase);
   u64(x.ripas_top, e.ripasTop);
   buf[o(x.ripas_value)] = e.ripasValue;
@@ -150,9 +156,12 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   if (!rec.runnable) return ERROR_REC;
   // 8 rec_psci_pending
   if (rec.psci !== undefined) return ERROR_REC;
-  // 9 rec_gic: GIC state in run.enter
+  // 9 rec_gic: GIC state in run.enter. v2.0 has no GIC fields in RmiRecEnter/RmiRecExit (TF-RMM
+  // main smc-rmi.h: rmi_rec_enter is flags and gprs only; the exit has rtt_tree/rtt_level at
+  // 0x118/0x120 and no gicv3_* fields), so there is nothing to check or copy there.
+  const withGic = rmm.abi === "1.0";
   const nrLrs = Math.min(rmm.features.gicv3NumLrs, 16);
-  if (!gicStateValid(enter.gicv3Hcr, enter.gicv3Lrs, nrLrs)) return ERROR_REC;
+  if (withGic && !gicStateValid(enter.gicv3Hcr, enter.gicv3Lrs, nrLrs)) return ERROR_REC;
   // 10 INJECT_SEA only after a data abort at an unprotected IPA (complete_sea_insertion)
   const last = rec.lastRun;
   const lastIsDabt = esrEc(last.esr) === ESR_EC_DABT_LOWER;
@@ -164,8 +173,10 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
 
   // ---- every check passed: from here the command succeeds ----
   // the host's GIC state (gic_copy_state_from_rec_entry)
-  for (let i = 0; i < nrLrs; i++) rec.gic.lrs[i] = enter.gicv3Lrs[i]!;
-  rec.gic.hcr = (rec.gic.hcr & ~ICH_HCR_EL2_NS_MASK) | (enter.gicv3Hcr & ICH_HCR_EL2_NS_MASK);
+  if (withGic) {
+    for (let i = 0; i < nrLrs; i++) rec.gic.lrs[i] = enter.gicv3Lrs[i]!;
+    rec.gic.hcr = (rec.gic.hcr & ~ICH_HCR_EL2_NS_MASK) | (enter.gicv3Hcr & ICH_HCR_EL2_NS_MASK);
+  }
   const info: RecEntryInfo = { from: rec.resume, seaInjected: false, mmioCompleted: false };
   if (injectSea) {
     info.seaInjected = true;
@@ -224,7 +235,7 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   }
   // the exit write-back to NS memory can still fault (the run granule left the NS PAS meanwhile)
   if (rmm.granules.state(runG) !== GranuleState.NS || !nsBufferAccessible(rmm, runG)) return ERROR_INPUT;
-  writeExit(rmm, runG, rec, e);
+  writeExit(rmm, runG, rec, e, withGic);
   return SUCCESS;
 }
 
