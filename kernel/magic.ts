@@ -86,7 +86,8 @@ export function rewriteLineMagics(code: string): Rewritten {
       return l;
     }
     magicLines.add(i);
-    const cmd = m[2] ?? "";
+    // A trailing "// comment" is TypeScript's, not part of the command.
+    const cmd = (m[2] ?? "").replace(/\s+\/\/.*$/, "");
     // Not "await (" : TypeScript would read that as a call of a function named await.
     const nl = `${m[1]}await ${MAGIC_FN}(\`${templateEscape(cmd)}\`, ${i + 1});`;
     delta.push(nl.length - l.length);

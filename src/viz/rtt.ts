@@ -25,6 +25,8 @@ export interface RttViewTable {
   level: number;
   ipa: string;
   pa: string;
+  /** RMM refcount of the RTT granule, when the data has it. */
+  refcount?: number;
   entries: RttViewEntry[];
 }
 
@@ -100,7 +102,9 @@ function normTable(t: Obj, depth: number): RttViewTable {
     if (isTableLike(child)) out.child = normTable(child, depth + 1);
     return out;
   });
-  return { level: t["level"] as number, ipa: addr(pick(t, "ipa", "base", "baseIpa")), pa: addr(pick(t, "pa", "addr", "rtt")), entries };
+  const out: RttViewTable = { level: t["level"] as number, ipa: addr(pick(t, "ipa", "base", "baseIpa")), pa: addr(pick(t, "pa", "addr", "rtt")), entries };
+  if (typeof t["refcount"] === "number") out.refcount = t["refcount"];
+  return out;
 }
 
 /** Read any supported tree shape into the view model. */
@@ -124,9 +128,17 @@ export function normalizeRttTree(tree: unknown, opts: RttViewOptions = {}): RttV
   if (typeof ipaBits === "number") parts.push(`IPA ${ipaBits} bits`);
   const sl = pick(info, "startLevel", "sl");
   if (typeof sl === "number") parts.push(`start level ${sl}`);
+  if (info["lpa2"] === true) parts.push("LPA2");
   if (roots.length > 1) parts.push(`${roots.length} concatenated roots`);
   const title = opts.title ?? ("RTT tree" + (parts.length ? ` (${parts.join(", ")})` : ""));
   return { title, roots: roots.map((r) => normTable(r, 0)) };
+}
+
+function tableHead(t: RttViewTable, withIpa: boolean): string {
+  let s = `L${t.level} @${t.pa}`;
+  if (withIpa && t.ipa) s += ` IPA ${t.ipa}`;
+  if (t.refcount !== undefined) s += ` (refcount ${t.refcount})`;
+  return s;
 }
 
 function idxText(e: RttViewEntry): string {
@@ -152,14 +164,14 @@ export function rttText(tree: unknown, opts: RttViewOptions = {}): string {
         if (opts.maxLevel !== undefined && e.child.level > opts.maxLevel) {
           out.push(childPrefix + `└─ L${e.child.level} table @${e.child.pa} (${e.child.entries.length} rows, not shown)`);
         } else {
-          out.push(childPrefix + `L${e.child.level} @${e.child.pa}`);
+          out.push(childPrefix + tableHead(e.child, false));
           walk(e.child, childPrefix);
         }
       }
     });
   };
   for (const r of t.roots) {
-    out.push(`L${r.level} @${r.pa}${r.ipa ? ` IPA ${r.ipa}` : ""}`);
+    out.push(tableHead(r, true));
     walk(r, "");
   }
   return out.join("\n");
@@ -186,7 +198,8 @@ export function rttHtml(tree: unknown, opts: RttViewOptions = {}): string {
   const walk = (table: RttViewTable, depth: number): void => {
     out.push(
       `<tr style="background:#f3f3f3"><td colspan="6" style="text-align:left;padding-left:${depth * 1.5}em">` +
-        `L${table.level} RTT @${escapeHtml(table.pa)}${table.ipa ? ` (IPA ${escapeHtml(table.ipa)})` : ""}</td></tr>`,
+        `L${table.level} RTT @${escapeHtml(table.pa)}${table.ipa ? ` (IPA ${escapeHtml(table.ipa)})` : ""}` +
+        `${table.refcount !== undefined ? `, refcount ${table.refcount}` : ""}</td></tr>`,
     );
     for (const e of table.entries) {
       const color = STATE_COLORS[e.state] ?? "#555";

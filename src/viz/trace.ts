@@ -32,7 +32,7 @@ export interface TraceRow {
   line: string;
 }
 
-const RMI_LINE = /^SMC_(\S+)\s*(.*?)\s*>\s*(SMC_UNKNOWN|RMI_[A-Z_]+)(?:\s+(\d+))?((?:\s+[0-9a-f]+)*)(\s+\(injected\))?\s*$/;
+const RMI_LINE = /^SMC_(\S+)\s*(.*?)\s*>\s*(SMC_UNKNOWN|RMI_[A-Z_]+)((?:\s+[0-9a-f]+)*)(\s+\(injected\))?\s*$/;
 
 /** Split one trace line into columns. */
 export function parseTraceLine(line: string, n: number, step?: number): TraceRow {
@@ -40,16 +40,18 @@ export function parseTraceLine(line: string, n: number, step?: number): TraceRow
   const base = step === undefined ? { n } : { n, step };
   if (m) {
     const status = m[3]!;
-    const index = m[4];
-    // The RMM logger prints the index only when it is meaningful (non-zero or ERROR_RTT).
+    const nums = (m[4] ?? "").trim().split(/\s+/).filter((x) => x !== "");
+    // src/rmm/trace.ts formatRecord: after a failure status comes its index (printed when
+    // non-zero or for RMI_ERROR_RTT), then output registers; RMI_SUCCESS has index 0, not printed.
+    const index = status !== "RMI_SUCCESS" && status !== "SMC_UNKNOWN" && nums.length > 0 ? nums.shift() : undefined;
     const result = index !== undefined ? `${status} ${index}` : status;
     return {
       ...base,
       kind: "rmi",
       command: m[1]!,
       args: m[2]!,
-      result: result + (m[6] ? " (injected)" : ""),
-      outputs: (m[5] ?? "").trim(),
+      result: result + (m[5] ? " (injected)" : ""),
+      outputs: nums.join(" "),
       ok: status === "RMI_SUCCESS",
       line,
     };
