@@ -28,3 +28,14 @@ export { DEFAULT_PROGRESS, type RmmProgressOptions } from "./rmm/commands/v2/sta
 export { featureRegisterV2 } from "./rmm/commands/v2/boot.js";
 export { rttTree, rttWalkPath, formatRttTree, formatRttWalkPath, formatSize, type RttTree, type RttTreeTable, type RttTreeEntry, type RttTreeOptions, type RttTreeStats, type RttWalkStep, type RttEntryStateName } from "./rmm/inspect.js";
 export * as rttOps from "./rmm/rtt-ops.js";
+export { Host, Prng, type HostOptions, type HostStats, type WarnRecord } from "./host/host.js";
+export { RealmVm, type CreateRealmOptions, type TouchResult, type TouchOutcome, type StartResult } from "./host/vm.js";
+export { PROFILES, availableSeries, profileOf, SERIES_IDS, type SeriesId, type SeriesProfile } from "./host/series/index.js";
+export * as scenarios from "./scenarios/index.js";
+export type { ScenarioResult, ScenarioInfo, ScenarioOutcome } from "./scenarios/index.js";
+export { FaultInjector, describeRule, type FaultRule } from "./faults/inject.js";
+export { TraceLog, formatEntry, type TraceEntry, type TraceKind } from "./trace/log.js";
+export { TimeSeries, type SeriesSample } from "./trace/series.js";
+export { explore, interleave } from "./sched/sched.js";
+export { GuestVm, GuestCpu, psciOps, realmMpidr, type GuestOp, type GuestOpResult, type GuestOpRecord } from "./guest/guest.js";
+export { sequentialWorkload, randomWorkload, bootWorkload } from "./guest/workloads.js";

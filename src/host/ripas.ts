@@ -53,7 +53,7 @@ export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: num
           switch (kvm.profile.ripasErrAtMapLevel) {
             case "warn-level3-einval":
               // v8: WARN_ON(level == 3), a VMM-triggerable WARN (Suzuki, S19).
-              if (level === 3) kvm.warn("ripas_change", `ERROR_RTT at level ${errLevel} for 0x${ipa.toString(16)} (level == 3)`);
+              if (errLevel === 3) kvm.warn("ripas_change", `ERROR_RTT at level 3 for 0x${ipa.toString(16)}`);
               return { ret: -EINVAL, top: undefined };
             case "einval":
               return { ret: -EINVAL, top: undefined };

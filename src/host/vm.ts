@@ -5,11 +5,12 @@
  */
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import { GuestVm, psciOps, realmMpidr, type GuestOp, type GuestOpRecord } from "../guest/guest.js";
-import type { AccessKind } from "../rmm/realm-exec.js";
+import { RSI_CHANGE_DESTROYED, type AccessKind } from "../rmm/realm-exec.js";
 import { REALM_STATE_NAMES } from "../rmm/realm.js";
 import { RIPAS_NAMES, S2TTE_NAMES, S2tte, ripasOf, isLive } from "../rmm/s2tt.js";
-import { mapSize } from "../arch/geometry.js";
-import { IOCTL_TID, KernelHang, runSync } from "./coop.js";
+import { rttWalk } from "../rmm/walk.js";
+import { rttTree, type RttTree, type RttTreeOptions } from "../rmm/inspect.js";
+import { IOCTL_TID, KernelHang, runSync, type Gen } from "./coop.js";
 import { errnoName, EFAULT } from "./errno.js";
 import type { Host } from "./host.js";
 import { GuestMemfd, Kvm, RealmStateK, UserMemory, Vcpu } from "./kvm.js";
@@ -60,24 +61,6 @@ export interface StartResult {
   /** The ioctls the VMM issued, with their results. */
   steps: { ioctl: string; ret: string }[];
   rmiCalls: number;
-}
-
-export interface RttEntryView {
-  index: number;
-  ipa: bigint;
-  state: string;
-  ripas?: string;
-  pa?: bigint;
-  /** Entries collapsed into this one (identical non-live runs). */
-  count?: number;
-}
-
-export interface RttTableView {
-  level: number;
-  base: bigint;
-  pa: bigint;
-  entries: RttEntryView[];
-  children: RttTableView[];
 }
 
 export class RealmVm {
@@ -246,7 +229,10 @@ export class RealmVm {
     if (b % GRANULE_SIZE !== 0 || size % 4096n !== 0n) throw new RangeError(`${what}: base and size must be 4 KiB aligned`);
     this.checkIpa(what, base + size - 1n);
     const vcpu = this.checkVcpu(what, v);
-    const r = this.runOps(vcpu, [{ kind: "ipa-state-set", base, top: base + size, ripas }]);
+    // Linux (arch/arm64/kernel/rsi.c): sharing passes RSI_CHANGE_DESTROYED (the host may already
+    // have destroyed the private pages); making memory protected again does not.
+    const flags = ripas === 0 ? RSI_CHANGE_DESTROYED : 0n;
+    const r = this.runOps(vcpu, [{ kind: "ipa-state-set", base, top: base + size, ripas, flags }]);
     this.host.step(`${what} 0x${b.toString(16)} +0x${size.toString(16)}`);
     return r;
   }
@@ -258,6 +244,40 @@ export class RealmVm {
     const r = this.runOps(n, ops);
     this.host.step(`run ${ops.length} op(s) on vcpu${n}`);
     return r;
+  }
+
+  /**
+   * vCPU threads for the interleaving scheduler: each gets its guest operations queued and runs
+   * KVM_RUN until they are done (or it exits to userspace / livelocks).
+   */
+  raceThreads(work: { vcpu: number; ops: GuestOp[] }[]): { threads: Gen<RunResult>[]; records: GuestOpRecord[][] } {
+    this.checkRunnable("raceThreads");
+    const threads: Gen<RunResult>[] = [];
+    const records: GuestOpRecord[][] = [];
+    for (const w of work) {
+      const idx = this.checkVcpu("raceThreads", w.vcpu);
+      const cpu = this.guest.cpus[idx]!;
+      const recs = w.ops.map((o) => cpu.push(o));
+      records.push(recs);
+      const done = () => recs.every((r) => r.result !== undefined);
+      threads.push(kvm_vcpu_run(this.kvm.vcpus[idx]!, untilDone(this.entry, done, () => this.host.mutations + cpu.done.length)));
+    }
+    return { threads, records };
+  }
+
+  /** The guest_memfd page behind a protected gpa (allocated now if needed, like fallocate). */
+  gmemPage(gpa: bigint): bigint {
+    const k = this.kvm;
+    const gfn = Math.floor(Number(gpa) / GRANULE_SIZE);
+    const slot = k.memslotOf(gfn);
+    if (slot?.gmem === undefined) throw new RangeError(`gmemPage: 0x${gpa.toString(16)} is not guest_memfd-backed RAM`);
+    let pa = slot.gmem.pages.get(gfn);
+    if (pa === undefined) {
+      pa = k.allocPage("gmem");
+      if (pa < 0) throw new Error("gmemPage: out of host memory");
+      slot.gmem.pages.set(gfn, pa);
+    }
+    return BigInt(pa);
   }
 
   /** The VMM's loop around KVM_RUN: handles the exits to userspace until the ops are done. */
@@ -423,50 +443,24 @@ export class RealmVm {
     return { state: this.state, rmiCalls: this.host.rmiCalls - before };
   }
 
-  /** The realm's RTT tree as the RMM holds it (levels, entry states, RIPAS, PAs). */
-  rtt(): RttTableView | undefined {
-    const rmm = this.host.platform.rmm;
-    const rdG = this.kvm.realm.rd / GRANULE_SIZE;
-    const realm = this.kvm.realm.rd >= 0 ? rmm.realms.get(rdG) : undefined;
-    if (realm === undefined) return undefined;
-    const view = (g: number): RttTableView => {
-      const t = rmm.rtts.get(g)!;
-      const entries: RttEntryView[] = [];
-      const children: RttTableView[] = [];
-      for (let i = 0; i < t.entries; i++) {
-        const k = t.kind[i]! as S2tte;
-        const e: RttEntryView = { index: i, ipa: BigInt(t.ipaOf(i)), state: S2TTE_NAMES[k] };
-        const rip = ripasOf(k);
-        if (rip !== undefined) e.ripas = RIPAS_NAMES[rip];
-        if (isLive(k)) e.pa = BigInt(t.addr[i]!);
-        const prev = entries[entries.length - 1];
-        if (!isLive(k) && prev !== undefined && prev.pa === undefined && prev.state === e.state && prev.ripas === e.ripas) {
-          prev.count = (prev.count ?? 1) + 1;
-          continue;
-        }
-        entries.push(e);
-        if (k === S2tte.TABLE) children.push(view(t.addr[i]! / GRANULE_SIZE));
-      }
-      return { level: t.level, base: BigInt(t.base), pa: BigInt(g * GRANULE_SIZE), entries, children };
-    };
-    const roots = Array.from({ length: realm.numRoot }, (_, i) => view(realm.rootRtt(i)));
-    if (roots.length === 1) return roots[0];
-    return { level: realm.sl - 1, base: 0n, pa: BigInt(realm.rttBase * GRANULE_SIZE), entries: [], children: roots };
+  /** The realm's RTT tree as the RMM holds it (src/rmm/inspect.ts rttTree), or undefined before the RD exists. */
+  rtt(opts: RttTreeOptions = {}): RttTree | undefined {
+    if (this.kvm.realm.rd < 0 || !this.host.platform.rmm.realms.has(this.kvm.realm.rd / GRANULE_SIZE)) return undefined;
+    return rttTree(this.host.platform.rmm, BigInt(this.kvm.realm.rd), opts);
   }
 
-  /** Level and state of the entry mapping `ipa` (the deepest the RMM has). */
+  /** Level and state of the entry mapping `ipa` (the deepest the RMM has), read without an RMI call. */
   mappingOf(ipa: bigint): { level: number; state: string; ripas?: string; pa?: bigint } {
     const rmm = this.host.platform.rmm;
     const realm = rmm.realms.get(this.kvm.realm.rd / GRANULE_SIZE);
     if (realm === undefined) throw new Error("mappingOf: the realm has no RD");
     const a = this.checkIpa("mappingOf", ipa);
-    const rd = BigInt(this.kvm.realm.rd);
-    const r = this.host.platform.rmi.rttReadEntry(rd, BigInt(a - (a % GRANULE_SIZE)), 3n);
-    const st = ["UNASSIGNED", "ASSIGNED", "TABLE"][Number(r.state)] ?? String(r.state);
-    const out: { level: number; state: string; ripas?: string; pa?: bigint } = { level: Number(r.walkLevel), state: a >= sharedBit(this.kvm) ? `${st}_NS` : st };
-    if (a < sharedBit(this.kvm)) out.ripas = RIPAS_NAMES[Number(r.ripas)] ?? String(r.ripas);
-    if (r.state === 1n) out.pa = r.desc - (r.desc % 4096n);
-    void mapSize;
+    const w = rttWalk(rmm, realm, a - (a % GRANULE_SIZE), 3);
+    const k = w.table.kind[w.index]! as S2tte;
+    const out: { level: number; state: string; ripas?: string; pa?: bigint } = { level: w.level, state: S2TTE_NAMES[k] };
+    const rip = ripasOf(k);
+    if (rip !== undefined) out.ripas = RIPAS_NAMES[rip];
+    if (isLive(k) && k !== S2tte.TABLE) out.pa = BigInt(w.table.addr[w.index]!);
     return out;
   }
 }

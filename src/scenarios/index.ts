@@ -1,0 +1,2 @@
+/** `scenarios.list()` / `scenarios.run(id, {series})` (design.md contract). */
+export { list, run, type ScenarioResult, type ScenarioInfo, type ScenarioOutcome } from "./catalogue.js";
