@@ -23,7 +23,7 @@ export interface AccountingPoint {
   /** KVM's page-table page accounting (kvm_account_pgtable_pages), summed over VMs. */
   pgtablePages?: number;
   leakedPages?: number;
-  [key: string]: unknown;
+  /** Other numeric fields (freePages, warnCount, rmiCalls, ...) can be charted by name too. */
 }
 
 export interface ChartDataset {
@@ -206,7 +206,7 @@ export function pointValue(p: AccountingPoint, key: string): number | null {
     const v = p.granules?.[key.slice("granules.".length)];
     return typeof v === "number" ? v : null;
   }
-  const v = p[key];
+  const v = (p as unknown as Record<string, unknown>)[key];
   if (typeof v === "number") return v;
   if (typeof v === "bigint") return Number(v);
   return null;

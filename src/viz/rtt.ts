@@ -88,9 +88,12 @@ function entryRange(e: Obj): [number, number] {
 function normTable(t: Obj, depth: number): RttViewTable {
   if (depth > 8) throw new RangeError("rttView: RTT tree deeper than 8 levels (cycle?)");
   const rows = (pick(t, "entries", "rows") as unknown[]).filter(isObj);
+  // Child tables may also come as a separate `children` list (matched to TABLE entries by PA).
+  const children = Array.isArray(t["children"]) ? (t["children"] as unknown[]).filter(isTableLike) : [];
+  const childByPa = new Map(children.map((c) => [addr(pick(c, "pa", "addr", "rtt")), c]));
   const entries = rows.map((e) => {
     const [first, last] = entryRange(e);
-    const child = pick(e, "table", "child", "next", "rtt");
+    const child = pick(e, "table", "child", "next", "rtt") ?? (plain(e["state"]) === "TABLE" ? childByPa.get(addr(pick(e, "pa", "addr"))) : undefined);
     const out: RttViewEntry = {
       first,
       last,
@@ -111,7 +114,12 @@ function normTable(t: Obj, depth: number): RttViewTable {
 export function normalizeRttTree(tree: unknown, opts: RttViewOptions = {}): RttViewTree {
   let roots: Obj[];
   let info: Obj = {};
-  if (isTableLike(tree)) roots = [tree];
+  if (isTableLike(tree)) {
+    // A pseudo-table holding concatenated roots as children (no entries of its own).
+    const kids = Array.isArray(tree["children"]) ? (tree["children"] as unknown[]).filter(isTableLike) : [];
+    const own = pick(tree, "entries", "rows") as unknown[];
+    roots = own.length === 0 && kids.length > 0 ? kids : [tree];
+  }
   else if (Array.isArray(tree) && tree.every(isTableLike)) roots = tree as Obj[];
   else if (isObj(tree)) {
     info = tree;

@@ -26,3 +26,21 @@ describe("RTT view of rttTree()", () => {
     expect(html.match(/<tr style="background:#f3f3f3">/g)!.length).toBe(4); // 2 roots, L2, L3
   });
 });
+
+describe("RTT view of a tree with children lists", () => {
+  it("attaches children to TABLE entries by PA, and treats an entry-less pseudo-table as concatenated roots", () => {
+    const l3 = { level: 3, base: 0n, pa: 0x3000n, entries: [{ index: 0, ipa: 0n, state: "ASSIGNED_RAM", ripas: "RAM", pa: 0x9000n }], children: [] };
+    const root = (pa: bigint, base: bigint, withChild: boolean) => ({
+      level: 2,
+      base,
+      pa,
+      entries: withChild ? [{ index: 0, ipa: base, state: "TABLE", pa: 0x3000n }, { index: 1, count: 511, ipa: base + 0x200000n, state: "UNASSIGNED_EMPTY", ripas: "EMPTY" }] : [{ index: 0, count: 512, ipa: base, state: "UNASSIGNED_NS" }],
+      children: withChild ? [l3] : [],
+    });
+    const tree = { level: 1, base: 0n, pa: 0x1000n, entries: [], children: [root(0x1000n, 0n, true), root(0x2000n, 0x40000000n, false)] };
+    const text = rttView(tree).toString();
+    expect(text).toContain("2 concatenated roots");
+    expect(text).toContain("│  └─ [0]  0x0  ASSIGNED_RAM  RAM  PA 0x9000");
+    expect(text).toContain("└─ [0..511]  0x40000000  UNASSIGNED_NS");
+  });
+});
