@@ -178,6 +178,7 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
             const chart = session.liveChart ? textChart(chartSeries(session.samplesOf(m.label), Math.max(20, columns - 12)), { width: Math.max(20, columns - 12), height: 8 }) : undefined;
             const nb: Busy = { ...busyRef.current!, progress: p, ...(chart !== undefined ? { chart } : {}) };
             setBusy(nb);
+            setStatus(session.status());
           },
         });
       } catch (e) {
@@ -185,7 +186,7 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
       }
       setBusy(null);
       if (r.text !== "") push({ type: r.ok ? "out" : "err", text: r.text });
-      if (r.interrupted) push({ type: "info", text: "(stopped)" });
+      if (r.interrupted && !r.text.includes("stopped")) push({ type: "info", text: "(stopped)" });
       setStatus(session.status());
       if (r.exit) finish(0);
     },
@@ -321,7 +322,7 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
     }
     if (completions !== null && !key.tab) setCompletions(null);
     if (key.return) {
-      if (busyRef.current !== null) return;
+      // While a command runs, Enter queues the line (type-ahead; Ctrl-C discards the queue).
       submit(lineRef.current.text);
       return;
     }
@@ -402,7 +403,7 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
           <Text color="gray">
             {busy.stopping ? "stopping… " : "running… "}
             {busy.progress ? `${busy.progress.command} ${busy.progress.done}/${busy.progress.total} ` : ""}
-            (Ctrl-C stops)
+            (Ctrl-C stops{queue.current.length > 0 ? `; ${queue.current.length} queued` : ""})
           </Text>
         </Box>
       )}

@@ -56,15 +56,19 @@ describe("realm commands on the host model", () => {
     const w = walk.value as { walk: { level: number; entry: { state: string; ripas?: string; pa?: string } }[] };
     expect(w.walk.map((x) => x.level)).toEqual([1, 2, 3]);
     const leaf = w.walk[2]!.entry;
-    expect(leaf).toMatchObject({ state: "ASSIGNED_RAM", ripas: "RAM" });
+    expect(leaf).toMatchObject({ state: "ASSIGNED", ripas: "RAM", ipa: "0x80100000", size: "0x1000" });
+    expect(walk.text.split("\n")[3]).toMatch(/^  L3 RTT 0x[0-9a-f]+ +\[256\] +0x80100000 +\+4K +ASSIGNED RAM +pa 0x[0-9a-f]+$/);
     // the leaf's PA is a DATA granule of this realm
     const g = await s.run(`granule ${leaf.pa}`);
     expect(g.value).toMatchObject({ state: "DATA", pas: "REALM", machine: "v12" });
     const tree = await s.run("rtt --depth 1");
-    expect(tree.text).toContain("RTT tree of realm r");
-    expect(tree.text).toMatch(/L2 table @0x[0-9a-f]+ {2}base 0x80000000: /);
+    expect(tree.text).toMatch(/^RTT tree of realm r: RD 0x[0-9a-f]+, 40-bit IPA, start level 1, 2 root RTTs, protected below 0x8000000000$/m);
+    // depth 1: the L2 tables are summarised by state
+    expect(tree.text).toMatch(/^ {4}L2 RTT 0x[0-9a-f]+ {2}\[0x80000000, \+1G\) {2}refcount \d+: .*ASSIGNED RAM/m);
+    expect(tree.text).not.toMatch(/L3 RTT/);
     const lv = await s.run("rtt --level 3");
-    expect(lv.text).toMatch(/L3 table @0x[0-9a-f]+ {2}base 0x80000000/);
+    expect(lv.text).toMatch(/^L3 RTT 0x[0-9a-f]+ {2}\[0x80000000, \+2M\) {2}refcount \d+: /m);
+    expect(lv.text).not.toMatch(/^L2 RTT/m);
     expect((await s.run("rtt --level 4")).error).toBe("rtt: --level 4: RTT levels are -1..3");
     const sh = await s.run("share 0x80400000 64K");
     expect(sh.ok).toBe(true);

@@ -142,4 +142,55 @@ describe("realm> REPL (Ink)", () => {
     expect(s).toContain("state       DELEGATED");
     t.app.unmount();
   });
+
+  it("Ctrl-C stops a running workload; the live chart shows it; the line typed meanwhile stays", async () => {
+    const t = setup();
+    await t.enter("new r --series v12 --mem 64M");
+    const until = Date.now() + 20000;
+    while (!t.screen().includes("realm r: v12 (RMM 1.0)") && Date.now() < until) await tick(20);
+    expect(t.screen()).toContain("realm r: v12 (RMM 1.0)");
+    await t.type("workload seq");
+    await t.type(KEY.enter);
+    while (!(t.app.lastFrame() ?? "").includes("running…") && Date.now() < until) await tick(20);
+    await tick(300);
+    expect(t.app.lastFrame()).toMatch(/DATA=\d+/);
+    expect(t.app.lastFrame()).toContain("(Ctrl-C stops)");
+    // Typed while running: kept on the line; Ctrl-C stops the workload, Enter then runs it.
+    await t.type("acct");
+    await t.type(KEY.ctrlC);
+    while (!t.screen().includes("(stopped)") && Date.now() < until) await tick(20);
+    expect(t.input()).toBe("realm> acct");
+    await t.type(KEY.enter);
+    while (!t.screen().includes("accounting on the v12 host") && Date.now() < until) await tick(20);
+    const s = t.screen();
+    expect(s).toMatch(/workload seq: \d+\/16384 steps \(stopped\)/);
+    expect(s.indexOf("(stopped)")).toBeLessThan(s.indexOf("accounting on the v12 host"));
+    expect(t.onExit).not.toHaveBeenCalled();
+    t.app.unmount();
+  });
+
+  it("Enter while a command runs queues the line; Ctrl-C discards the queue", async () => {
+    const t = setup();
+    await t.enter("new r --series v12 --mem 64M");
+    const until = Date.now() + 20000;
+    while (!t.screen().includes("realm r: v12") && Date.now() < until) await tick(20);
+    const p = t.session.machine().platform;
+    await t.enter("workload seq --pages 3000");
+    expect(p.granule(0xf0000000n).state).toBe("UNDELEGATED");
+    await t.enter("smc GRANULE_DELEGATE 0xF0000000");
+    while (!t.screen().includes("(RMI_GRANULE_DELEGATE 0xf0000000 on v12)") && Date.now() < until) await tick(20);
+    const s = t.screen();
+    expect(s).toMatch(/workload seq: 3000\/3000 steps/);
+    expect(s.indexOf("workload seq: 3000/3000")).toBeLessThan(s.indexOf("(RMI_GRANULE_DELEGATE 0xf0000000 on v12)"));
+    expect(p.granule(0xf0000000n).state).toBe("DELEGATED");
+    await t.enter("workload seq");
+    await t.enter("smc GRANULE_DELEGATE 0xF0001000");
+    while (!(t.app.lastFrame() ?? "").includes("1 queued") && Date.now() < until) await tick(20);
+    expect(t.app.lastFrame()).toContain("1 queued");
+    await t.type(KEY.ctrlC);
+    while (!t.screen().includes("(stopped)") && Date.now() < until) await tick(20);
+    await tick(200);
+    expect(p.granule(0xf0001000n).state).toBe("UNDELEGATED");
+    t.app.unmount();
+  });
 });

@@ -74,10 +74,23 @@ describe("realm binary in tmux", () => {
     await new Promise((r) => setTimeout(r, 150));
     tmux("send-keys", "-t", "realm", "Enter");
     await waitFor((x) => x.split("state       DELEGATED").length === 3, "the recalled command's output");
+    // A realm, a workload with the live chart, stopped with Ctrl-C; the status line follows.
+    await typeLine("new r1 --series v8 --mem 1G");
+    await waitFor((x) => x.includes("realm r1: v8 (RMM 1.0), 40-bit IPA, RAM 0x80000000+1 GiB"), "the new realm");
+    await waitFor((x) => /realm r1 · v8 · RMM 1\.0 · RD 1/.test(x), "the status line of r1");
+    await typeLine("workload seq");
+    await waitFor((x) => x.includes("running…") && x.includes("(Ctrl-C stops)") && /DATA=\d+/.test(x), "the live chart", 30000);
+    tmux("send-keys", "-t", "realm", "C-c");
+    const stopped = await waitFor((x) => x.includes("(stopped)"), "the stopped workload", 30000);
+    expect(stopped).toMatch(/workload seq: \d+\/262144 steps \(stopped\)/);
+    await typeLine("rtt 0x80000000");
+    await waitFor((x) => /L3 RTT 0x[0-9a-f]+ +\[0\] +0x80000000 +\+4K +ASSIGNED RAM +pa 0x/.test(x), "the RTT walk");
     await typeLine("exit");
     const end = await waitFor((x) => x.includes("EXITED rc="), "the exit");
     expect(end).toContain("EXITED rc=0");
-    expect(readFileSync(join(dir, "history"), "utf8")).toBe("smc GRANULE_DELEGATE 0x80000000\ntuch 0x1000\ngranule 0x80000000\nexit\n");
+    expect(readFileSync(join(dir, "history"), "utf8")).toBe(
+      "smc GRANULE_DELEGATE 0x80000000\ntuch 0x1000\ngranule 0x80000000\nnew r1 --series v8 --mem 1G\nworkload seq\nrtt 0x80000000\nexit\n",
+    );
     // (the recalled line is a consecutive duplicate: kept once)
   });
 });

@@ -7,47 +7,50 @@ import type { Session } from "../session.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { hex } from "../values.js";
 
+/** The shapes of src/rmm/inspect.ts rttTree (what vm.rtt() returns), as far as this view needs. */
 export interface RttEntryData {
   index: number;
-  ipa: bigint | string;
+  count: number;
+  level: number;
+  ipa: bigint;
+  size: bigint;
   state: string;
   ripas?: string;
-  pa?: bigint | string;
-  count?: number;
+  pa?: bigint;
+  desc?: bigint;
+  table?: RttTableData;
 }
 
 export interface RttTableData {
+  pa: bigint;
   level: number;
-  base: bigint | string;
-  pa: bigint | string;
+  base: bigint;
+  size: bigint;
+  refcount: number;
   entries: RttEntryData[];
-  children: RttTableData[];
 }
 
-/** Bytes an entry at `level` maps. */
-export function entrySize(level: number): bigint {
-  return 4096n * 512n ** BigInt(3 - level);
+export interface RttTreeData {
+  rd: bigint;
+  s2sz: number;
+  sl: number;
+  numRoot: number;
+  parSize: bigint;
+  roots: RttTableData[];
 }
 
-const big = (v: bigint | string): bigint => (typeof v === "bigint" ? v : BigInt(v));
+type RttFn = (opts?: { base?: bigint; top?: bigint; maxLevel?: number }) => RttTreeData | undefined;
 
-/** The entries a walk of `ipa` visits, root first, down to `stopLevel` (or the leaf). */
-export function walkTree(root: RttTableData, ipa: bigint, stopLevel = 3): { level: number; table: bigint; entry: RttEntryData; child?: RttTableData }[] {
-  const out: { level: number; table: bigint; entry: RttEntryData; child?: RttTableData }[] = [];
-  let t: RttTableData | undefined = root;
-  // A concatenated root is a pseudo table with no entries: pick the child covering ipa.
-  while (t !== undefined && t.entries.length === 0 && t.children.length > 0) {
-    const size: bigint = entrySize(t.children[0]!.level) * 512n;
-    t = t.children.find((c: RttTableData) => ipa >= big(c.base) && ipa < big(c.base) + size);
-  }
+/** The entries a walk of `ipa` visits, root first, down to `stopLevel` or the first non-TABLE entry. */
+export function walkTree(tree: RttTreeData, ipa: bigint, stopLevel = 3): { level: number; table: bigint; entry: RttEntryData }[] {
+  const out: { level: number; table: bigint; entry: RttEntryData }[] = [];
+  let t: RttTableData | undefined = tree.roots.find((r) => ipa >= r.base && ipa < r.base + r.size);
   while (t !== undefined) {
-    const size = entrySize(t.level);
-    const e: RttEntryData | undefined = t.entries.find((x) => ipa >= big(x.ipa) && ipa < big(x.ipa) + size * BigInt(x.count ?? 1));
+    const e: RttEntryData | undefined = t.entries.find((x) => ipa >= x.ipa && ipa < x.ipa + x.size);
     if (e === undefined) break;
-    const child = e.state === "TABLE" ? t.children.find((c) => big(c.base) === big(e.ipa)) : undefined;
-    out.push({ level: t.level, table: big(t.pa), entry: e, ...(child !== undefined ? { child } : {}) });
-    if (child === undefined || t.level >= stopLevel) break;
-    t = child;
+    out.push({ level: t.level, table: t.pa, entry: e });
+    if (t.level >= stopLevel) break;
+    t = e.table;
   }
   return out;
 }
@@ -71,17 +74,20 @@ export const rttCommand: CommandSpec<Session> = {
     const r = s.realm();
     const level = a.big("level");
     if (level !== undefined && (level < -1n || level > 3n)) throw new UsageError(`--level ${level}: RTT levels are -1..3`);
-    const tree = r.vm.rtt() as RttTableData | undefined;
-    if (tree === undefined) return { value: { realm: r.name, tree: null, message: `realm ${r.name} has no RD yet (no RTTs)` }, kind: "message" };
+    const rtt = (r.vm.rtt as RttFn).bind(r.vm);
     const ipa = a.big("ipa");
+    if (ipa !== undefined && ipa >= 1n << BigInt(r.ipaBits)) throw new UsageError(`IPA ${hex(ipa)} is outside the realm's ${r.ipaBits}-bit IPA space`);
+    // Only the roots first (cheap): the start level decides how deep --depth goes.
+    const top = rtt({ maxLevel: -2 });
+    if (top === undefined) return { value: { realm: r.name, tree: null, message: `realm ${r.name} has no RD yet (no RTTs)` }, kind: "message" };
     if (ipa !== undefined) {
-      if (ipa >= 1n << BigInt(r.ipaBits)) throw new UsageError(`IPA ${hex(ipa)} is outside the realm's ${r.ipaBits}-bit IPA space`);
+      const tree = rtt({ base: ipa, top: ipa + 1n })!;
       const walk = walkTree(tree, ipa, level === undefined ? 3 : Number(level));
-      return {
-        value: { realm: r.name, ipa, walk: walk.map((w) => ({ level: w.level, table: w.table, entry: w.entry, ...(w.child ? { next: big(w.child.pa) } : {}) })) },
-        kind: "rtt-walk",
-      };
+      return { value: { realm: r.name, ipa, walk: walk.map((w) => ({ level: w.level, table: w.table, entry: { ...w.entry, table: undefined } })) }, kind: "rtt-walk" };
     }
-    return { value: { realm: r.name, tree, depth: a.num("depth") ?? 3, level: level === undefined ? null : Number(level) }, kind: "rtt" };
+    const depth = a.num("depth") ?? 3;
+    // One level more than shown, so the tables at the cut can be summarised.
+    const tree = rtt({ maxLevel: level !== undefined ? 3 : Math.min(3, top.sl + depth + 1) })!;
+    return { value: { realm: r.name, tree, depth, level: level === undefined ? null : Number(level) }, kind: "rtt" };
   },
 };

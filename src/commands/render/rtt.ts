@@ -2,84 +2,102 @@
 
 interface E {
   index: number;
+  count: number;
+  level: number;
   ipa: string;
+  size: string;
   state: string;
   ripas?: string;
   pa?: string;
-  count?: number;
+  desc?: string;
+  table?: T;
 }
 
 interface T {
+  pa: string;
   level: number;
   base: string;
-  pa: string;
+  size: string;
+  refcount: number;
   entries: E[];
-  children: T[];
+}
+
+interface Tree {
+  rd: string;
+  s2sz: number;
+  sl: number;
+  numRoot: number;
+  parSize: string;
+  roots: T[];
 }
 
 const MAX_LINES = 400;
 
+/** `+2M`, `+4K`, `+1G` for power-of-two sizes, else hex. */
+function sz(hexSize: string): string {
+  const v = BigInt(hexSize);
+  for (const [u, n] of [[1n << 40n, "T"], [1n << 30n, "G"], [1n << 20n, "M"], [1n << 10n, "K"]] as const) if (v >= u && v % u === 0n) return `${v / u}${n}`;
+  return hexSize;
+}
+
 function entryText(e: E): string {
-  const idx = e.count !== undefined && e.count > 1 ? `[${e.index}..${e.index + e.count - 1}]` : `[${e.index}]`;
-  const parts = [idx.padEnd(11), e.ipa.padEnd(14), e.state];
-  if (e.ripas !== undefined) parts.push(e.ripas);
-  if (e.pa !== undefined) parts.push(`${e.state === "TABLE" ? "->" : "pa"} ${e.pa}`);
+  const idx = e.count > 1 ? `[${e.index}..${e.index + e.count - 1}]` : `[${e.index}]`;
+  const parts = [idx.padEnd(11), e.ipa.padEnd(14), `+${sz(e.size)}`.padEnd(6), e.state + (e.ripas !== undefined ? ` ${e.ripas}` : "")];
+  if (e.state === "TABLE") parts.push(`-> RTT ${e.pa}`);
+  else if (e.state === "ASSIGNED_NS") parts.push(`desc ${e.desc ?? e.pa}`);
+  else if (e.pa !== undefined) parts.push(`pa ${e.pa}`);
   return parts.join("  ").trimEnd();
+}
+
+function tableHead(t: T): string {
+  return `L${t.level} RTT ${t.pa}  [${t.base}, +${sz(t.size)})  refcount ${t.refcount}`;
 }
 
 function summary(t: T): string {
   const by = new Map<string, number>();
   for (const e of t.entries) {
     const k = e.state + (e.ripas !== undefined ? ` ${e.ripas}` : "");
-    by.set(k, (by.get(k) ?? 0) + (e.count ?? 1));
+    by.set(k, (by.get(k) ?? 0) + e.count);
   }
   return [...by].map(([k, n]) => `${n} ${k}`).join(", ");
 }
 
-export function renderRttTree(v: { realm: string; tree: T; depth: number; level: number | null }): string {
+export function renderRttTree(v: { realm: string; tree: Tree; depth: number; level: number | null }): string {
   const out: string[] = [];
   let more = 0;
   const line = (s: string) => {
     if (out.length < MAX_LINES) out.push(s);
     else more++;
   };
-  const rootLevel = v.tree.entries.length === 0 && v.tree.children.length > 0 ? v.tree.children[0]!.level : v.tree.level;
+  const tr = v.tree;
   const visit = (t: T, ind: string) => {
-    const depth = t.level - rootLevel;
     if (v.level !== null) {
       if (t.level === v.level) {
-        line(`L${t.level} table @${t.pa}  base ${t.base}: ${summary(t)}`);
+        line(`${tableHead(t)}: ${summary(t)}`);
         for (const e of t.entries) line("  " + entryText(e));
       }
-      for (const c of t.children) visit(c, ind);
+      for (const e of t.entries) if (e.table !== undefined) visit(e.table, ind);
       return;
     }
-    if (depth > v.depth) return;
-    if (depth === v.depth && t.children.length + t.entries.length > 0 && depth > 0) {
-      line(`${ind}L${t.level} table @${t.pa}  base ${t.base}: ${summary(t)}`);
+    if (t.level - tr.sl >= v.depth && t.level > tr.sl) {
+      line(`${ind}${tableHead(t)}: ${summary(t)}`);
       return;
     }
-    line(`${ind}L${t.level} table @${t.pa}  base ${t.base}`);
-    let ci = 0;
+    line(`${ind}${tableHead(t)}`);
     for (const e of t.entries) {
       line(`${ind}  ${entryText(e)}`);
-      if (e.state === "TABLE") {
-        const c = t.children[ci++];
-        if (c !== undefined) visit(c, ind + "    ");
-      }
+      if (e.table !== undefined) visit(e.table, ind + "    ");
     }
   };
-  if (v.tree.entries.length === 0 && v.tree.children.length > 0) {
-    line(`${v.tree.children.length} concatenated L${rootLevel} root tables @${v.tree.pa}`);
-    for (const c of v.tree.children) visit(c, "");
-  } else visit(v.tree, "");
+  const head = `RTT tree of realm ${v.realm}: RD ${tr.rd}, ${tr.s2sz}-bit IPA, start level ${tr.sl}, ${tr.numRoot} root RTT${tr.numRoot === 1 ? "" : "s"}, protected below ${tr.parSize}`;
+  for (const r of tr.roots) visit(r, "");
   if (more > 0) out.push(`… ${more} more line${more === 1 ? "" : "s"} (narrow it: rtt IPA, --level L, --depth D)`);
-  return `RTT tree of realm ${v.realm}\n` + out.join("\n");
+  return head + "\n" + out.join("\n");
 }
 
-export function renderRttWalk(v: { realm: string; ipa: string; walk: { level: number; table: string; entry: E; next?: string }[] }): string {
+export function renderRttWalk(v: { realm: string; ipa: string; walk: { level: number; table: string; entry: E }[] }): string {
   const out = [`walk of ${v.ipa} in realm ${v.realm}`];
-  for (const w of v.walk) out.push(`  L${w.level} @${w.table}  ${entryText(w.entry)}`);
+  for (const w of v.walk) out.push(`  L${w.level} RTT ${w.table}  ${entryText(w.entry)}`);
   if (v.walk.length === 0) out.push("  (no entry covers this IPA)");
   return out.join("\n");
 }
