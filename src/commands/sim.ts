@@ -70,6 +70,12 @@ export interface SimModules {
   rttWalkPath?: (...a: unknown[]) => unknown;
   /** src/viz chart renderer, when present (`chart --png`). */
   renderChartPng?: (...a: unknown[]) => unknown;
+  /** src/guest workloads: lists of guest operations that `vm.run(vcpu, ops)` executes. */
+  workloads?: {
+    sequentialWorkload(base: bigint, size: bigint, stride?: bigint): unknown[];
+    randomWorkload(base: bigint, size: bigint, count: number, seed?: number): unknown[];
+    bootWorkload(ramBase: bigint, ram: bigint, image: bigint, bounce: bigint, sharedBit: bigint): unknown[];
+  };
 }
 
 /** Load whatever of the simulator exists, through the package entry. */
@@ -79,6 +85,9 @@ export async function loadSim(): Promise<SimModules> {
   if (mod["Host"] !== undefined) out.Host = mod["Host"] as SimModules["Host"];
   if (mod["scenarios"] !== undefined) out.scenarios = mod["scenarios"] as SimModules["scenarios"];
   if (typeof mod["rttWalkPath"] === "function") out.rttWalkPath = mod["rttWalkPath"] as SimModules["rttWalkPath"];
+  if (typeof mod["sequentialWorkload"] === "function" && typeof mod["randomWorkload"] === "function" && typeof mod["bootWorkload"] === "function") {
+    out.workloads = mod as unknown as NonNullable<SimModules["workloads"]>;
+  }
   // Until the package entry exports them, take the host and the catalogue from their modules.
   if (out.Host === undefined) {
     const h = await optionalImport("../host/host.js");

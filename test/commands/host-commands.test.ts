@@ -1,14 +1,13 @@
-/** The command language against the real host model (Host from src/host, the design.md contract). */
+/** The command language against the real host model (Host, scenarios: the design.md contract). */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createSession, type SimModules } from "../../src/commands/index.js";
+import { createSession } from "../../src/commands/index.js";
 import { runScript } from "../../src/commands/script.js";
-import { Host } from "../../src/host/host.js";
 
-const sim: SimModules = { Host: Host as unknown as SimModules["Host"] };
-const mk = (cwd?: string) => createSession({ sim, ...(cwd ? { cwd } : {}) });
+// The session finds Host, scenarios and the guest workloads through the package entry.
+const mk = (cwd?: string) => createSession(cwd ? { cwd } : {});
 
 describe("realm commands on the host model", () => {
   it("new/ls/use/destroy: realms per posting, the current one, bad input changes nothing", async () => {
@@ -150,5 +149,46 @@ describe("realm commands on the host model", () => {
     expect(c.ok).toBe(true);
     expect(c.text).toMatch(/^granules by state on the v8 host \(\d+ samples\)/);
     expect(c.text).toMatch(/DATA=\d+/);
+  });
+
+  it("scenario list/run: the catalogue, postings side by side, from running the code", async () => {
+    const s = createSession();
+    const l = await s.run("scenario list");
+    expect(l.ok).toBe(true);
+    expect(l.text).toMatch(/^S10 +v8 v10 v12 +RTT "already exists" leaks/m);
+    const r = await s.run("scenario run s10");
+    expect(r.ok).toBe(true);
+    const res = (r.value as { results: { series: string; outcome: string }[] }).results;
+    expect(res.map((x) => [x.series, x.outcome])).toEqual([["v8", "leak"], ["v10", "ok"], ["v12", "ok"]]);
+    expect(r.text).toMatch(/^v8 +leak +no +\d+ +1 /m);
+    const one = await s.run("scenario run S10 --series v10");
+    expect((one.value as { results: unknown[] }).results).toHaveLength(1);
+    expect((await s.run("scenario run S10x")).error).toBe("scenario run: unknown scenario 'S10x', did you mean 'S10'?");
+    expect((await s.run("scenario run S10 --series v9")).error).toBe("scenario run: unknown posting 'v9', did you mean 'v8'?");
+    expect((await s.run("scenario")).error).toBe("scenario: missing subcommand (one of list, run)");
+    expect(s.complete("scenario run S1").items).toContain("S10");
+    // scenarios run on their own hosts: nothing in the session changed
+    expect(s.hosts.size).toBe(0);
+    expect(s.script).toEqual([]);
+  });
+
+  it("workloads from the guest model: seq, random, boot, share-cycle", async () => {
+    const s = createSession();
+    await s.run("new r --series v10 --mem 8M");
+    const seq = await s.run("workload seq --pages 32");
+    expect(seq.value).toMatchObject({ steps: 32, of: 32, outcomes: { ok: 32 }, interrupted: false });
+    expect(s.realms.get("r")!.host.stats().granules!["DATA"]).toBe(32);
+    const boot = await s.run("workload boot --size 16K");
+    expect(boot.ok).toBe(true);
+    expect((await s.run("workload nope")).error).toBe("workload: NAME: 'nope' is not one of seq, random, boot, share-cycle");
+    expect((await s.run("workload share-cycle --size 3K")).error).toMatch(/^workload: --size 3 KiB must be a positive multiple of 4 KiB/);
+    const sc = await s.run("workload share-cycle --rounds 1");
+    expect(sc.value).toMatchObject({ steps: 4, of: 4 });
+    expect(s.script).toEqual([
+      "new r --series v10 --ipa-bits 40 --mem 8M --vcpus 2",
+      "workload seq --pages 32",
+      "workload boot --size 16K",
+      "workload share-cycle --size 2M --rounds 1",
+    ]);
   });
 });

@@ -150,94 +150,95 @@ export function ramBase(r: RealmEntry): bigint {
   return typeof b === "number" ? BigInt(b) : typeof b === "bigint" ? b : 0n;
 }
 
-/** xorshift32 for workloads (seeded; same seed, same accesses). */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x2545f491;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const WORKLOADS = ["seq", "random", "boot", "share-cycle"] as const;
 
-const WORKLOADS = ["seq", "random", "share-cycle"] as const;
+type RunOps = (vcpu: number, ops: unknown[]) => TouchResultLike;
 
 /**
- * `workload NAME`: a guest workload as a sequence of steps, each one guest action through the
- * host model (vm.touch / vm.share / vm.unshare). Interruptible between steps; a stopped
- * workload is saved with the number of steps it ran, so `realm run` replays it exactly.
+ * `workload NAME`: a guest workload as a list of steps, each one guest operation run through the
+ * host model. seq/random/boot are the guest model's own workloads (src/guest/workloads.ts,
+ * executed op by op with vm.run); share-cycle alternates share/unshare and accesses. The command
+ * yields between steps (Ctrl-C stops it); a stopped workload is saved with the number of steps
+ * it ran, so `realm run` replays it exactly.
  */
 export const workloadCommand: CommandSpec<Session> = {
   name: "workload",
   aliases: ["wl"],
   summary: "run a guest workload on the current realm (Ctrl-C stops it)",
   help:
-    "  seq          write every page of guest RAM in order (--pages N: the first N)\n" +
-    "  random       write N random pages of guest RAM (--pages N, default 1024; --seed S)\n" +
-    "  share-cycle  share a region, touch it through the unprotected alias, make it private\n" +
-    "               again and touch it, --rounds times (--size SIZE at the end of RAM, default 2M)\n" +
-    "The live chart shows granules by state while it runs.",
+    "  seq          write every page of guest RAM in order (--pages N: the first N pages)\n" +
+    "  random       N accesses to random pages of guest RAM (--pages N, default 1024; --seed S)\n" +
+    "  boot         read the kernel image, write RAM outward, share a bounce buffer (--size, default\n" +
+    "               64K) and write it through the unprotected alias\n" +
+    "  share-cycle  share a region (--size, default 2M, at the end of RAM), touch it through the\n" +
+    "               alias, make it private again and touch it; --rounds times (default 4)\n" +
+    "The REPL shows a live chart of granules by state while it runs.",
   args: [{ name: "name", kind: "enum", choices: WORKLOADS, help: WORKLOADS.join(", ") }],
   options: [
-    { name: "pages", kind: "count", meta: "N", help: "pages to touch", min: 1, max: 1 << 28 },
-    { name: "size", kind: "size", meta: "SIZE", help: "share-cycle region size (default 2M)" },
+    { name: "pages", kind: "count", meta: "N", help: "pages (seq) or accesses (random)", min: 1, max: 1 << 28 },
+    { name: "size", kind: "size", meta: "SIZE", help: "bounce buffer (boot) or region (share-cycle)" },
     { name: "rounds", kind: "count", meta: "N", help: "share-cycle rounds (default 4)", min: 1, max: 1 << 20 },
     { name: "vcpu", kind: "count", meta: "N", help: "vCPU (default 0)", min: 0, max: 511 },
-    { name: "read", kind: "flag", help: "read instead of write" },
-    { name: "seed", kind: "count", meta: "S", help: "seed of random (default: from the session seed)", min: 0, max: 0xffff_ffff },
+    { name: "seed", kind: "count", meta: "S", help: "seed of random (default: from the session seed)", min: 1, max: 0xffff_ffff },
     { name: "steps", kind: "count", meta: "N", help: "stop after N steps", min: 0, max: Number.MAX_SAFE_INTEGER },
   ],
   interruptible: true,
-  examples: ["workload seq", "workload random --pages 4096", "workload share-cycle --size 4M --rounds 8"],
+  examples: ["workload seq", "workload random --pages 4096", "workload boot", "workload share-cycle --size 4M --rounds 8"],
   async run(s, a): Promise<Outcome> {
     const r = s.realm();
     const name = a.str("name") as (typeof WORKLOADS)[number];
     const vcpu = vcpuOf(r, a);
     const base = ramBase(r);
+    const alias = 1n << BigInt(r.ipaBits - 1);
     const ramPages = Number(r.memory / 4096n);
-    const access: Access = a.flag("read") ? "read" : "write";
-    const seed = a.num("seed") ?? ((s.seed * 2654435761 + s.script.length * 40503) >>> 0);
-    // Build the step list lazily: step(i) performs step i.
+    const replay = ["workload", name];
     let total: number;
     let step: (i: number) => TouchResultLike;
-    const replay = ["workload", name];
-    if (name === "seq") {
-      const n = Math.min(a.num("pages") ?? ramPages, ramPages);
-      total = n;
-      step = (i) => r.vm.touch(base + BigInt(i) * 4096n, { vcpu, access });
-      replay.push("--pages", String(n));
-    } else if (name === "random") {
-      const n = a.num("pages") ?? 1024;
-      const rnd = prng(seed);
-      total = n;
-      step = () => r.vm.touch(base + BigInt(Math.floor(rnd() * ramPages)) * 4096n, { vcpu, access });
-      replay.push("--pages", String(n), "--seed", String(seed));
-    } else {
+    if (name === "share-cycle") {
       const size = a.big("size") ?? 2n << 20n;
       if (size === 0n || size % 4096n !== 0n || size > r.memory) throw new UsageError(`--size ${formatSize(size)} must be a positive multiple of 4 KiB within guest RAM (${formatSize(r.memory)})`);
       const rounds = a.num("rounds") ?? 4;
       const region = base + r.memory - size;
-      const alias = 1n << BigInt(r.ipaBits - 1);
-      // Per round: share, touch through the alias, unshare, touch privately.
       total = rounds * 4;
       step = (i) => {
         switch (i % 4) {
           case 0:
             return r.vm.share(region, size) as TouchResultLike;
           case 1:
-            return r.vm.touch(alias + region, { vcpu, access });
+            return r.vm.touch(alias + region, { vcpu, access: "write" });
           case 2:
             return r.vm.unshare(region, size) as TouchResultLike;
           default:
-            return r.vm.touch(region, { vcpu, access });
+            return r.vm.touch(region, { vcpu, access: "write" });
         }
       };
       replay.push("--size", sizeToken(size), "--rounds", String(rounds));
+    } else {
+      const w = (await s.simModules()).workloads;
+      const run = (r.vm as { run?: unknown }).run;
+      if (w === undefined || typeof run !== "function") throw new UsageError("the guest workloads (src/guest) are not in this build");
+      let ops: unknown[];
+      if (name === "seq") {
+        const n = Math.min(a.num("pages") ?? ramPages, ramPages);
+        ops = w.sequentialWorkload(base, BigInt(n) * 4096n);
+        replay.push("--pages", String(n));
+      } else if (name === "random") {
+        const n = a.num("pages") ?? 1024;
+        const seed = a.num("seed") ?? ((((s.seed * 2654435761) >>> 0) ^ s.script.length) >>> 0 || 1);
+        ops = w.randomWorkload(base, r.memory, n, seed);
+        replay.push("--pages", String(n), "--seed", String(seed));
+      } else {
+        const bounce = a.big("size") ?? 64n << 10n;
+        const image = BigInt((r.vm as { imageSize?: number }).imageSize ?? 0);
+        if (bounce === 0n || bounce % 4096n !== 0n || bounce + image > r.memory) throw new UsageError(`--size ${formatSize(bounce)}: the bounce buffer must be a positive multiple of 4 KiB that fits after the image`);
+        ops = w.bootWorkload(base, r.memory, image, bounce, alias);
+        replay.push("--size", sizeToken(bounce));
+      }
+      total = ops.length;
+      const runOps = (run as RunOps).bind(r.vm);
+      step = (i) => runOps(vcpu, [ops[i]]);
     }
     if (a.has("vcpu")) replay.push("--vcpu", String(vcpu));
-    if (a.flag("read")) replay.push("--read");
     const limit = Math.min(total, a.num("steps") ?? total);
     const outcomes: Record<string, number> = {};
     let exits = 0;
