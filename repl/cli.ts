@@ -106,8 +106,15 @@ async function kernelInstall(p: Parsed): Promise<number> {
     return 1;
   }
   const prefix = p.values.get("prefix");
-  const r = await mod.installKernel(prefix !== undefined ? { prefix } : {});
-  const where = typeof r === "string" ? r : r !== null && typeof r === "object" && "path" in r ? String((r as { path: unknown }).path) : "";
+  let r: unknown;
+  try {
+    r = await mod.installKernel(prefix !== undefined ? { prefix } : {});
+  } catch (e) {
+    process.stderr.write(`realm kernel install: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const o = r !== null && typeof r === "object" ? (r as { dir?: unknown; path?: unknown }) : {};
+  const where = typeof r === "string" ? r : String(o.dir ?? o.path ?? "");
   process.stdout.write(`installed the Jupyter kernel "realm"${where ? ` in ${where}` : ""}\n`);
   return 0;
 }

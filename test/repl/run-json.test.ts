@@ -68,4 +68,48 @@ describe("realm run", () => {
     expect(realm(["--bogus"]).code).toBe(2);
     expect(realm(["run", "missing.realm"]).err).toMatch(/^realm run: cannot read missing.realm/);
   });
+
+  it("a realm script: create, touch, inject a failure, read the RTTs and the accounting", () => {
+    writeFileSync(
+      join(dir, "realm.realm"),
+      [
+        "new r1 --series v8 --mem 16M",
+        "new r2 --series v12 --mem 16M --vcpus 1",
+        "use r1",
+        "touch 0x80000000 --count 4",
+        "rtt 0x80000000",
+        "inject RTT_CREATE RMI_ERROR_RTT 2",
+        "touch 0x80800000",
+        "faults",
+        "trace --grep injected",
+        "acct",
+        "ls",
+        "destroy r2",
+        "scenario run S10 --series v8",
+      ].join("\n") + "\n",
+    );
+    const r = realm(["run", "realm.realm", "--json"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const rows = r.json();
+    expect(rows.map((x) => x.command)).toEqual(["new", "new", "use", "touch", "rtt", "inject", "touch", "faults", "trace", "acct", "ls", "destroy", "scenario run"]);
+    expect(rows.every((x) => x.ok)).toBe(true);
+    expect(rows[0].value).toMatchObject({ name: "r1", series: "v8", rmm: "1.0", state: "ACTIVE", ramBase: "0x80000000" });
+    expect(rows[1].value).toMatchObject({ name: "r2", series: "v12", vcpus: 1 });
+    expect(rows[3].value).toMatchObject({ realm: "r1", done: 4, outcomes: { ok: 4 } });
+    expect(rows[4].value.walk.at(-1).entry).toMatchObject({ level: 3, ipa: "0x80000000", state: "ASSIGNED", ripas: "RAM" });
+    expect(rows[7].value.rules).toEqual([{ rule: '{"rmi":"RTT_CREATE","status":"RMI_ERROR_RTT","index":2}', fired: 1, active: false }]);
+    expect(rows[8].value.lines[0]).toMatch(/^SMC_RMI_RTT_CREATE .* > RMI_ERROR_RTT 2 .*\(injected\)$/);
+    // one host per posting: r2 lives on the v12 host, acct shows the v8 one (r1 is current)
+    expect(rows[9].value).toMatchObject({ machine: "v8", stats: { granules: { RD: 1, REC: 2 } } });
+    expect(rows[10].value.realms.map((x: { name: string }) => x.name)).toEqual(["r1", "r2"]);
+    expect(rows[12].value.results).toMatchObject([{ id: "S10", series: "v8", outcome: "leak" }]);
+  });
+
+  it("kernel install writes the kernelspec under --prefix", () => {
+    const k = realm(["kernel", "install", "--prefix", join(dir, "jp")]);
+    expect(k.err).toBe("");
+    expect(k.code).toBe(0);
+    expect(k.out).toBe(`installed the Jupyter kernel "realm" in ${join(dir, "jp/share/jupyter/kernels/realm")}\n`);
+  });
 });
