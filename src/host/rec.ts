@@ -13,6 +13,7 @@ import { kvm_complete_ripas_change, RMI_RAM } from "./ripas.js";
 import { RMI_ERROR_REALM, RMI_ERROR_REC, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
 import { free_delegated_granule } from "./rtt.js";
 import { sharedBit } from "./unmap.js";
+import { vgic_flush_rec, vgic_sync_rec } from "./vgic.js";
 
 export const PSCI_0_2_FN64_CPU_ON = 0xc4000003n;
 export const PSCI_0_2_FN64_AFFINITY_INFO = 0xc4000004n;
@@ -282,7 +283,10 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
 /** kvm_rec_enter: REC_ENTER(rec, run). */
 export function* kvm_rec_enter(vcpu: Vcpu): Gen<number> {
   yield pt("REC_ENTER");
-  return vcpu.kvm.host.rmi.rec_enter(vcpu.rec.recPage, vcpu.rec.run);
+  vgic_flush_rec(vcpu); // S26: the vGIC state handed to the REC (vgic.ts)
+  const ret = vcpu.kvm.host.rmi.rec_enter(vcpu.rec.recPage, vcpu.rec.run);
+  vgic_sync_rec(vcpu);
+  return ret;
 }
 
 export const RUN_PAGE_SIZE = GRANULE_SIZE;

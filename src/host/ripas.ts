@@ -11,6 +11,7 @@ import { EINVAL, ENOMEM, ENXIO, EPERM } from "./errno.js";
 import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "./kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
 import { find_map_level, realm_create_rtt_levels } from "./rtt.js";
+import { extraProfile } from "./series/extra.js";
 import { realm_unmap_private_range } from "./unmap.js";
 
 export const RMI_EMPTY = 0;
@@ -31,6 +32,9 @@ export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: num
   const mc = vcpu !== null ? vcpu.memcache : null;
   let stuck = 0;
   let lastIpa = -1;
+  // S20: v9+ write *top_ipa only on success; v8's own loop wrote it after the loop, error or not.
+  const topOnError = extraProfile(kvm.profile).ripasTopWrittenOnError;
+  const fail = (ret: number) => ({ ret, top: topOnError ? ipa : undefined });
   while (ipa < end) {
     if (ipa === lastIpa) {
       if (++stuck > HANG_BOUND) throw new KernelHang("ripas_change", stuck);
@@ -54,9 +58,9 @@ export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: num
             case "warn-level3-einval":
               // v8: WARN_ON(level == 3), a VMM-triggerable WARN (Suzuki, S19).
               if (errLevel === 3) kvm.warn("ripas_change", `ERROR_RTT at level 3 for 0x${ipa.toString(16)}`);
-              return { ret: -EINVAL, top: undefined };
+              return fail(-EINVAL);
             case "einval":
-              return { ret: -EINVAL, top: undefined };
+              return fail(-EINVAL);
             case "skip-page":
               // v12/v13 "FIXME: Ugly hack to skip regions which are already RIPAS_RAM".
               ipa += PAGE_SIZE;
@@ -66,12 +70,12 @@ export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: num
           }
         }
         const c = yield* realm_create_rtt_levels(kvm, ipa, errLevel, level, mc);
-        if (c) return { ret: c, top: undefined };
+        if (c) return fail(c);
         break; // retry with the RTT levels in place
       }
       default:
         kvm.warn("ripas_change", `${action} 0x${ipa.toString(16)}..0x${end.toString(16)} returned ${r.ret}`);
-        return { ret: -ENXIO, top: undefined };
+        return fail(-ENXIO);
     }
   }
   return { ret: 0, top: ipa };

@@ -9,7 +9,7 @@ import { EINTR_LIKE, type RunControl } from "./run-control.js";
 import { type Gen } from "./coop.js";
 import { ENOEXEC_LIKE } from "./run-control.js";
 import { RealmStateK, type Vcpu } from "./kvm.js";
-import { kvm_activate_realm } from "./lifecycle.js";
+import { kvm_arch_vcpu_load, kvm_arch_vcpu_put, kvm_arch_vcpu_run_pid_change } from "./first-run.js";
 import { handle_rec_exit, kvm_rec_enter, kvm_rec_pre_enter, prepare_entry } from "./rec.js";
 import { REC_RUN } from "../rmm/abi/rec-params.js";
 
@@ -22,15 +22,24 @@ export interface RunResult {
   exits: number;
 }
 
+/** KVM_RUN between vcpu_load and vcpu_put (first-run.ts: the debug load/put of S27). */
 export function* kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
+  kvm_arch_vcpu_load(vcpu);
+  try {
+    return yield* kvm_vcpu_run_loaded(vcpu, ctl);
+  } finally {
+    kvm_arch_vcpu_put(vcpu);
+  }
+}
+
+function* kvm_vcpu_run_loaded(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
   const kvm = vcpu.kvm;
   vcpu.lastExit = { kind: "none" };
   if (!vcpu.hasRun) {
+    // kvm_arch_vcpu_run_pid_change (first-run.ts); on failure the vCPU has not run yet (S17 B).
+    const r = kvm_arch_vcpu_run_pid_change(vcpu, ctl.entry);
+    if (r) return { ret: r, stop: "error", exits: 0 };
     vcpu.hasRun = true;
-    if (kvm.profile.uapi === "implicit") {
-      const r = kvm_activate_realm(kvm, ctl.entry);
-      if (r) return { ret: r, stop: "error", exits: 0 };
-    }
   }
   if (vcpu.rec.run < 0) return { ret: ENOEXEC_LIKE, stop: "error", exits: 0 };
   let exits = 0;
