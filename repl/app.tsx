@@ -185,7 +185,11 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
         r = { ok: false, command: "", line: text, value: null, kind: "error", text: `internal error: ${(e as Error).message}`, error: String(e) };
       }
       setBusy(null);
-      if (r.text !== "") push({ type: r.ok ? "out" : "err", text: r.text });
+      // A command that ran but failed has a result to show and an error to add to it.
+      if (!r.ok && r.error !== undefined && r.text !== r.error) {
+        if (r.text !== "") push({ type: "out", text: r.text });
+        push({ type: "err", text: r.error });
+      } else if (r.text !== "") push({ type: r.ok ? "out" : "err", text: r.text });
       if (r.interrupted && !r.text.includes("stopped")) push({ type: "info", text: "(stopped)" });
       setStatus(session.status());
       if (r.exit) finish(0);

@@ -47,9 +47,8 @@ export async function runFile(session: Session, text: string, io: Streams, opts:
         return;
       }
       io.stdout.write(`realm> ${r.line}\n`);
-      if (r.ok) {
-        if (r.text !== "") io.stdout.write(r.text + "\n");
-      } else io.stderr.write(`${opts.name}:${lineNo}: ${r.error ?? r.text}\n`);
+      if (r.text !== "" && (r.ok || r.text !== r.error)) io.stdout.write(r.text + "\n");
+      if (!r.ok) io.stderr.write(`${opts.name}:${lineNo}: ${r.error ?? r.text}\n`);
     },
   });
   if (rep.interrupted) return 130;
@@ -65,9 +64,8 @@ export async function runLines(session: Session, input: Readable, io: Streams, s
   let failed = 0;
   for await (const line of rl) {
     const r = await session.run(line, { signal: signalFor() });
-    if (r.ok) {
-      if (r.text !== "") io.stdout.write(r.text + "\n");
-    } else {
+    if (r.text !== "" && (r.ok || r.text !== r.error)) io.stdout.write(r.text + "\n");
+    if (!r.ok) {
       failed++;
       io.stderr.write(`error: ${r.error ?? r.text}\n`);
     }

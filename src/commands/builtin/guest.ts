@@ -60,7 +60,7 @@ export const touchCommand: CommandSpec<Session> = {
     { name: "stride", kind: "size", meta: "SIZE", help: "distance between accesses (default 4K)" },
   ],
   interruptible: true,
-  examples: ["touch 0x1000", "touch 0 --count 512 --stride 4K --read", "touch 0x8000000000 --vcpu 1"],
+  examples: ["touch 0x80000000", "touch 0x80000000 --count 512 --stride 4K --read", "touch 0x8080000000 --vcpu 1   (the unprotected alias of 0x80000000 in a 40-bit realm)"],
   async run(s, a): Promise<Outcome> {
     const r = s.realm();
     const ipa = a.big("ipa")!;
@@ -123,7 +123,7 @@ function rangeCommand(name: "share" | "unshare"): CommandSpec<Session> {
       { name: "ipa", kind: "address", help: "base, 4 KiB aligned" },
       { name: "size", kind: "size", help: "length, a multiple of 4 KiB" },
     ],
-    examples: [`${name} 0x200000 2M`],
+    examples: [`${name} 0x80200000 2M`],
     run(s, a) {
       const r = s.realm();
       const ipa = a.big("ipa")!;

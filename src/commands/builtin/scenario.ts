@@ -53,9 +53,15 @@ const runCommand: CommandSpec<Session> = {
         break;
       }
       s.onProgress?.({ command: `scenario ${info.id}`, done: i, total: series.length });
-      results.push(await sc.run(info.id, { series: v }));
+      try {
+        results.push(await sc.run(info.id, { series: v }));
+      } catch (e) {
+        // A posting the simulator cannot run is one row of the comparison, not the end of it.
+        results.push({ id: info.id, series: v, outcome: "exception", notes: (e as Error).message });
+      }
       await s.yieldNow();
     }
+    const broken = results.filter((x) => x.outcome === "exception").map((x) => x.series);
     const rows = results.map((r) => [
       r.series,
       r.outcome,
@@ -77,6 +83,7 @@ const runCommand: CommandSpec<Session> = {
         align: ["l", "l", "l", "r", "r", "r", "r", "l"],
       },
       kind: "table",
+      ...(broken.length > 0 ? { failed: `the simulator could not run ${info.id} on ${broken.join(", ")}` } : {}),
     };
   },
 };
