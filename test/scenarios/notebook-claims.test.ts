@@ -109,3 +109,321 @@ describe("N1-suzukis-block (S01)", () => {
     });
   }
 });
+
+describe("N5-tearing-it-all-down", () => {
+  const SHARED = 1n << 39n;
+  // The notebook's smallRealm(): 16 MiB, no image, two private pages and one shared page touched.
+  function smallRealm(series: SeriesId) {
+    const host = Host.create({ series, seed: 4 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
+    expect(vm.start().ok).toBe(true);
+    expect(vm.touch(0x8040_0000n, { access: "write" }).outcome).toBe("ok");
+    expect(vm.touch(0x8040_1000n, { access: "write" }).outcome).toBe("ok");
+    expect(vm.share(0x8060_0000n, 0x1000n).outcome).toBe("ok");
+    expect(vm.touch(0x8060_0000n | SHARED, { access: "write" }).outcome).toBe("ok");
+    return { host, vm };
+  }
+  function destroyTrace(series: SeriesId) {
+    const r = smallRealm(series);
+    const at = r.host.trace.length;
+    r.vm.destroy();
+    return { ...r, lines: r.host.trace.slice(at) };
+  }
+  const smcCount = (lines: string[], cmd: string) => lines.filter((l) => l.startsWith(`SMC_RMI_${cmd} `)).length;
+
+  it("the RMM refuses every out-of-order teardown step, and the refusals change nothing (v12)", () => {
+    const { host, vm } = smallRealm("v12");
+    const rmi = host.platform.rmi;
+    const rd = BigInt(vm.kvm.realm.rd);
+    const before = host.stats().granules;
+    const tree = JSON.stringify(vm.rtt(), (_k, v) => (typeof v === "bigint" ? v.toString(16) : v));
+    expect(rmi.realmDestroy(rd)).toMatchObject({ status: "RMI_ERROR_REALM", index: 0 });
+    expect(rmi.granuleUndelegate(BigInt(vm.kvm.mmu.pgdPhys))).toMatchObject({ status: "RMI_ERROR_INPUT", index: 0 });
+    expect(rmi.rttDestroy(rd, 0n, 1n)).toMatchObject({ status: "RMI_ERROR_INPUT", index: 0 });
+    expect(rmi.rttDestroy(rd, 0x8000_0000n, 2n)).toMatchObject({ status: "RMI_ERROR_RTT", index: 2 });
+    expect(rmi.rttDestroy(rd, 0x8040_0000n, 3n)).toMatchObject({ status: "RMI_ERROR_RTT", index: 3 });
+    expect(host.stats().granules).toEqual(before);
+    expect(JSON.stringify(vm.rtt(), (_k, v) => (typeof v === "bigint" ? v.toString(16) : v))).toBe(tree);
+  });
+
+  it("v12 teardown walk: skip, descend, destroy the L3 tables, then the L2 table; a second pass after kvm_arch_destroy_vm finds nothing", () => {
+    const { lines } = destroyTrace("v12");
+    const arch = lines.findIndex((l) => l.includes("kvm_arch_destroy_vm"));
+    const first = lines.slice(0, arch).filter((l) => l.startsWith("SMC_RMI_RTT_DESTROY"));
+    expect(first.slice(0, 6).map((l) => l.replace(/^SMC_RMI_RTT_DESTROY \S+ /, ""))).toEqual([
+      "0 2 > RMI_ERROR_RTT 1 0 80000000",
+      "80000000 2 > RMI_ERROR_RTT 2 0 80000000",
+      "80000000 3 > RMI_ERROR_RTT 2 0 80400000",
+      expect.stringMatching(/^80400000 3 > RMI_SUCCESS \S+ 80600000$/),
+      expect.stringMatching(/^80600000 3 > RMI_SUCCESS \S+ c0000000$/),
+      expect.stringMatching(/^80000000 2 > RMI_SUCCESS \S+ 8000000000$/),
+    ]);
+    // every RTT granule RTT_DESTROY returns is undelegated right after
+    lines.forEach((l, i) => {
+      const m = /^SMC_RMI_RTT_DESTROY \S+ \S+ \S+ > RMI_SUCCESS (\S+) /.exec(l);
+      if (m) expect(lines[i + 1]).toBe(`SMC_RMI_GRANULE_UNDELEGATE ${m[1]} > RMI_SUCCESS`);
+    });
+    const second = lines.slice(arch).filter((l) => l.startsWith("SMC_RMI_RTT_DESTROY"));
+    expect(second).toHaveLength(2);
+    for (const l of second) expect(l).toMatch(/> RMI_ERROR_RTT 1 0 \S+$/);
+  });
+
+  it("S15: only v12 repeats the RTT teardown (v8/v10 have no second pass); same REC/REALM/undelegate work everywhere", () => {
+    const t = Object.fromEntries((["v8", "v10", "v12"] as const).map((s) => [s, destroyTrace(s).lines]));
+    for (const s of ["v8", "v10"] as const) {
+      const arch = t[s]!.findIndex((l) => l.includes("kvm_arch_destroy_vm"));
+      expect(t[s]!.slice(arch).some((l) => l.startsWith("SMC_RMI_RTT_DESTROY"))).toBe(false);
+      expect(smcCount(t[s]!, "RTT_DESTROY")).toBe(11);
+    }
+    expect(smcCount(t.v12!, "RTT_DESTROY")).toBe(13);
+    expect(smcCount(t.v12!, "DATA_DESTROY")).toBeGreaterThan(smcCount(t.v10!, "DATA_DESTROY"));
+    for (const s of ["v8", "v10", "v12"] as const) {
+      expect(smcCount(t[s]!, "REC_DESTROY")).toBe(1);
+      expect(smcCount(t[s]!, "REALM_DESTROY")).toBe(1);
+      expect(smcCount(t[s]!, "GRANULE_UNDELEGATE")).toBe(27);
+    }
+  });
+
+  it("after the walk with REALM_DESTROY refused: DYING, the RD and the two root RTTs left, no table below the root, the old table entry UNASSIGNED/DESTROYED", () => {
+    const { host, vm } = smallRealm("v12");
+    host.inject({ rmi: "REALM_DESTROY", status: "RMI_ERROR_REALM" });
+    vm.destroy();
+    expect(vm.state).toBe("DYING");
+    expect(host.stats().granules).toEqual({ DELEGATED: 0, RD: 1, REC: 0, REC_AUX: 0, DATA: 0, RTT: 2 });
+    const tree = vm.rtt()!;
+    const entries = tree.roots.flatMap((r) => r.entries);
+    expect(entries.some((e) => e.state === "TABLE" || e.state === "ASSIGNED" || e.state === "ASSIGNED_NS")).toBe(false);
+    expect(entries.find((e) => e.ipa === 0x8000_0000n)).toMatchObject({ state: "UNASSIGNED", ripas: "DESTROYED" });
+  });
+
+  it("S14 chart: pages not back on the free list after destroy: v8 0 (generic walk frees them), v10/v12 the two PGD pages", () => {
+    for (const [series, left] of [["v8", 0], ["v10", 2], ["v12", 2]] as const) {
+      const h = Host.create({ series, seed: 4 });
+      const base = h.stats().freePages;
+      const v = h.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
+      v.start();
+      for (let i = 0n; i < 8n; i++) v.touch(0x8040_0000n + i * 0x1000n, { access: "write" });
+      v.destroy();
+      expect(base - h.stats().freePages).toBe(left);
+      expect(v.kvm.mmu.pgdSize / 4096).toBe(2);
+    }
+  });
+
+  it("S13: the v8 walk of the former root RTTs happens but follows no descriptor (the RMM scrubbed them)", () => {
+    const r = scenarios.run("S13", { series: "v8" });
+    expect(r.outcome).toBe("error");
+    expect(r.notes.join(" ")).toMatch(/walked 2 former root RTT page\(s\) as stage-2 tables \(0 descriptor\(s\) followed\)/);
+  });
+
+  it("S16: the realm stays DYING with the host VMID still held, one WARN, RD + PGD lost (v8, v10, v12)", () => {
+    for (const series of ["v8", "v10", "v12"] as const) {
+      const r = scenarios.run("S16", { series });
+      expect(r.data.state).toBe("DYING");
+      expect(r.data.vmidHeld).toBe(true);
+      expect(r.warnCount).toBe(1);
+      expect(r.leakedGranules).toBe(3);
+    }
+  });
+
+  it("RTT_DESTROY of a shared-half L3 table whose only entry is ASSIGNED_NS succeeds and returns the table granule", () => {
+    const { host, vm } = smallRealm("v12");
+    const rd = BigInt(vm.kvm.realm.rd);
+    const l2 = vm.rtt()!.roots[1]!.entries.find((e) => e.state === "TABLE")!.table!;
+    const l3 = l2.entries.find((e) => e.state === "TABLE")!.table!;
+    expect(l3.refcount).toBe(0);
+    const out = host.platform.rmi.rttDestroy(rd, 0x8060_0000n | SHARED, 3n);
+    expect(out).toMatchObject({ status: "RMI_SUCCESS", rtt: l3.pa, top: 0x80c0_0000_00n });
+  });
+});
+
+describe("N2-range-apis-arrive", () => {
+  const SHARED = 1n << 39n;
+  function realm(series: SeriesId, vcpus = 1) {
+    const host = Host.create({ series, seed: 0 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus });
+    expect(vm.start().ok).toBe(true);
+    return { host, vm };
+  }
+  function access(host: Host, vm: ReturnType<typeof realm>["vm"], ipa: bigint) {
+    const at = host.trace.length;
+    const t = vm.touch(ipa, { access: "write" });
+    return { t, memFault: host.trace.slice(at).some((l) => l.includes("KVM_EXIT_MEMORY_FAULT")), entry: vm.mappingOf(ipa) };
+  }
+
+  it("shared alias of a private gfn: v8/v10 exit with KVM_EXIT_MEMORY_FAULT and convert; v12 maps the VMM page with no exit and the gfn stays private", () => {
+    for (const series of ["v8", "v10", "v12"] as const) {
+      const { host, vm } = realm(series);
+      const gfn = 0x8040_1000 / 4096;
+      const a = access(host, vm, 0x8040_1000n | SHARED);
+      expect(a.t.outcome).toBe("ok");
+      expect(a.entry).toMatchObject({ level: 3, state: "ASSIGNED_NS" });
+      if (series === "v12") {
+        expect(a.memFault).toBe(false);
+        expect(a.t.exits).toBe(2);
+        expect(vm.kvm.privateGfns.has(gfn)).toBe(true);
+      } else {
+        expect(a.memFault).toBe(true);
+        expect(a.t.exits).toBe(3);
+        expect(vm.kvm.privateGfns.has(gfn)).toBe(false);
+      }
+    }
+  });
+
+  it("private gfn via its protected alias maps DATA; a shared (RIPAS EMPTY) page via its protected alias is an SEA from the RMM, no host exit to the VMM", () => {
+    for (const series of ["v8", "v10", "v12"] as const) {
+      const { host, vm } = realm(series);
+      expect(access(host, vm, 0x8040_0000n)).toMatchObject({ t: { outcome: "ok", exits: 2 }, memFault: false, entry: { state: "ASSIGNED_RAM" } });
+      vm.share(0x8050_0000n, 0x1000n);
+      expect(access(host, vm, 0x8050_0000n | SHARED)).toMatchObject({ t: { outcome: "ok", exits: 2 }, memFault: false, entry: { state: "ASSIGNED_NS" } });
+      expect(access(host, vm, 0x8050_0000n)).toMatchObject({ t: { outcome: "sea", exits: 1 }, memFault: false, entry: { state: "UNASSIGNED_EMPTY" } });
+    }
+  });
+
+  it("RMM 1.0 postings map a private page per granule: DELEGATE + DATA_CREATE_UNKNOWN (ERROR_RTT 2 first, then the L3 RTT); 64 faults cost 65 + 65 + 1 calls", () => {
+    for (const series of ["v8", "v10", "v12"] as const) {
+      const { host, vm } = realm(series);
+      let at = host.trace.length;
+      vm.touch(0x8040_0000n, { access: "write" });
+      const one = host.trace.slice(at).filter((l) => l.startsWith("SMC_") && !l.startsWith("SMC_RMI_REC_ENTER")).map((l) => l.replace(/ \S+ > /, " > ").split(" ")[0] + " " + l.split(" > ")[1]);
+      expect(one).toEqual([
+        "SMC_RMI_GRANULE_DELEGATE RMI_SUCCESS",
+        "SMC_RMI_DATA_CREATE_UNKNOWN RMI_ERROR_RTT 2",
+        "SMC_RMI_GRANULE_DELEGATE RMI_SUCCESS",
+        "SMC_RMI_RTT_CREATE RMI_SUCCESS",
+        "SMC_RMI_DATA_CREATE_UNKNOWN RMI_SUCCESS",
+      ]);
+      const h2 = realm(series);
+      at = h2.host.trace.length;
+      for (let i = 0n; i < 64n; i++) h2.vm.touch(0x8040_0000n + i * 0x1000n, { access: "write" });
+      const lines = h2.host.trace.slice(at);
+      const n = (c: string) => lines.filter((l) => l.startsWith(`SMC_RMI_${c} `)).length;
+      expect([n("GRANULE_DELEGATE"), n("DATA_CREATE_UNKNOWN"), n("RTT_CREATE")]).toEqual([65, 65, 1]);
+    }
+  });
+
+  it("S07: v13's one-page descriptor (size class 3) decodes as one 512 GiB block under the bet1 convention; v14's (class 0) as 4 KiB", async () => {
+    const rd = await import("../../src/rmm/abi/range-desc.js");
+    const phys = 0x8004_0000n;
+    expect(rd.rangeBytes(rd.decodeRangeDesc(phys | 3n | (1n << 2n)))).toBe(512 * 2 ** 30);
+    expect(rd.rangeBytes(rd.decodeRangeDesc(rd.encodeRangeDesc({ addr: phys, sz: 0, cnt: 1 })))).toBe(4096);
+  });
+
+  it("S24: guest_memfd page refcount mapped / after the private unmap: v8, v10 2 -> 1; v12 1 -> 1", () => {
+    for (const [series, mapped, after] of [["v8", 2, 1], ["v10", 2, 1], ["v12", 1, 1]] as const) {
+      const { host, vm } = realm(series);
+      vm.touch(0x8060_0000n, { access: "write" });
+      const pa = Number(vm.mappingOf(0x8060_0000n).pa!);
+      expect(host.pages.page(pa)?.refcount).toBe(mapped);
+      vm.share(0x8060_0000n, 0x1000n);
+      expect(host.pages.page(pa)?.refcount).toBe(after);
+      expect(vm.mappingOf(0x8060_0000n).state).toBe("UNASSIGNED_EMPTY");
+    }
+  });
+
+  it("S03 variant 1: every interleaving ends with one ASSIGNED entry and no WARN; v8/v10 losers keep extra gmem references (3..19), v12 stays at 1", () => {
+    type V1 = { state: string; refcount: number; warns: number; raced: boolean; schedules: number };
+    for (const series of ["v8", "v10", "v12"] as const) {
+      const r = scenarios.run("S03", { series });
+      const v1 = r.data.variant1 as V1[];
+      expect(v1.every((x) => x.state === "ASSIGNED_RAM" && x.warns === 0)).toBe(true);
+      expect(r.outcome).toBe("livelock");
+      if (series === "v12") {
+        expect(v1.every((x) => x.refcount === 1)).toBe(true);
+      } else {
+        expect(v1.filter((x) => !x.raced).every((x) => x.refcount === 2)).toBe(true);
+        const raced = v1.filter((x) => x.raced).map((x) => x.refcount);
+        expect(Math.min(...raced)).toBe(3);
+        expect(Math.max(...raced)).toBe(19);
+      }
+    }
+  });
+});
+
+describe("N3-who-configures-the-realm", () => {
+  it("realm_num_root_rtts for ia_bits 32..52 is the count REALM_CREATE accepts (LPA2 above 48 bits), and only that count", async () => {
+    const { realm_num_root_rtts } = await import("../../src/host/realm-create.js");
+    const { Platform } = await import("../../src/system/platform.js");
+    const { encodeRealmParams } = await import("../../src/rmm/abi/realm-params.js");
+    const p = Platform.create({ rmm: "1.0", paBits: 52, features: { lpa2: true, s2sz: 52 } });
+    const RD = 0x8800_0000n, ROOTS = 0x8810_0000n, PARAMS = 0x8900_0000n;
+    const create = (ia: number, n: number, flags: bigint) => {
+      p.rmi.granuleDelegate(RD);
+      for (let i = 0n; i < BigInt(n); i++) p.rmi.granuleDelegate(ROOTS + i * 0x1000n);
+      p.ns.write(PARAMS, encodeRealmParams({ flags, s2sz: ia, rttLevelStart: 4 - Math.floor((ia - 8) / 9), rttNumStart: n, rttBase: ROOTS, vmid: 1 }));
+      const r = p.rmi.realmCreate(RD, PARAMS);
+      if (r.status === "RMI_SUCCESS") expect(p.rmi.realmDestroy(RD).status).toBe("RMI_SUCCESS");
+      p.rmi.granuleUndelegate(RD);
+      for (let i = 0n; i < BigInt(n); i++) p.rmi.granuleUndelegate(ROOTS + i * 0x1000n);
+      return r.status;
+    };
+    const expected: Record<number, number> = { 32: 4, 33: 8, 34: 16, 40: 2, 41: 4, 42: 8, 43: 16, 49: 2, 50: 4, 51: 8, 52: 16 };
+    for (let ia = 32; ia <= 52; ia++) {
+      const n = realm_num_root_rtts({ realm: { iaBits: ia } } as never);
+      expect(n).toBe(expected[ia] ?? 1);
+      expect(create(ia, n, 0n)).toBe(ia <= 48 ? "RMI_SUCCESS" : "RMI_ERROR_INPUT");
+      expect(create(ia, n, 1n)).toBe("RMI_SUCCESS");
+      expect(create(ia, 2 * n, ia > 48 ? 1n : 0n)).toBe("RMI_ERROR_INPUT");
+      if (ia <= 48) {
+        const vm = Host.create({ series: "v12" }).createRealm({ ipaBits: ia, memory: 2n << 20n });
+        expect(vm.kvm.mmu.pgdSize / 4096).toBe(n);
+      }
+    }
+  });
+
+  it("bring-up: v8/v10 create, set RIPAS, create RECs and activate on VMM ioctls; v12 creates the RD at populate and the rest on the first KVM_RUN; the RDs agree (SHA-256, RPV zero)", () => {
+    for (const series of ["v8", "v10", "v12"] as const) {
+      const host = Host.create({ series, seed: 2 });
+      const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 2 });
+      const start = vm.start();
+      expect(start.ok).toBe(true);
+      expect(vm.state).toBe("ACTIVE");
+      const t = host.trace;
+      const at = (re: RegExp) => t.findIndex((l) => re.test(l));
+      if (series === "v12") {
+        expect(at(/^SMC_RMI_REALM_CREATE/)).toBeLessThan(at(/^IOCTL: KVM_ARM_RMI_POPULATE/));
+        expect(at(/^SMC_RMI_REALM_ACTIVATE/)).toBeGreaterThan(at(/^IOCTL: KVM_ARM_RMI_POPULATE/));
+        expect(at(/^SMC_RMI_REALM_ACTIVATE/)).toBeLessThan(at(/^IOCTL: KVM_RUN\(vcpu0\)/));
+        expect(at(/^SMC_RMI_REC_CREATE/)).toBeGreaterThan(at(/^IOCTL: KVM_ARM_RMI_POPULATE/));
+      } else {
+        expect(at(/^SMC_RMI_REALM_CREATE/)).toBeLessThan(at(/^IOCTL: KVM_ENABLE_CAP\(RME, CREATE_REALM\)/));
+        expect(at(/^SMC_RMI_RTT_INIT_RIPAS/)).toBeLessThan(at(/INIT_RIPAS_REALM/));
+        expect(at(/^SMC_RMI_REC_CREATE/)).toBeLessThan(at(/KVM_ARM_VCPU_FINALIZE\(vcpu0/));
+        expect(at(/^SMC_RMI_REALM_ACTIVATE/)).toBeLessThan(at(/ACTIVATE_REALM\)/));
+      }
+      const rd = t.slice(at(/^SMC_RMI_GRANULE_DELEGATE/), at(/^SMC_RMI_REC_AUX_COUNT/) + 1).map((l) => l.replace(/ > .*/, "").split(" ")[0]);
+      expect(rd).toEqual(["SMC_RMI_GRANULE_DELEGATE", "SMC_RMI_GRANULE_DELEGATE", "SMC_RMI_GRANULE_DELEGATE", "SMC_RMI_REALM_CREATE", "SMC_RMI_REC_AUX_COUNT"]);
+      const realm = host.platform.rmm.realms.get(vm.kvm.realm.rd / 4096)!;
+      expect({ s2sz: realm.s2sz, sl: realm.sl, n: realm.numRoot, hash: realm.hashAlgo }).toEqual({ s2sz: 40, sl: 1, n: 2, hash: 0 });
+      expect(realm.rpv.every((b) => b === 0)).toBe(true);
+    }
+  });
+
+  it("v12 realm_create_rd: REALM_CREATE or REC_AUX_COUNT failing unwinds everything, populate -ENXIO, realm stays NONE", () => {
+    for (const rmi of ["REALM_CREATE", "REC_AUX_COUNT"]) {
+      const host = Host.create({ series: "v12", seed: 2 });
+      const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1 });
+      host.inject({ rmi, status: "RMI_ERROR_INPUT" });
+      const start = vm.start();
+      expect(start.ok).toBe(false);
+      expect(start.steps[0]!.ret).toBe("-ENXIO");
+      expect(vm.state).toBe("NONE");
+      const s = host.stats();
+      expect(s.granules).toEqual({ DELEGATED: 0, RD: 0, REC: 0, REC_AUX: 0, DATA: 0, RTT: 0 });
+      expect(s.leakedPages).toBe(0);
+      expect(s.warnCount).toBe(rmi === "REC_AUX_COUNT" ? 1 : 0);
+      if (rmi === "REC_AUX_COUNT") expect(host.trace.some((l) => l.startsWith("SMC_RMI_REALM_DESTROY") && l.endsWith("RMI_SUCCESS"))).toBe(true);
+    }
+  });
+
+  it("S17 A on v12: no in-kernel irqchip -> the first KVM_RUN creates the RD, then fails -EOPNOTSUPP; KVM DEAD, RMM NEW, RD and roots delegated", () => {
+    const host = Host.create({ series: "v12", seed: 2 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1, image: 0n, irqchip: false });
+    vm.start();
+    const t = host.trace;
+    expect(t.findIndex((l) => l.startsWith("SMC_RMI_REALM_CREATE"))).toBeLessThan(t.indexOf("IOCTL: KVM_RUN(vcpu0) = -EOPNOTSUPP"));
+    expect(t).toContain("IOCTL: KVM_RUN(vcpu0) = -EOPNOTSUPP");
+    expect(vm.state).toBe("DEAD");
+    expect(vm.rmmState).toBe("NEW");
+    expect(host.stats().granules).toEqual({ DELEGATED: 0, RD: 1, REC: 0, REC_AUX: 0, DATA: 0, RTT: 2 });
+  });
+});
