@@ -39,3 +39,4 @@ export { TimeSeries, type SeriesSample } from "./trace/series.js";
 export { explore, interleave } from "./sched/sched.js";
 export { GuestVm, GuestCpu, psciOps, realmMpidr, type GuestOp, type GuestOpResult, type GuestOpRecord } from "./guest/guest.js";
 export { sequentialWorkload, randomWorkload, bootWorkload } from "./guest/workloads.js";
+export { realm_num_root_rtts } from "./host/realm-create.js";

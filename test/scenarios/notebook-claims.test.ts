@@ -427,3 +427,14 @@ describe("N3-who-configures-the-realm", () => {
     expect(host.stats().granules).toEqual({ DELEGATED: 0, RD: 1, REC: 0, REC_AUX: 0, DATA: 0, RTT: 2 });
   });
 });
+
+describe("N3-who-configures-the-realm (S17 B)", () => {
+  it("v12: a second KVM_RUN after the failed first run reaches realm_ensure_created on a DEAD realm: -ENXIO", () => {
+    const host = Host.create({ series: "v12", seed: 2 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1, image: 0n, irqchip: false });
+    vm.start();
+    const again = vm.touch(0x8000_0000n);
+    expect(again).toMatchObject({ outcome: "error", errno: "-ENXIO" });
+    expect(vm.state).toBe("DEAD");
+  });
+});
