@@ -310,6 +310,9 @@ const DEFS: ScenarioDef[] = [
   },
 ];
 
+/** Add a scenario module's entry (src/scenarios/extra.ts); the list stays in catalogue order. */
+export function registerScenario(d: ScenarioDef): void { if (DEFS.some((x) => x.id === d.id)) throw new Error(`scenarios: ${d.id} registered twice`); DEFS.push(d); DEFS.sort((a, b) => a.id.localeCompare(b.id)); }
+
 /** The scenarios registered, with the postings they run on. */
 export function list(): ScenarioInfo[] {
   return DEFS.map((d) => ({ id: d.id, title: d.title, series: availableSeries(), affects: d.affects }));

@@ -1,0 +1,42 @@
+/**
+ * S20 — top_ipa used uninitialised after a RIPAS error (v9..v14) [inferred]. ripas_change writes
+ * *top_ipa only on success, yet realm_set_ipa_state compares it with start (and for RIPAS EMPTY
+ * unmaps [start, *top_ipa)), and on -ENOMEM kvm_complete_ripas_change continues from it. The host
+ * model keeps an unwritten local as poison and flags every read (src/host/ripas.ts). v8's
+ * realm_set_ipa_state wrote *top_ipa after its loop, error or not (v7/v8 rme.c): nothing to flag.
+ * Triggers: (1) no page for the RTT the RIPAS change needs (-ENOMEM before any progress);
+ * (2) RTT_CREATE fails inside ripas_change (-ENXIO).
+ */
+import { flagsOf, RAM, startedRealm, type ExtraScenario } from "./extra-common.js";
+
+export const S20: ExtraScenario = {
+  id: "S20",
+  title: "top_ipa read uninitialised after a RIPAS change error (-ENOMEM; failing RTT_CREATE)",
+  affects: ["v10", "v12"],
+  run(series, mk) {
+    // vCPU 1 has never faulted: its memcache is empty, so the RTT must come from a fresh page.
+    const { host, vm } = startedRealm(series, { vcpus: 2 });
+    const rec = mk(host);
+    const flagsBefore = flagsOf(vm, "S20").length;
+    const x1 = RAM + (8n << 20n); // a 2 MiB region with no L3 table yet
+    host.inject({ alloc: "page", nth: 1, count: 1 });
+    const w0 = host.warnCount;
+    const t1 = vm.share(x1, 4096n, { vcpu: 1 });
+    const f1 = flagsOf(vm, "S20").slice(flagsBefore);
+    const enomem = { share: t1.outcome, uninitialisedReads: f1, warns: host.warnCount - w0, ripas: vm.mappingOf(x1).ripas };
+    if (f1.length > 0) rec.mark("error", `-ENOMEM: ${f1.length} read(s) of an uninitialised top_ipa`);
+    rec.check("share with no page for the RTT", t1);
+    const x2 = RAM + (12n << 20n);
+    host.inject({ rmi: "RTT_CREATE", status: "RMI_ERROR_INPUT" });
+    const w1 = host.warnCount;
+    const n1 = flagsOf(vm, "S20").length;
+    const t2 = vm.share(x2, 4096n, { vcpu: 1 });
+    const f2 = flagsOf(vm, "S20").slice(n1);
+    const rttFail = { share: t2.outcome, uninitialisedReads: f2, warns: host.warnCount - w1, ripas: vm.mappingOf(x2).ripas };
+    if (f2.length > 0) rec.mark("error", `RTT_CREATE failure: ${f2.length} read(s) of an uninitialised top_ipa`);
+    rec.check("share with RTT_CREATE failing", t2);
+    rec.data.enomem = enomem;
+    rec.data.rttCreateFails = rttFail;
+    return { host, rec };
+  },
+};

@@ -1,0 +1,47 @@
+import { describe, it, expect } from "vitest";
+import * as scenarios from "../../src/scenarios/index.js";
+
+type Part = { share: string; uninitialisedReads: string[]; warns: number; ripas: string };
+
+describe("S20 top_ipa uninitialised after a RIPAS error", () => {
+  it("v8 writes top_ipa after its loop: no uninitialised read, the change completes", () => {
+    const r = scenarios.run("S20", { series: "v8" });
+    const e = r.data.enomem as Part;
+    const c = r.data.rttCreateFails as Part;
+    expect(e).toEqual({ share: "ok", uninitialisedReads: [], warns: 0, ripas: "EMPTY" });
+    expect(c.uninitialisedReads).toEqual([]);
+    expect(c.warns).toBe(2); // ripas_change's RTT_CREATE failure + kvm_complete_ripas_change
+    expect(r.outcome).toBe("warn");
+    expect(r.trace.some((l) => l.includes("page allocation #1") && l.includes("fails"))).toBe(true);
+  });
+  for (const series of ["v10", "v12"] as const) {
+    it(`${series}: both triggers read the unwritten top_ipa (flagged), the guest still gets its change later`, () => {
+      const r = scenarios.run("S20", { series });
+      expect(r.outcome).toBe("error");
+      const e = r.data.enomem as Part;
+      expect(e.uninitialisedReads).toHaveLength(2);
+      expect(e.uninitialisedReads[0]).toMatch(/realm_set_ipa_state read top_ipa uninitialised after ripas_change returned -12/);
+      expect(e.uninitialisedReads[1]).toMatch(/kvm_complete_ripas_change continues from an uninitialised top_ipa/);
+      expect(e.share).toBe("ok");
+      const c = r.data.rttCreateFails as Part;
+      expect(c.uninitialisedReads).toEqual(["S20: realm_set_ipa_state read top_ipa uninitialised after ripas_change returned -6"]);
+      expect(c.warns).toBe(2);
+      expect(c.ripas).toBe("EMPTY");
+    });
+  }
+});
+
+describe("S21 RIPAS change reaching the shared half", () => {
+  for (const series of ["v8", "v10", "v12"] as const) {
+    it(`${series}: the RMM refuses it in the realm; a reported one gets the reject flag and -EINVAL, delivered only on the next run`, () => {
+      const r = scenarios.run("S21", { series });
+      expect(r.data.conformingRmm).toEqual({ guestResult: "rsi-error", ripasChangeExits: 0 });
+      expect(r.data.hostCheck).toEqual({ kvmRun: "-EINVAL", enterFlags: "0x10", rejectFlagSet: true, recEntersAfterReject: 0 });
+      const again = r.data.runAgain as { kvmRun: string; recEnters: number; warns: number; rttSetRipas: string; rmmRipasChangePending: boolean };
+      expect(again.rttSetRipas).toMatch(/> RMI_ERROR_INPUT$/); // the completion attempt with the bad top
+      expect(again.warns).toBe(2);
+      expect(again.rmmRipasChangePending).toBe(false); // the reject reached the RMM with that entry
+      expect(r.outcome).toBe("error");
+    });
+  }
+});
