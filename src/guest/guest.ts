@@ -26,7 +26,11 @@ export interface GuestOpRecord {
 /** One realm vCPU's program. */
 export class GuestCpu {
   readonly queue: GuestOpRecord[] = [];
-  readonly done: GuestOpRecord[] = [];
+  /**
+   * Operations completed so far (a progress count: the records themselves go back to whoever
+   * queued them; keeping every one here made a long run hold O(ops) memory).
+   */
+  doneCount = 0;
   /** An op issued an exit and waits for the next entry to complete it. */
   private pending = false;
   /** The RIPAS change in progress (continues from rsiResult.x1). */
@@ -48,7 +52,7 @@ export class GuestCpu {
     r.result = result;
     this.pending = false;
     this.ripasNext = undefined;
-    this.done.push(r);
+    this.doneCount++;
   }
 
   /** Called by REC_ENTER (through the realm's guest hook). */

@@ -6,14 +6,15 @@
  * `get_page` after a failed undelegate is never reused (S23). A page whose owner forgot it (the
  * PGD after S14, an RTT whose undelegate failed) is marked leaked when its VM goes away.
  * Deterministic: a bump pointer plus a LIFO free list; 2 MiB (order-9) blocks come from the bump
- * pointer, aligned. Cost is proportional to the pages in use.
+ * pointer, aligned. Cost is proportional to the pages in use: per-page records live in lazily
+ * allocated typed-array chunks (8 bytes a page), not one object per page.
  */
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import type { Machine } from "../platform/machine.js";
 
 export type PageOwner =
   | "kvm-rd" | "kvm-rec" | "kvm-aux" | "kvm-rtt" | "kvm-pgd" | "kvm-params" | "kvm-run"
-  | "memcache" | "gmem" | "user" | "vmm";
+  | "memcache" | "gmem" | "user" | "vmm" | "kernel";
 
 export interface HostPage {
   pa: number;
@@ -35,35 +36,141 @@ export interface AllocRequest {
 /** Fault injection: return true to make this allocation fail (the Nth page allocation fails). */
 export type AllocHook = (req: AllocRequest, nth: number) => boolean;
 
+/** Owner names by code - 1 (a code is given to each owner name the first time it is seen). */
+const OWNERS: PageOwner[] = [];
+const OWNER_CODE = new Map<PageOwner, number>();
+
+/** Pages per chunk of the per-page arrays (256 MiB of DRAM). */
+const CHUNK = 65536;
+/** Largest VM id a page record holds. */
+const VM_MAX = 0xffff;
+
+interface Chunk {
+  /** 0: free; else 1 + index in OWNERS. */
+  owner: Uint8Array;
+  leaked: Uint8Array;
+  vm: Uint16Array;
+  refcount: Int32Array;
+}
+
+/** A live view of one allocated page's record (reads and writes go to the allocator's arrays). */
+class PageView implements HostPage {
+  constructor(private readonly c: Chunk, private readonly i: number, readonly pa: number, private readonly a: PageAllocator) {}
+  get owner(): PageOwner {
+    return OWNERS[this.c.owner[this.i]! - 1]!;
+  }
+  set owner(o: PageOwner) {
+    this.c.owner[this.i] = ownerCode(o);
+    this.a.journal?.push(this.pa);
+  }
+  get vm(): number {
+    return this.c.vm[this.i]!;
+  }
+  set vm(v: number) {
+    this.c.vm[this.i] = v;
+    this.a.journal?.push(this.pa);
+  }
+  get refcount(): number {
+    return this.c.refcount[this.i]!;
+  }
+  set refcount(v: number) {
+    this.c.refcount[this.i] = v;
+  }
+  get leaked(): boolean {
+    return this.c.leaked[this.i] === 1;
+  }
+  get leakReason(): string | undefined {
+    return this.a.leakReason(this.pa);
+  }
+}
+
+function ownerCode(o: PageOwner): number {
+  let c = OWNER_CODE.get(o);
+  if (c === undefined) {
+    if (typeof o !== "string") throw new TypeError(`host: page owner must be a name, got ${String(o)}`);
+    if (OWNERS.length >= 255) throw new RangeError("host: too many page owner names");
+    OWNERS.push(o);
+    c = OWNERS.length;
+    OWNER_CODE.set(o, c);
+  }
+  return c;
+}
+
 export class PageAllocator {
-  private readonly pages = new Map<number, HostPage>();
+  private readonly chunks = new Map<number, Chunk>();
+  private lastIdx = -1;
+  private last: Chunk | undefined;
+  private readonly reasons = new Map<number, string>();
   private readonly freeList: number[] = [];
   private bump: number;
+  private readonly base: number;
   private readonly end: number;
   readonly totalPages: number;
   /** Allocations attempted so far (1-based count for "the Nth allocation"). */
   allocations = 0;
   hook: AllocHook | undefined;
+  /**
+   * When set, the PA of every page allocated, freed, leaked or given another owner or VM is
+   * appended here (incremental invariant checks, src/host/invariants.ts). Undefined: no journal.
+   */
+  journal: number[] | undefined = undefined;
   private leakedCount = 0;
+  private used = 0;
+
+  /** Why a leaked page was leaked. */
+  leakReason(pa: number): string | undefined {
+    return this.reasons.get(pa);
+  }
 
   constructor(private readonly machine: Machine, base?: number, size?: number) {
     const dram = machine.map.regions.find((r) => r.kind === "dram");
     if (dram === undefined) throw new Error("host: the memory map has no DRAM");
     this.bump = base ?? dram.base;
+    this.base = this.bump;
     this.end = size !== undefined ? this.bump + size : dram.end;
     this.totalPages = (this.end - this.bump) / GRANULE_SIZE;
   }
 
   get freePages(): number {
-    return this.totalPages - this.pages.size;
+    return this.totalPages - this.used;
   }
 
   get usedPages(): number {
-    return this.pages.size;
+    return this.used;
   }
 
   get leakedPages(): number {
     return this.leakedCount;
+  }
+
+  /** The chunk holding page `n` (page number from the allocator's base), if allocated. */
+  private chunk(n: number): Chunk | undefined {
+    const ci = Math.floor(n / CHUNK);
+    if (ci === this.lastIdx) return this.last;
+    const c = this.chunks.get(ci);
+    if (c !== undefined) {
+      this.lastIdx = ci;
+      this.last = c;
+    }
+    return c;
+  }
+
+  private chunkForWrite(n: number): Chunk {
+    let c = this.chunk(n);
+    if (c === undefined) {
+      const ci = Math.floor(n / CHUNK);
+      c = { owner: new Uint8Array(CHUNK), leaked: new Uint8Array(CHUNK), vm: new Uint16Array(CHUNK), refcount: new Int32Array(CHUNK) };
+      this.chunks.set(ci, c);
+      this.lastIdx = ci;
+      this.last = c;
+    }
+    return c;
+  }
+
+  /** Page number of `pa` if it is a page this allocator manages, else -1. */
+  private num(pa: number): number {
+    if (!(pa >= this.base && pa < this.end) || pa % GRANULE_SIZE !== 0) return -1;
+    return (pa - this.base) / GRANULE_SIZE;
   }
 
   /** Allocate one 4 KiB page (refcount 1), zeroed. Returns its PA, or -1 (NULL). */
@@ -104,65 +211,100 @@ export class PageAllocator {
   }
 
   private install(pa: number, owner: PageOwner, vm: number): void {
+    const code = ownerCode(owner);
+    if (!Number.isInteger(vm) || vm < 0 || vm > VM_MAX) throw new RangeError(`host: page owner VM id ${vm} out of range 0..${VM_MAX}`);
     this.machine.mem.zero(pa / GRANULE_SIZE);
-    this.pages.set(pa, { pa, owner, vm, refcount: 1, leaked: false });
+    const n = (pa - this.base) / GRANULE_SIZE;
+    const c = this.chunkForWrite(n);
+    const i = n % CHUNK;
+    c.owner[i] = code;
+    c.vm[i] = vm;
+    c.refcount[i] = 1;
+    c.leaked[i] = 0;
+    this.used++;
+    this.journal?.push(pa);
   }
 
   page(pa: number): HostPage | undefined {
-    return this.pages.get(pa);
+    const n = this.num(pa);
+    if (n < 0) return undefined;
+    const c = this.chunk(n);
+    const i = n % CHUNK;
+    if (c === undefined || c.owner[i] === 0) return undefined;
+    return new PageView(c, i, pa, this);
   }
 
   isFree(pa: number): boolean {
-    return !this.pages.has(pa) && pa >= this.baseAddr && pa < this.end;
-  }
-
-  private get baseAddr(): number {
-    return this.end - this.totalPages * GRANULE_SIZE;
+    return this.num(pa) >= 0 && this.page(pa) === undefined;
   }
 
   /** get_page: one more reference. */
   get(pa: number): void {
-    const p = this.mustPage(pa, "get_page");
-    p.refcount++;
+    const c = this.mustPage(pa, "get_page");
+    c.refcount[this.mi]!++;
   }
 
   /** put_page / free_page: drop one reference; the page returns to the free list at zero. */
   put(pa: number): void {
-    const p = this.mustPage(pa, "put_page");
-    if (p.refcount <= 0) throw new Error(`host: put_page on PA 0x${pa.toString(16)} with refcount ${p.refcount}`);
-    p.refcount--;
-    if (p.refcount === 0) {
-      if (p.leaked) this.leakedCount--;
-      this.pages.delete(pa);
+    const c = this.mustPage(pa, "put_page");
+    const i = this.mi;
+    const rc = c.refcount[i]!;
+    if (rc <= 0) throw new Error(`host: put_page on PA 0x${pa.toString(16)} with refcount ${rc}`);
+    c.refcount[i] = rc - 1;
+    if (rc === 1) {
+      if (c.leaked[i] === 1) {
+        this.leakedCount--;
+        this.reasons.delete(pa);
+      }
+      c.owner[i] = 0;
+      c.leaked[i] = 0;
+      c.vm[i] = 0;
+      this.used--;
       this.freeList.push(pa);
+      this.journal?.push(pa);
     }
   }
 
   /** Mark a page as lost for good (it stays allocated and is never reused). */
   leak(pa: number, reason: string): void {
-    const p = this.mustPage(pa, "leak");
-    if (!p.leaked) {
-      p.leaked = true;
-      p.leakReason = reason;
+    const c = this.mustPage(pa, "leak");
+    const i = this.mi;
+    if (c.leaked[i] === 0) {
+      c.leaked[i] = 1;
+      this.reasons.set(pa, reason);
       this.leakedCount++;
+      this.journal?.push(pa);
     }
   }
 
-  /** Pages still held for VM `vm` (for the leak sweep at VM destruction). */
+  /** Pages still held for VM `vm` (for the leak sweep at VM destruction), in address order. */
   pagesOf(vm: number): HostPage[] {
     const out: HostPage[] = [];
-    for (const p of this.pages.values()) if (p.vm === vm) out.push(p);
+    for (const p of this.allocated()) if (p.vm === vm) out.push(p);
     return out;
   }
 
-  /** Every allocated page (invariant checks; cost proportional to pages in use). */
-  allocated(): IterableIterator<HostPage> {
-    return this.pages.values();
+  /** Every allocated page, in address order (invariant checks; cost proportional to the chunks in use). */
+  *allocated(): IterableIterator<HostPage> {
+    const keys = [...this.chunks.keys()].sort((a, b) => a - b);
+    for (const ci of keys) {
+      const c = this.chunks.get(ci)!;
+      for (let i = 0; i < CHUNK; i++) {
+        if (c.owner[i] !== 0) yield new PageView(c, i, this.base + (ci * CHUNK + i) * GRANULE_SIZE, this);
+      }
+    }
   }
 
-  private mustPage(pa: number, what: string): HostPage {
-    const p = this.pages.get(pa);
-    if (p === undefined) throw new Error(`host: ${what} on free page PA 0x${pa.toString(16)} (simulator bug)`);
-    return p;
+  /** Index in the chunk of the last mustPage() (saves an allocation per call). */
+  private mi = 0;
+
+  /** The chunk of an allocated page (its index in `mi`); throws for a free page. */
+  private mustPage(pa: number, what: string): Chunk {
+    const n = this.num(pa);
+    const c = n < 0 ? undefined : this.chunk(n);
+    const i = n % CHUNK;
+    if (c === undefined || c.owner[i] === 0) throw new Error(`host: ${what} on free page PA 0x${pa.toString(16)} (simulator bug)`);
+    this.mi = i;
+    return c;
   }
 }

@@ -31,6 +31,8 @@ export interface RmiOut {
 }
 
 export class RmiClient {
+  /** Per wrapper name: the output names as the typed API spells them (looked up once, not per call). */
+  private readonly outNames = new Map<string, string[]>();
   constructor(private readonly p: Platform) {}
 
   /** Call a command by wrapper name; returns packed x0 and outputs in order. */
@@ -39,13 +41,17 @@ export class RmiClient {
     if (typeof f !== "function") {
       throw new Error(`host: the RMM (${this.p.abi}) has no command '${method}' (not implemented yet?)`);
     }
-    const cmd = this.p.rmm.command(method)!;
+    let names = this.outNames.get(method);
+    if (names === undefined) {
+      names = this.p.rmm.command(method)!.outs.map((o) => o.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+      this.outNames.set(method, names);
+    }
     const r = f(...args);
     const st = statusFromName(r.status);
-    const outs = cmd.outs.map((o) => r[o.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] as bigint);
-    return { ret: st + r.index * 256, x1: outs[0] ?? 0n, x2: outs[1] ?? 0n, x3: outs[2] ?? 0n, x4: outs[3] ?? 0n };
+    const nm = names;
+    const o = (i: number): bigint => (i < nm.length ? (r[nm[i]!] as bigint | undefined) ?? 0n : 0n);
+    return { ret: st + r.index * 256, x1: o(0), x2: o(1), x3: o(2), x4: o(3) };
   }
-
   granule_delegate(pa: number): number {
     return this.raw("granuleDelegate", B(pa)).ret;
   }

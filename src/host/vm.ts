@@ -260,7 +260,7 @@ export class RealmVm {
       const recs = w.ops.map((o) => cpu.push(o));
       records.push(recs);
       const done = () => recs.every((r) => r.result !== undefined);
-      threads.push(kvm_vcpu_run(this.kvm.vcpus[idx]!, untilDone(this.entry, done, () => this.host.mutations + cpu.done.length)));
+      threads.push(kvm_vcpu_run(this.kvm.vcpus[idx]!, untilDone(this.entry, done, () => this.host.mutations + cpu.doneCount)));
     }
     return { threads, records };
   }
@@ -289,7 +289,7 @@ export class RealmVm {
     const before = this.host.rmiCalls;
     let exits = 0;
     const done = () => recs.every((r) => r.result !== undefined) && (recs.length > 0 || cpu.idle);
-    const progress = () => this.host.mutations + cpu.done.length;
+    const progress = () => this.host.mutations + cpu.doneCount;
     let outcome: TouchOutcome | undefined;
     let errno: string | undefined;
     let sameUserExit = 0;

@@ -41,6 +41,11 @@ export class GranuleTable {
   private last: Chunk | undefined;
   /** Granules per state, kept up to date on every transition (accounting is O(1)). */
   readonly counts = new Float64Array(GRANULE_STATE_NAMES.length);
+  /**
+   * When set, every granule whose state is set is appended here (the host's incremental invariant
+   * checks read and empty it; src/host/invariants.ts). Undefined: no journal.
+   */
+  journal: number[] | undefined = undefined;
 
   private chunk(g: number): Chunk | undefined {
     const ci = Math.floor(g / CHUNK);
@@ -77,6 +82,7 @@ export class GranuleTable {
     if (old !== GranuleState.NS) this.counts[old]!--;
     if (s !== GranuleState.NS) this.counts[s]!++;
     c.state[i] = s;
+    if (this.journal !== undefined) this.journal.push(g);
   }
 
   refcount(g: number): number {

@@ -97,14 +97,20 @@ interface RecEnter {
 }
 
 function readEnter(rmm: Rmm, runG: number): RecEnter {
-  const base = runG * GRANULE_SIZE;
-  const m = rmm.machine.mem;
+  // one view over the run granule (zeroes if never written) rather than one per 64-bit field
+  const bytes = rmm.machine.mem.granuleBytes(runG);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const rd = (off: number): bigint => v.getBigUint64(off, true);
   const gprs: bigint[] = [];
-  for (let i = 0; i < 31; i++) gprs.push(m.readU64(base + REC_RUN.enter.gprs + 8 * i));
+  for (let i = 0; i < 31; i++) gprs.push(rd(REC_RUN.enter.gprs + 8 * i));
   const lrs: bigint[] = [];
-  for (let i = 0; i < 16; i++) lrs.push(m.readU64(base + REC_RUN.enter.gicv3_lrs + 8 * i));
-  return { flags: m.readU64(base + REC_RUN.enter.flags), gprs, gicv3Hcr: m.readU64(base + REC_RUN.enter.gicv3_hcr), gicv3Lrs: lrs };
+  for (let i = 0; i < 16; i++) lrs.push(rd(REC_RUN.enter.gicv3_lrs + 8 * i));
+  return { flags: rd(REC_RUN.enter.flags), gprs, gicv3Hcr: rd(REC_RUN.enter.gicv3_hcr), gicv3Lrs: lrs };
 }
+
+/** The exit half of RmiRecRun, built here before one write to NS memory (reused: no allocation per exit). */
+const EXIT_BUF = new Uint8Array(0x800);
+const EXIT_VIEW = new DataView(EXIT_BUF.buffer);
 
 /**
  * Write RmiRecRun.exit (the whole 2 KiB exit half; fields the exit does not define are zero).
@@ -112,8 +118,9 @@ function readEnter(rmm: Rmm, runG: number): RecEnter {
  * the primary tree, as TF-RMM main active_s2_context_idx for a realm without planes).
  */
 function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit, withGic: boolean): void {
-  const buf = new Uint8Array(0x800);
-  const v = new DataView(buf.buffer);
+  const buf = EXIT_BUF;
+  buf.fill(0);
+  const v = EXIT_VIEW;
   const o = (abs: number) => abs - 0x800;
   const u64 = (abs: number, x: bigint) => v.setBigUint64(o(abs), BigInt.asUintN(64, x), true);
   const x = REC_RUN.exit;
