@@ -438,3 +438,66 @@ describe("N3-who-configures-the-realm (S17 B)", () => {
     expect(vm.state).toBe("DEAD");
   });
 });
+
+describe("N4-ripas-before-and-after", () => {
+  const postings = ["v8", "v10", "v12"] as const;
+  it("initial RIPAS: v8/v10 the VMM's INIT_RIPAS_REALM before populate (2 calls); v12 KVM at activation after populate, stepping over the 16 populated pages", () => {
+    for (const series of postings) {
+      const host = Host.create({ series, seed: 3 });
+      const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 2 });
+      expect(vm.start().ok).toBe(true);
+      const t = host.trace;
+      const calls = t.filter((l) => l.startsWith("SMC_RMI_RTT_INIT_RIPAS"));
+      const firstInit = t.findIndex((l) => l.startsWith("SMC_RMI_RTT_INIT_RIPAS"));
+      const populate = t.findIndex((l) => /POPULATE/.test(l));
+      if (series === "v12") {
+        expect(firstInit).toBeGreaterThan(populate);
+        expect(calls.filter((l) => l.endsWith("RMI_ERROR_RTT 3"))).toHaveLength(16);
+        expect(calls).toHaveLength(18);
+      } else {
+        expect(firstInit).toBeLessThan(populate);
+        expect(calls).toHaveLength(2);
+      }
+      expect(vm.mappingOf(RAM_N4 + 0x20_0000n)).toMatchObject({ level: 2, ripas: "RAM" });
+      expect(vm.mappingOf(RAM_N4 + (64n << 20n))).toMatchObject({ ripas: "EMPTY" });
+    }
+  });
+
+  it("S10: v8 leaves the loser's RTT granule delegated with no owner; v10/v12 undelegate it right after the RTT_CREATE", () => {
+    for (const series of postings) {
+      const r = scenarios.run("S10", { series });
+      const i = r.trace.findIndex((l) => l.startsWith("SMC_RMI_RTT_CREATE") && l.includes("RMI_ERROR_RTT 2"));
+      expect(i).toBeGreaterThan(0);
+      const g = r.trace[i]!.split(" ")[2]!;
+      expect(r.trace[i + 1]!.startsWith(`SMC_RMI_GRANULE_UNDELEGATE ${g}`)).toBe(series !== "v8");
+      expect(r.leakedGranules).toBe(series === "v8" ? 1 : 0);
+    }
+  });
+
+  it("S11: kvm_account_pgtable_pages 0 -> 2 -> 3 -> (v8 -3 = -(1 + vCPUs); v10/v12 0)", () => {
+    for (const series of postings) {
+      const host = Host.create({ series, seed: 3 });
+      const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 2 });
+      const points = [vm.kvm.pgtablePages];
+      vm.start();
+      points.push(vm.kvm.pgtablePages);
+      vm.touch(RAM_N4 + (8n << 20n), { access: "write" });
+      points.push(vm.kvm.pgtablePages);
+      vm.destroy();
+      points.push(vm.kvm.pgtablePages);
+      expect(points).toEqual([0, 2, 3, series === "v8" ? -3 : 0]);
+      expect(host.stats().leakedPages).toBe(series === "v8" ? 0 : 2);
+    }
+  });
+
+  it("S19: v8 WARN + -EINVAL, v10 -EINVAL without WARN, v12 succeeds with 4096 extra RTT_INIT_RIPAS", () => {
+    const r = Object.fromEntries(postings.map((s) => [s, scenarios.run("S19", { series: s })]));
+    const last = (x: scenarios.ScenarioResult) => (x.data.start as { ret: string }[]).at(-1)!.ret;
+    expect([r.v8!.outcome, r.v8!.warnCount, last(r.v8!)]).toEqual(["error", 1, "-EINVAL"]);
+    expect([r.v10!.outcome, r.v10!.warnCount, last(r.v10!)]).toEqual(["error", 0, "-EINVAL"]);
+    expect([r.v12!.outcome, r.v12!.warnCount]).toEqual(["ok", 0]);
+    expect(r.v8!.data.rttInitRipasCalls).toBe(1);
+    expect(r.v12!.data.rttInitRipasCalls).toBe(4097);
+  });
+});
+const RAM_N4 = 0x8000_0000n;
