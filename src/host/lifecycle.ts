@@ -34,7 +34,7 @@ function realm_create_protected_data_granule(kvm: Kvm, ipa: number, dst: number,
 }
 
 /** realm_create_protected_data_page: one host page (one granule on a 4K host), pin on unwind failure. */
-function realm_create_protected_data_page(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
+export function realm_create_protected_data_page(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
   const ret = realm_create_protected_data_granule(kvm, ipa, dst, src, flags);
   if (ret === 0) return 0;
   if (ret === -EIO && kvm.host.rmi.granule_undelegate(dst) !== RMI_SUCCESS) {

@@ -1,0 +1,32 @@
+/**
+ * S32 and S33 (linux-cca-series.md §6): review findings with no behaviour to simulate. They are
+ * registered so the catalogue is complete; running one only returns its notes.
+ */
+import { Host } from "../host/host.js";
+import type { ExtraScenario } from "./extra-common.js";
+
+function notesOnly(id: string, title: string, notes: string[]): ExtraScenario {
+  return {
+    id,
+    title,
+    affects: [],
+    run(series, mk) {
+      const host = Host.create({ series, seed: 1 });
+      const rec = mk(host);
+      rec.notes.push(`${id} is not simulatable: ${title.toLowerCase()}; nothing was run.`, ...notes);
+      rec.data.simulatable = false;
+      return { host, rec };
+    },
+  };
+}
+
+export const S32 = notesOnly("S32", "Build/config-only findings", [
+  "v9: a declaration right after a case label breaks GCC <= 10 (Andre Przywara); an unnecessary #ifdef around the private-memory hooks (Joey Gouly).",
+  "v12: the kvm_arch_has_private_mem macro collides with the generic inline when CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES is off (kernel test robot, randconfig); #ifdef in v13.",
+  "v13: a hunk of 27/48 duplicated into 37/48 by a rebase, with a stale comment naming private_memslot_fault() (Wei-Lin Chang).",
+  "v14: a stray change to the pgt initialiser in 17/44 (Wei-Lin Chang); stray whitespace in kvm_psci_vcpu_on (Gavin Shan).",
+]);
+
+export const S33 = notesOnly("S33", "Review nits (naming, comments, types, style)", [
+  "Behaviour-neutral review comments (symbol names such as RMM_RTT_BLOCK_LEVEL, comment typos such as \"Thus is\" -> \"Thus if\", gpa_t vs phys_addr_t, enum vs bool, renames such as kvm_init_realm_vm -> kvm_init_realm): see linux-cca-series.md §6 S33 for the table by posting and reviewer.",
+]);

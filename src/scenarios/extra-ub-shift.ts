@@ -1,0 +1,35 @@
+/**
+ * S31 — BIT(ia_bits - 1) on a realm that was never created (ia_bits still 0) [inferred].
+ * A (v8..v12): the VMM deletes or moves a memslot before the RD exists ->
+ *   kvm_arch_flush_shadow_memslot -> kvm_realm_unmap_range computes its clamp before the
+ *   `!created` early return. v13 checks `created` first.
+ * B (v12, v13): destroying a realm VM that never populated or ran: kvm_destroy_realm unmaps
+ *   [0, BIT(ia_bits - 1)) before its created check (and in v12 for every VM). v14 moved it.
+ * A shift by -1 is undefined behaviour in C; the host model flags each one (kvm.flags "S31").
+ */
+import { Host } from "../host/host.js";
+import { kvm_arch_flush_shadow_memslot } from "../host/memslot-ops.js";
+import { flagsOf, type ExtraScenario } from "./extra-common.js";
+
+export const S31: ExtraScenario = {
+  id: "S31",
+  title: "UB shift BIT(ia_bits - 1) on a never-created realm (memslot flush; destroy)",
+  affects: ["v8", "v10", "v12"],
+  run(series, mk) {
+    const host = Host.create({ series, seed: 1 });
+    const rec = mk(host);
+    const a = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
+    kvm_arch_flush_shadow_memslot(a.kvm, 0);
+    const fa = flagsOf(a, "S31");
+    if (fa.length > 0) rec.mark("error", `A: ${fa[0]}`);
+    host.step("memslot flushed before the RD exists");
+    const b = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
+    b.destroy();
+    const fb = flagsOf(b, "S31");
+    if (fb.length > 0) rec.mark("error", `B: ${fb[0]}`);
+    rec.data.A = { state: a.state, ubShifts: fa };
+    rec.data.B = { state: b.state, ubShifts: fb };
+    rec.check("never-created realm destroyed");
+    return { host, rec };
+  },
+};
