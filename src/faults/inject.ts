@@ -83,11 +83,12 @@ export class FaultInjector {
       st = { kind: "alloc", rule, nth: positiveInt("nth", r.nth, 1), remaining: positiveInt("count", r.count, 1), seen: 0, fired: 0 };
     } else if ("undelegate" in r) {
       if (typeof r.undelegate !== "bigint") throw new TypeError("inject: undelegate must be a granule PA (bigint)");
-      const cmd = this.findCommand("GRANULE_UNDELEGATE");
+      // RMM v2.0 has only the range form; a single-granule undelegate starts at the granule.
+      const cmd = this.findCommand(this.rmm.abi === "2.0" ? "GRANULE_RANGE_UNDELEGATE" : "GRANULE_UNDELEGATE");
       st = { kind: "rmi", rule, cmd: cmd.name, nth: 1, remaining: Infinity, x0: 1, pa: r.undelegate, seen: 0, fired: 0 };
     } else if ("delegateRaced" in r) {
       if (r.delegateRaced !== true && typeof r.delegateRaced !== "bigint") throw new TypeError("inject: delegateRaced must be a granule PA (bigint) or true");
-      const cmd = this.findCommand("GRANULE_DELEGATE");
+      const cmd = this.findCommand(this.rmm.abi === "2.0" ? "GRANULE_RANGE_DELEGATE" : "GRANULE_DELEGATE");
       st = { kind: "rmi", rule, cmd: cmd.name, nth: positiveInt("nth", r.nth, 1), remaining: positiveInt("count", r.count, r.delegateRaced === true ? 1 : Infinity), x0: 1, pa: r.delegateRaced === true ? undefined : r.delegateRaced, seen: 0, fired: 0 };
     } else {
       throw new TypeError("inject: a rule needs one of rmi, alloc, undelegate, delegateRaced");

@@ -17,7 +17,8 @@ import { TraceLog } from "../trace/log.js";
 import { TimeSeries, type SeriesSample } from "../trace/series.js";
 import { PageAllocator } from "./page-alloc.js";
 import { RmiClient } from "./rmi.js";
-import { profileOf, type SeriesId, type SeriesProfile } from "./series/index.js";
+import { profileOf, type ProfileOverrides, type SeriesId, type SeriesProfile } from "./series/index.js";
+import { arm64_init_rmi } from "./rmi-init.js";
 import { RealmVm, type CreateRealmOptions } from "./vm.js";
 import { IncrementalInvariants } from "./invariants.js";
 
@@ -29,6 +30,16 @@ export interface HostOptions {
   invariants?: boolean;
   /** Keep the ordered trace (default true). */
   trace?: boolean;
+  /**
+   * Change named variation points of the posting ("what if v14 had the post-v14 fix"), e.g.
+   * `{rangeMapCreatesOneLevel: true}` (S02) or `{rmmDescConvention: "bet1"}` (S07).
+   */
+  overrides?: ProfileOverrides;
+  /**
+   * Uninitialised locals of the posted code (S09 v13 `i`, S28 v14 SRO result) read as garbage
+   * (a non-zero value) instead of a stale zero. Either way each read is flagged. Default false.
+   */
+  poisonUninit?: boolean;
   /** The platform's memory map (default: Platform's, 2 GiB of DRAM); a bigger DRAM hosts bigger realms. */
   memoryMap?: readonly MemoryRegion[];
 }
@@ -100,15 +111,31 @@ export class Host {
   private nextVmId = 1;
   private stepNo = 0;
 
+  /** Uninitialised reads take a garbage value (see HostOptions.poisonUninit). */
+  readonly poisonUninit: boolean;
+  /** arm64_init_rmi's result on an RMM v2.0 host (0, or the errno that left realms unsupported). */
+  readonly rmiInit: number;
+
   private constructor(opts: HostOptions) {
-    this.profile = profileOf(opts.series);
+    const base = profileOf(opts.series);
+    if (opts.overrides !== undefined) {
+      if (opts.overrides === null || typeof opts.overrides !== "object") throw new TypeError("Host.create: overrides must be an object of profile fields");
+      for (const k of Object.keys(opts.overrides)) {
+        if (!(k in base) || k === "id" || k === "rmm" || k === "uapi") throw new RangeError(`Host.create: overrides: '${k}' is not a variation point that can be overridden`);
+      }
+    }
+    this.profile = opts.overrides === undefined ? base : { ...base, ...opts.overrides };
+    this.poisonUninit = opts.poisonUninit ?? false;
     this.series = this.profile.id;
     if (opts.seed !== undefined && (typeof opts.seed !== "number" || !Number.isInteger(opts.seed))) throw new TypeError(`seed: expected an integer, got ${String(opts.seed)}`);
     this.seed = opts.seed ?? 1;
     this.rng = new Prng(this.seed);
     this.invariants = opts.invariants ?? true;
     this.log.enabled = opts.trace ?? true;
-    this.platform = Platform.create(opts.memoryMap === undefined ? { rmm: this.profile.rmm } : { rmm: this.profile.rmm, memoryMap: opts.memoryMap });
+    const popts: Parameters<typeof Platform.create>[0] = { rmm: this.profile.rmm };
+    if (opts.memoryMap !== undefined) popts.memoryMap = opts.memoryMap;
+    if (this.profile.rmm === "2.0") popts.v1Compat = this.profile.v1Compat;
+    this.platform = Platform.create(popts);
     this.pages = new PageAllocator(this.platform.machine);
     this.rmi = new RmiClient(this.platform);
     this.faults = new FaultInjector(this.platform.rmm, this.pages, this.log);
@@ -121,6 +148,8 @@ export class Host {
       this.rmiByCmd[short] = (this.rmiByCmd[short] ?? 0) + 1;
       if (r.x0 === 0 && !READ_ONLY.has(r.name)) this.mutations++;
     });
+    this.rmi.descConvention = this.profile.rmm === "2.0" ? this.profile.rmmDescConvention : "bet1";
+    this.rmiInit = this.profile.rmm === "2.0" ? arm64_init_rmi(this) : 0;
     this.platform.rmm.guest = (v) => {
       for (const vm of this.vmList) if (!vm.kvm.destroyed && BigInt(vm.kvm.realm.rd) === v.rd) return vm.guest.hook(v);
     };

@@ -123,6 +123,8 @@ export class Vcpu {
   lastExit: VcpuExit = { kind: "none" };
   /** Pending MMIO completion for the next entry. */
   mmioPending: { read: boolean; value: bigint } | undefined;
+  /** v14: a PSCI request handled in KVM, completed at the next kvm_rec_pre_enter. */
+  psciPending: { target: Vcpu; status: number } | undefined;
   /** rec_exit_ripas_change set the RIPAS_RESPONSE reject flag for the next entry. */
   ripasReject = false;
   constructor(readonly kvm: Kvm, readonly id: number) {
@@ -152,6 +154,8 @@ export class Kvm {
   /** mmu_invalidate_seq (bumped by MMU-notifier invalidations). */
   mmuInvalidateSeq = 0;
   destroyed = false;
+  /** KVM_BUG_ON fired (kvm->vm_bugged): every vCPU ioctl fails with -EIO. */
+  vmBugged = false;
   /** Count of cond_resched points taken / missed during long unmaps (S12). */
   resched = { taken: 0, longestWithout: 0, current: 0 };
 

@@ -13,14 +13,44 @@ import { free_params, realm_ensure_created, vmid_release } from "./realm-create.
 import { kvm_create_rec, kvm_destroy_rec } from "./rec.js";
 import { set_ripas_of_protected_regions } from "./ripas.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
-import { create_rtt_levels_sync, free_delegated_granule, kvm_realm_destroy_rtts } from "./rtt.js";
+import { create_rtt_levels_sync, delegate_page, free_delegated_granule, kvm_realm_destroy_rtts, undelegate_page } from "./rtt.js";
+import { delegate_range, undelegate_range } from "./range.js";
 import { kvm_realm_unmap_range, sharedBit } from "./unmap.js";
 
 export const KVM_ARM_RME_POPULATE_FLAGS_MEASURE = 1;
 export const RMI_MEASURE_CONTENT = 1;
 
+/**
+ * v13 populate callback / v14 realm_data_map_init: delegate dst, RTT_DATA_MAP_INIT; ERROR_RTT
+ * below level 3 -> create the RTTs and retry; at level 3 KVM_BUG_ON (Marc, v12: "abort hard and
+ * mark the realm dead"): the VM is bugged, every later vCPU ioctl fails with -EIO.
+ */
+function realm_data_map_init(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
+  const rmi = kvm.host.rmi;
+  if (delegate_page(kvm, dst) !== RMI_SUCCESS) return -ENXIO;
+  let ret = rmi.rtt_data_map_init(kvm.realm.rd, dst, ipa, src, flags);
+  if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT) {
+    const level = RMI_RETURN_INDEX(ret);
+    if (level === RMM_RTT_MAX_LEVEL) {
+      kvm_bug_on(kvm, "realm_data_map_init", `RTT_DATA_MAP_INIT 0x${ipa.toString(16)}: ERROR_RTT at level 3`);
+      return -EIO;
+    }
+    if (create_rtt_levels_sync(kvm, ipa, level, RMM_RTT_MAX_LEVEL, null)) return -EIO;
+    ret = rmi.rtt_data_map_init(kvm.realm.rd, dst, ipa, src, flags);
+  }
+  return ret ? -EIO : 0;
+}
+
+/** KVM_BUG_ON(cond, kvm): WARN_ON_ONCE and mark the VM bugged (vCPU ioctls then fail with -EIO). */
+export function kvm_bug_on(kvm: Kvm, fn: string, msg: string): void {
+  kvm.warn(fn, `KVM_BUG_ON: ${msg}`);
+  kvm.vmBugged = true;
+  kvm.event(`KVM_BUG_ON in ${fn}: VM ${kvm.id} is bugged (vCPU ioctls fail with -EIO)`);
+}
+
 /** realm_create_protected_data_granule: DELEGATE dst, DATA_CREATE (creating RTTs on ERROR_RTT). */
 function realm_create_protected_data_granule(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
+  if (kvm.profile.populateCall === "rtt_data_map_init") return realm_data_map_init(kvm, ipa, dst, src, flags);
   const rmi = kvm.host.rmi;
   if (rmi.granule_delegate(dst) !== RMI_SUCCESS) return -ENXIO;
   let ret = rmi.data_create(kvm.realm.rd, dst, ipa, src, flags);
@@ -37,7 +67,7 @@ function realm_create_protected_data_granule(kvm: Kvm, ipa: number, dst: number,
 export function realm_create_protected_data_page(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
   const ret = realm_create_protected_data_granule(kvm, ipa, dst, src, flags);
   if (ret === 0) return 0;
-  if (ret === -EIO && kvm.host.rmi.granule_undelegate(dst) !== RMI_SUCCESS) {
+  if (ret === -EIO && undelegate_page(kvm, dst) !== RMI_SUCCESS) {
     kvm.warn("realm_create_protected_data_page", `undelegate of 0x${dst.toString(16)} failed`);
     kvm.host.pages.get(dst);
     kvm.host.pages.leak(dst, "undelegate failed (populate unwind)");
@@ -52,6 +82,15 @@ export function realm_create_protected_data_page(kvm: Kvm, ipa: number, dst: num
  */
 export function populate(kvm: Kvm, base: number, bytes: Uint8Array, measure: boolean): number {
   const size = bytes.length;
+  if (kvm.vmBugged) return -EIO;
+  if (size === 0 && kvm.profile.rmm === "2.0") {
+    // S22 (v14 26/44, Gavin): a zero size reaches the range helpers' WARN (v14 as posted);
+    // Steven's fix returns 0 after realm_ensure_created. v13 returns 0 quietly [inferred].
+    const r = realm_ensure_created(kvm);
+    if (r) return r;
+    if (kvm.profile.rangeHelpers === "kernel") delegate_range(kvm, base, 0);
+    return 0;
+  }
   if (size === 0) return 0;
   if (kvm.profile.uapi === "vmm-driven") {
     if (kvm.realm.state !== RealmStateK.NEW) return -EPERM;
@@ -85,7 +124,7 @@ export function populate(kvm: Kvm, base: number, bytes: Uint8Array, measure: boo
     const r = dst < 0 ? dst : realm_create_protected_data_page(kvm, ipa, dst, src, flags);
     if (srcOwned) kvm.host.pages.put(src);
     // v12 kvm_gmem_populate drops its folio reference after the callback; v8/v10 keep it mapped.
-    if (dst >= 0 && (r !== 0 || kvm.profile.gmemRefAfterMap === "release-always")) kvm.host.pages.put(dst);
+    if (dst >= 0 && (r !== 0 || kvm.profile.uapi === "implicit")) kvm.host.pages.put(dst);
     if (r) return done > 0 && kvm.profile.uapi === "implicit" ? done : r;
     done += GRANULE_SIZE;
   }
@@ -186,8 +225,71 @@ function freePgd(kvm: Kvm): void {
   kvm.mmu.pgdPhys = -1;
 }
 
+/**
+ * v14 kvm_realm_uninit_stage2 (from kvm_uninit_stage2_mmu at mmu_notifier_release): only for an
+ * ACTIVE realm (early return otherwise), unmap the protected IPA space and tear down the RTTs; the
+ * PGD stays (the root RTTs belong to the RD until REALM_DESTROY). Seed 004 (v14 17/44).
+ */
+export function kvm_realm_uninit_stage2(kvm: Kvm): void {
+  if (kvm.realm.state !== RealmStateK.ACTIVE) return;
+  kvm.mmuLock.lockSync(IOCTL_TID);
+  try {
+    kvm_realm_unmap_range(kvm, 0, sharedBit(kvm), true, true);
+  } finally {
+    kvm.mmuLock.writeUnlock();
+  }
+  kvm_realm_destroy_rtts(kvm);
+}
+
+function unmap_all_locked(kvm: Kvm): void {
+  kvm.mmuLock.lockSync(IOCTL_TID);
+  try {
+    kvm_realm_unmap_range(kvm, 0, kvm.realm.iaBits === 0 ? 0 : sharedBit(kvm), true, true);
+  } finally {
+    kvm.mmuLock.writeUnlock();
+  }
+}
+
+/**
+ * kvm_destroy_realm on RMM v2.0. v13: write-lock + unmap [0, BIT(ia_bits - 1)) before the created
+ * check; free params; !created -> return; DYING; destroy RTTs; REALM_DESTROY; free the RD;
+ * undelegate_range(PGD); DEAD; kvm_free_stage2_pgd. v14: free params; !created -> return; DYING;
+ * unmap again (Aneesh, S15); REALM_TERMINATE; destroy RTTs; REALM_DESTROY; free the RD; undelegate
+ * the PGD; DEAD; kvm_free_stage2_pgd (which now frees the PGD). A failure WARNs and returns: the
+ * realm stays DYING (S16).
+ */
+function kvm_destroy_realm_v2(kvm: Kvm): void {
+  const realm = kvm.realm;
+  const rmi = kvm.host.rmi;
+  if (kvm.profile.destroyRealmUnmapsFirst) unmap_all_locked(kvm);
+  free_params(kvm);
+  if (!kvm.realmCreated) return;
+  realm.state = RealmStateK.DYING;
+  if (!kvm.profile.destroyRealmUnmapsFirst) unmap_all_locked(kvm);
+  if (realm.rd >= 0) {
+    if (kvm.profile.realmTerminate && rmi.realm_terminate(realm.rd) !== RMI_SUCCESS) {
+      kvm.warn("kvm_destroy_realm", `REALM_TERMINATE 0x${realm.rd.toString(16)} failed: the realm stays DYING`);
+      return;
+    }
+    kvm_realm_destroy_rtts(kvm);
+    if (rmi.realm_destroy(realm.rd) !== RMI_SUCCESS) {
+      kvm.warn("kvm_destroy_realm", `REALM_DESTROY 0x${realm.rd.toString(16)} failed: the realm stays DYING`);
+      return;
+    }
+    free_delegated_granule(kvm, realm.rd);
+    realm.rd = -1;
+  }
+  if (undelegate_range(kvm, kvm.mmu.pgdPhys, kvm.mmu.pgdSize).ret !== 0) {
+    kvm.warn("kvm_destroy_realm", `undelegate of the PGD 0x${kvm.mmu.pgdPhys.toString(16)} failed`);
+    return;
+  }
+  realm.state = RealmStateK.DEAD;
+  kvm_free_stage2_pgd(kvm);
+}
+
 /** kvm_destroy_realm (v8/v10; v12 unmaps and destroys the RTTs before its created check). */
 export function kvm_destroy_realm(kvm: Kvm): void {
+  if (kvm.profile.rmm === "2.0") return kvm_destroy_realm_v2(kvm);
   const realm = kvm.realm;
   if (kvm.profile.destroyRealmUnmapsFirst) {
     kvm.mmuLock.lockSync(IOCTL_TID);
@@ -232,7 +334,8 @@ export function kvm_destroy_vm(kvm: Kvm): void {
   const pages = kvm.host.pages;
   // 1. exit_mmap -> mmu_notifier_release -> kvm_arch_flush_shadow_all -> kvm_free_stage2_pgd
   kvm.host.log.push("event", `VM ${kvm.id}: mmu_notifier_release`);
-  kvm_free_stage2_pgd(kvm);
+  if (kvm.profile.stage2Uninit === "kvm_realm_uninit_stage2") kvm_realm_uninit_stage2(kvm);
+  else kvm_free_stage2_pgd(kvm);
   // The VMM's anonymous memory goes with its mm.
   for (const s of kvm.memslots) {
     for (const [, pa] of s.user.small) pages.put(pa);
@@ -260,6 +363,8 @@ export function kvm_destroy_vm(kvm: Kvm): void {
     v.memcache.length = 0;
   }
   kvm_destroy_realm(kvm);
+  // v14: a realm that never got an RD has a plain stage-2 PGD, freed by the generic path [inferred].
+  if (kvm.profile.stage2Uninit === "kvm_realm_uninit_stage2" && kvm.realm.state === RealmStateK.NONE) kvm_free_stage2_pgd(kvm);
   kvm.destroyed = true;
   // Whatever KVM still holds for this VM now can never come back.
   for (const p of pages.pagesOf(kvm.id)) {

@@ -10,6 +10,7 @@ import { Kvm, PAGE_SIZE, RMM_L2_BLOCK_SIZE, RMM_PAGE_SIZE, RMM_RTT_BLOCK_LEVEL, 
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
 import { fold_rtt, realm_create_rtt_levels } from "./rtt.js";
 import { sharedBit } from "./unmap.js";
+import { realm_map_non_secure_range, realm_map_protected_range } from "./map-range.js";
 
 export const KVM_PGTABLE_PROT_R = 1;
 export const KVM_PGTABLE_PROT_W = 2;
@@ -28,6 +29,7 @@ function pinLost(kvm: Kvm, phys: number, why: string): void {
 
 /** realm_map_protected(ipa, pfn, map_size, memcache). */
 export function* realm_map_protected(kvm: Kvm, ipa: number, phys: number, mapSize: number, mc: number[]): Gen<number> {
+  if (kvm.profile.protectedMap !== "data_create_unknown") return yield* realm_map_protected_range(kvm, ipa, phys, mapSize, mc);
   const rmi = kvm.host.rmi;
   const rd = kvm.realm.rd;
   const baseIpa = ipa;
@@ -146,6 +148,9 @@ export function* realm_map_ipa(kvm: Kvm, ipa: number, phys: number, size: number
     return -EFAULT;
   }
   ipa -= ipa % PAGE_SIZE;
-  if (ipa >= sharedBit(kvm)) return yield* realm_map_non_secure(kvm, ipa, phys, size, mc);
+  if (ipa >= sharedBit(kvm)) {
+    if (kvm.profile.sharedMap === "rtt_unprot_map") return yield* realm_map_non_secure_range(kvm, ipa, phys, size, prot, mc);
+    return yield* realm_map_non_secure(kvm, ipa, phys, size, mc);
+  }
   return yield* realm_map_protected(kvm, ipa, phys, size, mc);
 }

@@ -133,11 +133,16 @@ function* gmem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInfo):
   return ret;
 }
 
-/** user_mem_abort for a REC: write forced, PTE-sized unless forcePte is off, realm_map_ipa. */
-function* user_mem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot): Gen<number> {
+/**
+ * user_mem_abort for a REC: v8..v13 force a write fault (PTE-sized unless forcePte is off); v14's
+ * refactored fault path does not (S05: a read fault reaches realm_map_ipa without W) and, with THP,
+ * enlarges the mapping while passing the unaligned fault_ipa (S06).
+ */
+function* user_mem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInfo): Gen<number> {
   const kvm = vcpu.kvm;
-  // Realms cannot map protected pages read-only (FIXME as posted: unprotected could be).
-  const prot = KVM_PGTABLE_PROT_R + KVM_PGTABLE_PROT_W;
+  // v8..v13: Realms cannot map protected pages read-only (FIXME as posted: unprotected could be).
+  const write = kvm.profile.sharedFaultForcesWrite || a.write;
+  const prot = KVM_PGTABLE_PROT_R + (write ? KVM_PGTABLE_PROT_W : 0);
   const gfn = kvm_gpa_from_fault(kvm, faultIpa) / PAGE_SIZE;
   const t = topup_memcache(vcpu, cache_min_pages(kvm));
   if (t) return t;
@@ -153,7 +158,8 @@ function* user_mem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot): Gen<numbe
     const slotEnd = slotStart + slot.npages * PAGE_SIZE;
     if (gpaBlock >= slotStart && gpaBlock + SZ_2M <= slotEnd) {
       size = SZ_2M;
-      ipa = faultIpa - (faultIpa % SZ_2M);
+      // S06 (v14 29/44, Gavin): pfn/gfn are adjusted but the realm branch keeps fault_ipa.
+      if (!kvm.profile.thpPassesUnalignedIpa) ipa = faultIpa - (faultIpa % SZ_2M);
       pa = page.pa - (page.pa % SZ_2M);
     }
   }
@@ -201,12 +207,12 @@ export function* kvm_handle_guest_abort(vcpu: Vcpu, a: AbortInfo): Gen<number> {
       ret = yield* private_memslot_fault(vcpu, ipa, slot, a);
       if (ret !== -EINVAL) return ret > 0 ? 1 : ret;
     }
-    ret = yield* user_mem_abort(vcpu, ipa, slot);
+    ret = yield* user_mem_abort(vcpu, ipa, slot, a);
   } else if (slot.gmem !== undefined && !shared_ipa_fault(kvm, ipa)) {
     ret = yield* gmem_abort(vcpu, ipa, slot, a);
     if (ret === -EAGAIN) ret = 0;
   } else {
-    ret = yield* user_mem_abort(vcpu, ipa, slot);
+    ret = yield* user_mem_abort(vcpu, ipa, slot, a);
   }
   if (ret === 0) return 1;
   return ret;

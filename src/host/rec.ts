@@ -6,12 +6,15 @@
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { encodeRecParams, REC_ENTER_FLAG_EMUL_MMIO, REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RMI_REC_PARAMS_FLAG_RUNNABLE, RmiExitReason } from "../rmm/abi/rec-params.js";
 import { pt, type Gen } from "./coop.js";
-import { EBUSY, EFAULT, EINVAL, ENOMEM, ENXIO } from "./errno.js";
-import { Kvm, RealmStateK, type Vcpu } from "./kvm.js";
+import { EAGAIN, EBUSY, EFAULT, EINVAL, ENOMEM, ENXIO } from "./errno.js";
+import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "./kvm.js";
 import { kvm_handle_guest_abort } from "./mmu.js";
 import { kvm_complete_ripas_change, RMI_RAM } from "./ripas.js";
 import { RMI_ERROR_REALM, RMI_ERROR_REC, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
-import { free_delegated_granule } from "./rtt.js";
+import { delegate_page, free_delegated_granule, undelegate_page } from "./rtt.js";
+import { descRanges, rmi_sro_execute } from "./sro.js";
+import { delegate_range, rmi_addr_range, undelegate_range } from "./range.js";
+import { RmiOpMemState } from "../rmm/abi/range-desc.js";
 import { sharedBit } from "./unmap.js";
 import { vgic_flush_rec, vgic_sync_rec } from "./vgic.js";
 
@@ -30,7 +33,7 @@ const ESR_EC_DABT_LOW = 0x24;
 /** free_rec_aux: undelegate each aux granule; a page whose undelegate failed is not freed (leaked). */
 function free_rec_aux(kvm: Kvm, aux: number[]): void {
   for (const pa of aux) {
-    if (kvm.host.rmi.granule_undelegate(pa) !== RMI_SUCCESS) {
+    if (undelegate_page(kvm, pa) !== RMI_SUCCESS) {
       kvm.warn("free_rec_aux", `undelegate of aux 0x${pa.toString(16)} failed`);
       kvm.host.pages.leak(pa, "undelegate failed (REC aux)");
       continue;
@@ -48,7 +51,7 @@ function alloc_rec_aux(kvm: Kvm, numAux: number, out: number[]): number {
       out.length = 0;
       return -ENOMEM;
     }
-    if (kvm.host.rmi.granule_delegate(pa) !== RMI_SUCCESS) {
+    if (delegate_page(kvm, pa) !== RMI_SUCCESS) {
       kvm.host.pages.put(pa);
       free_rec_aux(kvm, out);
       out.length = 0;
@@ -57,6 +60,70 @@ function alloc_rec_aux(kvm: Kvm, numAux: number, out: number[]): number {
     out.push(pa);
   }
   return 0;
+}
+
+/**
+ * REC_CREATE on RMM v2.0 through the SRO engine. v13 (WIP SRO): donates the aux pages it
+ * allocated and delegated up front (REC_AUX_COUNT); v14 (rmi_sro_memxfer_execute): allocates and
+ * delegates what each donate request asks for, and frees what the RMM hands back.
+ * Returns the final RMI status (0 = created) or a negative errno; `aux` gets the v14 donations.
+ */
+function rec_create_sro(vcpu: Vcpu, recPage: number, params: number, aux: number[]): number {
+  const kvm = vcpu.kvm;
+  const rmi = kvm.host.rmi;
+  const first = rmi.rec_create_sro(kvm.realm.rd, recPage, params);
+  let next = 0;
+  const prealloc = kvm.profile.recCreate === "v13-sro-preallocated";
+  const donated: number[] = [];
+  const r = rmi_sro_execute(kvm, first, {
+    donate(req) {
+      const descs: bigint[] = [];
+      if (prealloc) {
+        // v13: hand over the pages REC_AUX_COUNT asked for, one descriptor each.
+        while (descs.length < req.count && next < aux.length) descs.push(rmi_addr_range(kvm.profile, aux[next++]!, "PAGE", 1, RmiOpMemState.DELEGATED));
+        return descs.length > 0 ? descs : null;
+      }
+      // v14: alloc_pages_exact(block size) per block, delegated (S28: block size from the unit).
+      const pages = req.blockSize / PAGE_SIZE;
+      if (pages !== 1) {
+        kvm.event(`rmi_sro_memxfer_execute: donation of ${req.count} block(s) of 0x${req.blockSize.toString(16)} bytes not served (only PAGE_SIZE blocks modelled)`);
+        return null;
+      }
+      for (let i = 0; i < req.count; i++) {
+        const pa = kvm.allocPage("kvm-aux");
+        if (pa < 0) break;
+        if (delegate_range(kvm, pa, PAGE_SIZE).ret !== 0) {
+          kvm.host.pages.put(pa);
+          break;
+        }
+        donated.push(pa);
+        aux.push(pa);
+        descs.push(rmi_addr_range(kvm.profile, pa, "PAGE", 1, RmiOpMemState.DELEGATED));
+      }
+      return descs.length > 0 ? descs : null;
+    },
+    reclaimed(descs) {
+      if (prealloc) return; // v13 frees its own aux array afterwards
+      for (const { addr, size } of descRanges(descs)) free_reclaimed(kvm, addr, size, aux);
+    },
+  }, "rmi_rec_create");
+  return r;
+}
+
+/** Undelegate and free pages the RMM handed back through OP_MEM_RECLAIM (v14), forgetting them in `aux`. */
+function free_reclaimed(kvm: Kvm, addr: number, size: number, aux: number[]): void {
+  const u = undelegate_range(kvm, addr, size);
+  for (let a = addr; a < addr + size; a += PAGE_SIZE) {
+    const i = aux.indexOf(a);
+    if (a < u.top || u.ret === 0) {
+      if (i >= 0) aux.splice(i, 1);
+      if (kvm.host.pages.page(a) !== undefined) kvm.host.pages.put(a);
+    } else if (kvm.host.pages.page(a) !== undefined) {
+      kvm.warn("rmi_sro_memxfer_execute", `undelegate of reclaimed 0x${a.toString(16)} failed`);
+      kvm.host.pages.leak(a, "undelegate failed (SRO reclaim)");
+      if (i >= 0) aux.splice(i, 1);
+    }
+  }
 }
 
 /** kvm_create_rec(vcpu). `entry` is the guest's entry point (PC of vCPU 0). */
@@ -75,22 +142,25 @@ export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
     freeAll();
     return -ENOMEM;
   }
-  if (rmi.granule_delegate(recPage) !== RMI_SUCCESS) {
+  if (delegate_page(kvm, recPage) !== RMI_SUCCESS) {
     freeAll();
     return -ENXIO;
   }
   const aux: number[] = [];
-  let r = alloc_rec_aux(kvm, kvm.realm.numAux, aux);
+  const v2 = kvm.profile.recCreate !== "aux-params";
+  // v14: no REC_AUX_COUNT, the RMM asks for its aux memory by donation.
+  let r = kvm.profile.recCreate === "v14-sro" ? 0 : alloc_rec_aux(kvm, kvm.realm.numAux, aux);
   if (r === 0) {
     kvm.host.platform.ns.write(BigInt(params), encodeRecParams({
       flags: vcpu.id === 0 ? RMI_REC_PARAMS_FLAG_RUNNABLE : 0n,
       mpidr: vcpu.mpidr,
       pc: entry,
       gprs: [],
-      numAux: kvm.realm.numAux,
-      aux: aux.map(BigInt),
+      numAux: v2 ? 0 : kvm.realm.numAux,
+      aux: v2 ? [] : aux.map(BigInt),
     }));
-    if (rmi.rec_create(kvm.realm.rd, recPage, params) === RMI_SUCCESS) {
+    const c = v2 ? rec_create_sro(vcpu, recPage, params, aux) : rmi.rec_create(kvm.realm.rd, recPage, params);
+    if (c === RMI_SUCCESS) {
       rec.recPage = recPage;
       rec.run = run;
       rec.aux = aux;
@@ -98,10 +168,10 @@ export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
       kvm.host.pages.put(params);
       return 0;
     }
-    r = -ENXIO;
+    r = c < 0 ? c : -ENXIO;
     free_rec_aux(kvm, aux);
   }
-  if (rmi.granule_undelegate(recPage) !== RMI_SUCCESS) {
+  if (undelegate_page(kvm, recPage) !== RMI_SUCCESS) {
     kvm.warn("kvm_create_rec", `undelegate of REC 0x${recPage.toString(16)} failed`);
     kvm.host.pages.leak(recPage, "undelegate failed (REC)");
     kvm.host.pages.put(run);
@@ -119,6 +189,7 @@ export function kvm_destroy_rec(vcpu: Vcpu): void {
   if (rec.run < 0) return; // never finalized
   kvm.host.pages.put(rec.run);
   rec.run = -1;
+  if (kvm.profile.recCreate !== "aux-params") return kvm_destroy_rec_sro(vcpu);
   if (kvm.host.rmi.rec_destroy(rec.recPage) !== RMI_SUCCESS) {
     kvm.warn("kvm_destroy_rec", `REC_DESTROY 0x${rec.recPage.toString(16)} failed: REC and aux pages leaked`);
     kvm.host.pages.leak(rec.recPage, "REC_DESTROY failed");
@@ -126,6 +197,35 @@ export function kvm_destroy_rec(vcpu: Vcpu): void {
     return;
   }
   free_rec_aux(kvm, rec.aux);
+  rec.aux = [];
+  free_delegated_granule(kvm, rec.recPage);
+  rec.recPage = -1;
+}
+
+/**
+ * REC_DESTROY on RMM v2.0: an SRO that hands the aux granules back (v14 frees what the reclaim
+ * list names; v13 frees its own aux array once the RMM is done). A failure WARNs and leaks the
+ * REC page and the aux pages (v14: "leak REC page + SRO context").
+ */
+function kvm_destroy_rec_sro(vcpu: Vcpu): void {
+  const kvm = vcpu.kvm;
+  const rec = vcpu.rec;
+  const first = kvm.host.rmi.rec_destroy_sro(rec.recPage);
+  const v13 = kvm.profile.recCreate === "v13-sro-preallocated";
+  const r = rmi_sro_execute(kvm, { ret: first.ret, handle: first.handle, request: 0n }, {
+    donate: () => null,
+    reclaimed(descs) {
+      if (v13) return;
+      for (const { addr, size } of descRanges(descs)) free_reclaimed(kvm, addr, size, rec.aux);
+    },
+  }, "rmi_rec_destroy");
+  if (r !== RMI_SUCCESS) {
+    kvm.warn("kvm_destroy_rec", `REC_DESTROY 0x${rec.recPage.toString(16)} failed (${r}): REC and aux pages leaked`);
+    kvm.host.pages.leak(rec.recPage, "REC_DESTROY failed");
+    for (const a of rec.aux) if (kvm.host.pages.page(a) !== undefined) kvm.host.pages.leak(a, "REC_DESTROY failed");
+    return;
+  }
+  if (v13) free_rec_aux(kvm, rec.aux);
   rec.aux = [];
   free_delegated_granule(kvm, rec.recPage);
   rec.recPage = -1;
@@ -143,6 +243,16 @@ function setRunField(vcpu: Vcpu, off: number, v: bigint): void {
 export function* kvm_rec_pre_enter(vcpu: Vcpu): Gen<number> {
   const kvm = vcpu.kvm;
   if (kvm.realm.state !== RealmStateK.ACTIVE) return -EINVAL;
+  if (vcpu.psciPending !== undefined) {
+    // v14 kvm_rec_complete_psci: the kernel completes the PSCI request before the next entry.
+    const { target, status } = vcpu.psciPending;
+    vcpu.psciPending = undefined;
+    const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, status);
+    if (r !== RMI_SUCCESS) {
+      kvm.event(`kvm_rec_complete_psci: PSCI_COMPLETE returned ${r}: -EINVAL`);
+      return -EINVAL;
+    }
+  }
   const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
   switch (reason) {
     case RmiExitReason.RMI_EXIT_HOST_CALL:
@@ -204,12 +314,21 @@ function rec_exit_psci(vcpu: Vcpu): number {
       else target.powerOff = false;
       kvm.event(`PSCI CPU_ON vcpu${target.id} from vcpu${vcpu.id}: ${status === 0 ? "SUCCESS" : "ALREADY_ON"}`);
       const st = status === PSCI_RET_SUCCESS || status === PSCI_RET_ALREADY_ON ? PSCI_RET_SUCCESS : PSCI_RET_DENIED;
+      if (kvm.profile.psciCompletion === "pre-enter") {
+        vcpu.psciPending = { target, status: st };
+        return 1;
+      }
       const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, st);
       return r === RMI_SUCCESS ? 1 : -EINVAL;
     }
     case PSCI_0_2_FN64_AFFINITY_INFO: {
       const target = vcpuByMpidr(kvm, x1);
       if (target === undefined) return 1;
+      if (kvm.profile.psciCompletion === "pre-enter") {
+        // v14: "XXX hack": RMM v2.0 is taken not to exit for AFFINITY_INFO; answered SUCCESS.
+        vcpu.psciPending = { target, status: PSCI_RET_SUCCESS };
+        return 1;
+      }
       const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, PSCI_RET_SUCCESS);
       return r === RMI_SUCCESS ? 1 : -EINVAL;
     }
@@ -238,7 +357,11 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
       vcpu.lastExit = { kind: "shutdown" };
       return 0;
     }
-    if (st === RMI_ERROR_REC && prof === "shutdown-any") return 1; // v14: -EAGAIN, re-enter
+    if (st === RMI_ERROR_REC && prof === "shutdown-any") {
+      // v14 (S25): the REC is not ready (e.g. CPU_ON not yet completed by the caller): -EAGAIN.
+      kvm.event(`REC_ENTER vcpu${vcpu.id}: RMI_ERROR_REC: -EAGAIN`);
+      return -EAGAIN;
+    }
     vcpu.lastExit = { kind: "unknown" };
     kvm.event(`REC_ENTER failed (${ret}): -ENXIO, KVM_EXIT_UNKNOWN`);
     return -ENXIO;

@@ -6,12 +6,35 @@
  */
 import type { Platform } from "../system/platform.js";
 import { statusFromName } from "../rmm/status.js";
+import { RANGE_DESC, encodeRangeList } from "../rmm/abi/range-desc.js";
 
 export const RMI_SUCCESS = 0;
 export const RMI_ERROR_INPUT = 1;
 export const RMI_ERROR_REALM = 2;
 export const RMI_ERROR_REC = 3;
 export const RMI_ERROR_RTT = 4;
+export const RMI_BUSY = 10;
+export const RMI_ERROR_GLOBAL = 11;
+export const RMI_INCOMPLETE = 13;
+export const RMI_BLOCKED = 14;
+
+/** RMI_INCOMPLETE result data (x0 bits [15:8]): MEMREQ [9:8], CAN_CANCEL [10]. */
+export const RMI_OP_MEM_REQ_NONE = 0;
+export const RMI_OP_MEM_REQ_DONATE = 1;
+export const RMI_OP_MEM_REQ_RECLAIM = 2;
+export function RMI_RETURN_MEMREQ(ret: number): number {
+  return RMI_RETURN_INDEX(ret) % 4;
+}
+export function RMI_RETURN_CANCANCEL(ret: number): boolean {
+  return Math.floor(RMI_RETURN_INDEX(ret) / 4) % 2 === 1;
+}
+
+/** SZ field of a descriptor (bits [1:0]) replaced by 3 - SZ: the other SZ convention (S07). */
+export function flipDescSize(d: bigint): bigint {
+  const v = BigInt.asUintN(64, d);
+  const sz = (v >> RANGE_DESC.SZ_SHIFT) & RANGE_DESC.SZ_MASK;
+  return v - (sz << RANGE_DESC.SZ_SHIFT) + ((3n - sz) << RANGE_DESC.SZ_SHIFT);
+}
 
 export function RMI_RETURN_STATUS(ret: number): number {
   return ret % 256;
@@ -20,7 +43,8 @@ export function RMI_RETURN_INDEX(ret: number): number {
   return Math.floor(ret / 256) % 256;
 }
 
-const B = (n: number): bigint => BigInt(n);
+/** A host address as a register; NULL (modelled as -1, e.g. an RD never set) is passed as 0. */
+const B = (n: number): bigint => (n < 0 ? 0n : BigInt(n));
 
 export interface RmiOut {
   ret: number;
@@ -33,7 +57,25 @@ export interface RmiOut {
 export class RmiClient {
   /** Per wrapper name: the output names as the typed API spells them (looked up once, not per call). */
   private readonly outNames = new Map<string, string[]>();
+  /**
+   * S07: "inverted" models an RMM that reads and writes RmiAddrRangeDesc.SZ as 3 - size class
+   * (PAGE = 3 .. P4D = 0). The simulated RMM uses PAGE = 0, so descriptors crossing the SMC
+   * boundary (map operands, unmap/reclaim outputs, donate lists and requests) are translated here.
+   */
+  descConvention: "bet1" | "inverted" = "bet1";
+  /** An NS page of the kernel's for address lists (donate/reclaim). */
+  listPage = -1;
+
   constructor(private readonly p: Platform) {}
+
+  private desc(d: bigint): bigint {
+    return this.descConvention === "inverted" ? flipDescSize(d) : d;
+  }
+
+  /** Is the command in this RMM's table? */
+  has(method: string): boolean {
+    return this.p.rmm.command(method) !== undefined;
+  }
 
   /** Call a command by wrapper name; returns packed x0 and outputs in order. */
   raw(method: string, ...args: bigint[]): RmiOut {
@@ -52,6 +94,7 @@ export class RmiClient {
     const o = (i: number): bigint => (i < nm.length ? (r[nm[i]!] as bigint | undefined) ?? 0n : 0n);
     return { ret: st + r.index * 256, x1: o(0), x2: o(1), x3: o(2), x4: o(3) };
   }
+
   granule_delegate(pa: number): number {
     return this.raw("granuleDelegate", B(pa)).ret;
   }
@@ -118,5 +161,84 @@ export class RmiClient {
   data_destroy(rd: number, ipa: number): { ret: number; data: number; top: number } {
     const o = this.raw("dataDestroy", B(rd), B(ipa));
     return { ret: o.ret, data: Number(o.x1), top: Number(o.x2) };
+  }
+
+  // ---- RMI v2.0 (beta): rmm-model.md §9 ----
+  version(req: bigint): RmiOut {
+    return this.raw("version", req);
+  }
+  features(index: number): { ret: number; value: bigint } {
+    const o = this.raw("features", B(index));
+    return { ret: o.ret, value: o.x1 };
+  }
+  rmm_config_set(cfg: number): number {
+    return this.raw("rmmConfigSet", B(cfg)).ret;
+  }
+  rmm_activate(): { ret: number; handle: bigint } {
+    const o = this.raw("rmmActivate");
+    return { ret: o.ret, handle: o.x1 };
+  }
+  granule_range_delegate(base: number, top: number): { ret: number; top: number } {
+    const o = this.raw("granuleRangeDelegate", B(base), B(top));
+    return { ret: o.ret, top: Number(o.x1) };
+  }
+  granule_range_undelegate(base: number, top: number): { ret: number; top: number } {
+    const o = this.raw("granuleRangeUndelegate", B(base), B(top));
+    return { ret: o.ret, top: Number(o.x1) };
+  }
+  rtt_data_map_init(rd: number, data: number, ipa: number, src: number, flags: number): number {
+    return this.raw("rttDataMapInit", B(rd), B(data), B(ipa), B(src), B(flags)).ret;
+  }
+  rtt_data_map(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number; handle: bigint } {
+    const o = this.raw("rttDataMap", B(rd), B(base), B(top), flags, this.desc(oaddr));
+    return { ret: o.ret, top: Number(o.x1), handle: o.x1 };
+  }
+  rtt_data_unmap(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number; range: bigint; count: number } {
+    const o = this.raw("rttDataUnmap", B(rd), B(base), B(top), flags, oaddr);
+    return { ret: o.ret, top: Number(o.x1), range: o.x2 === 0n ? 0n : this.desc(o.x2), count: Number(o.x3) };
+  }
+  rtt_unprot_map(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number } {
+    const o = this.raw("rttUnprotMap", B(rd), B(base), B(top), flags, this.desc(oaddr));
+    return { ret: o.ret, top: Number(o.x1) };
+  }
+  rtt_unprot_unmap(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number; range: bigint; count: number } {
+    const o = this.raw("rttUnprotUnmap", B(rd), B(base), B(top), flags, oaddr);
+    return { ret: o.ret, top: Number(o.x1), range: o.x2 === 0n ? 0n : this.desc(o.x2), count: Number(o.x3) };
+  }
+  realm_terminate(rd: number): number {
+    return this.raw("realmTerminate", B(rd)).ret;
+  }
+  /** REC_CREATE v2.0: an SRO (x1 = handle, x2 = donate request). */
+  rec_create_sro(rd: number, rec: number, params: number): { ret: number; handle: bigint; request: bigint } {
+    const o = this.raw("recCreate", B(rd), B(rec), B(params));
+    return { ret: o.ret, handle: o.x1, request: this.desc(o.x2) };
+  }
+  /** REC_DESTROY v2.0: an SRO (x1 = handle). */
+  rec_destroy_sro(rec: number): { ret: number; handle: bigint } {
+    const o = this.raw("recDestroy", B(rec));
+    return { ret: o.ret, handle: o.x1 };
+  }
+  op_continue(handle: bigint): { ret: number; handle: bigint; request: bigint } {
+    const o = this.raw("opContinue", handle, 0n);
+    return { ret: o.ret, handle: o.x1, request: this.desc(o.x2) };
+  }
+  /** OP_MEM_DONATE: the descriptors are written to the kernel's list page first. */
+  op_mem_donate(handle: bigint, descs: readonly bigint[]): { ret: number; consumed: number; request: bigint } {
+    this.p.ns.write(B(this.listPage), encodeRangeList(descs.map((d) => this.desc(d))));
+    const o = this.raw("opMemDonate", handle, B(this.listPage), B(descs.length));
+    return { ret: o.ret, consumed: Number(o.x1), request: this.desc(o.x2) };
+  }
+  /** OP_MEM_RECLAIM into the kernel's list page; returns the descriptors written. */
+  op_mem_reclaim(handle: bigint, capacity: number): { ret: number; descs: bigint[] } {
+    const o = this.raw("opMemReclaim", handle, B(this.listPage), B(capacity));
+    const n = RMI_RETURN_STATUS(o.ret) === RMI_INCOMPLETE || o.ret === RMI_SUCCESS ? Number(o.x1) : 0;
+    const raw = this.p.ns.read(B(this.listPage), 8 * n);
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const descs: bigint[] = [];
+    for (let i = 0; i < n; i++) descs.push(this.desc(v.getBigUint64(8 * i, true)));
+    return { ret: o.ret, descs };
+  }
+  op_cancel(handle: bigint): number {
+    return this.raw("opCancel", handle).ret;
   }
 }

@@ -9,6 +9,23 @@ import { pt, runSync, type Gen } from "./coop.js";
 import { EBUSY, EINVAL, ENOMEM, ENXIO } from "./errno.js";
 import { Kvm, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "./kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { delegate_range, undelegate_range } from "./range.js";
+import { PAGE_SIZE } from "./kvm.js";
+
+/**
+ * Delegate one page: GRANULE_DELEGATE (RMM v1.0) or the range helper over PAGE_SIZE (v13
+ * delegate_page, v14 rmi_delegate_page). 0 on success, else the RMI status (or errno).
+ */
+export function delegate_page(kvm: Kvm, phys: number): number {
+  if (kvm.profile.rmm === "1.0") return kvm.host.rmi.granule_delegate(phys);
+  return delegate_range(kvm, phys, PAGE_SIZE).ret;
+}
+
+/** Undelegate one page (GRANULE_UNDELEGATE or the range helper). 0 on success. */
+export function undelegate_page(kvm: Kvm, phys: number): number {
+  if (kvm.profile.rmm === "1.0") return kvm.host.rmi.granule_undelegate(phys);
+  return undelegate_range(kvm, phys, PAGE_SIZE).ret;
+}
 
 /** rmi_rtt_level_mapsize(level). */
 export function rmi_rtt_level_mapsize(level: number): number {
@@ -45,7 +62,7 @@ export function* alloc_delegated_granule(kvm: Kvm, mc: number[] | null): Gen<num
   }
   if (phys < 0) return PHYS_ADDR_MAX;
   yield pt("GRANULE_DELEGATE");
-  if (kvm.host.rmi.granule_delegate(phys) !== RMI_SUCCESS) {
+  if (delegate_page(kvm, phys) !== RMI_SUCCESS) {
     kvm.host.pages.put(phys);
     return PHYS_ADDR_MAX;
   }
@@ -64,7 +81,7 @@ export function* alloc_rtt(kvm: Kvm, mc: number[] | null): Gen<number> {
  * page is leaked (-EBUSY). v8 also un-accounts one page-table page here, for every granule (S11).
  */
 export function free_delegated_granule(kvm: Kvm, phys: number): number {
-  if (kvm.host.rmi.granule_undelegate(phys) !== RMI_SUCCESS) {
+  if (undelegate_page(kvm, phys) !== RMI_SUCCESS) {
     kvm.warn("free_delegated_granule", `undelegate of 0x${phys.toString(16)} failed: leak the page`);
     kvm.host.pages.leak(phys, "undelegate failed (free_delegated_granule)");
     return -EBUSY;

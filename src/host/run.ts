@@ -7,6 +7,7 @@
  */
 import { EINTR_LIKE, type RunControl } from "./run-control.js";
 import { type Gen } from "./coop.js";
+import { EIO } from "./errno.js";
 import { ENOEXEC_LIKE } from "./run-control.js";
 import { RealmStateK, type Vcpu } from "./kvm.js";
 import { kvm_arch_vcpu_load, kvm_arch_vcpu_put, kvm_arch_vcpu_run_pid_change } from "./first-run.js";
@@ -35,6 +36,8 @@ export function* kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
 function* kvm_vcpu_run_loaded(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
   const kvm = vcpu.kvm;
   vcpu.lastExit = { kind: "none" };
+  // KVM_BUG_ON marked the VM bugged (v13/v14 populate, S22): vCPU ioctls fail with -EIO.
+  if (kvm.vmBugged) return { ret: -EIO, stop: "error", exits: 0 };
   if (!vcpu.hasRun) {
     // kvm_arch_vcpu_run_pid_change (first-run.ts); on failure the vCPU has not run yet (S17 B).
     const r = kvm_arch_vcpu_run_pid_change(vcpu, ctl.entry);

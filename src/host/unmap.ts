@@ -8,7 +8,9 @@ import { runSync } from "./coop.js";
 import { ENOMEM, ENXIO } from "./errno.js";
 import { Kvm, PAGE_SIZE, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "./kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
-import { alloc_rtt, find_map_level, free_rtt, get_start_level, realm_fold_rtt_level, realm_rtt_create, rmi_rtt_level_mapsize } from "./rtt.js";
+import { alloc_rtt, find_map_level, free_rtt, get_start_level, realm_create_rtt_levels, realm_fold_rtt_level, realm_rtt_create, rmi_rtt_level_mapsize } from "./rtt.js";
+import { undelegate_range_desc } from "./range.js";
+import { RmiAddrType, encodeRttFlags } from "../rmm/abi/range-desc.js";
 
 /** `x |= bit` for a power-of-two bit, without 32-bit operators. */
 export function setBit(x: number, bit: number): number {
@@ -80,8 +82,99 @@ function realm_unmap_private_page(kvm: Kvm, ipa: number): { ret: number; next: n
   return { ret: 0, next };
 }
 
+/**
+ * realm_unmap_private_range on RMM v2.0 (v13/v14): RTT_DATA_UNMAP(addr, end, SINGLE) from out_top;
+ * ERROR_RTT with out_top > addr: nothing mapped there, continue; with out_top == addr: a block to
+ * split, create the RTT one level deeper and retry; other errors WARN. The returned range is
+ * undelegated (undelegate_range_desc). The guest_memfd references are not touched (S24).
+ */
+function realm_unmap_private_range_v2(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
+  const rmi = kvm.host.rmi;
+  const flags = encodeRttFlags({ oaddrType: RmiAddrType.SINGLE });
+  let addr = start;
+  let stuck = 0;
+  while (addr < end) {
+    const r = rmi.rtt_data_unmap(kvm.realm.rd, addr, end, flags, 0n);
+    const st = RMI_RETURN_STATUS(r.ret);
+    if (st === RMI_ERROR_RTT) {
+      if (r.top > addr) {
+        addr = r.top;
+        continue;
+      }
+      if (++stuck > 4) {
+        kvm.warn("realm_unmap_private_range", `RTT_DATA_UNMAP 0x${addr.toString(16)} keeps failing: ${r.ret}`);
+        break;
+      }
+      const level = RMI_RETURN_INDEX(r.ret) + 1;
+      const rtt = runSync(alloc_rtt(kvm, null));
+      if (rtt === PHYS_ADDR_MAX) {
+        kvm.warn("realm_unmap_private_range", "alloc_rtt failed");
+        break;
+      }
+      const c = realm_rtt_create(kvm, addr, level, rtt);
+      if (c !== RMI_SUCCESS) {
+        kvm.warn("realm_unmap_private_range", `RTT_CREATE (unfold) 0x${addr.toString(16)} level ${level} returned ${c}`);
+        free_rtt(kvm, rtt);
+        break;
+      }
+      continue;
+    }
+    if (r.ret !== RMI_SUCCESS) {
+      kvm.warn("realm_unmap_private_range", `RTT_DATA_UNMAP 0x${addr.toString(16)}..0x${end.toString(16)} returned ${r.ret}`);
+      break;
+    }
+    stuck = 0;
+    if (r.range !== 0n) undelegate_range_desc(kvm, r.range);
+    addr = Math.max(r.top, addr + GRANULE_SIZE);
+    kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
+  }
+  realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
+}
+
+/**
+ * v14 realm_unmap_shared_range: RTT_UNPROT_UNMAP(addr, end, NONE) from out_top; ERROR_RTT at or
+ * below find_map_level: nothing mapped, skip one block of that level; above: create the RTTs and
+ * retry. Folds afterwards.
+ */
+function realm_unmap_shared_range_v2(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
+  const rmi = kvm.host.rmi;
+  const bit = sharedBit(kvm);
+  start = setBit(start, bit);
+  end = setBit(end, bit);
+  const flags = encodeRttFlags({ oaddrType: RmiAddrType.NONE });
+  let addr = start;
+  let stuck = 0;
+  while (addr < end) {
+    const r = rmi.rtt_unprot_unmap(kvm.realm.rd, addr, end, flags, 0n);
+    const st = RMI_RETURN_STATUS(r.ret);
+    if (st === RMI_ERROR_RTT) {
+      const errLevel = RMI_RETURN_INDEX(r.ret);
+      const level = find_map_level(kvm, addr, end);
+      if (errLevel >= level) {
+        addr = alignUp(addr + 1, rmi_rtt_level_mapsize(errLevel));
+        continue;
+      }
+      if (++stuck > 4) {
+        kvm.warn("realm_unmap_shared_range", `RTT_UNPROT_UNMAP 0x${addr.toString(16)} keeps failing: ${r.ret}`);
+        break;
+      }
+      if (runSync(realm_create_rtt_levels(kvm, addr, errLevel, level, null))) break;
+      continue;
+    }
+    if (r.ret !== RMI_SUCCESS) {
+      kvm.warn("realm_unmap_shared_range", `RTT_UNPROT_UNMAP 0x${addr.toString(16)}..0x${end.toString(16)} returned ${r.ret}`);
+      return;
+    }
+    stuck = 0;
+    addr = Math.max(r.top, addr + GRANULE_SIZE);
+    kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
+  }
+  realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
+}
+
 /** realm_unmap_private_range(start, end, may_block), then fold what became homogeneous. */
 export function realm_unmap_private_range(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
+  if (kvm.profile.privateUnmap === "rtt_data_unmap") return realm_unmap_private_range_v2(kvm, start, end, mayBlock);
   let next: number;
   for (let addr = start; addr < end; addr = next) {
     const r = realm_unmap_private_page(kvm, addr);
@@ -94,6 +187,7 @@ export function realm_unmap_private_range(kvm: Kvm, start: number, end: number, 
 
 /** realm_unmap_shared_range(level, start, end, may_block): RTT_UNMAP_UNPROTECTED, recursing deeper. */
 export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number, end: number, mayBlock: boolean): void {
+  if (kvm.profile.sharedUnmap === "rtt_unprot_unmap") return realm_unmap_shared_range_v2(kvm, start, end, mayBlock);
   if (level > RMM_RTT_MAX_LEVEL) {
     kvm.warn("realm_unmap_shared_range", `level ${level} > ${RMM_RTT_MAX_LEVEL}`);
     return;

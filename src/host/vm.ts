@@ -11,7 +11,7 @@ import { RIPAS_NAMES, S2TTE_NAMES, S2tte, ripasOf, isLive } from "../rmm/s2tt.js
 import { rttWalk } from "../rmm/walk.js";
 import { rttTree, type RttTree, type RttTreeOptions } from "../rmm/inspect.js";
 import { IOCTL_TID, KernelHang, runSync, type Gen } from "./coop.js";
-import { errnoName, EFAULT } from "./errno.js";
+import { errnoName, EAGAIN, EFAULT } from "./errno.js";
 import type { Host } from "./host.js";
 import { GuestMemfd, Kvm, RealmStateK, UserMemory, Vcpu } from "./kvm.js";
 import { kvm_activate_realm_cap, kvm_destroy_vm, kvm_finalize_rec, populate } from "./lifecycle.js";
@@ -331,6 +331,8 @@ export class RealmVm {
           outcome = "shutdown";
         } else if (res.ret === 0 && ex.kind === "hypercall") {
           // the VMM has nothing to do for a host call
+        } else if (res.ret === -EAGAIN) {
+          this.log(`KVM_RUN(vcpu${idx}) = -EAGAIN (the VMM retries)`);
         } else if (res.ret < 0) {
           errno = errnoName(res.ret);
           this.log(`KVM_RUN(vcpu${idx}) = ${errno}${ex.kind === "unknown" ? " (KVM_EXIT_UNKNOWN)" : ""}`);

@@ -73,12 +73,15 @@ export class Rmm {
   active: boolean;
   /** Per-ABI state that command families keep (e.g. the v2.0 RMM global state, SROs). */
   readonly ext: Record<string, unknown> = {};
+  /** v2.0 with the v1.0 compatibility rows (the bet0 RMM v13 ran against: no REALM_TERMINATE step needed). */
+  readonly v1Compat: boolean;
 
   constructor(readonly machine: Machine, opts: RmmOptions = {}) {
     this.abi = opts.abi ?? "1.0";
     if (this.abi !== "1.0" && this.abi !== "2.0") throw new RangeError(`rmm: expected "1.0" or "2.0", got ${String(this.abi)}`);
     this.features = { ...defaultFeatures(machine.paBits), ...opts.features };
     this.table = buildTable(ALL_COMMANDS, this.abi, opts.v1Compat ?? false);
+    this.v1Compat = this.abi === "2.0" && opts.v1Compat === true;
     this.trace.enabled = opts.trace ?? true;
     this.active = this.abi === "1.0";
     if (this.abi === "2.0" && opts.startActive === true) this.active = true;

@@ -1,12 +1,14 @@
-/** The posting profiles by id. v13/v14 (RMM v2.0) are added once the v2.0 RMM mode exists. */
+/** The posting profiles by id. */
 import type { SeriesId, SeriesProfile } from "./profile.js";
 import { v8 } from "./v8.js";
 import { v10 } from "./v10.js";
 import { v12 } from "./v12.js";
+import { v13 } from "./v13.js";
+import { v14 } from "./v14.js";
 
 export * from "./profile.js";
 
-export const PROFILES: Partial<Record<SeriesId, SeriesProfile>> = { v8, v10, v12 };
+export const PROFILES: Partial<Record<SeriesId, SeriesProfile>> = { v8, v10, v12, v13, v14 };
 
 /** Postings the host can run now. */
 export function availableSeries(): SeriesId[] {

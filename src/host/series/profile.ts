@@ -66,4 +66,64 @@ export interface SeriesProfile {
   unmapClampBeforeCreatedCheck: boolean;
   /** §5.6/S22: populate passes the uAPI flags instead of the computed RMI flags (v8..v12). */
   populatePassesUapiFlags: boolean;
+
+  // ---- RMM v2.0 postings (v13, v14): §2, §3.2, §5 v13/v14 columns, rmm-model.md §9-§10 ----
+  /** v13: the RMM keeps the "temporary v1.0 SMCs" (RTT_MAP/UNMAP_UNPROTECTED, REC_AUX_COUNT). */
+  v1Compat: boolean;
+  /** §5.2/S09: realm_create_rd's PGD delegation and unwind. v8..v12: per-granule loop, unwind [0, i)
+   *  (v8/v9 also leave `r` unset when REC_AUX_COUNT fails); v13: delegate_range once, unwind
+   *  undelegate_range(pgd, i) with `i` uninitialised; v14: rmi_delegate_range, unwind undelegates
+   *  the whole PGD even after a partial delegate. */
+  realmCreateRd: "v8-aux-r-unset" | "per-granule" | "v13-uninit-i" | "v14-whole-pgd";
+  /** §5.2: realm_create_rd asks REC_AUX_COUNT (v8..v13; the temporary v1.0 SMC in v13). */
+  recAuxCount: boolean;
+  /** §5.6: populate per page: v1.0 DATA_CREATE (WARN at L3, create RTTs, retry); v13/v14
+   *  RTT_DATA_MAP_INIT with KVM_BUG_ON on ERROR_RTT at level 3 (v14 realm_data_map_init). */
+  populateCall: "data_create" | "rtt_data_map_init";
+  /** §5.8: realm_map_protected: v8..v12 per granule DATA_CREATE_UNKNOWN (+fold); v13 delegate_range
+   *  + RTT_DATA_MAP loop, creates RTTs to L3 and retries once, with a temporary L3 RTT for L2 sizes;
+   *  v14 the same loop with no temporary RTT. */
+  protectedMap: "data_create_unknown" | "v13-data_map" | "v14-data_map";
+  /** §5.8/S08: error unwind of the RTT_DATA_MAP loop: v13 undelegates map_size from the advanced
+   *  phys, then unmaps [base, ipa); v14 unmaps [base, ipa) then undelegates the whole range. */
+  protectedMapUnwind: "per-granule" | "v13-advanced-phys" | "v14-unmap-then-whole";
+  /** §5.9: realm_map_non_secure: v1.0 RTT_MAP_UNPROTECTED (v13: the temporary v1.0 SMC) or v14
+   *  RTT_UNPROT_MAP with MEMATTR/S2AP flags (WARN at the last level, raw RMI code returned, S04). */
+  sharedMap: "rtt_map_unprotected" | "rtt_unprot_map";
+  /** §5.10: private unmap: v1.0 DATA_DESTROY per granule, or RTT_DATA_UNMAP + undelegate_range_desc. */
+  privateUnmap: "data_destroy" | "rtt_data_unmap";
+  /** §5.10: shared unmap: v1.0 RTT_UNMAP_UNPROTECTED recursion, or v14 RTT_UNPROT_UNMAP range loop. */
+  sharedUnmap: "rtt_unmap_unprotected" | "rtt_unprot_unmap";
+  /** §5.3: GRANULE_RANGE_(UN)DELEGATE helpers: v13 KVM delegate_range/undelegate_range; v14 kernel
+   *  rmi_delegate_range/rmi_undelegate_range (WARN on size 0). */
+  rangeHelpers: "none" | "kvm" | "kernel";
+  /** S07: how the posting encodes RmiAddrRangeDesc.SZ for the descriptors it builds (its decoder,
+   *  level_to_size and the SRO path, always reads 0 = PAGE .. 3 = P4D). v13: PAGE=3 .. P4D=0. */
+  rangeDescEncoder: "none" | "v13-inverted" | "v14";
+  /** S07: the SZ convention of the RMM the posting ran against (the simulated RMM decodes PAGE=0;
+   *  "inverted" models an RMM reading SZ as 3 - size, translated at the SMC boundary). */
+  rmmDescConvention: "bet1" | "inverted";
+  /** §5.12: REC create/destroy: v1.0 aux granules in the params; v13 WIP SRO donating the aux
+   *  pages counted by REC_AUX_COUNT; v14 rmi_sro_execute / rmi_sro_memxfer_execute. */
+  recCreate: "aux-params" | "v13-sro-preallocated" | "v14-sro";
+  /** S28: v14 rmi_sro_execute leaves its result uninitialised when the RMM reports MEMREQ NONE. */
+  sroUninitResult: boolean;
+  /** §5.14: PSCI completion: at exit handling (v8..v13) or in kvm_rec_pre_enter (v14
+   *  kvm_rec_complete_psci, AFFINITY_INFO answered SUCCESS as an "XXX hack"). */
+  psciCompletion: "at-exit" | "pre-enter";
+  /** §5.11: kvm_destroy_realm: v14 calls REALM_TERMINATE before destroying the RTTs. */
+  realmTerminate: boolean;
+  /** §5.11: mmu_notifier_release step: kvm_free_stage2_pgd (v8..v13) or kvm_realm_uninit_stage2 (v14,
+   *  only when ACTIVE). */
+  stage2Uninit: "kvm_free_stage2_pgd" | "kvm_realm_uninit_stage2";
+  /** §5.7/S05: user_mem_abort forces a write fault for RECs (v8..v13); v14 does not. */
+  sharedFaultForcesWrite: boolean;
+  /** §5.7/S06: v14 passes the unaligned fault_ipa with a THP-enlarged mapping size. */
+  thpPassesUnalignedIpa: boolean;
+  /** S02: on ERROR_RTT the v14 range map paths create every level down to L3 before retrying;
+   *  post-v14 creates one level at a time and passes block descriptors (Suzuki's fix). */
+  rangeMapCreatesOneLevel: boolean;
 }
+
+/** Profile fields a Host may override ("what if this posting had that fix"), e.g. S02, S07. */
+export type ProfileOverrides = Partial<Omit<SeriesProfile, "id" | "rmm" | "uapi">>;

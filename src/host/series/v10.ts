@@ -17,4 +17,6 @@ export const v10: SeriesProfile = {
   sharedUnmapFolds: true,
   ripasErrAtMapLevel: "einval",
   recEnterRealmError: "shutdown-index1",
+  // expected in v10 after the v9 review [unverified]
+  realmCreateRd: "per-granule",
 };

@@ -90,7 +90,8 @@ function realmDestroyV2(rmm: Rmm, rd: bigint): number {
   if (g < 0) return ERROR_INPUT;
   const realm = rmm.realms.get(g)!;
   if (rmm.granules.refcount(g) !== 0) return ERROR_REALM;
-  if (realm.state !== RealmState.ZOMBIE) return ERROR_REALM;
+  // The bet0 RMM of the v13 posting (v1Compat) has no REALM_TERMINATE: any state, as in v1.0.
+  if (realm.state !== RealmState.ZOMBIE && !rmm.v1Compat) return ERROR_REALM;
   for (let i = 0; i < realm.numRoot; i++) if (rmm.granules.refcount(realm.rootRtt(i)) !== 0) return ERROR_REALM;
   removeRealm(rmm, realm);
   return SUCCESS;

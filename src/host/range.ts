@@ -1,0 +1,132 @@
+/**
+ * RMM v2.0 range helpers of the v13/v14 postings:
+ *  - v13 KVM `delegate_range` / `undelegate_range`, v14 kernel `rmi_delegate_range` /
+ *    `rmi_undelegate_range`: loop GRANULE_RANGE_(UN)DELEGATE from out_top; BUSY/BLOCKED -> retry;
+ *    any other error is returned (v14 WARNs on a zero size; post-v14 returns `top_delegated`);
+ *  - the address-range descriptor as each posting builds it (S07: v13 PAGE=3 .. P4D=0, v14
+ *    PAGE=0 .. P4D=3) and as both decode it (`level_to_size`: 0 = PAGE .. 3 = P4D);
+ *  - `undelegate_range_desc` (undelegate what RTT_DATA_UNMAP / OP_MEM_RECLAIM returned).
+ * Sources: linux-cca-series.md §3.2, §5.3, §5.10, S07, S22, S28; rmm-model.md §9.2, §10.
+ */
+import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
+import { RANGE_DESC, RmiOpMemState } from "../rmm/abi/range-desc.js";
+import { KernelHang } from "./coop.js";
+import { EINVAL, ENXIO } from "./errno.js";
+import type { Kvm } from "./kvm.js";
+import type { Host } from "./host.js";
+import type { SeriesProfile } from "./series/profile.js";
+import { RMI_BLOCKED, RMI_BUSY, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+
+/** Linux block size classes of a descriptor. */
+export type DescSize = "PAGE" | "PMD" | "PUD" | "P4D";
+const SIZE_ORDER: DescSize[] = ["PAGE", "PMD", "PUD", "P4D"];
+
+/** S07: the SZ value a posting writes for a size class. */
+export function descSizeCode(profile: SeriesProfile, size: DescSize): number {
+  const i = SIZE_ORDER.indexOf(size);
+  return profile.rangeDescEncoder === "v13-inverted" ? 3 - i : i;
+}
+
+/** The largest count of the default (page) form: CNT capped at 511 (v13/v14). */
+export const RMI_ADDR_RANGE_MAX_PAGES = 511;
+
+/**
+ * RMI_ADDR_RANGE(addr, size class, count, state) as the posting encodes it (its own SZ codes):
+ * SZ [1:0], CNT [11:2], ADDR = PA [51:12], ST bit 63 (1 = undelegated).
+ */
+export function rmi_addr_range(profile: SeriesProfile, addr: number, size: DescSize, count: number, state: RmiOpMemState): bigint {
+  const sz = BigInt(descSizeCode(profile, size));
+  return (sz << RANGE_DESC.SZ_SHIFT) + (BigInt(count) << RANGE_DESC.CNT_SHIFT) + BigInt(addr) + (BigInt(state) << RANGE_DESC.ST_SHIFT);
+}
+
+/**
+ * `level_to_size` (v13 and v14 alike) on the SZ field: 0 -> PAGE_SIZE, 1 -> PMD_SIZE,
+ * 2 -> PUD_SIZE, 3 -> P4D_SIZE. With CONFIG_PGTABLE_LEVELS = 4 and 4K pages P4D is folded into
+ * the PGD (512 GiB); with 3 levels PUD and P4D both fold to the PGD (1 GiB): S28.
+ */
+export function level_to_size(sz: number, pgtableLevels = 4): number {
+  const pud = 2 ** 30;
+  const pgdir = pgtableLevels >= 4 ? 2 ** 39 : pud;
+  return [GRANULE_SIZE, SZ_2M, pgtableLevels >= 3 ? pud : pgdir, pgdir][sz]!;
+}
+
+/** A decoded descriptor as the posting reads it (its decoder, not the RMM's). */
+export function decode_range_desc(d: bigint, pgtableLevels = 4): { addr: number; size: number; count: number; undelegated: boolean; sz: number } {
+  const v = BigInt.asUintN(64, d);
+  const sz = Number((v >> RANGE_DESC.SZ_SHIFT) & RANGE_DESC.SZ_MASK);
+  const count = Number((v >> RANGE_DESC.CNT_SHIFT) & RANGE_DESC.CNT_MASK);
+  const addr = Number(((v >> RANGE_DESC.ADDR_SHIFT) & RANGE_DESC.ADDR_MASK) << 12n);
+  return { addr, size: level_to_size(sz, pgtableLevels) * count, count, undelegated: (v >> RANGE_DESC.ST_SHIFT) % 2n === 1n, sz };
+}
+
+/** Retries of one call that answers BUSY/BLOCKED before the loop is reported as a hang. */
+const SPIN_BOUND = 4096;
+
+function rangeLoop(host: Host, which: "delegate" | "undelegate", phys: number, size: number): { ret: number; top: number } {
+  const rmi = host.rmi;
+  const end = phys + size;
+  let base = phys;
+  let spins = 0;
+  while (base < end) {
+    const r = which === "delegate" ? rmi.granule_range_delegate(base, end) : rmi.granule_range_undelegate(base, end);
+    const st = RMI_RETURN_STATUS(r.ret);
+    if (st === RMI_BUSY || st === RMI_BLOCKED) {
+      if (++spins > SPIN_BOUND) throw new KernelHang(`${which}_range`, spins);
+      continue;
+    }
+    if (r.ret !== RMI_SUCCESS) return { ret: r.ret, top: base };
+    if (r.top <= base) {
+      // Linux treats no progress as a bug (rmi_delegate_range: WARN + error).
+      host.warn(`${which}_range`, `GRANULE_RANGE_${which.toUpperCase()} made no progress at 0x${base.toString(16)}`);
+      return { ret: -EINVAL, top: base };
+    }
+    spins = 0;
+    base = r.top;
+  }
+  return { ret: 0, top: base };
+}
+
+/**
+ * v13 delegate_range / v14 rmi_delegate_range(phys, size): 0, or the RMI status (> 0) that stopped
+ * it (`top` is how far it got: post-v14's `top_delegated`). v14 WARNs on size 0 (S22).
+ */
+export function delegate_range(kvm: Kvm | Host, phys: number, size: number): { ret: number; top: number } {
+  const host = "host" in kvm ? kvm.host : kvm;
+  if (size === 0 && host.profile.rangeHelpers === "kernel") {
+    host.warn("rmi_delegate_range", "size == 0");
+    return { ret: 0, top: phys };
+  }
+  return rangeLoop(host, "delegate", phys, size);
+}
+
+/** v13 undelegate_range / v14 rmi_undelegate_range(phys, size). */
+export function undelegate_range(kvm: Kvm | Host, phys: number, size: number): { ret: number; top: number } {
+  const host = "host" in kvm ? kvm.host : kvm;
+  if (size === 0 && host.profile.rangeHelpers === "kernel") {
+    host.warn("rmi_undelegate_range", "size == 0");
+    return { ret: 0, top: phys };
+  }
+  return rangeLoop(host, "undelegate", phys, size);
+}
+
+/**
+ * undelegate_range_desc(desc): undelegate what an RTT_DATA_UNMAP returned, skipping descriptors
+ * already UNDELEGATED and (v14) zero-sized ones. The pages belong to guest_memfd; nothing is freed
+ * here. A failure WARNs and is returned (the kernel has no way to recover the granule).
+ */
+export function undelegate_range_desc(kvm: Kvm, desc: bigint): number {
+  const d = decode_range_desc(desc);
+  if (d.undelegated || d.size === 0) return 0;
+  const r = undelegate_range(kvm, d.addr, d.size);
+  if (r.ret !== 0) {
+    kvm.warn("undelegate_range_desc", `undelegate of [0x${d.addr.toString(16)}, +0x${d.size.toString(16)}) stopped at 0x${r.top.toString(16)}: ${r.ret}`);
+    // The granule the RMM handed back cannot return to the NS world: pin it (get_page).
+    const pages = kvm.host.pages;
+    if (r.top === d.addr && pages.page(d.addr) !== undefined) {
+      pages.get(d.addr);
+      pages.leak(d.addr, "undelegate failed (undelegate_range_desc)");
+    }
+    return -ENXIO;
+  }
+  return 0;
+}

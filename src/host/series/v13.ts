@@ -1,0 +1,46 @@
+/**
+ * v13, 18 Mar 2026, 48 patches, RMM v2.0-bet0 (TF-RMM topics/rmm-v2.0-poc), kvmtool cca/v11.
+ * Range APIs for delegation, protected map/unmap, populate and INIT_RIPAS; the temporary v1.0
+ * SMCs (RTT_MAP/UNMAP_UNPROTECTED, REC_AUX_COUNT) for shared mappings and aux counts; VMIDs owned
+ * by the RMM; WIP SRO for REC create/destroy. Sources: linux-cca-series.md §2, §5 (v13 columns).
+ */
+import type { SeriesProfile } from "./profile.js";
+import { v12 } from "./v12.js";
+
+export const v13: SeriesProfile = {
+  ...v12,
+  id: "v13",
+  date: "2026-03-18",
+  title: "v13: RMM v2.0-bet0 range APIs (+ temporary v1.0 SMCs), RMM-owned VMIDs, WIP SRO",
+  rmm: "2.0",
+  v1Compat: true,
+  hostVmid: false,
+  // §5.1/S31: v13 checks `created` first inside kvm_realm_unmap_range.
+  unmapClampBeforeCreatedCheck: false,
+  // §5.6: fixed in v13 (data_flags passed).
+  populatePassesUapiFlags: false,
+  populateCall: "rtt_data_map_init",
+  realmCreateRd: "v13-uninit-i",
+  recAuxCount: true,
+  protectedMap: "v13-data_map",
+  protectedMapUnwind: "v13-advanced-phys",
+  // §5.9: still per page through the temporary v1.0 RTT_MAP_UNPROTECTED, L3 only.
+  sharedMap: "rtt_map_unprotected",
+  privateUnmap: "rtt_data_unmap",
+  sharedUnmap: "rtt_unmap_unprotected",
+  rangeHelpers: "kvm",
+  rangeDescEncoder: "v13-inverted",
+  // S07: the bet0 RMM v13 ran against is assumed to read its descriptors as v13 builds them (the
+  // private fault path worked on it); v13's decoder then misreads what that RMM returns.
+  rmmDescConvention: "inverted",
+  recCreate: "v13-sro-preallocated",
+  // §5.7/S24: gmem_abort skips the release on success; the range private unmap drops nothing.
+  gmemRefAfterMap: "keep-on-success",
+  privateUnmapDropsRef: false,
+  // §5.13: irqchip checked first; early exit for state >= ACTIVE.
+  activationIrqchipAfterDead: false,
+  activationEarlyExit: "active-or-later",
+  // §5.11: same PGD leak as v10/v12 (S14), unmap + RTT teardown before the created check.
+  freePgdWhenDead: "skip-leak-pgd",
+  destroyRealmUnmapsFirst: true,
+};

@@ -1,0 +1,42 @@
+/**
+ * v14, 13 May 2026, 44 patches, RMM v2.0-bet1 (TF-RMM rmm-v2.0-poc_2 @3340667a291a), kvmtool
+ * cca/v12. Range RTT_UNPROT_MAP/UNMAP, v1.0 compat dropped, generic RMI code in
+ * arch/arm64/kernel/rmi.c, PSCI completed by the kernel before REC entry, REALM_TERMINATE,
+ * kvm_realm_uninit_stage2, PGD freed, descriptor encoding fixed, no temporary RTT for protected
+ * maps. Sources: linux-cca-series.md §2, §5 (v14 columns), §6.
+ */
+import type { SeriesProfile } from "./profile.js";
+import { v13 } from "./v13.js";
+
+export const v14: SeriesProfile = {
+  ...v13,
+  id: "v14",
+  date: "2026-05-13",
+  title: "v14: RMM v2.0-bet1, range unprotected maps, SRO RECs, REALM_TERMINATE, PGD freed",
+  v1Compat: false,
+  realmCreateRd: "v14-whole-pgd",
+  recAuxCount: false,
+  protectedMap: "v14-data_map",
+  protectedMapUnwind: "v14-unmap-then-whole",
+  sharedMap: "rtt_unprot_map",
+  sharedUnmap: "rtt_unprot_unmap",
+  rangeHelpers: "kernel",
+  rangeDescEncoder: "v14",
+  rmmDescConvention: "bet1",
+  recCreate: "v14-sro",
+  sroUninitResult: true,
+  gmemRefAfterMap: "release-always",
+  // §5.5/S19: the "ugly hack" is gone: a no-op realm_create_rtt_levels and retry.
+  ripasErrAtMapLevel: "create-and-retry",
+  recEnterRealmError: "shutdown-any",
+  psciCompletion: "pre-enter",
+  realmTerminate: true,
+  stage2Uninit: "kvm_realm_uninit_stage2",
+  freePgdWhenDead: "destroy-pgd",
+  // §5.11: the destroy-time unmap moved after the created check.
+  destroyRealmUnmapsFirst: false,
+  // §5.7: no forced write (S05), no forced PTE mappings; THP may enlarge the mapping (S06).
+  sharedFaultForcesWrite: false,
+  forcePteDefault: false,
+  thpPassesUnalignedIpa: true,
+};
