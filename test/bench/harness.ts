@@ -60,6 +60,7 @@ export function percentile(xs: number[], p: number): number {
 }
 
 function fmt(v: number): string {
+  if (!Number.isFinite(v)) return "-";
   if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
   if (v >= 1e4) return `${(v / 1e3).toFixed(1)}k`;
   if (v >= 100) return v.toFixed(0);
@@ -67,6 +68,7 @@ function fmt(v: number): string {
 }
 
 export function verdict(f: Figure): string {
+  if (!Number.isFinite(f.value)) return "not measured";
   if (!f.target) return "";
   const ok = f.target.better === "higher" ? f.value >= f.target.value : f.value <= f.target.value;
   const ratio = f.target.better === "higher" ? f.value / f.target.value : f.target.value / f.value;
@@ -76,7 +78,7 @@ export function verdict(f: Figure): string {
 export function table(figs: Figure[]): string {
   const rows = figs.map((f) => [
     f.name,
-    `${fmt(f.value)} ${f.unit}`,
+    Number.isFinite(f.value) ? `${fmt(f.value)} ${f.unit}` : "-",
     f.target ? `${f.target.better === "higher" ? ">=" : "<="} ${fmt(f.target.value)} ${f.unit}` : "",
     verdict(f),
     f.note ?? "",

@@ -1,20 +1,58 @@
 /**
  * `npm run bench`: the figures of issue 7, printed as a table with the machine described, and
  * written to bench-results.json. Benchmarks are not tests: nothing here fails on speed.
+ *
+ *   npm run bench                 every section
+ *   npm run bench -- rmi fault    only these sections (rmi, fault, scenarios, kernel, repl)
+ *   npm run bench -- --no-16g     skip the 16 GiB fault-in
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { machine, table, verdict, type Figure } from "./harness.js";
+import { benchFault } from "./fault.bench.js";
+import { benchKernel } from "./kernel.bench.js";
+import { benchRepl } from "./repl.bench.js";
 import { benchRmi } from "./rmi.bench.js";
+import { benchScenarios } from "./scenarios.bench.js";
 
-const sections: [string, () => Figure[] | Promise<Figure[]>][] = [["raw RMI", benchRmi]];
+const args = process.argv.slice(2);
+const big = !args.includes("--no-16g");
+const only = args.filter((a) => !a.startsWith("--"));
+
+const sections: [string, string, () => Figure[] | Promise<Figure[]>][] = [
+  ["rmi", "raw RMI", benchRmi],
+  ["fault", "fault-in through the Host API", () => benchFault({ big })],
+  ["scenarios", "scenario catalogue", benchScenarios],
+  ["kernel", "Jupyter kernel (python3 jupyter_client)", benchKernel],
+  ["repl", "REPL command latency (session API)", benchRepl],
+];
 
 const m = machine();
 console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}`);
 const all: (Figure & { section: string; verdict: string })[] = [];
-for (const [name, fn] of sections) {
-  const figs = await fn();
-  console.log(`\n== ${name}\n${table(figs)}`);
+for (const [key, name, fn] of sections) {
+  if (only.length > 0 && !only.includes(key)) continue;
+  const t0 = performance.now();
+  let figs: Figure[];
+  try {
+    figs = await fn();
+  } catch (e) {
+    figs = [{ name, value: NaN, unit: "", note: `section failed: ${e instanceof Error ? e.message : String(e)}` }];
+  }
+  console.log(`\n== ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n${table(figs)}`);
   for (const f of figs) all.push({ ...f, section: name, verdict: verdict(f) });
 }
-writeFileSync("bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine: m, figures: all }, null, 2) + "\n");
+// A run of some sections keeps the other sections' last figures.
+let kept: typeof all = [];
+if (only.length > 0 && existsSync("bench-results.json")) {
+  try {
+    const prev = JSON.parse(readFileSync("bench-results.json", "utf8")) as { figures?: typeof all };
+    const rerun = new Set(all.map((f) => f.section));
+    kept = (prev.figures ?? []).filter((f) => !rerun.has(f.section));
+  } catch {
+    kept = [];
+  }
+}
+const order = sections.map((s) => s[1]);
+const figures = [...kept, ...all].sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section));
+writeFileSync("bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine: m, figures }, null, 2) + "\n");
 console.log("\nwritten: bench-results.json");

@@ -47,20 +47,16 @@ export function benchRmi(): Figure[] {
     p.rmi.granuleDelegate(rtt + 0x1000n);
     p.ns.write(params, encodeRealmParams({ s2sz: 40, rttBase: rtt, rttLevelStart: 1, rttNumStart: 2, hashAlgo: 0 }));
     if (p.rmi.realmCreate(rd, params).status !== "RMI_SUCCESS") throw new Error("bench: REALM_CREATE failed");
-    let level = 1;
-    if (typeof p.rmi.rttCreate === "function") {
-      for (const [l, pa] of [[2, DRAM + 0x4000n], [3, DRAM + 0x5000n]] as const) {
-        p.rmi.granuleDelegate(pa);
-        if (p.rmi.rttCreate(rd, pa, 0n, l).status === "RMI_SUCCESS") level = l;
-      }
+    for (const [l, pa] of [[2, DRAM + 0x4000n], [3, DRAM + 0x5000n]] as const) {
+      p.rmi.granuleDelegate(pa);
+      const r = p.rmi.rttCreate(rd, pa, 0n, l);
+      if (r.status !== "RMI_SUCCESS") throw new Error(`bench: RTT_CREATE L${l}: ${r.status} ${r.index}`);
     }
-    if (typeof p.rmi.rttReadEntry === "function") {
-      let i = 0;
-      const calls = rate((n) => {
-        for (let k = 0; k < n; k++) p.rmi.rttReadEntry(rd, BigInt((i++ % 512) * 4096), level);
-      }, 10_000);
-      figs.push({ name: `RTT_READ_ENTRY (walk to L${level})`, value: calls, unit: "calls/s" });
-    }
+    let i = 0;
+    const calls = rate((n) => {
+      for (let k = 0; k < n; k++) p.rmi.rttReadEntry(rd, BigInt((i++ % 512) * 4096), 3);
+    }, 10_000);
+    figs.push({ name: "RTT_READ_ENTRY (walk to L3)", value: calls, unit: "calls/s" });
   }
   return figs;
 }
