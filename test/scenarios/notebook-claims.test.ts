@@ -501,3 +501,166 @@ describe("N4-ripas-before-and-after", () => {
   });
 });
 const RAM_N4 = 0x8000_0000n;
+
+describe("N2-range-apis-arrive (RMM 2.0 postings)", () => {
+  const SHARED = 1n << 39n;
+  function realm(series: SeriesId) {
+    const host = Host.create({ series, seed: 0 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
+    expect(vm.start().ok).toBe(true);
+    return { host, vm };
+  }
+  const V2 = ["v13", "v14"] as const;
+
+  it("v13/v14 dispatch as v12: the shared alias of a private gfn maps with no memory-fault exit; a RIPAS EMPTY page via its protected alias is an SEA", () => {
+    for (const series of V2) {
+      const { host, vm } = realm(series);
+      const at = host.trace.length;
+      const t = vm.touch(0x8040_1000n | SHARED, { access: "write" });
+      expect(t).toMatchObject({ outcome: "ok", exits: 2 });
+      expect(host.trace.slice(at).some((l) => l.includes("KVM_EXIT_MEMORY_FAULT"))).toBe(false);
+      expect(vm.kvm.privateGfns.has(0x8040_1000 / 4096)).toBe(true);
+      vm.share(0x8050_0000n, 0x1000n);
+      expect(vm.touch(0x8050_0000n, { access: "write" }).outcome).toBe("sea");
+    }
+  });
+
+  it("v13/v14 private fault: GRANULE_RANGE_DELEGATE + RTT_DATA_MAP (ERROR_RTT 2, RTT_CREATE, retry); 64 faults cost 65 + 65 + 1", () => {
+    for (const series of V2) {
+      const { host, vm } = realm(series);
+      let at = host.trace.length;
+      vm.touch(0x8040_0000n, { access: "write" });
+      const one = host.trace.slice(at).filter((l) => l.startsWith("SMC_") && !l.startsWith("SMC_RMI_REC_ENTER")).map((l) => l.split(" ")[0] + " " + l.split(" > ")[1]!.split(" ").slice(0, l.includes("ERROR") ? 2 : 1).join(" "));
+      expect(one).toEqual([
+        "SMC_RMI_GRANULE_RANGE_DELEGATE RMI_SUCCESS",
+        "SMC_RMI_RTT_DATA_MAP RMI_ERROR_RTT 2",
+        "SMC_RMI_GRANULE_RANGE_DELEGATE RMI_SUCCESS",
+        "SMC_RMI_RTT_CREATE RMI_SUCCESS",
+        "SMC_RMI_RTT_DATA_MAP RMI_SUCCESS",
+      ]);
+      const h2 = realm(series);
+      at = h2.host.trace.length;
+      for (let i = 0n; i < 64n; i++) h2.vm.touch(0x8040_0000n + i * 0x1000n, { access: "write" });
+      const lines = h2.host.trace.slice(at);
+      const n = (c: string) => lines.filter((l) => l.startsWith(`SMC_RMI_${c} `)).length;
+      expect([n("GRANULE_RANGE_DELEGATE"), n("RTT_DATA_MAP"), n("RTT_CREATE")]).toEqual([65, 65, 1]);
+    }
+  });
+
+  it("S07 as the notebook tabulates it: v13 writes SZ 3 for a page, its unmap WARNs once, a bet1 RMM never activates its realm; v14 clean", () => {
+    const v13 = scenarios.run("S07", { series: "v13" });
+    expect(v13.data).toMatchObject({ encoder: { PAGE: 3 }, decoderReadsPageAs: 512 * 2 ** 30, rmmConvention: "inverted", run: { fault: "ok", unmapWarns: 1 }, otherRmm: { convention: "bet1", realmActive: false } });
+    expect(v13.outcome).toBe("warn");
+    const v14 = scenarios.run("S07", { series: "v14" });
+    expect(v14.data).toMatchObject({ encoder: { PAGE: 0 }, decoderReadsPageAs: 4096, rmmConvention: "bet1", run: { fault: "ok", unmapWarns: 0 }, otherRmm: { realmActive: false } });
+    expect(v14.outcome).toBe("ok");
+  });
+
+  it("S08 unwind counts: v8-v12 two clean undelegates; v13 514 calls, one outside the folio, two failures; v14 512 calls, one failure, one granule lost and pinned", () => {
+    for (const series of ["v8", "v10", "v12"] as const) {
+      expect(scenarios.run("S08", { series }).data).toMatchObject({ ret: "-ENXIO", undelegateCalls: 2, undelegateOutsideFolio: 0, undelegateFailures: 0, folioGranulesNotReturned: 0, pinned: 0 });
+    }
+    expect(scenarios.run("S08", { series: "v13" }).data).toMatchObject({ undelegateCalls: 514, undelegateOutsideFolio: 1, undelegateFailures: 2, folioGranulesNotReturned: 0 });
+    expect(scenarios.run("S08", { series: "v14" }).data).toMatchObject({ undelegateCalls: 512, undelegateOutsideFolio: 0, undelegateFailures: 1, folioGranulesNotReturned: 1, pinned: 1 });
+  });
+
+  it("S24: v13 keeps the reference (2 -> 2; 3 cycles leave 3 extra), v14 releases it (1 -> 1)", () => {
+    for (const [series, mapped, after] of [["v13", 2, 2], ["v14", 1, 1]] as const) {
+      const { host, vm } = realm(series);
+      vm.touch(0x8060_0000n, { access: "write" });
+      const pa = Number(vm.mappingOf(0x8060_0000n).pa!);
+      expect(host.pages.page(pa)?.refcount).toBe(mapped);
+      vm.share(0x8060_0000n, 0x1000n);
+      expect(host.pages.page(pa)?.refcount).toBe(after);
+    }
+    expect(scenarios.run("S24", { series: "v13" })).toMatchObject({ outcome: "warn", warnCount: 3, data: { refcount: 4 } });
+    expect(scenarios.run("S24", { series: "v14" })).toMatchObject({ outcome: "ok", data: { refcount: 1 } });
+  });
+
+  it("S03: v13 losers keep extra references like v10 (3..19), v14 stays at 1; no WARN, one ASSIGNED entry in every schedule", () => {
+    type V1 = { state: string; refcount: number; warns: number; raced: boolean };
+    for (const series of V2) {
+      const v1 = scenarios.run("S03", { series }).data.variant1 as V1[];
+      expect(v1.every((x) => x.state === "ASSIGNED_RAM" && x.warns === 0)).toBe(true);
+      const raced = v1.filter((x) => x.raced).map((x) => x.refcount);
+      if (series === "v14") expect(v1.every((x) => x.refcount === 1)).toBe(true);
+      else expect([Math.min(...raced), Math.max(...raced)]).toEqual([3, 19]);
+    }
+  });
+
+  it("v14 29/44: only v14 fails a shared read fault (S05, -EFAULT + WARN) and a THP shared fault (S06, -EINVAL + WARN); its S04 loser WARNs twice", () => {
+    for (const series of ["v8", "v10", "v12", "v13"] as const) {
+      expect(scenarios.run("S05", { series }).outcome).toBe("ok");
+      expect(scenarios.run("S06", { series }).outcome).toBe("ok");
+      expect(scenarios.run("S04", { series }).data).toMatchObject({ warns: 0, ignored: 1 });
+    }
+    expect(scenarios.run("S05", { series: "v14" })).toMatchObject({ outcome: "error", warnCount: 1, data: { read: { errno: "-EFAULT" } } });
+    expect(scenarios.run("S06", { series: "v14" })).toMatchObject({ outcome: "error", warnCount: 1, data: { thpOn: { errno: "-EINVAL" }, thpOff: { outcome: "ok" } } });
+    expect(scenarios.run("S04", { series: "v14" }).data).toMatchObject({ errorRttRmm: { warns: 2 } });
+  });
+});
+
+describe("N5-tearing-it-all-down (RMM 2.0 postings)", () => {
+  const SHARED = 1n << 39n;
+  function smallRealm(series: SeriesId) {
+    const host = Host.create({ series, seed: 4 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
+    expect(vm.start().ok).toBe(true);
+    vm.touch(0x8040_0000n, { access: "write" });
+    vm.touch(0x8040_1000n, { access: "write" });
+    vm.share(0x8060_0000n, 0x1000n);
+    vm.touch(0x8060_0000n | SHARED, { access: "write" });
+    return { host, vm };
+  }
+
+  it("S14 chart: after destroy v13 keeps 10 pages (2 PGD + 8 private pages its unmap could not undelegate), v14 none", () => {
+    for (const [series, left] of [["v13", 10], ["v14", 0]] as const) {
+      const h = Host.create({ series, seed: 4 });
+      const base = h.stats().freePages;
+      const v = h.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
+      v.start();
+      for (let i = 0n; i < 8n; i++) v.touch(0x8040_0000n + i * 0x1000n, { access: "write" });
+      v.destroy();
+      expect(base - h.stats().freePages).toBe(left);
+      const owners = [...h.pages.pagesOf(v.id)].filter((p) => p.leaked).map((p) => p.owner).sort();
+      expect(owners).toEqual(series === "v13" ? ["gmem", "gmem", "gmem", "gmem", "gmem", "gmem", "gmem", "gmem", "kvm-pgd", "kvm-pgd"] : []);
+    }
+    expect(scenarios.run("S14", { series: "v14" })).toMatchObject({ outcome: "ok", data: { freePagesLost: 0 } });
+    expect(scenarios.run("S13", { series: "v14" }).outcome).toBe("ok");
+    expect(scenarios.run("S12", { series: "v14" }).outcome).toBe("ok");
+    expect(scenarios.run("S13", { series: "v13" }).warnCount).toBeGreaterThan(0);
+  });
+
+  it("S15: v13 and v14 both walk twice (13 RTT_DESTROY, the second pass 2 x 'no table here'); only v14 terminates, before its walk and REALM_DESTROY", () => {
+    for (const series of ["v13", "v14"] as const) {
+      const { host, vm } = smallRealm(series);
+      const at = host.trace.length;
+      vm.destroy();
+      const lines = host.trace.slice(at);
+      const n = (c: string) => lines.filter((l) => l.startsWith(`SMC_RMI_${c} `)).length;
+      expect(n("RTT_DESTROY")).toBe(13);
+      const arch = lines.findIndex((l) => l.includes("kvm_arch_destroy_vm"));
+      const second = lines.slice(arch).filter((l) => l.startsWith("SMC_RMI_RTT_DESTROY"));
+      expect(second).toHaveLength(2);
+      for (const l of second) expect(l).toMatch(/> RMI_ERROR_RTT 1 0 \S+$/);
+      expect(n("REALM_TERMINATE")).toBe(series === "v14" ? 1 : 0);
+      expect(n("REALM_DESTROY")).toBe(1);
+      if (series === "v14") {
+        const term = lines.findIndex((l) => l.startsWith("SMC_RMI_REALM_TERMINATE"));
+        const walk2 = lines.findIndex((l, i) => i > arch && l.startsWith("SMC_RMI_RTT_DESTROY"));
+        const destroy = lines.findIndex((l) => l.startsWith("SMC_RMI_REALM_DESTROY"));
+        expect(arch < term && term < walk2 && walk2 < destroy).toBe(true);
+        expect(host.stats()).toMatchObject({ leakedPages: 0, warnCount: 0, granules: { DELEGATED: 0, RD: 0, REC: 0, REC_AUX: 0, DATA: 0, RTT: 0 } });
+        expect(vm.state).toBe("DEAD");
+      }
+    }
+  });
+
+  it("S16 on v13/v14: DYING, no host VMID to hold", () => {
+    for (const series of ["v13", "v14"] as const) {
+      const r = scenarios.run("S16", { series });
+      expect(r.data).toMatchObject({ state: "DYING", vmidHeld: false });
+      expect(r.leakedGranules).toBe(3);
+    }
+  });
+});
