@@ -85,7 +85,7 @@ export class Recorder {
   }
 }
 
-interface ScenarioDef {
+export interface ScenarioDef {
   id: string;
   title: string;
   affects: SeriesId[];
