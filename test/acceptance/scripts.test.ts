@@ -421,6 +421,29 @@ describe("help", () => {
   });
 });
 
+describe("every example `help COMMAND` prints", () => {
+  const r = runScript("help-examples.realm", ["--keep-going"]);
+
+  it("runs as documented (including inject's JSON rule form)", () => {
+    const bad = r.results.filter((x) => !x.ok).map((x) => `${x.lineNo}: ${x.line} -> ${x.error}`);
+    expect(bad).toEqual([]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("the examples do what their help says", () => {
+    expect(byLine(r, "new tiny --series v8 --ipa-bits 33 --mem 2M").value).toMatchObject({ ipaBits: 33, series: "v8" });
+    expect(byLine(r, "touch 0x80000000 --count 512 --stride 4K --read").value.outcomes).toEqual({ ok: 512 });
+    expect(byLine(r, "touch 0x8080000000 --vcpu 1").value).toMatchObject({ realm: "r1", vcpu: 1, outcomes: { ok: 1 } });
+    expect(byLine(r, "workload seq").text).toMatch(/16384\/16384 steps/); // 64 MiB of RAM
+    const json = r.results.find((x) => x.line.startsWith("inject {"));
+    expect(json?.ok, json?.error).toBe(true);
+    expect(json?.text).toMatch(/RTT_FOLD/);
+    expect(byLine(r, "smc VERSION 0x10000").value.status).toBe("RMI_SUCCESS");
+    expect(byLine(r, "scenario run S10 --series v8").value.results.length).toBe(1);
+    expect(byLine(r, "seed").text).toMatch(/\b1\b/);
+  });
+});
+
 describe("README.md's REPL tour, verbatim", () => {
   const r = runScript("readme-tour.realm");
 
