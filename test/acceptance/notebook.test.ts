@@ -121,6 +121,13 @@ describe("user-tour.ipynb: what the user sees", () => {
     expect(t).toMatch(/L3 RTT .*ASSIGNED RAM/);
   });
 
+  it("a %%realm cell runs its lines in order on the same session (r1 still exists)", () => {
+    const t = rich(cell("%%realm"), "text/plain");
+    expect(t[0]).toMatch(/using r1 \(v8, RMM 1\.0\)/);
+    expect(t[1]).toMatch(/2 ok/);
+    expect(t[2]).toMatch(/^SMC_RMI_DATA_CREATE_UNKNOWN [0-9a-f]+ [0-9a-f]+ 80401000 > RMI_SUCCESS$/m);
+  });
+
   it("display(accountingChart(...)) shows a PNG chart", () => {
     const png = rich(cell("display(accountingChart"), "image/png");
     expect(png.length).toBe(1);

@@ -464,3 +464,16 @@ describe("README.md's REPL tour, verbatim", () => {
     expect(["RMI_SUCCESS", "RMI_ERROR_RTT"]).toContain(s.value.status);
   });
 });
+
+describe("realm kernel install (design.md: package contract)", () => {
+  it("registers the kernelspec 'realm', display name \"Realm (TypeScript)\", running this package's kernel", () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-kspec-"));
+    const r = realm(["kernel", "install", "--prefix", dir], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = JSON.parse(readFileSync(join(dir, "share", "jupyter", "kernels", "realm", "kernel.json"), "utf8"));
+    expect(spec.display_name).toBe("Realm (TypeScript)");
+    expect(spec.language).toBe("typescript");
+    expect(spec.argv).toContain("{connection_file}");
+    expect(spec.argv.some((a: string) => a.startsWith(root))).toBe(true);
+  });
+});
