@@ -11,7 +11,6 @@
 import { EOPNOTSUPP } from "./errno.js";
 import type { Vcpu } from "./kvm.js";
 import { kvm_activate_realm } from "./lifecycle.js";
-import { extraProfile } from "./series/extra.js";
 
 /** Per-vCPU debug state as far as S27 needs it: how deep the load_debug/put_debug pairing is. */
 export interface VcpuDebugState {
@@ -59,7 +58,7 @@ export function kvm_arch_vcpu_load(vcpu: Vcpu): void {
  * the postings taken as balanced put the debug state back.
  */
 export function kvm_arch_vcpu_put(vcpu: Vcpu): void {
-  if (extraProfile(vcpu.kvm.profile).recDebugLoadPut === "load-only") return;
+  if (vcpu.kvm.profile.recDebugLoadPut === "load-only") return;
   kvm_vcpu_put_debug(vcpu);
 }
 
@@ -70,7 +69,7 @@ export function kvm_arch_vcpu_put(vcpu: Vcpu): void {
 export function kvm_arch_vcpu_run_pid_change(vcpu: Vcpu, entry: bigint): number {
   const kvm = vcpu.kvm;
   // v8/v10 (§9): realms need the in-kernel irqchip, checked before anything else.
-  if (extraProfile(kvm.profile).firstRunIrqchipCheck && !kvm.irqchipInKernel) return -EOPNOTSUPP;
+  if (kvm.profile.firstRunIrqchipCheck && !kvm.irqchipInKernel) return -EOPNOTSUPP;
   if (kvm.profile.uapi === "implicit") return kvm_activate_realm(kvm, entry);
   return 0;
 }

@@ -42,7 +42,15 @@ export interface HostOptions {
   poisonUninit?: boolean;
   /** The platform's memory map (default: Platform's, 2 GiB of DRAM); a bigger DRAM hosts bigger realms. */
   memoryMap?: readonly MemoryRegion[];
+  /**
+   * The host kernel's kvm-arm.mode: "vhe" (default, the kernel at EL2) or "nvhe" (S26: v13 loses
+   * the realm's GIC state on nVHE, v14 refuses realm VMs there).
+   */
+  kvmArmMode?: KvmArmMode;
 }
+
+/** kvm-arm.mode on the host kernel command line (VHE: the kernel runs at EL2). */
+export type KvmArmMode = "vhe" | "nvhe";
 
 export interface HostStats {
   freePages: number;
@@ -115,6 +123,8 @@ export class Host {
   readonly poisonUninit: boolean;
   /** arm64_init_rmi's result on an RMM v2.0 host (0, or the errno that left realms unsupported). */
   readonly rmiInit: number;
+  /** kvm-arm.mode (HostOptions.kvmArmMode). */
+  readonly kvmArmMode: KvmArmMode;
 
   private constructor(opts: HostOptions) {
     const base = profileOf(opts.series);
@@ -129,9 +139,13 @@ export class Host {
     this.series = this.profile.id;
     if (opts.seed !== undefined && (typeof opts.seed !== "number" || !Number.isInteger(opts.seed))) throw new TypeError(`seed: expected an integer, got ${String(opts.seed)}`);
     this.seed = opts.seed ?? 1;
+    const mode = opts.kvmArmMode ?? "vhe";
+    if (mode !== "vhe" && mode !== "nvhe") throw new RangeError(`Host.create: kvmArmMode must be "vhe" or "nvhe", got ${String(mode)}`);
+    this.kvmArmMode = mode;
     this.rng = new Prng(this.seed);
     this.invariants = opts.invariants ?? true;
     this.log.enabled = opts.trace ?? true;
+    if (mode === "nvhe") this.log.push("event", "host kernel: kvm-arm.mode=nvhe");
     const popts: Parameters<typeof Platform.create>[0] = { rmm: this.profile.rmm };
     if (opts.memoryMap !== undefined) popts.memoryMap = opts.memoryMap;
     if (this.profile.rmm === "2.0") popts.v1Compat = this.profile.v1Compat;

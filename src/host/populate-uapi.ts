@@ -21,7 +21,6 @@ import { Kvm, RealmStateK } from "./kvm.js";
 import { realm_create_protected_data_page, KVM_ARM_RME_POPULATE_FLAGS_MEASURE, RMI_MEASURE_CONTENT } from "./lifecycle.js";
 import { kvm_gmem_get_pfn, user_page } from "./mmu.js";
 import { realm_ensure_created } from "./realm-create.js";
-import { extraProfile } from "./series/extra.js";
 
 export interface PopulateArgs {
   base: number;
@@ -97,7 +96,7 @@ function populate_page(kvm: Kvm, ipa: number, src: number, flags: number): numbe
 
 /** v8/v10 kvm_populate_realm (KVM_CAP_ARM_RME_POPULATE_REALM). 0 or a negative errno. */
 export function kvm_populate_realm(kvm: Kvm, args: PopulateArgs, measureFlag = KVM_ARM_RME_POPULATE_FLAGS_MEASURE): number {
-  if (extraProfile(kvm.profile).populateUapi !== "cap-populate-realm") throw new Error(`kvm_populate_realm: ${kvm.profile.id} has no KVM_CAP_ARM_RME populate (use kvm_arm_rmi_populate)`);
+  if (kvm.profile.populateUapi !== "cap-populate-realm") throw new Error(`kvm_populate_realm: ${kvm.profile.id} has no KVM_CAP_ARM_RME populate (use kvm_arm_rmi_populate)`);
   if (kvm.realm.state !== RealmStateK.NEW) return -EPERM;
   if (args.base % GRANULE_SIZE !== 0 || args.size % GRANULE_SIZE !== 0) return -EINVAL;
   if (args.flags !== 0 && args.flags !== measureFlag) return -EINVAL; // flags within MEASURE
@@ -126,7 +125,7 @@ export function kvm_populate_realm(kvm: Kvm, args: PopulateArgs, measureFlag = K
  * `buf` is the VMM's source memory the uaddr points into.
  */
 export function kvm_arm_rmi_populate(kvm: Kvm, args: PopulateArgs, buf: VmmBuffer, measureFlag = KVM_ARM_RME_POPULATE_FLAGS_MEASURE): number {
-  const x = extraProfile(kvm.profile);
+  const x = kvm.profile;
   if (x.populateUapi === "cap-populate-realm") throw new Error(`kvm_arm_rmi_populate: ${kvm.profile.id} has the KVM_CAP_ARM_RME populate (use kvm_populate_realm)`);
   const src0 = args.sourceUaddr ?? 0;
   if ((args.reserved ?? 0) !== 0) return -EINVAL;

@@ -11,7 +11,6 @@ import { EINVAL, ENOMEM, ENXIO, EPERM } from "./errno.js";
 import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "./kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
 import { find_map_level, realm_create_rtt_levels } from "./rtt.js";
-import { extraProfile } from "./series/extra.js";
 import { realm_unmap_private_range } from "./unmap.js";
 
 export const RMI_EMPTY = 0;
@@ -33,7 +32,7 @@ export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: num
   let stuck = 0;
   let lastIpa = -1;
   // S20: v9+ write *top_ipa only on success; v8's own loop wrote it after the loop, error or not.
-  const topOnError = extraProfile(kvm.profile).ripasTopWrittenOnError;
+  const topOnError = kvm.profile.ripasTopWrittenOnError;
   const fail = (ret: number) => ({ ret, top: topOnError ? ipa : undefined });
   while (ipa < end) {
     if (ipa === lastIpa) {

@@ -12,29 +12,15 @@
 import { REC_RUN } from "../rmm/abi/rec-params.js";
 import type { Host } from "./host.js";
 import type { Vcpu } from "./kvm.js";
-import { extraProfile } from "./series/extra.js";
 
-export type KvmArmMode = "vhe" | "nvhe";
-
-const MODES = new WeakMap<Host, KvmArmMode>();
-
-/** The kernel command line's kvm-arm.mode for this host (default: VHE). */
-export function setKvmArmMode(host: Host, mode: KvmArmMode): void {
-  if (mode !== "vhe" && mode !== "nvhe") throw new RangeError(`setKvmArmMode: mode must be "vhe" or "nvhe", got ${String(mode)}`);
-  MODES.set(host, mode);
-  host.log.push("event", `host kernel: kvm-arm.mode=${mode}`);
-}
-
-export function kvmArmMode(host: Host): KvmArmMode {
-  return MODES.get(host) ?? "vhe";
-}
+export type { KvmArmMode } from "./host.js";
 
 /**
  * Whether KVM offers realms on this host (the KVM_CAP for realm VMs): v14's RMI init bails out on
  * an nVHE host (!has_vhe()). Returns 0 or -EINVAL as KVM_CREATE_VM(REALM) would.
  */
 export function kvm_realm_vhe_check(host: Host): number {
-  if (extraProfile(host.profile).vheRequired && kvmArmMode(host) === "nvhe") return -22;
+  if (host.profile.vheRequired && host.kvmArmMode === "nvhe") return -22;
   return 0;
 }
 
@@ -77,9 +63,9 @@ export function vgic_flush_rec(vcpu: Vcpu): void {
   const s = VGIC.get(vcpu);
   if (s === undefined || s.pending.length === 0) return;
   const kvm = vcpu.kvm;
-  if (extraProfile(kvm.profile).gicStateVia === "sysregs") {
+  if (kvm.profile.gicStateVia === "sysregs") {
     // ICH_*_EL2 are loaded only on the VHE vcpu run path; the nVHE REC entry bypasses it.
-    if (kvmArmMode(kvm.host) === "nvhe") {
+    if (kvm.host.kvmArmMode === "nvhe") {
       s.lost++;
       kvm.event(`vcpu${vcpu.id}: nVHE REC entry: ICH_LR<n>_EL2 not loaded, ${s.pending.length} virtual interrupt(s) not presented`);
     } else {
@@ -100,7 +86,7 @@ export function vgic_flush_rec(vcpu: Vcpu): void {
 /** After REC_ENTER returns (kvm_vgic_sync_hwstate): read the LRs the RMM handed back. */
 export function vgic_sync_rec(vcpu: Vcpu): void {
   const s = VGIC.get(vcpu);
-  if (s === undefined || extraProfile(vcpu.kvm.profile).gicStateVia !== "rec_run") return;
+  if (s === undefined || vcpu.kvm.profile.gicStateVia !== "rec_run") return;
   const ns = vcpu.kvm.host.platform.ns;
   const run = BigInt(vcpu.rec.run);
   const lrs: bigint[] = [];

@@ -165,16 +165,23 @@ export class RealmVm {
       const r = populate(k, this.ramBase, image, true);
       ok = ioctl(`KVM_ARM_RMI_POPULATE 0x${this.ramBase.toString(16)} +0x${this.imageSize.toString(16)} MEASURE -> ${r >= 0 ? r : "error"}`, Math.min(0, r));
     }
+    // KVM_RUN as a step: runOps already logged a failing ioctl's errno (once); a run that never
+    // returned to the VMM (livelock, hang) has no return value, its outcome is the step's result.
+    const run = (i: number, r: TouchResult): boolean => {
+      const name = `KVM_RUN(vcpu${i})`;
+      if (r.errno !== undefined) steps.push({ ioctl: name, ret: r.errno });
+      else if (r.outcome === "livelock" || r.outcome === "hang") {
+        steps.push({ ioctl: name, ret: r.outcome });
+        this.log(`${name} did not return (${r.outcome})`);
+      } else ioctl(name, 0);
+      return r.outcome === "ok";
+    };
     if (ok) {
       // vCPU 0 boots and brings up the others with PSCI CPU_ON (the Linux SMP boot).
       const ops: GuestOp[] = [];
       for (let i = 1; i < k.vcpus.length; i++) ops.push(psciOps.cpuOn(realmMpidr(i), this.entry));
-      const r0 = this.runOps(0, ops);
-      ok = ioctl("KVM_RUN(vcpu0)", r0.outcome === "ok" ? 0 : r0.errno !== undefined ? -1 : 0) && (r0.outcome === "ok");
-      for (let i = 1; ok && i < k.vcpus.length; i++) {
-        const r = this.runOps(i, []);
-        ok = ioctl(`KVM_RUN(vcpu${i})`, r.outcome === "ok" ? 0 : -1);
-      }
+      ok = run(0, this.runOps(0, ops));
+      for (let i = 1; ok && i < k.vcpus.length; i++) ok = run(i, this.runOps(i, []));
     }
     this.host.step(`start VM ${this.id}`);
     return { ok, steps, rmiCalls: this.host.rmiCalls - before };

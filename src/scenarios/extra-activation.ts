@@ -11,11 +11,12 @@
 import { Host } from "../host/host.js";
 import { kvm_activate_realm_cap } from "../host/lifecycle.js";
 import { errnoName } from "../host/errno.js";
-import type { RealmVm } from "../host/vm.js";
-import { runErrnoSince, rdExists, type ExtraScenario } from "./extra-common.js";
+import type { StartResult } from "../host/vm.js";
+import { rdExists, type ExtraScenario } from "./extra-common.js";
 
-function firstRunErrno(vm: RealmVm, ok: boolean, from: number): string {
-  return ok ? "0" : runErrnoSince(vm.host, from) ?? "(no KVM_RUN: the VMM stopped before it)";
+/** What the first KVM_RUN of vCPU 0 returned during vm.start(). */
+function firstRunErrno(s: StartResult): string {
+  return s.steps.find((x) => x.ioctl === "KVM_RUN(vcpu0)")?.ret ?? "(no KVM_RUN: the VMM stopped before it)";
 }
 
 export const S17: ExtraScenario = {
@@ -27,20 +28,18 @@ export const S17: ExtraScenario = {
     const rec = mk(host);
     // A: userspace irqchip.
     const a = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, irqchip: false });
-    let mark = host.trace.length;
     const sa = a.start();
-    const aFirst = firstRunErrno(a, sa.ok, mark);
+    const aFirst = firstRunErrno(sa);
     rec.check("A: first KVM_RUN without an in-kernel irqchip", { outcome: sa.ok ? "ok" : "error" });
     const a2 = a.run(0, []);
     rec.data.A = { firstRun: aFirst, secondRun: a2.errno ?? a2.outcome, state: a.state, rdExists: rdExists(a) };
     // B: REALM_ACTIVATE fails (after v12 has marked the realm DEAD).
     host.inject({ rmi: "REALM_ACTIVATE", status: "RMI_ERROR_REALM" });
     const b = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
-    mark = host.trace.length;
     const sb = b.start();
     const bFirst = b.kvm.profile.uapi === "vmm-driven"
       ? sb.steps.find((s) => s.ioctl.includes("ACTIVATE_REALM"))?.ret ?? "(not reached)"
-      : firstRunErrno(b, sb.ok, mark);
+      : firstRunErrno(sb);
     rec.check("B: activation fails", { outcome: sb.ok ? "ok" : "error" });
     const stateAfterFirst = b.state;
     let second: string;

@@ -27,20 +27,6 @@ export function countRmi(host: Host, name: string): number {
   return n;
 }
 
-/**
- * The errno of the first failed KVM_RUN of `vcpu` logged from trace line `from` on (the toy VMM's
- * "KVM_RUN(vcpuN) = -EXXX" line written when the ioctl returns).
- */
-export function runErrnoSince(host: Host, from: number, vcpu = 0): string | undefined {
-  const re = new RegExp(`KVM_RUN\\(vcpu${vcpu}\\) = (-[A-Z0-9]+)`);
-  const lines = host.trace;
-  for (let i = from; i < lines.length; i++) {
-    const m = re.exec(lines[i]!);
-    if (m !== null) return m[1];
-  }
-  return undefined;
-}
-
 /** The RD exists in the RMM. */
 export function rdExists(vm: RealmVm): boolean {
   const rd = vm.kvm.realm.rd;

@@ -6,7 +6,7 @@
  * (kvm-arm.mode=nvhe), makes a virtual interrupt (the timer PPI, 27) pending for vCPU 0 and runs it.
  */
 import { Host } from "../host/host.js";
-import { kvm_realm_vhe_check, kvm_vgic_inject_irq, setKvmArmMode, vgicCpu } from "../host/vgic.js";
+import { kvm_realm_vhe_check, kvm_vgic_inject_irq, vgicCpu } from "../host/vgic.js";
 import { errnoName } from "../host/errno.js";
 import { RAM, type ExtraScenario } from "./extra-common.js";
 
@@ -17,9 +17,8 @@ export const S26: ExtraScenario = {
   title: "nVHE host (kvm-arm.mode=nvhe): does a realm vCPU get its virtual interrupts?",
   affects: ["v13"],
   run(series, mk) {
-    const host = Host.create({ series, seed: 1 });
+    const host = Host.create({ series, seed: 1, kvmArmMode: "nvhe" });
     const rec = mk(host);
-    setKvmArmMode(host, "nvhe");
     const sup = kvm_realm_vhe_check(host);
     if (sup !== 0) {
       rec.data.realmSupport = errnoName(sup);

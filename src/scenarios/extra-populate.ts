@@ -15,7 +15,6 @@ import { Host } from "../host/host.js";
 import { kvm_init_ipa_range_realm } from "../host/ripas.js";
 import { kvm_create_realm } from "../host/realm-create.js";
 import { kvm_arm_rmi_populate, kvm_populate_realm, VmmBuffer } from "../host/populate-uapi.js";
-import { extraProfile } from "../host/series/extra.js";
 import { errnoName } from "../host/errno.js";
 import type { RealmVm } from "../host/vm.js";
 import { RAM, rdExists, type ExtraScenario } from "./extra-common.js";
@@ -67,7 +66,7 @@ export const S22: ExtraScenario = {
   run(series, mk) {
     const host = Host.create({ series, seed: 1 });
     const rec = mk(host);
-    const x = extraProfile(host.profile);
+    const x = host.profile;
     if (x.populateUapi === "ioctl-in-place") {
       rec.notes.push("v13/v14 populate (struct updated in place, size 0, wrap, double populate) belongs to the RMM v2.0 host: not run by this module");
       rec.data.run = false;

@@ -123,6 +123,31 @@ export interface SeriesProfile {
   /** S02: on ERROR_RTT the v14 range map paths create every level down to L3 before retrying;
    *  post-v14 creates one level at a time and passes block descriptors (Suzuki's fix). */
   rangeMapCreatesOneLevel: boolean;
+
+  // ---- Run path, vGIC, populate uAPI (S17, S20, S22, S26, S27) ----
+  /** S20: v8 realm_set_ipa_state has its own loop and writes *top_ipa after it, error or not (v7/v8
+   *  rme.c); v9+ ripas_change writes it only on success. */
+  ripasTopWrittenOnError: boolean;
+  /** S17 A, §5.13/§9: v8/v10 reject a userspace irqchip at the first KVM_RUN
+   *  (kvm_arch_vcpu_run_pid_change, -EOPNOTSUPP) before anything else; v12+ check it inside
+   *  kvm_activate_realm. */
+  firstRunIrqchipCheck: boolean;
+  /** S27 (Gavin, v14 20/44): kvm_arch_vcpu_load runs kvm_vcpu_load_debug before the REC early
+   *  return, kvm_arch_vcpu_put returns early for RECs before kvm_vcpu_put_debug. Earlier postings
+   *  are taken as balanced (their placement was not read: the review found it in v14). */
+  recDebugLoadPut: "balanced" | "load-only";
+  /** S26: where the vGIC state of a REC travels. v8..v12 (RMM v1.0): the LRs in rec_run
+   *  enter/exit, filled by KVM; v13/v14: ICH_*_EL2 system registers, saved/restored only on the
+   *  VHE path (Jiahao Zheng, v13). */
+  gicStateVia: "rec_run" | "sysregs";
+  /** S26: v14 refuses realm support unless the kernel runs at EL2 (VHE). */
+  vheRequired: boolean;
+  /** S22, §5.6: the populate uAPI. v8/v10 KVM_CAP_ARM_RME POPULATE_REALM {base, size, flags};
+   *  v12 KVM_ARM_RMI_POPULATE {base, size, source_uaddr, flags, reserved} returning an int byte
+   *  count (Marc, v12 06/46); v13/v14 update the struct in place. */
+  populateUapi: "cap-populate-realm" | "ioctl-int-bytes" | "ioctl-in-place";
+  /** S22: source_uaddr alignment checked (added in v13). */
+  populateChecksSourceAlignment: boolean;
 }
 
 /** Profile fields a Host may override ("what if this posting had that fix"), e.g. S02, S07. */

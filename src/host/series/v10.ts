@@ -19,4 +19,6 @@ export const v10: SeriesProfile = {
   recEnterRealmError: "shutdown-index1",
   // expected in v10 after the v9 review [unverified]
   realmCreateRd: "per-granule",
+  // S20: ripas_change (v9+) writes *top_ipa only on success.
+  ripasTopWrittenOnError: false,
 };

@@ -43,4 +43,9 @@ export const v13: SeriesProfile = {
   // §5.11: same PGD leak as v10/v12 (S14), unmap + RTT teardown before the created check.
   freePgdWhenDead: "skip-leak-pgd",
   destroyRealmUnmapsFirst: true,
+  // S26: GIC state in ICH_*_EL2, loaded only on the VHE run path (Jiahao Zheng).
+  gicStateVia: "sysregs",
+  // S22: KVM_ARM_RMI_POPULATE updates base/size/source_uaddr in place; source_uaddr alignment.
+  populateUapi: "ioctl-in-place",
+  populateChecksSourceAlignment: true,
 };

@@ -39,4 +39,8 @@ export const v14: SeriesProfile = {
   sharedFaultForcesWrite: false,
   forcePteDefault: false,
   thpPassesUnalignedIpa: true,
+  // S27 (Gavin, 20/44): kvm_arch_vcpu_put returns for RECs before kvm_vcpu_put_debug.
+  recDebugLoadPut: "load-only",
+  // S26: realm support only with the kernel at EL2 (VHE).
+  vheRequired: true,
 };

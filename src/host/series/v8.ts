@@ -48,4 +48,11 @@ export const v8: SeriesProfile = {
   sharedFaultForcesWrite: true,
   thpPassesUnalignedIpa: false,
   rangeMapCreatesOneLevel: false,
+  ripasTopWrittenOnError: true,
+  firstRunIrqchipCheck: true,
+  recDebugLoadPut: "balanced",
+  gicStateVia: "rec_run",
+  vheRequired: false,
+  populateUapi: "cap-populate-realm",
+  populateChecksSourceAlignment: false,
 };
