@@ -445,20 +445,37 @@ describe("every example `help COMMAND` prints", () => {
 });
 
 describe("README.md's REPL tour, verbatim", () => {
-  const r = runScript("readme-tour.realm");
+  // The realm> lines of README.md's "The REPL" block, comments dropped, run as a script.
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const block = /## The REPL\s+```text\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  const tour = block
+    .split("\n")
+    .filter((l) => l.startsWith("realm> "))
+    .map((l) => l.slice("realm> ".length).replace(/\s+#.*$/, "").trim());
+  const dir = mkdtempSync(join(tmpdir(), "realm-readme-"));
+  writeFileSync(join(dir, "tour.realm"), tour.join("\n") + "\n");
+  const r = realm(["run", join(dir, "tour.realm"), "--json"], dir);
+  const touch = tour.find((l) => l.startsWith("touch "))!;
+  const smcLine = tour.find((l) => l.startsWith("smc "))!;
+
+  it("the README has a REPL tour", () => {
+    expect(tour.length).toBeGreaterThanOrEqual(8);
+    expect(touch).toMatch(/--count 16/);
+    expect(smcLine).toMatch(/^smc RTT_READ_ENTRY rd /);
+  });
 
   it("runs to the end (exit 0)", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.results.every((x) => x.ok)).toBe(true);
   });
 
-  it("`touch 0x100000 --count 16` faults in and maps memory, as the README comment says", () => {
-    const t = byLine(r, "touch 0x100000 --count 16");
+  it("the tour's `touch ... --count 16` faults in and maps memory, as the README comment says", () => {
+    const t = byLine(r, touch);
     expect(t.value.outcomes).toEqual({ ok: 16 });
   });
 
-  it("`smc RTT_READ_ENTRY rd 0x100000 3` is decoded (rd: the current realm's RD)", () => {
-    const s = byLine(r, "smc RTT_READ_ENTRY rd 0x100000 3");
+  it("the tour's `smc RTT_READ_ENTRY rd ...` is decoded (rd: the current realm's RD)", () => {
+    const s = byLine(r, smcLine);
     expect(s.ok, s.error).toBe(true);
     expect(s.value.command).toBe("RMI_RTT_READ_ENTRY");
     expect(["RMI_SUCCESS", "RMI_ERROR_RTT"]).toContain(s.value.status);
