@@ -25,9 +25,6 @@ import {
   resultBundle,
   rewriteLineMagics,
   unmapOffset,
-  type CommandProgress,
-  type CommandResult,
-  type CommandSession,
 } from "./magic.js";
 import { hookCompilerResolution, hookRuntimeResolution, packageRoot, type TsLike } from "./resolve.js";
 import { inlineMap, LineMap, stripSourceMapComments } from "./sourcemap.js";
@@ -42,6 +39,7 @@ import {
   type ZmqMessageLike,
   type ZmqServerInstance,
 } from "./tslab.js";
+import { createSession, type Progress, type RunResult, type Session } from "../src/commands/index.js";
 import { display as vizDisplay, DisplayHandle, liveChart, LiveChart, mimeBundleOf, setDisplaySink } from "../src/viz/index.js";
 import type { MimeBundle } from "../src/viz/mime.js";
 
@@ -101,8 +99,8 @@ export class RealmKernel {
   private lastIo: Io | undefined;
   private readonly transpiled = new Map<string, Transpiled>();
   private readonly cells = new Map<string, CellInfo>();
-  private session: CommandSession | undefined;
-  private sessionLoading: Promise<CommandSession> | undefined;
+  /** The command session %realm lines run in (src/commands), one per kernel. */
+  readonly session: Session;
   private readonly origStdout = process.stdout.write.bind(process.stdout);
   private readonly origStderr = process.stderr.write.bind(process.stderr);
   private readonly pkgVersion: string;
@@ -110,6 +108,7 @@ export class RealmKernel {
 
   constructor(opts: KernelOptions = {}) {
     this.cwd = opts.cwd ?? process.cwd();
+    this.session = createSession({ cwd: this.cwd });
     this.root = packageRoot();
     this.pkgVersion = (JSON.parse(readFileSync(join(this.root, "package.json"), "utf8")) as { version: string }).version;
     hookRuntimeResolution(this.root);
@@ -256,28 +255,12 @@ export class RealmKernel {
 
   // ---- the command language -----------------------------------------------------------------
 
-  /** The session %realm lines use, created on first use (src/commands createSession). */
-  async commandSession(): Promise<CommandSession> {
-    if (this.session !== undefined) return this.session;
-    this.sessionLoading ??= (async () => {
-      const pkg = (await import("../src/index.js")) as Record<string, unknown>;
-      const create = pkg["createSession"] as ((o: Record<string, unknown>) => CommandSession) | undefined;
-      if (typeof create !== "function") {
-        throw new Error("the realm> command language (src/commands createSession) is not in this build");
-      }
-      const s = create({ cwd: this.cwd });
-      this.session = s;
-      return s;
-    })();
-    return this.sessionLoading;
-  }
-
   /** Run one command; a long one (workload) charts its accounting live in the cell. */
-  async runCommand(line: string): Promise<CommandResult> {
-    const session = await this.commandSession();
+  async runCommand(line: string): Promise<RunResult> {
+    const session = this.session;
     let chart: LiveChart | undefined;
-    const onProgress = (p: CommandProgress): void => {
-      if (p.sample === undefined || session.liveChart === false) return;
+    const onProgress = (p: Progress): void => {
+      if (p.sample === undefined || !session.liveChart) return;
       chart ??= liveChart({ title: `${p.command}: accounting (live)`, every: 8 });
       void chart.push(p.sample);
     };
@@ -286,9 +269,9 @@ export class RealmKernel {
     return r;
   }
 
-  private showResult(r: CommandResult): void {
+  private showResult(r: RunResult): void {
     if (!r.ok) return; // reported as the cell's error
-    const b = resultBundle(r);
+    const b = resultBundle(r, this.session);
     if (b["text/plain"] === "" && Object.keys(b).length === 1) return;
     this.sendDisplay(b, undefined, false);
   }
@@ -484,12 +467,8 @@ export class RealmKernel {
   complete(code: string, cursor: number): Record<string, unknown> {
     const at = magicAtCursor(code, cursor);
     if (at !== undefined) {
-      const s = this.session;
-      if (s?.complete !== undefined) {
-        const c = s.complete(at.command, at.cursor);
-        return { status: "ok", matches: c.items, cursor_start: at.offset + c.start, cursor_end: at.offset + c.end, metadata: {} };
-      }
-      return { status: "ok", matches: [], cursor_start: cursor, cursor_end: cursor, metadata: {} };
+      const c = this.session.complete(at.command, at.cursor);
+      return { status: "ok", matches: c.items, cursor_start: at.offset + c.start, cursor_end: at.offset + c.end, metadata: {} };
     }
     const rw = rewriteLineMagics(code);
     const pos = mapOffset(code, rw, cursor);
@@ -646,6 +625,4 @@ export async function startKernel(configPath: string, opts: KernelOptions = {}):
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
   await server.init();
-  // Load the command language now, so completion of %realm lines works from the first cell.
-  kernel.commandSession().catch(() => undefined);
 }

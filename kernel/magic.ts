@@ -7,38 +7,13 @@
  * `${expr}` puts TypeScript values into commands. A `%%realm` cell is a list of commands, run
  * in order until one fails.
  */
+import type { RunResult, Session } from "../src/commands/index.js";
 import { htmlTable } from "../src/viz/format.js";
-import { accountingChart, type AccountingPoint } from "../src/viz/chart.js";
+import { accountingChart } from "../src/viz/chart.js";
 import { rttView } from "../src/viz/rtt.js";
-import { traceView } from "../src/viz/trace.js";
+import { isTraceLine, traceView } from "../src/viz/trace.js";
 import { toMimeBundle } from "../src/viz/auto.js";
 import { MIME_BUNDLE, type MimeBundle } from "../src/viz/mime.js";
-
-/** What session.run returns (src/commands/session.ts RunResult), seen structurally. */
-export interface CommandResult {
-  ok: boolean;
-  command?: string;
-  line?: string;
-  value?: unknown;
-  kind?: string;
-  text?: string;
-  error?: string;
-  interrupted?: boolean;
-}
-
-export interface CommandProgress {
-  command: string;
-  done: number;
-  total: number;
-  sample?: AccountingPoint;
-}
-
-/** The command session the kernel drives (src/commands createSession()). */
-export interface CommandSession {
-  run(line: string, opts?: { signal?: AbortSignal; onProgress?: (p: CommandProgress) => void }): Promise<CommandResult> | CommandResult;
-  complete?(line: string, cursor?: number): { start: number; end: number; items: string[] };
-  liveChart?: boolean;
-}
 
 /** Global name the rewritten `%realm` lines call. */
 export const MAGIC_FN = "__realmMagic__";
@@ -140,15 +115,11 @@ export function magicAtCursor(code: string, pos: number): { command: string; cur
   return { command: line.slice(m[1]!.length), cursor: pos - off, offset: off };
 }
 
-function asPoints(v: unknown): AccountingPoint[] | undefined {
-  if (Array.isArray(v) && v.length > 0 && v.every((p) => p !== null && typeof p === "object" && typeof (p as { step?: unknown }).step === "number")) {
-    return v as AccountingPoint[];
-  }
-  return undefined;
-}
-
-/** The display of one command result: its text, plus a rich view where the kind has one. */
-export function resultBundle(r: CommandResult): MimeBundle {
+/**
+ * The display of one command result: its text, plus a rich view where the kind has one (a
+ * `chart` result is drawn as a PNG from the session's accounting samples of that machine).
+ */
+export function resultBundle(r: RunResult, session?: Session): MimeBundle {
   const text = r.ok ? (r.text ?? "") : `error: ${r.error ?? r.text ?? "failed"}`;
   const bundle: MimeBundle = { "text/plain": text };
   if (!r.ok) return bundle;
@@ -167,14 +138,13 @@ export function resultBundle(r: CommandResult): MimeBundle {
       }
       case "lines": {
         const lines = v?.["lines"];
-        if (Array.isArray(lines) && lines.some((l) => typeof l === "string" && /^(SMC_|KVM: |IOCTL: |EXIT: |INJECT: |WARNING: )/.test(l))) {
-          bundle["text/html"] = traceView(lines.filter((l) => typeof l === "string" && /^(SMC_|KVM: |IOCTL: |EXIT: |INJECT: |WARNING: )/.test(l)))[MIME_BUNDLE]()["text/html"]!;
-        }
+        const trace = Array.isArray(lines) ? lines.filter(isTraceLine) : [];
+        if (trace.length > 0) bundle["text/html"] = traceView(trace)[MIME_BUNDLE]()["text/html"]!;
         break;
       }
       case "chart": {
-        const pts = asPoints(v?.["samples"]) ?? asPoints(v);
-        if (pts) {
+        const pts = session !== undefined && typeof v?.["machine"] === "string" ? session.samplesOf(v["machine"]) : [];
+        if (pts.length > 0) {
           const title = v?.["title"];
           bundle["image/png"] = accountingChart(pts, typeof title === "string" ? { title } : {})[MIME_BUNDLE]()["image/png"]!;
         }
@@ -200,7 +170,7 @@ export function resultBundle(r: CommandResult): MimeBundle {
 /** A failed command inside a cell, reported as a Jupyter error. */
 export class RealmCommandError extends Error {
   constructor(
-    readonly result: CommandResult,
+    readonly result: RunResult,
     readonly cellLine: number,
   ) {
     super(result.error ?? result.text ?? "command failed");

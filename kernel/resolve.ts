@@ -72,9 +72,9 @@ declare function display(value: unknown, opts?: import("${PACKAGE_NAME}").viz.Di
 /** The realm kernel: the command language of %realm lines, interruption. */
 declare const realm: {
   /** Run one realm> command (what a %realm line does) and resolve to its result. */
-  run(line: string): Promise<{ ok: boolean; command?: string; value?: unknown; text?: string; error?: string }>;
+  run(line: string): Promise<import("${PACKAGE_NAME}").RunResult>;
   /** The command session %realm lines run in (its hosts and realms are ordinary objects). */
-  readonly session: any;
+  readonly session: import("${PACKAGE_NAME}").Session;
   /** Aborted when the user interrupts the running cell. */
   readonly signal: AbortSignal;
 };

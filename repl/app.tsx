@@ -394,11 +394,6 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
   useInput(onKey);
 
   useEffect(() => {
-    // Load the simulator in the background: the first command and scenario-id completion need it.
-    session.simModules().catch(() => undefined);
-  }, [session]);
-
-  useEffect(() => {
     // After a command finishes, run anything typed/pasted meanwhile.
     if (busy === null) void pump();
   }, [busy, pump]);

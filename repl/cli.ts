@@ -7,8 +7,8 @@
  * Common options: --seed N, --series vN (default posting for `new`).
  */
 import { readFileSync } from "node:fs";
-import { createSession, type SessionOptions } from "../src/commands/session.js";
-import { SERIES } from "../src/commands/sim.js";
+import { installKernel } from "../kernel/install.js";
+import { createSession, SERIES, type SessionOptions } from "../src/commands/index.js";
 import { defaultHistoryPath, History } from "./history.js";
 import { runFile, runLines } from "./plain.js";
 
@@ -92,30 +92,16 @@ function interruptible(): () => AbortSignal {
   };
 }
 
-async function kernelInstall(p: Parsed): Promise<number> {
-  const spec = "../kernel/install.js";
-  let mod: { installKernel?: (o: { prefix?: string }) => unknown };
-  try {
-    mod = (await import(spec)) as typeof mod;
-  } catch (e) {
-    process.stderr.write(`realm kernel install: the Jupyter kernel is not in this build (kernel/install.ts missing: ${(e as Error).message})\n`);
-    return 1;
-  }
-  if (typeof mod.installKernel !== "function") {
-    process.stderr.write("realm kernel install: kernel/install.js has no installKernel()\n");
-    return 1;
-  }
+function kernelInstall(p: Parsed): number {
   const prefix = p.values.get("prefix");
-  let r: unknown;
+  let r: ReturnType<typeof installKernel>;
   try {
-    r = await mod.installKernel(prefix !== undefined ? { prefix } : {});
+    r = installKernel(prefix !== undefined ? { prefix } : {});
   } catch (e) {
     process.stderr.write(`realm kernel install: ${(e as Error).message}\n`);
     return 1;
   }
-  const o = r !== null && typeof r === "object" ? (r as { dir?: unknown; path?: unknown }) : {};
-  const where = typeof r === "string" ? r : String(o.dir ?? o.path ?? "");
-  process.stdout.write(`installed the Jupyter kernel "realm"${where ? ` in ${where}` : ""}\n`);
+  process.stdout.write(`installed the Jupyter kernel "realm" in ${r.dir}\n`);
   return 0;
 }
 

@@ -3,13 +3,14 @@
  * and the Jupyter kernel's %realm lines. `createSession(opts)` -> `session.run(line)` gives a
  * structured result {ok, command, value, kind, text, error?}; `session.complete(line, cursor)`.
  */
-export { createSession, Session, commonPrefix, type SessionOptions, type RunResult, type RunOptions, type Progress, type Sample, type RealmEntry, type Completion, type StatusInfo } from "./session.js";
+export { createSession, Session, commonPrefix, type SessionOptions, type RunResult, type RunOptions, type Progress, type RealmEntry, type Completion, type StatusInfo } from "./session.js";
 export { BUILTIN_COMMANDS } from "./builtin/index.js";
 export { parseLine, findCommand, commandNames } from "./parser.js";
 export { lex, quoteWord } from "./lexer.js";
 export { renderText, registerTextRenderer, table, type TableValue } from "./render/text.js";
 export { textChart, type ChartSeries } from "./render/chart.js";
-export { parseSize, parseAddress, parseInteger, formatSize, hex, toJson } from "./values.js";
+export { parseSize, parseAddress, parseInteger, formatSize, hex, toJson, type Jsonified } from "./values.js";
 export { Args, UsageError, usage, type CommandSpec, type ArgSpec, type OptSpec, type Outcome, type ValueKind } from "./spec.js";
-export { SERIES, type SimModules, type HostLike, type VmLike } from "./sim.js";
+/** The postings `new --series` takes (src/host/series). */
+export { SERIES_IDS as SERIES } from "../host/series/index.js";
 export { runScript, type ScriptOptions, type ScriptReport } from "./script.js";

@@ -4,7 +4,7 @@
  * `--name=value`); `--` ends options; words like `-1` are values, not options.
  */
 import { lex, type Word } from "./lexer.js";
-import { Args, parseValue, type ArgSpec, type CommandSpec, type OptSpec } from "./spec.js";
+import { Args, parseValue, SWITCH_WORDS, type ArgSpec, type CommandSpec, type OptSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
 
 export type ParseResult<C> =
@@ -86,7 +86,10 @@ export function parseLine<C>(commands: readonly CommandSpec<C>[], line: string):
     }
     if (!optionsDone && isOptionWord(w)) {
       const eq = w.text.indexOf("=");
-      const name = (eq >= 0 ? w.text.slice(0, eq) : w.text).replace(/^--?/, "");
+      let name = (eq >= 0 ? w.text.slice(0, eq) : w.text).replace(/^--?/, "");
+      // `--no-NAME` turns a switch off.
+      const negated = name.startsWith("no-") && opts.some((x) => x.kind === "switch" && x.name === name.slice(3));
+      if (negated) name = name.slice(3);
       const o = opts.find((x) => x.name === name);
       if (o === undefined) {
         const names = opts.map((x) => `--${x.name}`);
@@ -101,6 +104,26 @@ export function parseLine<C>(commands: readonly CommandSpec<C>[], line: string):
           if (other !== undefined) return fail(`--${o.name} and --${other.name} cannot be used together`);
         }
         values.set(o.name, true);
+        continue;
+      }
+      if (o.kind === "switch") {
+        if (negated) {
+          if (eq >= 0) return fail(`--no-${o.name} takes no value`);
+          values.set(o.name, false);
+          continue;
+        }
+        let word: string | undefined;
+        if (eq >= 0) word = w.text.slice(eq + 1);
+        else {
+          const next = words[i + 1];
+          if (next !== undefined && SWITCH_WORDS[next.text.toLowerCase()] !== undefined) {
+            word = next.text;
+            i++;
+          }
+        }
+        const on = word === undefined ? true : SWITCH_WORDS[word.toLowerCase()];
+        if (on === undefined) return fail(`--${o.name}: '${word}' is not on or off`);
+        values.set(o.name, on);
         continue;
       }
       let text: string;

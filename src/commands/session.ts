@@ -5,13 +5,18 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { Host } from "../host/host.js";
+import { SERIES_IDS, type SeriesId } from "../host/series/index.js";
+import type { RealmVm } from "../host/vm.js";
+import * as scenarios from "../scenarios/index.js";
 import { Platform } from "../system/platform.js";
+import type { SeriesSample } from "../trace/series.js";
 import { BUILTIN_COMMANDS } from "./builtin/index.js";
+import { realmOperands } from "./builtin/smc.js";
 import { lex } from "./lexer.js";
 import { commandNames, findCommand, findOption, parseLine, resolveCommand } from "./parser.js";
 import { renderText } from "./render/text.js";
-import { loadSim, SERIES, type HostLike, type HostStatsLike, type SimModules, type VmLike } from "./sim.js";
-import { UsageError, type CommandSpec, type Outcome, type ValueKind } from "./spec.js";
+import { SWITCH_WORDS, UsageError, type CommandSpec, type Outcome, type ValueKind } from "./spec.js";
 import { toJson } from "./values.js";
 
 export interface SessionOptions {
@@ -23,8 +28,6 @@ export interface SessionOptions {
   rmm?: "1.0" | "2.0";
   /** Directory relative file names resolve against (default process.cwd()). */
   cwd?: string;
-  /** The simulator modules (default: loaded from the package entry). */
-  sim?: SimModules;
 }
 
 /** The structured result of one line, the same for every front end. */
@@ -50,7 +53,8 @@ export interface Progress {
   command: string;
   done: number;
   total: number;
-  sample?: Sample;
+  /** The host's latest accounting sample (src/trace/series.ts), for live charts. */
+  sample?: SeriesSample;
 }
 
 export interface RunOptions {
@@ -58,23 +62,11 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void;
 }
 
-/** One accounting sample of a host (what `acct` shows and charts plot). */
-export interface Sample {
-  step: number;
-  /** What ran just before ("new r1", "workload seq 120/512"). */
-  label: string;
-  granules: Record<string, number>;
-  pgtablePages: number;
-  leakedPages: number;
-  freePages: number;
-  warnCount: number;
-}
-
 export interface RealmEntry {
   name: string;
-  series: string;
-  host: HostLike;
-  vm: VmLike;
+  series: SeriesId;
+  host: Host;
+  vm: RealmVm;
   ipaBits: number;
   memory: bigint;
   vcpus: number;
@@ -99,19 +91,15 @@ export interface StatusInfo {
   live: boolean;
 }
 
-const DEFAULT_SERIES = "v12";
+const DEFAULT_SERIES: SeriesId = "v12";
 
 export class Session {
   readonly commands: readonly CommandSpec<Session>[];
   readonly realms = new Map<string, RealmEntry>();
-  readonly hosts = new Map<string, HostLike>();
-  /** Accounting samples per machine label ("v12", "bare"). */
-  readonly samples = new Map<string, Sample[]>();
-  /** Fault rules injected per machine label, as given. */
-  readonly faults = new Map<string, unknown[]>();
+  readonly hosts = new Map<SeriesId, Host>();
   current: string | null = null;
   seed: number;
-  defaultSeries: string;
+  defaultSeries: SeriesId;
   readonly cwd: string;
   /** Show a live chart while workloads run (front ends read this). */
   liveChart = true;
@@ -119,8 +107,6 @@ export class Session {
   readonly script: string[] = [];
   private bareAbi: "1.0" | "2.0";
   private barePlatform: Platform | undefined;
-  private sim: SimModules | undefined;
-  private simLoading: Promise<SimModules> | undefined;
   /** Of the command currently running. */
   signal: AbortSignal | undefined;
   onProgress: ((p: Progress) => void) | undefined;
@@ -128,16 +114,15 @@ export class Session {
 
   constructor(opts: SessionOptions = {}, commands: readonly CommandSpec<Session>[] = BUILTIN_COMMANDS) {
     if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) throw new TypeError(`createSession: seed must be an integer, got ${String(opts.seed)}`);
-    if (opts.series !== undefined && !(SERIES as readonly string[]).includes(opts.series)) {
-      throw new RangeError(`createSession: series must be one of ${SERIES.join(", ")}, got ${JSON.stringify(opts.series)}`);
+    if (opts.series !== undefined && !(SERIES_IDS as readonly string[]).includes(opts.series)) {
+      throw new RangeError(`createSession: series must be one of ${SERIES_IDS.join(", ")}, got ${JSON.stringify(opts.series)}`);
     }
     if (opts.rmm !== undefined && opts.rmm !== "1.0" && opts.rmm !== "2.0") throw new RangeError(`createSession: rmm must be "1.0" or "2.0"`);
     this.commands = commands;
     this.seed = opts.seed ?? 1;
-    this.defaultSeries = opts.series ?? DEFAULT_SERIES;
+    this.defaultSeries = (opts.series as SeriesId | undefined) ?? DEFAULT_SERIES;
     this.bareAbi = opts.rmm ?? "1.0";
     this.cwd = opts.cwd ?? process.cwd();
-    this.sim = opts.sim;
   }
 
   // ---- execution ----------------------------------------------------------------------------
@@ -188,20 +173,11 @@ export class Session {
 
   // ---- simulation objects -------------------------------------------------------------------
 
-  async simModules(): Promise<SimModules> {
-    if (this.sim !== undefined) return this.sim;
-    this.simLoading ??= loadSim();
-    this.sim = await this.simLoading;
-    return this.sim;
-  }
-
   /** The host of a posting (one per posting per session, created on first use). */
-  async hostFor(series: string): Promise<HostLike> {
+  hostFor(series: SeriesId): Host {
     const h = this.hosts.get(series);
     if (h !== undefined) return h;
-    const sim = await this.simModules();
-    if (sim.Host === undefined) throw new UsageError("the KVM host model (Host, src/host) is not in this build yet");
-    const host = sim.Host.create({ series, seed: this.seed });
+    const host = Host.create({ series, seed: this.seed });
     this.hosts.set(series, host);
     return host;
   }
@@ -223,55 +199,26 @@ export class Session {
   }
 
   /** The machine commands like `smc` and `granule` talk to: the current realm's host, else a bare platform. */
-  machine(): { label: string; platform: Platform; host?: HostLike } {
+  machine(): { label: string; platform: Platform; host?: Host } {
     if (this.current !== null) {
       const r = this.realms.get(this.current);
       if (r !== undefined) return { label: r.series, platform: r.host.platform, host: r.host };
     }
-    this.barePlatform ??= Platform.create({ rmm: this.bareAbi });
-    return { label: "bare", platform: this.barePlatform };
+    return { label: "bare", platform: this.bare() };
   }
 
-  /** The accounting time series of a machine: the host's own per-step series when it keeps one. */
-  samplesOf(label: string): readonly Sample[] {
-    const h = this.hosts.get(label);
-    const ts = hostSeries(h);
-    return ts ?? this.samples.get(label) ?? [];
+  /** The accounting time series of a machine: its host's per-step samples (none for the bare platform). */
+  samplesOf(label: string): readonly SeriesSample[] {
+    return this.hosts.get(label as SeriesId)?.timeSeries.samples ?? [];
   }
 
-  /** Record an accounting sample of a host (hosts with their own time series record every step themselves). */
-  sample(host: HostLike, label: string): Sample {
-    const ts = hostSeries(host);
-    if (ts !== undefined && ts.length > 0) return ts[ts.length - 1]!;
-    const key = this.labelOf(host);
-    const list = this.samples.get(key) ?? [];
-    if (list.length === 0) this.samples.set(key, list);
-    const st: HostStatsLike = host.stats();
-    const granules: Record<string, number> = { ...(st.granules ?? host.platform.granuleCounts()) };
-    const s: Sample = {
-      step: list.length,
-      label,
-      granules,
-      pgtablePages: (st.vms ?? []).reduce((a, v) => a + (v.pgtablePages ?? 0), 0),
-      leakedPages: st.leakedPages ?? 0,
-      freePages: st.freePages ?? 0,
-      warnCount: st.warnCount ?? 0,
-    };
-    // Keep the series bounded: past 4096 samples, thin the older half.
-    if (list.length >= 4096) {
-      const keep = list.filter((_, i) => i % 2 === 0 || i >= 2048);
-      list.length = 0;
-      list.push(...keep);
-    }
-    list.push(s);
-    return s;
+  /** A host's latest accounting sample (the host records one per step). */
+  lastSample(host: Host): SeriesSample | undefined {
+    const samples = host.timeSeries.samples;
+    return samples[samples.length - 1];
   }
 
-  labelOf(host: HostLike): string {
-    for (const [k, h] of this.hosts) if (h === host) return k;
-    return "bare";
-  }
-
+  /** The bare platform (RMM only, no host), created on first use. */
   bare(): Platform {
     this.barePlatform ??= Platform.create({ rmm: this.bareAbi });
     return this.barePlatform;
@@ -320,7 +267,7 @@ export class Session {
       case "realm":
         return [...this.realms.keys()];
       case "series":
-        return [...SERIES];
+        return [...SERIES_IDS];
       case "rmi": {
         const names: string[] = [];
         for (const c of this.machine().platform.rmm.table.values()) names.push(c.name.replace(/^RMI_/, ""));
@@ -330,6 +277,10 @@ export class Session {
         return this.scenarioIds();
       case "status":
         return STATUS_CHOICES;
+      case "operand": {
+        const r = this.current !== null ? this.realms.get(this.current) : undefined;
+        return r !== undefined ? realmOperands(r) : [];
+      }
       case "file":
         return fileCandidates(this.cwd, prefix).sort();
       default:
@@ -338,11 +289,7 @@ export class Session {
   }
 
   private scenarioIds(): string[] {
-    try {
-      return (this.sim?.scenarios?.list() ?? []).map((s) => s.id);
-    } catch {
-      return [];
-    }
+    return scenarios.list().map((s) => s.id);
   }
 
   /** Completion at `cursor` (default: end of line). */
@@ -377,11 +324,12 @@ export class Session {
     const last = rest[rest.length - 1];
     if (last !== undefined && last.text.startsWith("--") && !last.text.includes("=")) {
       const o = findOption(spec, last.text.slice(2));
+      if (o?.kind === "switch") return done(Object.keys(SWITCH_WORDS));
       if (o !== undefined && o.kind !== "flag") return done([...(o.choices ?? []), ...this.candidates(o.kind, cur.text)]);
     }
     if (cur.text.startsWith("-")) {
       const used = new Set(rest.map((w) => w.text));
-      return done((spec.options ?? []).map((o) => `--${o.name}`).filter((n) => !used.has(n)));
+      return done((spec.options ?? []).flatMap((o) => (o.kind === "switch" ? [`--${o.name}`, `--no-${o.name}`] : [`--${o.name}`])).filter((n) => !used.has(n)));
     }
     // Positional: count the positional words before the cursor.
     let k = 0;
@@ -389,7 +337,8 @@ export class Session {
       const w = rest[i]!;
       if (w.text.startsWith("--")) {
         const o = findOption(spec, w.text.slice(2).split("=")[0]!);
-        if (o !== undefined && o.kind !== "flag" && !w.text.includes("=")) i++;
+        const takesNext = o !== undefined && !w.text.includes("=") && (o.kind === "switch" ? SWITCH_WORDS[rest[i + 1]?.text.toLowerCase() ?? ""] !== undefined : o.kind !== "flag");
+        if (takesNext) i++;
         continue;
       }
       k++;
@@ -397,14 +346,9 @@ export class Session {
     const args = spec.args ?? [];
     const a = args[Math.min(k, args.length - 1)];
     if (a === undefined || (k >= args.length && !a.rest)) return done([]);
-    if (a.rest && k > args.indexOf(a)) return done([]);
+    // Every word of a rest argument is completed alike (smc register values).
     return done([...(a.choices ?? []), ...this.candidates(a.kind, cur.text)]);
   }
-}
-
-function hostSeries(h: HostLike | undefined): Sample[] | undefined {
-  const ts = (h as { timeSeries?: { samples?: unknown } } | undefined)?.timeSeries;
-  return ts !== undefined && Array.isArray(ts.samples) ? (ts.samples as Sample[]) : undefined;
 }
 
 const STATUS_CHOICES = [

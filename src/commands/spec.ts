@@ -8,8 +8,9 @@ import { parseAddress, parseCount, parseInteger, parseSize } from "./values.js";
 
 /**
  * What a word is. The value kinds parse (`size`, `address`, `int`, `count`); the name kinds
- * (`realm`, `series`, `rmi`, `scenario`, `workload`, `command`, `file`) are strings whose
- * completion candidates come from the session.
+ * (`realm`, `series`, `rmi`, `scenario`, `workload`, `command`, `file`, `operand`: a register
+ * value of `smc`, a number or a name like `rd`) are strings whose completion candidates come
+ * from the session.
  */
 export type ValueKind =
   | "string"
@@ -25,6 +26,7 @@ export type ValueKind =
   | "command"
   | "file"
   | "status"
+  | "operand"
   | "enum";
 
 export interface ArgSpec {
@@ -44,8 +46,11 @@ export interface ArgSpec {
 export interface OptSpec {
   /** Long name without the dashes: "series" for `--series`. */
   name: string;
-  /** A flag takes no value. */
-  kind: ValueKind | "flag";
+  /**
+   * A flag takes no value. A switch is on or off: `--live` (on), `--live on|off`, `--live=off`,
+   * `--no-live` (off); its value is a boolean.
+   */
+  kind: ValueKind | "flag" | "switch";
   help: string;
   /** Shown in usage: `--series vN`. */
   meta?: string;
@@ -135,6 +140,9 @@ export class UsageError extends Error {
   }
 }
 
+/** The words a switch option takes (`--live off`). */
+export const SWITCH_WORDS: Readonly<Record<string, boolean>> = { on: true, off: false };
+
 /** Parse one word of a value kind. Name kinds are taken as typed (the action checks them). */
 export function parseValue(kind: ValueKind, text: string, what: string, spec: { choices?: readonly string[]; min?: number; max?: number }): Parsed<unknown> {
   switch (kind) {
@@ -178,7 +186,7 @@ export function usage(spec: CommandSpec<never>, prefix = ""): string {
       }
       continue;
     }
-    parts.push(o.kind === "flag" ? `[--${o.name}]` : `[--${o.name} ${o.meta ?? o.kind.toUpperCase()}]`);
+    parts.push(o.kind === "flag" ? `[--${o.name}]` : o.kind === "switch" ? `[--${o.name} [on|off]]` : `[--${o.name} ${o.meta ?? o.kind.toUpperCase()}]`);
   }
   return parts.map((p) => (p.startsWith("\u0000") ? `[${groups.get(p.slice(1))!.join("|")}]` : p)).join(" ");
 }

@@ -104,6 +104,15 @@ export function sizeToken(v: bigint): string {
   return v < 4096n ? v.toString() : hex(v);
 }
 
+/** The shape `toJson` gives a value of type T (bigints as hex strings): what renderers read. */
+export type Jsonified<T> = T extends bigint
+  ? string
+  : T extends readonly (infer U)[]
+    ? Jsonified<U>[]
+    : T extends object
+      ? { [K in keyof T]: Jsonified<T[K]> }
+      : T;
+
 /**
  * A JSON-friendly copy of a value: bigints become hex strings, Maps become objects, typed arrays
  * become arrays, functions and undefined are dropped. Cycles are cut ("[cycle]").

@@ -6,16 +6,14 @@
 import { accountingChart, type AccountingPoint } from "./chart.js";
 import { isDisplayable, MIME_BUNDLE, type MimeBundle } from "./mime.js";
 import { isRttTreeLike, rttView } from "./rtt.js";
-import { comparisonView, isScenarioResult, type ScenarioResultLike } from "./scenarios.js";
-import { traceView } from "./trace.js";
+import { comparisonView, isScenarioResult } from "./scenarios.js";
+import { isTraceLine, traceView } from "./trace.js";
 
 function isAccountingPoint(x: unknown): x is AccountingPoint {
   if (x === null || typeof x !== "object") return false;
   const p = x as Record<string, unknown>;
   return typeof p["step"] === "number" && ((p["granules"] !== null && typeof p["granules"] === "object") || typeof p["pgtablePages"] === "number");
 }
-
-const TRACE_LINE = /^(SMC_\S+ .*> |KVM: |IOCTL: |EXIT: |INJECT: |WARNING: )/;
 
 function isTraceLog(x: unknown): boolean {
   if (x === null || typeof x !== "object") return false;
@@ -29,9 +27,9 @@ export function toMimeBundle(value: unknown): MimeBundle | undefined {
   if (value === null || typeof value !== "object") return undefined;
   if (Array.isArray(value)) {
     if (value.length === 0) return undefined;
-    if (value.every(isScenarioResult)) return comparisonView(value as ScenarioResultLike[])[MIME_BUNDLE]();
+    if (value.every(isScenarioResult)) return comparisonView(value)[MIME_BUNDLE]();
     if (value.every(isAccountingPoint)) return accountingChart(value as AccountingPoint[])[MIME_BUNDLE]();
-    if (value.every((l) => typeof l === "string" && TRACE_LINE.test(l))) return traceView(value)[MIME_BUNDLE]();
+    if (value.every(isTraceLine)) return traceView(value)[MIME_BUNDLE]();
     if (isRttTreeLike(value)) return rttView(value)[MIME_BUNDLE]();
     return undefined;
   }

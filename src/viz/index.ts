@@ -19,8 +19,8 @@ export {
   type ChartDataset,
 } from "./chart.js";
 export { rttView, rttText, rttHtml, normalizeRttTree, isRttTreeLike, type RttViewOptions } from "./rtt.js";
-export { traceView, traceText, traceHtml, traceRows, parseTraceLine, rmiCallCounts, type TraceRow, type TraceViewOptions } from "./trace.js";
-export { comparisonView, comparisonText, comparisonHtml, isScenarioResult, type ScenarioResultLike } from "./scenarios.js";
+export { traceView, traceText, traceHtml, traceRows, parseTraceLine, isTraceLine, rmiCallCounts, type TraceRow, type TraceViewOptions } from "./trace.js";
+export { comparisonView, comparisonText, comparisonHtml, isScenarioResult, type ComparisonRow } from "./scenarios.js";
 export { toMimeBundle } from "./auto.js";
 export {
   display,

@@ -32,6 +32,13 @@ export interface TraceRow {
   line: string;
 }
 
+/** A line of a host trace: an RMI call in TF-RMM's format, or a tagged host event. */
+const TRACE_LINE = /^(SMC_\S+ .*> |KVM: |IOCTL: |EXIT: |INJECT: |WARNING: )/;
+
+export function isTraceLine(x: unknown): x is string {
+  return typeof x === "string" && TRACE_LINE.test(x);
+}
+
 const RMI_LINE = /^SMC_(\S+)\s*(.*?)\s*>\s*(SMC_UNKNOWN|RMI_[A-Z_]+)((?:\s+[0-9a-f]+)*)(\s+\(injected\))?\s*$/;
 
 /** Split one trace line into columns. */

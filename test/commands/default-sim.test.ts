@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createSession } from "../../src/commands/index.js";
 
-describe("createSession() finds the simulator by itself", () => {
-  it("creates a realm with no modules given", async () => {
+describe("createSession() runs on the real host model", () => {
+  it("creates a realm with no set-up", async () => {
     const s = createSession();
     const r = await s.run("new r1 --series v10 --mem 8M");
     expect(r.ok).toBe(true);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createSession } from "../../src/commands/index.js";
 import { runScript } from "../../src/commands/script.js";
 
-// The session finds Host, scenarios and the guest workloads through the package entry.
+// The session drives Host (src/host), the scenario catalogue and the guest workloads directly.
 const mk = (cwd?: string) => createSession(cwd ? { cwd } : {});
 
 describe("realm commands on the host model", () => {

@@ -274,6 +274,33 @@ describe("%realm magics", () => {
     expect(r.reply.content.status).toBe("ok");
     expect(outputs(r, "display_data")[0]!.data["text/plain"]).toContain("RMI_ERROR_INPUT");
   });
+  it("%realm chart draws the realm's accounting as a PNG; realm.session is typed", async () => {
+    const r = await k.execute(
+      "%realm new c1 --series v10 --mem 8M\n%realm touch 0x80000000 --count 3\n%realm chart\n" +
+        // a type error here would fail the cell: the session and its hosts have their real types
+        'const samples: number = realm.session.samplesOf(realm.session.realms.get("c1")!.series).length;\nsamples > 3',
+    );
+    expect(r.reply.content.status).toBe("ok");
+    const chart = outputs(r, "display_data")[2]!.data;
+    expect(chart["text/plain"]).toMatch(/^granules by state on the v10 host \(\d+ samples\)/);
+    expect(Buffer.from(chart["image/png"], "base64").subarray(1, 4).toString()).toBe("PNG");
+    expect(resultText(r)).toBe("true");
+  });
+});
+
+describe("scenario results in TypeScript cells", () => {
+  it("comparisonView(scenarios.run(...)) type-checks against the real ScenarioResult and shows the postings side by side", async () => {
+    const r = await k.execute(
+      'import { scenarios, comparisonView, type ScenarioResult } from "cca-realm-sim";\n' +
+        'const runs: ScenarioResult[] = ["v8", "v10"].map((series) => scenarios.run("S10", { series }));\n' +
+        "display(comparisonView(scenarios.run(\"S10\", { series: \"v12\" })));\ncomparisonView(runs)",
+    );
+    expect(r.reply.content.status).toBe("ok");
+    expect(outputs(r, "display_data")[0]!.data["text/plain"]).toMatch(/^outcome\s+ok$/m);
+    const shown = outputs(r, "execute_result")[0]!.data;
+    expect(shown["text/plain"]).toMatch(/^outcome\s+leak\s+ok$/m);
+    expect(shown["text/html"]).toContain("realm-scenarios");
+  });
 });
 
 describe("interrupt", () => {

@@ -2,9 +2,10 @@
  * Fault injection: `inject RULE`, `faults`, `faults clear`. The rule language is the host's
  * (src/faults: {rmi, nth, status, index, count, pa} | {alloc: "page", nth, count} |
  * {undelegate: PA} | {delegateRaced: PA | true, nth, count}); this file only turns words into
- * such an object. The host validates the rule and adds nothing when it is bad.
+ * such an object (a FaultRule). The host validates the rule and adds nothing when it is bad.
  */
-import type { HostLike } from "../sim.js";
+import type { FaultRule } from "../../faults/inject.js";
+import type { Host } from "../../host/host.js";
 import type { Session } from "../session.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";
@@ -38,7 +39,7 @@ function pa(key: string, v: string): bigint {
  *   inject alloc nth=3 [count=N]       inject undelegate 0x80123000
  *   inject delegateRaced [PA] [nth=N]  inject {"rmi":"RTT_FOLD","status":"RMI_ERROR_RTT","index":2}
  */
-export function parseRule(words: readonly string[]): Record<string, unknown> {
+export function parseRule(words: readonly string[]): FaultRule {
   const text = words.join(" ").trim();
   if (text.startsWith("{")) {
     let o: unknown;
@@ -52,7 +53,8 @@ export function parseRule(words: readonly string[]): Record<string, unknown> {
     for (const k of ["pa", "undelegate"]) if (typeof r[k] === "string" || typeof r[k] === "number") r[k] = pa(k, String(r[k]));
     if (typeof r["delegateRaced"] === "string") r["delegateRaced"] = pa("delegateRaced", r["delegateRaced"] as string);
     if (r["count"] === "always") r["count"] = Infinity;
-    return r;
+    // The host checks the shape (FaultInjector.add) and says what is wrong.
+    return r as unknown as FaultRule;
   }
   const rule: Record<string, unknown> = {};
   let kind: "rmi" | "alloc" | "undelegate" | "delegateRaced" | undefined;
@@ -138,21 +140,10 @@ export function parseRule(words: readonly string[]): Record<string, unknown> {
   if (kind === undefined) throw new UsageError("empty rule (see 'help inject')");
   if (kind === "rmi" && rule["status"] === undefined) throw new UsageError(`rule for ${String(rule["rmi"])}: missing status (e.g. RMI_ERROR_RTT)`);
   if (kind === "alloc" && rule["nth"] === undefined) rule["nth"] = 1;
-  return rule;
+  return rule as unknown as FaultRule;
 }
 
-interface InjectorLike {
-  list(): { rule: string; fired: number; active: boolean }[];
-  clear(): void;
-}
-
-function injector(h: HostLike): InjectorLike | undefined {
-  const f = (h as { faults?: unknown }).faults;
-  if (f !== null && typeof f === "object" && typeof (f as InjectorLike).list === "function" && typeof (f as InjectorLike).clear === "function") return f as InjectorLike;
-  return undefined;
-}
-
-function requireHost(s: Session, what: string): { label: string; host: HostLike } {
+function requireHost(s: Session, what: string): { label: string; host: Host } {
   const m = s.machine();
   if (m.host === undefined) throw new UsageError(`${what} needs a realm's host: create one with 'new NAME' (faults are injected into a posting's host)`);
   return { label: m.label, host: m.host };
@@ -175,16 +166,12 @@ export const injectCommand: CommandSpec<Session> = {
   run(s, a) {
     const { label, host } = requireHost(s, "inject");
     const rule = parseRule(a.list("rule"));
-    let added: unknown;
+    let desc: string;
     try {
-      added = host.inject(rule);
+      desc = host.inject(rule);
     } catch (e) {
       throw new UsageError((e as Error).message.replace(/^inject: /, ""));
     }
-    const list = s.faults.get(label) ?? [];
-    list.push(rule);
-    s.faults.set(label, list);
-    const desc = typeof added === "string" ? added : JSON.stringify(rule, (_, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v === Infinity ? "always" : v));
     return { value: { machine: label, rule, message: `rule added on the ${label} host: ${desc}` }, kind: "message" };
   },
 };
@@ -195,15 +182,14 @@ export const faultsCommand: CommandSpec<Session> = {
   readOnly: true,
   run(s) {
     const { label, host } = requireHost(s, "faults");
-    const inj = injector(host);
-    const rows = inj !== undefined ? inj.list() : (s.faults.get(label) ?? []).map((r) => ({ rule: JSON.stringify(r, (_, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)), fired: null, active: null }));
+    const rows = host.faults.list();
     return {
       value: {
         machine: label,
         rules: rows,
         title: `fault rules on the ${label} host`,
         columns: ["#", "rule", "fired", "active"],
-        rows: rows.map((r, i) => [i + 1, r.rule, r.fired, r.active === null ? null : r.active ? "yes" : "no"]),
+        rows: rows.map((r, i) => [i + 1, r.rule, r.fired, r.active ? "yes" : "no"]),
         align: ["r", "l", "r", "l"],
         footer: rows.length === 0 ? "(none: 'inject RULE' adds one)" : undefined,
       },
@@ -216,13 +202,8 @@ export const faultsCommand: CommandSpec<Session> = {
       summary: "remove every fault rule of the current realm's host",
       run(s) {
         const { label, host } = requireHost(s, "faults clear");
-        const inj = injector(host);
-        const clear = (host as { clearFaults?: () => void }).clearFaults;
-        if (inj !== undefined) inj.clear();
-        else if (typeof clear === "function") clear.call(host);
-        else throw new UsageError("this host model cannot clear fault rules");
-        const n = (s.faults.get(label) ?? []).length;
-        s.faults.delete(label);
+        const n = host.faults.list().length;
+        host.faults.clear();
         return { value: { machine: label, cleared: n, message: `fault rules cleared on the ${label} host` }, kind: "message" };
       },
     },

@@ -1,17 +1,14 @@
 /** Guest activity on the current realm: touch, share, unshare, workload. */
+import type { GuestOp } from "../../guest/guest.js";
+import { bootWorkload, randomWorkload, sequentialWorkload } from "../../guest/workloads.js";
+import type { TouchResult } from "../../host/vm.js";
+import type { AccessKind } from "../../rmm/realm-exec.js";
 import type { RealmEntry, Session } from "../session.js";
-import type { Access, TouchResultLike } from "../sim.js";
 import { UsageError, type Args, type CommandSpec, type Outcome } from "../spec.js";
 import { formatSize, hex, sizeToken } from "../values.js";
 
 /** Yield to the event loop (keys, Ctrl-C, redraws) every this many guest steps. */
 const YIELD_EVERY = 64;
-
-function count(x: unknown): number {
-  if (typeof x === "number") return x;
-  if (Array.isArray(x)) return x.length;
-  return 0;
-}
 
 function checkRange(r: RealmEntry, what: string, ipa: bigint, size: bigint): void {
   const limit = 1n << BigInt(r.ipaBits);
@@ -20,7 +17,7 @@ function checkRange(r: RealmEntry, what: string, ipa: bigint, size: bigint): voi
   }
 }
 
-function accessOf(a: Args): Access {
+function accessOf(a: Args): AccessKind {
   return a.flag("read") ? "read" : a.flag("exec") ? "exec" : "write";
 }
 
@@ -33,7 +30,7 @@ function vcpuOf(r: RealmEntry, a: Args): number {
 export interface TouchSummary {
   realm: string;
   ipa: bigint;
-  access: Access;
+  access: AccessKind;
   vcpu: number;
   count: number;
   stride: bigint;
@@ -42,7 +39,7 @@ export interface TouchSummary {
   exits: number;
   rmiCalls: number;
   /** Every result when count is small, else the first and last few. */
-  results: (TouchResultLike & { ipa: bigint })[];
+  results: (TouchResult & { ipa: bigint })[];
   interrupted: boolean;
 }
 
@@ -73,10 +70,10 @@ export const touchCommand: CommandSpec<Session> = {
     const vcpu = vcpuOf(r, a);
     const sum: TouchSummary = { realm: r.name, ipa, access, vcpu, count: n, stride, done: 0, outcomes: {}, exits: 0, rmiCalls: 0, results: [], interrupted: false };
     const keep = n <= 16 ? n : 8;
-    const tail: (TouchResultLike & { ipa: bigint })[] = [];
+    const tail: (TouchResult & { ipa: bigint })[] = [];
     for (let i = 0; i < n; i++) {
       if (s.dueForYield(i, YIELD_EVERY)) {
-        s.onProgress?.({ command: "touch", done: i, total: n, sample: s.sample(r.host, `touch ${i}/${n}`) });
+        s.onProgress?.({ command: "touch", done: i, total: n, sample: s.lastSample(r.host) });
         await s.yieldNow();
         if (s.aborted) {
           sum.interrupted = true;
@@ -87,8 +84,8 @@ export const touchCommand: CommandSpec<Session> = {
       const res = r.vm.touch(at, { vcpu, access });
       sum.done++;
       sum.outcomes[res.outcome] = (sum.outcomes[res.outcome] ?? 0) + 1;
-      sum.exits += count(res.exits);
-      sum.rmiCalls += count(res.rmiCalls);
+      sum.exits += res.exits;
+      sum.rmiCalls += res.rmiCalls;
       const row = { ...res, ipa: at };
       if (sum.results.length < keep) sum.results.push(row);
       else {
@@ -97,7 +94,6 @@ export const touchCommand: CommandSpec<Session> = {
       }
     }
     sum.results.push(...tail);
-    s.sample(r.host, `touch ${hex(ipa)}${n > 1 ? ` x${sum.done}` : ""}`);
     const replay = sum.interrupted ? replayTouch(a, sum.done) : undefined;
     return { value: sum, kind: "touch", ...(replay !== undefined ? { replay } : {}) };
   },
@@ -135,7 +131,6 @@ function rangeCommand(name: "share" | "unshare"): CommandSpec<Session> {
         throw new UsageError(`range ${hex(ipa)}..${hex(ipa + size)} is not in the protected half (below ${hex(1n << BigInt(r.ipaBits - 1))}); give the protected IPA`);
       }
       const result = name === "share" ? r.vm.share(ipa, size) : r.vm.unshare(ipa, size);
-      s.sample(r.host, `${name} ${hex(ipa)} ${sizeToken(size)}`);
       return { value: { realm: r.name, op: name, ipa, size, result }, kind: "range" };
     },
   };
@@ -146,13 +141,10 @@ export const unshareCommand = rangeCommand("unshare");
 
 /** Guest RAM base of a realm VM (the host's memslot; 0x8000_0000 by default in the host model). */
 export function ramBase(r: RealmEntry): bigint {
-  const b = (r.vm as { ramBase?: unknown }).ramBase;
-  return typeof b === "number" ? BigInt(b) : typeof b === "bigint" ? b : 0n;
+  return BigInt(r.vm.ramBase);
 }
 
 const WORKLOADS = ["seq", "random", "boot", "share-cycle"] as const;
-
-type RunOps = (vcpu: number, ops: unknown[]) => TouchResultLike;
 
 /**
  * `workload NAME`: a guest workload as a list of steps, each one guest operation run through the
@@ -193,7 +185,7 @@ export const workloadCommand: CommandSpec<Session> = {
     const ramPages = Number(r.memory / 4096n);
     const replay = ["workload", name];
     let total: number;
-    let step: (i: number) => TouchResultLike;
+    let step: (i: number) => TouchResult;
     if (name === "share-cycle") {
       const size = a.big("size") ?? 2n << 20n;
       if (size === 0n || size % 4096n !== 0n || size > r.memory) throw new UsageError(`--size ${formatSize(size)} must be a positive multiple of 4 KiB within guest RAM (${formatSize(r.memory)})`);
@@ -203,40 +195,36 @@ export const workloadCommand: CommandSpec<Session> = {
       step = (i) => {
         switch (i % 4) {
           case 0:
-            return r.vm.share(region, size) as TouchResultLike;
+            return r.vm.share(region, size);
           case 1:
             return r.vm.touch(alias + region, { vcpu, access: "write" });
           case 2:
-            return r.vm.unshare(region, size) as TouchResultLike;
+            return r.vm.unshare(region, size);
           default:
             return r.vm.touch(region, { vcpu, access: "write" });
         }
       };
       replay.push("--size", sizeToken(size), "--rounds", String(rounds));
     } else {
-      const w = (await s.simModules()).workloads;
-      const run = (r.vm as { run?: unknown }).run;
-      if (w === undefined || typeof run !== "function") throw new UsageError("the guest workloads (src/guest) are not in this build");
-      let ops: unknown[];
+      let ops: GuestOp[];
       if (name === "seq") {
         const n = Math.min(a.num("pages") ?? ramPages, ramPages);
-        ops = w.sequentialWorkload(base, BigInt(n) * 4096n);
+        ops = sequentialWorkload(base, BigInt(n) * 4096n);
         replay.push("--pages", String(n));
       } else if (name === "random") {
         const n = a.num("pages") ?? 1024;
         const seed = a.num("seed") ?? ((((s.seed * 2654435761) >>> 0) ^ s.script.length) >>> 0 || 1);
-        ops = w.randomWorkload(base, r.memory, n, seed);
+        ops = randomWorkload(base, r.memory, n, seed);
         replay.push("--pages", String(n), "--seed", String(seed));
       } else {
         const bounce = a.big("size") ?? 64n << 10n;
-        const image = BigInt((r.vm as { imageSize?: number }).imageSize ?? 0);
+        const image = BigInt(r.vm.imageSize);
         if (bounce === 0n || bounce % 4096n !== 0n || bounce + image > r.memory) throw new UsageError(`--size ${formatSize(bounce)}: the bounce buffer must be a positive multiple of 4 KiB that fits after the image`);
-        ops = w.bootWorkload(base, r.memory, image, bounce, alias);
+        ops = bootWorkload(base, r.memory, image, bounce, alias);
         replay.push("--size", sizeToken(bounce));
       }
       total = ops.length;
-      const runOps = (run as RunOps).bind(r.vm);
-      step = (i) => runOps(vcpu, [ops[i]]);
+      step = (i) => r.vm.run(vcpu, [ops[i]!]);
     }
     if (a.has("vcpu")) replay.push("--vcpu", String(vcpu));
     const limit = Math.min(total, a.num("steps") ?? total);
@@ -247,7 +235,7 @@ export const workloadCommand: CommandSpec<Session> = {
     let interrupted = false;
     for (let i = 0; i < limit; i++) {
       if (s.dueForYield(i, YIELD_EVERY)) {
-        s.onProgress?.({ command: `workload ${name}`, done: i, total: limit });
+        s.onProgress?.({ command: `workload ${name}`, done: i, total: limit, sample: s.lastSample(r.host) });
         await s.yieldNow();
         if (s.aborted) {
           interrupted = true;
@@ -256,16 +244,14 @@ export const workloadCommand: CommandSpec<Session> = {
       }
       const res = step(i);
       done++;
-      const o = res?.outcome ?? "ok";
-      outcomes[o] = (outcomes[o] ?? 0) + 1;
-      exits += count(res?.exits);
-      rmiCalls += count(res?.rmiCalls);
+      outcomes[res.outcome] = (outcomes[res.outcome] ?? 0) + 1;
+      exits += res.exits;
+      rmiCalls += res.rmiCalls;
     }
-    s.sample(r.host, `workload ${name} ${done}/${limit}`);
     if (done < total) replay.push("--steps", String(done));
     const st = r.host.stats();
     return {
-      value: { realm: r.name, workload: name, steps: done, of: total, interrupted, outcomes, exits, rmiCalls, granules: st.granules ?? {}, leakedPages: st.leakedPages ?? 0, warnCount: st.warnCount ?? 0 },
+      value: { realm: r.name, workload: name, steps: done, of: total, interrupted, outcomes, exits, rmiCalls, granules: st.granules, leakedPages: st.leakedPages, warnCount: st.warnCount },
       kind: "workload",
       replay: replay.join(" "),
     };

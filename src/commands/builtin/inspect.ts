@@ -1,7 +1,9 @@
 /** Inspection: granule, trace, acct, chart. Read-only (nothing here changes the simulation). */
 import { writeFileSync } from "node:fs";
-import type { Sample, Session } from "../session.js";
-import { traceLines } from "../sim.js";
+import type { HostStats } from "../../host/host.js";
+import type { SeriesSample } from "../../trace/series.js";
+import { renderChartPng } from "../../viz/chart.js";
+import type { Session } from "../session.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { hex } from "../values.js";
 
@@ -32,21 +34,34 @@ export const traceCommand: CommandSpec<Session> = {
   examples: ["trace --last 50", "trace --grep RTT_CREATE"],
   run(s, a) {
     const m = s.machine();
-    let lines = m.host !== undefined ? traceLines(m.host.trace) : m.platform.rmmTrace;
-    const total = lines.length;
+    // The host's log (RMI calls and host events) or, with no realm, the bare RMM's call trace.
+    const log = m.host?.log;
     const g = a.str("grep");
-    if (g !== undefined) {
-      const lg = g.toLowerCase();
-      lines = lines.filter((l) => l.toLowerCase().includes(lg));
-    }
     const last = a.num("last") ?? 20;
-    const shown = last === 0 ? lines : lines.slice(-last);
-    const note = `(${shown.length} of ${lines.length}${g !== undefined ? ` matching '${g}'` : ""}, ${total} in all, ${m.label})`;
-    return { value: { machine: m.label, total, matched: lines.length, lines: [...shown, note] }, kind: "lines" };
+    let shown: string[];
+    let total: number;
+    let matched: number;
+    if (log !== undefined && g === undefined) {
+      // Only the lines shown are formatted.
+      total = matched = log.length;
+      shown = last === 0 ? log.lines() : log.lines(last);
+    } else {
+      let lines = log !== undefined ? log.lines() : m.platform.rmmTrace;
+      total = lines.length;
+      if (g !== undefined) {
+        const lg = g.toLowerCase();
+        lines = lines.filter((l) => l.toLowerCase().includes(lg));
+      }
+      matched = lines.length;
+      shown = last === 0 ? lines : lines.slice(-last);
+    }
+    const note = `(${shown.length} of ${matched}${g !== undefined ? ` matching '${g}'` : ""}, ${total} in all, ${m.label})`;
+    return { value: { machine: m.label, total, matched, lines: [...shown, note] }, kind: "lines" };
   },
 };
 
-const ACCT_STATES = ["DELEGATED", "RD", "REC", "REC_AUX", "DATA", "RTT"];
+/** The granule states the host accounts (HostStats.granules), in the order the table shows them. */
+const ACCT_STATES = ["DELEGATED", "RD", "REC", "REC_AUX", "DATA", "RTT"] as const satisfies readonly (keyof HostStats["granules"])[];
 
 export const acctCommand: CommandSpec<Session> = {
   name: "acct",
@@ -62,12 +77,9 @@ export const acctCommand: CommandSpec<Session> = {
       };
     }
     const st = m.host.stats();
-    const g = st.granules ?? m.platform.granuleCounts();
-    const rows: (string | number)[][] = [];
-    for (const k of ACCT_STATES) rows.push([k, g[k] ?? 0]);
-    for (const [k, v] of Object.entries(g)) if (!ACCT_STATES.includes(k) && v !== 0) rows.push([k, v]);
-    rows.push(["host free pages", st.freePages ?? 0], ["leaked pages", st.leakedPages ?? 0], ["WARNs", st.warnCount ?? 0]);
-    for (const v of st.vms ?? []) rows.push([`vm ${v.id} (${v.state}) pgtable pages`, v.pgtablePages]);
+    const rows: (string | number)[][] = ACCT_STATES.map((k) => [k, st.granules[k]]);
+    rows.push(["host free pages", st.freePages], ["leaked pages", st.leakedPages], ["WARNs", st.warnCount]);
+    for (const v of st.vms) rows.push([`vm ${v.id} (${v.state}) pgtable pages`, v.pgtablePages]);
     return { value: { machine: m.label, stats: st, columns: ["", "count"], rows, align: ["l", "r"], title: `accounting on the ${m.label} host` }, kind: "table" };
   },
 };
@@ -77,14 +89,14 @@ export const acctCommand: CommandSpec<Session> = {
  * leaked pages. At most `width` points (the last sample of each bucket), so drawing costs
  * O(width) whatever the length of the run.
  */
-export function chartSeries(samples: readonly Sample[], width = 400): { name: string; values: number[] }[] {
+export function chartSeries(samples: readonly SeriesSample[], width = 400): { name: string; values: number[] }[] {
   const n = samples.length;
-  const pick: Sample[] = [];
+  const pick: SeriesSample[] = [];
   if (n <= width) pick.push(...samples);
   else for (let c = 0; c < width; c++) pick.push(samples[Math.floor(((c + 1) * n) / width) - 1]!);
   const names: string[] = [];
   for (const smp of pick) for (const [k, v] of Object.entries(smp.granules)) if (v !== 0 && !names.includes(k)) names.push(k);
-  const out = names.map((nm) => ({ name: nm, values: pick.map((x) => x.granules[nm] ?? 0) }));
+  const out = names.map((nm) => ({ name: nm, values: pick.map((x) => x.granules[nm as keyof SeriesSample["granules"]]) }));
   if (pick.some((x) => x.pgtablePages !== 0)) out.push({ name: "pgtable", values: pick.map((x) => x.pgtablePages) });
   if (pick.some((x) => x.leakedPages !== 0)) out.push({ name: "leaked", values: pick.map((x) => x.leakedPages) });
   return out;
@@ -92,17 +104,22 @@ export function chartSeries(samples: readonly Sample[], width = 400): { name: st
 
 export const chartCommand: CommandSpec<Session> = {
   name: "chart",
-  summary: "accounting over time: a terminal chart, --png for a chart.js image, --live to toggle the live view",
+  summary: "accounting over time: a terminal chart, --png for a chart.js image, --live for the live view",
+  help:
+    "Granules by state (as the RMM holds them), KVM's page-table pages and leaked pages, one sample\n" +
+    "per host step of the current realm's host. --live (or --live on) shows this chart live while\n" +
+    "touch and workload commands run; --live off (or --no-live) stops that.",
   options: [
-    { name: "live", kind: "flag", help: "switch the live chart shown while workloads run on or off (default on)" },
+    { name: "live", kind: "switch", help: "the live chart while commands run: on (default) or off" },
     { name: "png", kind: "file", meta: "FILE", help: "write a PNG (chart.js) instead" },
     { name: "width", kind: "count", meta: "N", help: "columns (default 60)", min: 8, max: 400 },
   ],
   readOnly: true,
-  async run(s, a) {
-    if (a.flag("live")) {
-      s.liveChart = !s.liveChart;
-      return { value: { message: `live chart ${s.liveChart ? "on" : "off"} (shown while workloads run)`, live: s.liveChart }, kind: "message" };
+  examples: ["chart", "chart --png acct.png", "chart --live off"],
+  run(s, a) {
+    if (a.has("live")) {
+      s.liveChart = a.flag("live");
+      return { value: { message: `live chart ${s.liveChart ? "on" : "off"} (shown while commands run)`, live: s.liveChart }, kind: "message" };
     }
     const m = s.machine();
     const samples = s.samplesOf(m.label);
@@ -110,11 +127,8 @@ export const chartCommand: CommandSpec<Session> = {
     const series = chartSeries(samples, width);
     const png = a.str("png");
     if (png !== undefined) {
-      const viz = (await import("../../index.js")) as Record<string, unknown>;
-      const render = viz["renderChartPng"];
-      if (typeof render !== "function") throw new UsageError("chart --png: the chart.js renderer (src/viz) is not in this build");
-      if (samples.length === 0) throw new UsageError("chart --png: no samples yet (create a realm first)");
-      const bytes = (render as (p: readonly Sample[], o: { title: string }) => Uint8Array)(samples, { title: `Granules by state, ${m.label} host` });
+      if (samples.length === 0) throw new UsageError("--png: no samples yet (create a realm first)");
+      const bytes = renderChartPng(samples, { title: `Granules by state, ${m.label} host` });
       const path = s.resolvePath(png);
       writeFileSync(path, bytes);
       return { value: { message: `wrote ${png} (${bytes.length} bytes, ${samples.length} samples)`, file: path }, kind: "message" };

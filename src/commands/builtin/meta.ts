@@ -44,7 +44,7 @@ export const helpCommand: CommandSpec<Session> = {
     const opts = all.flatMap((x) => x.options ?? []);
     if (opts.length) {
       lines.push("", "options:");
-      for (const o of opts) lines.push(`  ${(`--${o.name}` + (o.kind === "flag" ? "" : ` ${o.meta ?? o.kind.toUpperCase()}`)).padEnd(20)}${o.help}`);
+      for (const o of opts) lines.push(`  ${(`--${o.name}` + (o.kind === "flag" ? "" : o.kind === "switch" ? " [on|off]" : ` ${o.meta ?? o.kind.toUpperCase()}`)).padEnd(20)}${o.help}`);
     }
     const ex = all.flatMap((x) => x.examples ?? []);
     if (ex.length) {

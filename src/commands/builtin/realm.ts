@@ -1,6 +1,7 @@
 /** Realm lifecycle: new, use, ls, destroy. */
+import { SERIES_IDS, type SeriesId } from "../../host/series/index.js";
+import type { RealmVm, StartResult } from "../../host/vm.js";
 import type { RealmEntry, Session } from "../session.js";
-import { SERIES } from "../sim.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";
 import { formatSize, hex, sizeToken } from "../values.js";
@@ -12,24 +13,10 @@ const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,31}$/;
 const MIN_IPA_BITS = 32;
 const MAX_IPA_BITS = 52;
 
-export function checkSeries(text: string): string {
+export function checkSeries(text: string): SeriesId {
   const t = text.toLowerCase();
-  if ((SERIES as readonly string[]).includes(t)) return t;
-  throw new UsageError(`unknown posting '${text}'${didYouMean(text, SERIES) || ` (postings: ${SERIES.join(", ")})`}`);
-}
-
-/** The VM's state as the host reports it, if it does. */
-export function vmState(r: RealmEntry): string {
-  const v = r.vm as { state?: unknown; id?: unknown };
-  if (typeof v.state === "string") return v.state;
-  if (v.state !== undefined && typeof v.state === "object" && v.state !== null) {
-    const st = v.state as { realm?: unknown; name?: unknown };
-    if (typeof st.realm === "string") return st.realm;
-    if (typeof st.name === "string") return st.name;
-  }
-  const st = r.host.stats();
-  const row = (st.vms ?? []).find((x) => x.id === v.id);
-  return row?.state ?? "?";
+  if ((SERIES_IDS as readonly string[]).includes(t)) return t as SeriesId;
+  throw new UsageError(`unknown posting '${text}'${didYouMean(text, SERIES_IDS) || ` (postings: ${SERIES_IDS.join(", ")})`}`);
 }
 
 function summary(r: RealmEntry): Record<string, unknown> {
@@ -41,7 +28,7 @@ function summary(r: RealmEntry): Record<string, unknown> {
     memory: r.memory,
     ramBase: ramBase(r),
     vcpus: r.vcpus,
-    state: vmState(r),
+    state: r.vm.state,
   };
 }
 
@@ -55,13 +42,13 @@ export const newCommand: CommandSpec<Session> = {
     "becomes the current one.",
   args: [{ name: "name", kind: "string", help: "a name for the realm (letters, digits, _ . -)" }],
   options: [
-    { name: "series", kind: "series", meta: "vN", help: "posting: v8 v10 v12 v13 v14 (default v12, or the session's)", choices: SERIES },
+    { name: "series", kind: "series", meta: "vN", help: "posting: v8 v10 v12 v13 v14 (default v12, or the session's)", choices: SERIES_IDS },
     { name: "ipa-bits", kind: "count", meta: "N", help: "IPA width (default 40)", min: MIN_IPA_BITS, max: MAX_IPA_BITS },
     { name: "mem", kind: "size", meta: "SIZE", help: "guest memory (default 64M)" },
     { name: "vcpus", kind: "count", meta: "N", help: "vCPUs (default 2)", min: 1, max: 512 },
   ],
   examples: ["new r1", "new big --series v14 --mem 1G --vcpus 4", "new tiny --series v8 --ipa-bits 33 --mem 2M"],
-  async run(s, a) {
+  run(s, a) {
     const name = a.str("name")!;
     if (!NAME_RE.test(name)) throw new UsageError(`'${name}' is not a realm name (a letter, then letters, digits, _ . -; at most 32)`);
     if (s.realms.has(name)) throw new UsageError(`a realm named '${name}' exists already ('destroy ${name}' first, or pick another name)`);
@@ -74,37 +61,26 @@ export const newCommand: CommandSpec<Session> = {
     if (memory > 1n << BigInt(ipaBits - 1)) {
       throw new UsageError(`--mem ${formatSize(memory)} does not fit in the protected half of a ${ipaBits}-bit IPA space (${formatSize(1n << BigInt(ipaBits - 1))})`);
     }
-    const host = await s.hostFor(series);
+    const host = s.hostFor(series);
     const vm = host.createRealm({ ipaBits, memory, vcpus });
     const entry: RealmEntry = { name, series, host, vm, ipaBits, memory, vcpus };
     s.realms.set(name, entry);
     s.current = name;
-    let start: unknown;
-    try {
-      start = vm.start();
-    } catch (e) {
-      // The host refused part-way: the realm exists in whatever state the posting left it.
-      start = { ok: false, error: (e as Error).message };
-    }
-    s.sample(host, `new ${name}`);
+    const start: StartResult = vm.start();
     const value = { ...summary(entry), start };
     const failed = startFailure(start);
     const replay = `new ${name} --series ${series} --ipa-bits ${ipaBits} --mem ${sizeToken(memory)} --vcpus ${vcpus}`;
     return failed === undefined
-      ? { value: { ...value, message: `realm ${name}: ${series} (RMM ${host.platform.abi}), ${ipaBits}-bit IPA, RAM ${hex(ramBase(entry))}+${formatSize(memory)}, ${vcpus} vCPU${vcpus === 1 ? "" : "s"}, ${vmState(entry)}` }, kind: "realm", replay }
+      ? { value: { ...value, message: `realm ${name}: ${series} (RMM ${host.platform.abi}), ${ipaBits}-bit IPA, RAM ${hex(ramBase(entry))}+${formatSize(memory)}, ${vcpus} vCPU${vcpus === 1 ? "" : "s"}, ${vm.state}` }, kind: "realm", replay }
       : { value: { ...value, message: `realm ${name}: start failed: ${failed}` }, kind: "realm", failed: `start failed: ${failed}`, replay };
   },
 };
 
-/** A failed start as the host reports it (a negative errno, or {ok:false}/{error}). */
-function startFailure(r: unknown): string | undefined {
-  if (typeof r === "number" && r < 0) return `error ${r}`;
-  if (r !== null && typeof r === "object") {
-    const o = r as { ok?: unknown; error?: unknown; outcome?: unknown };
-    if (o.ok === false) return String(o.error ?? o.outcome ?? "failed");
-    if (typeof o.error === "string" && o.error !== "") return o.error;
-  }
-  return undefined;
+/** What stopped the posting's VMM sequence: the first ioctl that failed (else the last one run). */
+function startFailure(r: StartResult): string | undefined {
+  if (r.ok) return undefined;
+  const bad = r.steps.find((x) => x.ret !== "0") ?? r.steps[r.steps.length - 1];
+  return bad === undefined ? "failed" : `${bad.ioctl} = ${bad.ret}`;
 }
 
 export const useCommand: CommandSpec<Session> = {
@@ -149,23 +125,22 @@ export const destroyCommand: CommandSpec<Session> = {
   args: [{ name: "name", kind: "realm" }],
   run(s, a) {
     const r = s.realm(a.str("name")!);
-    let result: unknown;
+    let result: ReturnType<RealmVm["destroy"]>;
     try {
       result = r.vm.destroy();
     } finally {
       s.realms.delete(r.name);
       if (s.current === r.name) s.current = null;
-      s.sample(r.host, `destroy ${r.name}`);
     }
     const st = r.host.stats();
-    const leaked = st.leakedPages ?? 0;
+    const leaked = st.leakedPages;
     return {
       value: {
         name: r.name,
         series: r.series,
         result,
         leakedPages: leaked,
-        warnCount: st.warnCount ?? 0,
+        warnCount: st.warnCount,
         message: `destroyed ${r.name}` + (leaked > 0 ? ` (host has ${leaked} leaked page${leaked === 1 ? "" : "s"})` : ""),
       },
       kind: "realm",

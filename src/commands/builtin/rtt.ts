@@ -1,59 +1,13 @@
 /**
  * `rtt [IPA] [--level L] [--depth D]`: the current realm's RTT tree as the RMM holds it (entry
  * states, RIPAS, PAs; identical non-live runs collapsed), or the one walk that resolves IPA.
- * Data from `vm.rtt()`; geometry per RMM spec A2.2 (an entry at level L maps 4 KiB * 512^(3-L)).
+ * Data from `vm.rtt()` and src/rmm/inspect.ts `rttWalkPath` (the entries RTT_READ_ENTRY would
+ * read); geometry per RMM spec A2.2 (an entry at level L maps 4 KiB * 512^(3-L)).
  */
+import { rttWalkPath, type RttTreeEntry } from "../../rmm/inspect.js";
 import type { Session } from "../session.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { hex } from "../values.js";
-
-/** The shapes of src/rmm/inspect.ts rttTree (what vm.rtt() returns), as far as this view needs. */
-export interface RttEntryData {
-  index: number;
-  count: number;
-  level: number;
-  ipa: bigint;
-  size: bigint;
-  state: string;
-  ripas?: string;
-  pa?: bigint;
-  desc?: bigint;
-  table?: RttTableData;
-}
-
-export interface RttTableData {
-  pa: bigint;
-  level: number;
-  base: bigint;
-  size: bigint;
-  refcount: number;
-  entries: RttEntryData[];
-}
-
-export interface RttTreeData {
-  rd: bigint;
-  s2sz: number;
-  sl: number;
-  numRoot: number;
-  parSize: bigint;
-  roots: RttTableData[];
-}
-
-type RttFn = (opts?: { base?: bigint; top?: bigint; maxLevel?: number }) => RttTreeData | undefined;
-
-/** The entries a walk of `ipa` visits, root first, down to `stopLevel` or the first non-TABLE entry. */
-export function walkTree(tree: RttTreeData, ipa: bigint, stopLevel = 3): { level: number; table: bigint; entry: RttEntryData }[] {
-  const out: { level: number; table: bigint; entry: RttEntryData }[] = [];
-  let t: RttTableData | undefined = tree.roots.find((r) => ipa >= r.base && ipa < r.base + r.size);
-  while (t !== undefined) {
-    const e: RttEntryData | undefined = t.entries.find((x) => ipa >= x.ipa && ipa < x.ipa + x.size);
-    if (e === undefined) break;
-    out.push({ level: t.level, table: t.pa, entry: e });
-    if (t.level >= stopLevel) break;
-    t = e.table;
-  }
-  return out;
-}
 
 export const rttCommand: CommandSpec<Session> = {
   name: "rtt",
@@ -74,20 +28,27 @@ export const rttCommand: CommandSpec<Session> = {
     const r = s.realm();
     const level = a.big("level");
     if (level !== undefined && (level < -1n || level > 3n)) throw new UsageError(`--level ${level}: RTT levels are -1..3`);
-    const rtt = (r.vm.rtt as RttFn).bind(r.vm);
     const ipa = a.big("ipa");
     if (ipa !== undefined && ipa >= 1n << BigInt(r.ipaBits)) throw new UsageError(`IPA ${hex(ipa)} is outside the realm's ${r.ipaBits}-bit IPA space`);
     // Only the roots first (cheap): the start level decides how deep --depth goes.
-    const top = rtt({ maxLevel: -2 });
+    const top = r.vm.rtt({ maxLevel: -2 });
     if (top === undefined) return { value: { realm: r.name, tree: null, message: `realm ${r.name} has no RD yet (no RTTs)` }, kind: "message" };
     if (ipa !== undefined) {
-      const tree = rtt({ base: ipa, top: ipa + 1n })!;
-      const walk = walkTree(tree, ipa, level === undefined ? 3 : Number(level));
-      return { value: { realm: r.name, ipa, walk: walk.map((w) => ({ level: w.level, table: w.table, entry: { ...w.entry, table: undefined } })) }, kind: "rtt-walk" };
+      const stop = level === undefined ? 3 : Number(level);
+      const walk = rttWalkPath(r.host.platform.rmm, top.rd, ipa)
+        .filter((st) => st.level <= stop)
+        .map((st) => {
+          const entry: RttTreeEntry = { index: st.index, count: 1, level: st.level, ipa: st.ipa, size: st.size, state: st.state };
+          if (st.ripas !== undefined) entry.ripas = st.ripas;
+          if (st.pa !== undefined) entry.pa = st.pa;
+          if (st.desc !== undefined) entry.desc = st.desc;
+          return { level: st.level, table: st.rtt, entry };
+        });
+      return { value: { realm: r.name, ipa, walk }, kind: "rtt-walk" };
     }
     const depth = a.num("depth") ?? 3;
     // One level more than shown, so the tables at the cut can be summarised.
-    const tree = rtt({ maxLevel: level !== undefined ? 3 : Math.min(3, top.sl + depth + 1) })!;
+    const tree = r.vm.rtt({ maxLevel: level !== undefined ? 3 : Math.min(3, top.sl + depth + 1) })!;
     return { value: { realm: r.name, tree, depth, level: level === undefined ? null : Number(level) }, kind: "rtt" };
   },
 };

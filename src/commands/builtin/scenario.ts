@@ -1,23 +1,18 @@
 /** `scenario list`, `scenario run ID [--series vN|all]`: the S-catalogue, postings side by side. */
+import { SERIES_IDS } from "../../host/series/index.js";
+import * as scenarios from "../../scenarios/index.js";
+import type { ComparisonRow } from "../../viz/scenarios.js";
 import type { Session } from "../session.js";
-import { SERIES, type ScenarioResultLike, type SimModules } from "../sim.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";
 import { checkSeries } from "./realm.js";
-
-async function catalogue(s: Session): Promise<NonNullable<SimModules["scenarios"]>> {
-  const sim = await s.simModules();
-  if (sim.scenarios === undefined) throw new UsageError("the scenario catalogue (src/scenarios) is not in this build yet");
-  return sim.scenarios;
-}
 
 const listCommand: CommandSpec<Session> = {
   name: "list",
   summary: "the scenario catalogue (S01..S33) and the postings each runs on",
   readOnly: true,
-  async run(s) {
-    const sc = await catalogue(s);
-    const list = sc.list();
+  run() {
+    const list = scenarios.list();
     return {
       value: {
         scenarios: list,
@@ -33,19 +28,19 @@ const runCommand: CommandSpec<Session> = {
   name: "run",
   summary: "run one scenario on one posting or on all of them (outcomes come from running the code)",
   args: [{ name: "id", kind: "scenario", help: "scenario id, e.g. S01" }],
-  options: [{ name: "series", kind: "string", meta: "vN|all", help: "posting, or all (default: all the scenario runs on)", choices: [...SERIES, "all"] }],
+  options: [{ name: "series", kind: "string", meta: "vN|all", help: "posting, or all (default: all the scenario runs on)", choices: [...SERIES_IDS, "all"] }],
   readOnly: true,
   interruptible: true,
   examples: ["scenario run S01", "scenario run S10 --series v8"],
   async run(s, a) {
-    const sc = await catalogue(s);
-    const list = sc.list();
+    const list = scenarios.list();
     const idWord = a.str("id")!;
     const info = list.find((x) => x.id.toLowerCase() === idWord.toLowerCase());
     if (info === undefined) throw new UsageError(`unknown scenario '${idWord}'${didYouMean(idWord, list.map((x) => x.id)) || " ('scenario list' shows them)"}`);
     const sw = a.str("series") ?? "all";
     const series = sw === "all" ? info.series : [checkSeries(sw)];
-    const results: ScenarioResultLike[] = [];
+    // A ScenarioResult per posting, or a row saying why the simulator could not run it.
+    const results: ComparisonRow[] = [];
     let interrupted = false;
     for (const [i, v] of series.entries()) {
       if (s.aborted) {
@@ -54,10 +49,10 @@ const runCommand: CommandSpec<Session> = {
       }
       s.onProgress?.({ command: `scenario ${info.id}`, done: i, total: series.length });
       try {
-        results.push(await sc.run(info.id, { series: v }));
+        results.push(scenarios.run(info.id, { series: v }));
       } catch (e) {
         // A posting the simulator cannot run is one row of the comparison, not the end of it.
-        results.push({ id: info.id, series: v, outcome: "exception", notes: (e as Error).message });
+        results.push({ id: info.id, series: v, outcome: "exception", notes: [(e as Error).message] });
       }
       await s.yieldNow();
     }
@@ -65,12 +60,12 @@ const runCommand: CommandSpec<Session> = {
     const rows = results.map((r) => [
       r.series,
       r.outcome,
-      cell(r["livelock"]),
-      cell(r["warnCount"]),
-      cell(r["leakedGranules"]),
-      cell(r["pgtablePages"]),
-      cell(r["rmiCalls"]),
-      notes(r["notes"]),
+      cell(r.livelock),
+      cell(r.warnCount),
+      cell(r.leakedGranules),
+      cell(r.pgtablePages),
+      cell(r.rmiCalls),
+      notes(r.notes),
     ]);
     return {
       value: {
@@ -88,17 +83,15 @@ const runCommand: CommandSpec<Session> = {
   },
 };
 
-function cell(v: unknown): string | number | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v === "number" || typeof v === "string") return v;
+function cell(v: number | boolean | undefined): string | number | null {
+  if (v === undefined) return null;
   if (typeof v === "boolean") return v ? "yes" : "no";
-  if (Array.isArray(v)) return v.length;
-  return String(v);
+  return v;
 }
 
-function notes(v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  const t = Array.isArray(v) ? v.join("; ") : String(v);
+function notes(v: readonly string[] | undefined): string | null {
+  if (v === undefined) return null;
+  const t = v.join("; ");
   return t.length > 70 ? t.slice(0, 69) + "…" : t;
 }
 

@@ -2,12 +2,13 @@
  * `smc COMMAND ARGS...`: one raw RMI call by name on the current machine (the current realm's
  * host platform, else a bare platform), result decoded: status (with the RTT level of
  * RMI_ERROR_RTT), index and the named output registers. The SMCCC calling convention of RMM
- * spec B4.4: x0 = status | index << 8.
+ * spec B4.4: x0 = status | index << 8. Register values may name the current realm's objects
+ * (`rd`, `recN`, `runN`: the PAs its KVM code holds).
  */
 import { fidOf, SMC64_STD_BASE, type RmiCommand } from "../../rmm/dispatch.js";
-import { RmiStatus, statusName } from "../../rmm/status.js";
+import { statusName } from "../../rmm/status.js";
 import type { Platform } from "../../system/platform.js";
-import type { Session } from "../session.js";
+import type { RealmEntry, Session } from "../session.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { closest } from "../suggest.js";
 import { hex, parseInteger } from "../values.js";
@@ -34,6 +35,47 @@ export function findRmi(p: Platform, word: string): RmiCommand | { fid: bigint }
   );
 }
 
+const OPERAND = /^(rd|rec|run)(\d*)$/i;
+
+/** The symbolic operands of a realm, for completion: rd, rec0.., run0.. (those that exist now). */
+export function realmOperands(r: RealmEntry): string[] {
+  const k = r.vm.kvm;
+  const out = k.realm.rd >= 0 ? ["rd"] : [];
+  k.vcpus.forEach((v, i) => {
+    if (v.rec.recPage >= 0) out.push(`rec${i}`);
+  });
+  k.vcpus.forEach((v, i) => {
+    if (v.rec.run >= 0) out.push(`run${i}`);
+  });
+  return out;
+}
+
+/**
+ * A symbolic operand of the current realm, or undefined when `word` is not one: `rd` is the RD
+ * (kvm->arch.realm.rd), `recN` the REC of vCPU N (vcpu->arch.rec.rec_page), `runN` its
+ * rec_run page (what REC_ENTER takes). Naming one that does not exist is a usage error.
+ */
+export function resolveOperand(s: Session, word: string, reg: string): bigint | undefined {
+  const m = OPERAND.exec(word);
+  if (m === null) return undefined;
+  const kind = m[1]!.toLowerCase();
+  const n = m[2]!;
+  if ((kind === "rd") !== (n === "")) return undefined;
+  if (s.current === null) throw new UsageError(`${reg}: '${word}' names an object of the current realm, and no realm is selected ('new NAME' or 'use NAME')`);
+  const r = s.realm();
+  const k = r.vm.kvm;
+  if (kind === "rd") {
+    if (k.realm.rd < 0) throw new UsageError(`${reg}: realm ${r.name} has no RD (KVM has not created the realm)`);
+    return BigInt(k.realm.rd);
+  }
+  const i = Number(n);
+  const v = k.vcpus[i];
+  if (v === undefined) throw new UsageError(`${reg}: '${word}': realm ${r.name} has ${k.vcpus.length} vCPU${k.vcpus.length === 1 ? "" : "s"} (${kind}0..${kind}${k.vcpus.length - 1})`);
+  const pa = kind === "rec" ? v.rec.recPage : v.rec.run;
+  if (pa < 0) throw new UsageError(`${reg}: vCPU ${i} of realm ${r.name} has no ${kind === "rec" ? "REC" : "rec_run page"} yet`);
+  return BigInt(pa);
+}
+
 export interface SmcValue {
   machine: string;
   command: string;
@@ -53,13 +95,24 @@ export const smcCommand: CommandSpec<Session> = {
     "Calls one RMI command on the current realm's host (or a bare RMM 1.0 platform before any realm\n" +
     "exists) with the given register values, x1 onwards. COMMAND is the spec name with or without\n" +
     "RMI_ (RTT_CREATE, RMI_GRANULE_DELEGATE), the wrapper name (rttCreate) or a raw FID (0xC4000150).\n" +
-    "Values are hex or decimal, negative for signed levels (-1). An RMI failure is a result.\n" +
-    "Raw calls bypass the host model: its bookkeeping does not know about them.",
+    "Values are hex or decimal, negative for signed levels (-1), or a name for an object of the\n" +
+    "current realm (its host PA, as the posting's KVM code holds it):\n" +
+    "  rd     the realm's RD\n" +
+    "  recN   the REC of vCPU N (rec0, rec1, ...)\n" +
+    "  runN   the rec_run page of vCPU N (REC_ENTER's second argument)\n" +
+    "An RMI failure is a result. Raw calls bypass the host model: its bookkeeping does not know\n" +
+    "about them.",
   args: [
     { name: "command", kind: "rmi", help: "RMI command" },
-    { name: "args", kind: "string", rest: true, optional: true, help: "register values x1.." },
+    { name: "args", kind: "operand", rest: true, optional: true, help: "register values x1.. (numbers, or rd, recN, runN)" },
   ],
-  examples: ["smc VERSION 0x10000", "smc GRANULE_DELEGATE 0x88000000", "smc RTT_CREATE 0x88000000 0x88001000 0 1"],
+  examples: [
+    "smc VERSION 0x10000",
+    "smc GRANULE_DELEGATE 0x88000000",
+    "smc RTT_CREATE 0x88000000 0x88001000 0 1",
+    "smc RTT_READ_ENTRY rd 0x0 3",
+    "smc REC_ENTER rec0 run0",
+  ],
   run(s, a) {
     const m = s.machine();
     const p = m.platform;
@@ -67,9 +120,15 @@ export const smcCommand: CommandSpec<Session> = {
     const words = a.list("args");
     const regs: bigint[] = [];
     for (const [i, w] of words.entries()) {
-      const v = parseInteger(w, "rmi" in cmd ? `argument ${i + 1}` : `x${i + 1}`);
+      const reg = `x${i + 1}`;
+      const sym = resolveOperand(s, w, reg);
+      if (sym !== undefined) {
+        regs.push(sym);
+        continue;
+      }
+      const v = parseInteger(w, reg);
       if (!v.ok) throw new UsageError(v.error);
-      if (v.value < -(1n << 63n)) throw new UsageError(`x${i + 1}: ${w} does not fit in 64 bits`);
+      if (v.value < -(1n << 63n)) throw new UsageError(`${reg}: ${w} does not fit in 64 bits`);
       regs.push(BigInt.asUintN(64, v.value));
     }
     if (!("name" in cmd)) {
@@ -109,9 +168,3 @@ export const smcCommand: CommandSpec<Session> = {
     return { value, kind: "rmi" };
   },
 };
-
-/** `RMI_ERROR_RTT (level 2)`, `RMI_ERROR_INPUT`, `RMI_ERROR_REALM (index 1)`. */
-export function statusText(status: string, index: number): string {
-  if (status === RmiStatus[RmiStatus.RMI_ERROR_RTT]) return `${status} (level ${index})`;
-  return index !== 0 ? `${status} (index ${index})` : status;
-}

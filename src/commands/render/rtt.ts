@@ -1,43 +1,16 @@
 /** Text renderings of the RTT tree and of one walk (values are JSON: addresses as hex strings). */
+import type { RttTree, RttTreeEntry, RttTreeTable } from "../../rmm/inspect.js";
+import { sizeToken, type Jsonified } from "../values.js";
 
-interface E {
-  index: number;
-  count: number;
-  level: number;
-  ipa: string;
-  size: string;
-  state: string;
-  ripas?: string;
-  pa?: string;
-  desc?: string;
-  table?: T;
-}
-
-interface T {
-  pa: string;
-  level: number;
-  base: string;
-  size: string;
-  refcount: number;
-  entries: E[];
-}
-
-interface Tree {
-  rd: string;
-  s2sz: number;
-  sl: number;
-  numRoot: number;
-  parSize: string;
-  roots: T[];
-}
+type E = Jsonified<RttTreeEntry>;
+type T = Jsonified<RttTreeTable>;
+type Tree = Jsonified<RttTree>;
 
 const MAX_LINES = 400;
 
-/** `+2M`, `+4K`, `+1G` for power-of-two sizes, else hex. */
+/** `2M`, `4K`, `1G` for sizes in whole units, else hex. */
 function sz(hexSize: string): string {
-  const v = BigInt(hexSize);
-  for (const [u, n] of [[1n << 40n, "T"], [1n << 30n, "G"], [1n << 20n, "M"], [1n << 10n, "K"]] as const) if (v >= u && v % u === 0n) return `${v / u}${n}`;
-  return hexSize;
+  return sizeToken(BigInt(hexSize));
 }
 
 function entryText(e: E): string {

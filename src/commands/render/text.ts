@@ -33,7 +33,8 @@ export function table(t: TableValue): string {
 
 type Renderer = (v: any) => string;
 
-function statusText(status: string, index: number): string {
+/** `RMI_ERROR_RTT (level 2)`, `RMI_ERROR_INPUT`, `RMI_ERROR_REALM (index 1)` (RMM spec B4.4: x0 = status | index << 8). */
+export function statusText(status: string, index: number): string {
   if (status === "RMI_ERROR_RTT") return `${status} (level ${index})`;
   return index !== 0 ? `${status} (index ${index})` : status;
 }
