@@ -21,6 +21,11 @@ export class PhysicalMemory {
     return this.pages.get(g);
   }
 
+  /** The granule's 4 KiB buffer for writing in place (allocated, zeroed, on first use). */
+  granuleForWrite(g: number): Uint8Array {
+    return this.pageForWrite(g);
+  }
+
   private pageForWrite(g: number): Uint8Array {
     let p = this.pages.get(g);
     if (p === undefined) {

@@ -66,10 +66,12 @@ function camel(s: string): string {
   return s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
+const TWO_64 = 1n << 64n;
+
 function reg(cmd: RmiCommand, argName: string, v: unknown): bigint {
   if (typeof v === "bigint") {
     if (v < 0n) throw new RangeError(`rmi.${cmd.method}: ${argName} must not be negative (got ${v})`);
-    if (v >= 1n << 64n) throw new RangeError(`rmi.${cmd.method}: ${argName} does not fit in 64 bits`);
+    if (v >= TWO_64) throw new RangeError(`rmi.${cmd.method}: ${argName} does not fit in 64 bits`);
     return v;
   }
   if (typeof v === "number" && Number.isSafeInteger(v)) {
@@ -81,20 +83,29 @@ function reg(cmd: RmiCommand, argName: string, v: unknown): bigint {
 
 export function makeRmiApi(rmm: Rmm): RmiApi {
   const api: Record<string, (...a: unknown[]) => RmiResult> = {};
-  for (const cmd of rmm.table.values()) {
-    const outNames = cmd.outs.map(camel);
-    const n = cmd.args.length;
-    const argNames = cmd.args.map(camel);
-    api[cmd.method] = (...a: unknown[]) => {
-      if (a.length > n) throw new TypeError(`rmi.${cmd.method}: takes ${n} argument(s) (${argNames.join(", ")}), got ${a.length}`);
-      const r: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n];
-      for (let i = 0; i < n; i++) r[i] = reg(cmd, argNames[i]!, a[i]);
-      const x0 = rmm.call(cmd, r[0], r[1], r[2], r[3], r[4], r[5]);
-      const res: RmiResult = { status: statusName(x0 % 256), index: Math.floor(x0 / 256) % 256 };
-      const outs = [rmm.out1, rmm.out2, rmm.out3, rmm.out4];
-      for (let i = 0; i < outNames.length; i++) res[outNames[i]!] = outs[i]!;
-      return res;
-    };
-  }
+  for (const cmd of rmm.table.values()) api[cmd.method] = wrapper(rmm, cmd);
   return api as unknown as RmiApi;
+}
+
+/**
+ * One typed wrapper: checks each argument (`reg`), calls the command through `rmm.call`, returns
+ * `{status, index, ...outputs}`. Fixed parameters rather than a rest array (no allocation per call
+ * beyond the result object).
+ */
+function wrapper(rmm: Rmm, cmd: RmiCommand): (...a: unknown[]) => RmiResult {
+  const outNames = cmd.outs.map(camel);
+  const no = outNames.length;
+  const n = cmd.args.length;
+  const argNames = cmd.args.map(camel);
+  const arg = (i: number, v: unknown): bigint => (i < n ? reg(cmd, argNames[i]!, v) : 0n);
+  return function (this: unknown, a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown): RmiResult {
+    if (arguments.length > n) throw new TypeError(`rmi.${cmd.method}: takes ${n} argument(s) (${argNames.join(", ")}), got ${arguments.length}`);
+    const x0 = rmm.call(cmd, arg(0, a0), arg(1, a1), arg(2, a2), arg(3, a3), arg(4, a4), arg(5, a5));
+    const res: RmiResult = { status: statusName(x0 % 256), index: Math.floor(x0 / 256) % 256 };
+    if (no > 0) res[outNames[0]!] = rmm.out1;
+    if (no > 1) res[outNames[1]!] = rmm.out2;
+    if (no > 2) res[outNames[2]!] = rmm.out3;
+    if (no > 3) res[outNames[3]!] = rmm.out4;
+    return res;
+  } as (...a: unknown[]) => RmiResult;
 }

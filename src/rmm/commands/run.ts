@@ -5,7 +5,6 @@
  * complete_sea_insertion, complete_mmio_emulation, complete_set_ripas), lib/gic/src/gic.c
  * (gic_validate_state, gic_copy_state_*); rmm-model.md 5.10, 8.
  */
-import { GRANULE_SIZE } from "../../arch/geometry.js";
 import {
   REC_ENTER_FLAG_EMUL_MMIO,
   REC_ENTER_FLAG_INJECT_SEA,
@@ -71,10 +70,10 @@ function validVintid(intid: bigint): boolean {
  * priority bit set, only EOI in its pINTID field, a valid vINTID, and no two valid LRs share a vINTID.
  */
 export function gicStateValid(hcr: bigint, lrs: readonly bigint[], nrLrs: number): boolean {
-  if ((hcr & ~ICH_HCR_EL2_NS_MASK) !== 0n) return false;
+  if (hcr !== 0n && (hcr & ~ICH_HCR_EL2_NS_MASK) !== 0n) return false;
   for (let i = 0; i < nrLrs; i++) {
     const lr = lrs[i]!;
-    if (lr >> ICH_LR_STATE_SHIFT === 0n) continue; // state Invalid
+    if (lr === 0n || lr >> ICH_LR_STATE_SHIFT === 0n) continue; // state Invalid
     const intid = lr & 0xffff_ffffn;
     if ((lr & ICH_LR_HW_BIT) !== 0n) return false;
     if (((lr >> ICH_LR_PRIORITY_SHIFT) & 0xffn & GIC_PRI_RES0_MASK) !== 0n) return false;
@@ -88,57 +87,89 @@ export function gicStateValid(hcr: bigint, lrs: readonly bigint[], nrLrs: number
   return true;
 }
 
-/** RmiRecEnter as read from NS memory. */
+/**
+ * A 64-bit field of an NS page as a bigint. Zero (most fields of a run page) comes back as the
+ * shared 0n rather than a new bigint: same value, no allocation.
+ */
+function u64At(v: DataView, off: number): bigint {
+  return v.getUint32(off, true) === 0 && v.getUint32(off + 4, true) === 0 ? 0n : v.getBigUint64(off, true);
+}
+
+/**
+ * RmiRecEnter as read from NS memory (ns_buffer_read of rec_run.enter). The flags word is kept
+ * as its low 32 bits (every defined flag is in bits [4:0]); the GPRs are read from the same view
+ * only where REC_ENTER uses them (host call and MMIO completion), before the vCPU runs.
+ */
 interface RecEnter {
-  flags: bigint;
-  gprs: bigint[];
+  view: DataView;
+  flags: number;
   gicv3Hcr: bigint;
+  /** The first nrLrs list registers (the others are not read: gic_validate_state and the copy stop at nrLrs). */
   gicv3Lrs: bigint[];
 }
 
-function readEnter(rmm: Rmm, runG: number): RecEnter {
+/** Reused per call (REC_ENTER does not nest: the guest model cannot issue RMI calls). */
+const ENTER_LRS: bigint[] = new Array<bigint>(16).fill(0n);
+
+function readEnter(rmm: Rmm, runG: number, nrLrs: number, withGic: boolean): RecEnter {
   // one view over the run granule (zeroes if never written) rather than one per 64-bit field
   const bytes = rmm.machine.mem.granuleBytes(runG);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const rd = (off: number): bigint => v.getBigUint64(off, true);
-  const gprs: bigint[] = [];
-  for (let i = 0; i < 31; i++) gprs.push(rd(REC_RUN.enter.gprs + 8 * i));
-  const lrs: bigint[] = [];
-  for (let i = 0; i < 16; i++) lrs.push(rd(REC_RUN.enter.gicv3_lrs + 8 * i));
-  return { flags: rd(REC_RUN.enter.flags), gprs, gicv3Hcr: rd(REC_RUN.enter.gicv3_hcr), gicv3Lrs: lrs };
+  const lrs = ENTER_LRS;
+  let hcr = 0n;
+  if (withGic) {
+    hcr = u64At(v, REC_RUN.enter.gicv3_hcr);
+    for (let i = 0; i < nrLrs; i++) lrs[i] = u64At(v, REC_RUN.enter.gicv3_lrs + 8 * i);
+  }
+  return { view: v, flags: v.getUint32(REC_RUN.enter.flags, true), gicv3Hcr: hcr, gicv3Lrs: lrs };
 }
 
-/** The exit half of RmiRecRun, built here before one write to NS memory (reused: no allocation per exit). */
-const EXIT_BUF = new Uint8Array(0x800);
-const EXIT_VIEW = new DataView(EXIT_BUF.buffer);
+function enterGpr(enter: RecEnter, i: number): bigint {
+  return u64At(enter.view, REC_RUN.enter.gprs + 8 * i);
+}
+
+const FLAG_EMUL_MMIO = Number(REC_ENTER_FLAG_EMUL_MMIO);
+const FLAG_INJECT_SEA = Number(REC_ENTER_FLAG_INJECT_SEA);
+const FLAG_TRAP_WFI = Number(REC_ENTER_FLAG_TRAP_WFI);
+const FLAG_TRAP_WFE = Number(REC_ENTER_FLAG_TRAP_WFE);
+const FLAG_RIPAS_RESPONSE = Number(REC_ENTER_FLAG_RIPAS_RESPONSE);
+/** Bit test on the flags word (a 32-bit value, not an address). */
+const flag = (flags: number, f: number): boolean => (flags & f) !== 0;
+
+const ICH_HCR_EL2_NOT_NS_MASK = BigInt.asUintN(64, ~ICH_HCR_EL2_NS_MASK);
+const ICH_HCR_EL2_EXIT_MASK = ICH_HCR_EL2_EOI_COUNT_MASK | ICH_HCR_EL2_NS_MASK;
 
 /**
  * Write RmiRecRun.exit (the whole 2 KiB exit half; fields the exit does not define are zero).
  * `withGic`: the v1.0 layout's gicv3_* fields; the v2.0 layout has none (rtt_tree at 0x118 is 0,
  * the primary tree, as TF-RMM main active_s2_context_idx for a realm without planes).
+ * Written in place in the run granule: the half is zeroed, then only the non-zero fields are
+ * stored (the bytes are those of a full write of every field).
  */
 function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit, withGic: boolean): void {
-  const buf = EXIT_BUF;
-  buf.fill(0);
-  const v = EXIT_VIEW;
-  const o = (abs: number) => abs - 0x800;
-  const u64 = (abs: number, x: bigint) => v.setBigUint64(o(abs), BigInt.asUintN(64, x), true);
+  const page = rmm.machine.mem.granuleForWrite(runG);
+  page.fill(0, 0x800, 0x1000);
+  const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const u64 = (off: number, x: bigint) => {
+    if (x !== 0n) v.setBigUint64(off, BigInt.asUintN(64, x), true);
+  };
   const x = REC_RUN.exit;
-  u64(x.exit_reason, BigInt(e.reason));
+  v.setUint32(x.exit_reason, e.reason, true); // a small enum: the upper word stays 0
   u64(x.esr, e.esr);
   u64(x.far, e.far);
   u64(x.hpfar, e.hpfar);
-  e.gprs.forEach((g, i) => u64(x.gprs + 8 * i, g));
+  const gprs = e.gprs;
+  for (let i = 0; i < gprs.length; i++) u64(x.gprs + 8 * i, gprs[i]!);
   if (withGic) {
     // gic_copy_state_to_rec_exit: LRs, MISR, VMCR, and HCR's EOIcount + host-controlled bits
-    u64(x.gicv3_hcr, rec.gic.hcr & (ICH_HCR_EL2_EOI_COUNT_MASK | ICH_HCR_EL2_NS_MASK));
-    rec.gic.lrs.forEach((lr, i) => u64(x.gicv3_lrs + 8 * i, lr));
+    u64(x.gicv3_hcr, rec.gic.hcr & ICH_HCR_EL2_EXIT_MASK);
+    const lrs = rec.gic.lrs;
+    for (let i = 0; i < lrs.length; i++) u64(x.gicv3_lrs + 8 * i, lrs[i]!);
   }
   u64(x.ripas_base, e.ripasBase);
   u64(x.ripas_top, e.ripasTop);
-  buf[o(x.ripas_value)] = e.ripasValue;
+  page[x.ripas_value] = e.ripasValue;
   u64(x.imm, e.imm);
-  rmm.machine.mem.write(runG * GRANULE_SIZE + 0x800, buf);
 }
 
 /** RMI_REC_ENTER(rec, run_ptr): checks in the order of rmm-model.md 5.10. */
@@ -154,7 +185,9 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   if (recIsRunning(rmm, rec)) return ERROR_REC;
   // 4 reading run.enter from NS memory faults (run granule not in the NS PAS)
   if (!nsBufferAccessible(rmm, runG)) return ERROR_INPUT;
-  const enter = readEnter(rmm, runG);
+  const withGic = rmm.abi === "1.0";
+  const nrLrs = Math.min(rmm.features.gicv3NumLrs, 16);
+  const enter = readEnter(rmm, runG, nrLrs, withGic);
   const realm = rmm.realms.get(rec.rd)!;
   // 5 / 6 realm_new (index 0) / system_off (index 1)
   if (realm.state === RealmState.NEW) return pack(RmiStatus.RMI_ERROR_REALM, 0);
@@ -166,23 +199,21 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   // 9 rec_gic: GIC state in run.enter. v2.0 has no GIC fields in RmiRecEnter/RmiRecExit (TF-RMM
   // main smc-rmi.h: rmi_rec_enter is flags and gprs only; the exit has rtt_tree/rtt_level at
   // 0x118/0x120 and no gicv3_* fields), so there is nothing to check or copy there.
-  const withGic = rmm.abi === "1.0";
-  const nrLrs = Math.min(rmm.features.gicv3NumLrs, 16);
   if (withGic && !gicStateValid(enter.gicv3Hcr, enter.gicv3Lrs, nrLrs)) return ERROR_REC;
   // 10 INJECT_SEA only after a data abort at an unprotected IPA (complete_sea_insertion)
   const last = rec.lastRun;
   const lastIsDabt = esrEc(last.esr) === ESR_EC_DABT_LOWER;
-  const injectSea = (enter.flags & REC_ENTER_FLAG_INJECT_SEA) !== 0n;
+  const injectSea = flag(enter.flags, FLAG_INJECT_SEA);
   if (injectSea && (!lastIsDabt || realm.addrInPar(ipaOfHpfar(last.hpfar)))) return ERROR_REC;
   // 11 EMUL_MMIO (ignored with INJECT_SEA) only after an emulatable data abort (EC DABT, ISV 1)
-  const emulMmio = !injectSea && (enter.flags & REC_ENTER_FLAG_EMUL_MMIO) !== 0n;
+  const emulMmio = !injectSea && flag(enter.flags, FLAG_EMUL_MMIO);
   if (emulMmio && (!lastIsDabt || (last.esr & ESR_ISV_BIT) === 0n)) return ERROR_REC;
 
   // ---- every check passed: from here the command succeeds ----
   // the host's GIC state (gic_copy_state_from_rec_entry)
   if (withGic) {
     for (let i = 0; i < nrLrs; i++) rec.gic.lrs[i] = enter.gicv3Lrs[i]!;
-    rec.gic.hcr = (rec.gic.hcr & ~ICH_HCR_EL2_NS_MASK) | (enter.gicv3Hcr & ICH_HCR_EL2_NS_MASK);
+    rec.gic.hcr = (rec.gic.hcr & ICH_HCR_EL2_NOT_NS_MASK) | (enter.gicv3Hcr & ICH_HCR_EL2_NS_MASK);
   }
   const info: RecEntryInfo = { from: rec.resume, seaInjected: false, mmioCompleted: false };
   if (injectSea) {
@@ -195,7 +226,7 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
     const rt = Number((last.esr >> ESR_SRT_SHIFT) & 0x1fn);
     const size = 1 << Number((last.esr >> ESR_SAS_SHIFT) & 3n);
     if (!write && rt !== 31) {
-      const val = loadValue(enter.gprs[0]!, size, (last.esr & ESR_SSE_BIT) !== 0n, (last.esr & ESR_SF_BIT) !== 0n);
+      const val = loadValue(enterGpr(enter, 0), size, (last.esr & ESR_SSE_BIT) !== 0n, (last.esr & ESR_SF_BIT) !== 0n);
       rec.gprs[rt] = val;
       info.mmioValue = val;
     }
@@ -206,7 +237,7 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   // host did not complete and explicitly rejected
   if (rec.ripas !== undefined) {
     const r = rec.ripas;
-    const reject = (enter.flags & REC_ENTER_FLAG_RIPAS_RESPONSE) !== 0n;
+    const reject = flag(enter.flags, FLAG_RIPAS_RESPONSE);
     const x2 = r.ripas === Ripas.RAM && r.addr !== r.top && reject ? RSI_REJECT : RSI_ACCEPT;
     rec.gprs[0] = RSI_SUCCESS;
     rec.gprs[1] = BigInt(r.addr);
@@ -216,14 +247,16 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   }
   // complete_host_call: the host's gprs come back to the realm
   if (rec.hostCall) {
-    info.hostCallGprs = enter.gprs.slice(0, 31);
+    const g: bigint[] = [];
+    for (let i = 0; i < 31; i++) g.push(enterGpr(enter, i));
+    info.hostCallGprs = g;
     rec.gprs[0] = RSI_SUCCESS;
     rec.hostCall = false;
   }
   if (rec.resume === "psci") info.psciResult = rec.gprs[0];
   rec.lastRun = { esr: 0n, hpfar: 0n, far: 0n }; // reset_last_run_info
-  rec.trapWfi = (enter.flags & REC_ENTER_FLAG_TRAP_WFI) !== 0n;
-  rec.trapWfe = (enter.flags & REC_ENTER_FLAG_TRAP_WFE) !== 0n;
+  rec.trapWfi = flag(enter.flags, FLAG_TRAP_WFI);
+  rec.trapWfe = flag(enter.flags, FLAG_TRAP_WFE);
 
   // run: the REC granule's refcount is 1 while the vCPU runs (another call sees it running)
   const vcpu = new RealmVcpu(rmm, realm, rec, info);
