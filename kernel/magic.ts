@@ -71,33 +71,22 @@ export function rewriteLineMagics(code: string): Rewritten {
   return { code: out.join("\n"), delta, magicLines };
 }
 
-/** Map an offset in the original cell to the rewritten one (or back, with `inverse`). */
-export function mapOffset(code: string, rw: Rewritten, pos: number): number {
-  let line = 0;
-  let start = 0;
-  for (;;) {
-    const nl = code.indexOf("\n", start);
-    if (nl < 0 || nl >= pos) break;
-    start = nl + 1;
-    line++;
-  }
+/** How much the lines before the line holding `pos` of `text` grew in the rewrite. */
+function shiftBefore(text: string, rw: Rewritten, pos: number): number {
   let shift = 0;
-  for (let i = 0; i < line; i++) shift += rw.delta[i] ?? 0;
-  return pos + shift;
+  let line = 0;
+  for (let nl = text.indexOf("\n"); nl >= 0 && nl < pos; nl = text.indexOf("\n", nl + 1)) shift += rw.delta[line++] ?? 0;
+  return shift;
 }
 
+/** Map an offset in the original cell to the rewritten one. */
+export function mapOffset(code: string, rw: Rewritten, pos: number): number {
+  return pos + shiftBefore(code, rw, pos);
+}
+
+/** Map an offset in the rewritten cell back to the original one. */
 export function unmapOffset(rewritten: string, rw: Rewritten, pos: number): number {
-  let line = 0;
-  let start = 0;
-  for (;;) {
-    const nl = rewritten.indexOf("\n", start);
-    if (nl < 0 || nl >= pos) break;
-    start = nl + 1;
-    line++;
-  }
-  let shift = 0;
-  for (let i = 0; i < line; i++) shift += rw.delta[i] ?? 0;
-  return pos - shift;
+  return pos - shiftBefore(rewritten, rw, pos);
 }
 
 /** Where the cursor is, if it is on a %realm line: the command text and the cursor in it. */

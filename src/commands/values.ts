@@ -6,22 +6,12 @@
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const UNITS: Record<string, bigint> = {
-  "": 1n,
-  b: 1n,
-  k: 1n << 10n,
-  kb: 1n << 10n,
-  kib: 1n << 10n,
-  m: 1n << 20n,
-  mb: 1n << 20n,
-  mib: 1n << 20n,
-  g: 1n << 30n,
-  gb: 1n << 30n,
-  gib: 1n << 30n,
-  t: 1n << 40n,
-  tb: 1n << 40n,
-  tib: 1n << 40n,
-};
+/** Binary units, any of `K`, `KB`, `KiB` (case-insensitive); no unit and `b` are bytes. */
+const UNITS: Record<string, bigint> = { "": 1n, b: 1n };
+for (const [i, u] of ["k", "m", "g", "t"].entries()) {
+  const v = 1n << BigInt(10 * (i + 1));
+  UNITS[u] = UNITS[`${u}b`] = UNITS[`${u}ib`] = v;
+}
 
 const MAX_U64 = (1n << 64n) - 1n;
 
