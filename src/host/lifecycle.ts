@@ -241,7 +241,16 @@ export function kvm_realm_uninit_stage2(kvm: Kvm): void {
   kvm_realm_destroy_rtts(kvm);
 }
 
+/**
+ * kvm_destroy_realm's write_lock + kvm_realm_unmap_range(kvm, 0, BIT(ia_bits - 1), true, true) +
+ * write_unlock. v12/v13 do it before the created check (S31 B): on a never-created realm ia_bits is
+ * still 0 and the size argument itself is a shift by -1, whatever the callee checks first.
+ */
 function unmap_all_locked(kvm: Kvm): void {
+  if (kvm.realm.iaBits === 0) {
+    kvm.flags.push("S31: kvm_destroy_realm computes BIT(ia_bits - 1) with ia_bits == 0 (undefined shift) before its created check");
+    kvm.event("kvm_destroy_realm: BIT(ia_bits - 1) with ia_bits == 0 (UB shift) before the created check");
+  }
   kvm.mmuLock.lockSync(IOCTL_TID);
   try {
     kvm_realm_unmap_range(kvm, 0, kvm.realm.iaBits === 0 ? 0 : sharedBit(kvm), true, true);
@@ -292,12 +301,7 @@ export function kvm_destroy_realm(kvm: Kvm): void {
   if (kvm.profile.rmm === "2.0") return kvm_destroy_realm_v2(kvm);
   const realm = kvm.realm;
   if (kvm.profile.destroyRealmUnmapsFirst) {
-    kvm.mmuLock.lockSync(IOCTL_TID);
-    try {
-      kvm_realm_unmap_range(kvm, 0, realm.iaBits === 0 ? 0 : sharedBit(kvm), true, true);
-    } finally {
-      kvm.mmuLock.writeUnlock();
-    }
+    unmap_all_locked(kvm);
     if (realm.iaBits === 0) kvm.flags.push("S31: kvm_realm_destroy_rtts with ia_bits == 0 (never-created realm)");
     else kvm_realm_destroy_rtts(kvm);
   }

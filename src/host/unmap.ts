@@ -85,8 +85,10 @@ function realm_unmap_private_page(kvm: Kvm, ipa: number): { ret: number; next: n
 /**
  * realm_unmap_private_range on RMM v2.0 (v13/v14): RTT_DATA_UNMAP(addr, end, SINGLE) from out_top;
  * ERROR_RTT with out_top > addr: nothing mapped there, continue; with out_top == addr: a block to
- * split, create the RTT one level deeper and retry; other errors WARN. The returned range is
- * undelegated (undelegate_range_desc). The guest_memfd references are not touched (S24).
+ * split, create the RTT one level deeper and retry (a failed alloc_rtt or RTT_CREATE is
+ * WARN_ON + return, without the fold); other errors WARN and continue from out_top. The returned
+ * range is undelegated (undelegate_range_desc).
+ * The guest_memfd references are not touched (S24).
  */
 function realm_unmap_private_range_v2(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
   const rmi = kvm.host.rmi;
@@ -101,29 +103,34 @@ function realm_unmap_private_range_v2(kvm: Kvm, start: number, end: number, mayB
         addr = r.top;
         continue;
       }
+      // simulator guard, not in the posted code: the retry after creating the RTT should progress
       if (++stuck > 4) {
         kvm.warn("realm_unmap_private_range", `RTT_DATA_UNMAP 0x${addr.toString(16)} keeps failing: ${r.ret}`);
-        break;
+        return;
       }
       const level = RMI_RETURN_INDEX(r.ret) + 1;
       const rtt = runSync(alloc_rtt(kvm, null));
       if (rtt === PHYS_ADDR_MAX) {
         kvm.warn("realm_unmap_private_range", "alloc_rtt failed");
-        break;
+        return;
       }
       const c = realm_rtt_create(kvm, addr, level, rtt);
       if (c !== RMI_SUCCESS) {
         kvm.warn("realm_unmap_private_range", `RTT_CREATE (unfold) 0x${addr.toString(16)} level ${level} returned ${c}`);
         free_rtt(kvm, rtt);
-        break;
+        return;
       }
       continue;
     }
     if (r.ret !== RMI_SUCCESS) {
       kvm.warn("realm_unmap_private_range", `RTT_DATA_UNMAP 0x${addr.toString(16)}..0x${end.toString(16)} returned ${r.ret}`);
-      break;
+      if (r.top <= addr) break; // simulator guard: the posted loop would not move on
+      addr = r.top;
+      continue;
     }
     stuck = 0;
+    // post-v14 stops the loop when this fails (WARN_ON + break); the model keeps going, as the v13
+    // runs of S07/S15 (a misread descriptor fails every undelegate) were written against
     if (r.range !== 0n) undelegate_range_desc(kvm, r.range);
     addr = Math.max(r.top, addr + GRANULE_SIZE);
     kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
@@ -154,11 +161,17 @@ function realm_unmap_shared_range_v2(kvm: Kvm, start: number, end: number, mayBl
         addr = alignUp(addr + 1, rmi_rtt_level_mapsize(errLevel));
         continue;
       }
+      // simulator guard, not in the posted code: the retry after creating the RTTs should progress
       if (++stuck > 4) {
         kvm.warn("realm_unmap_shared_range", `RTT_UNPROT_UNMAP 0x${addr.toString(16)} keeps failing: ${r.ret}`);
-        break;
+        return;
       }
-      if (runSync(realm_create_rtt_levels(kvm, addr, errLevel, level, null))) break;
+      const c = runSync(realm_create_rtt_levels(kvm, addr, errLevel, level, null));
+      if (c) {
+        // WARN_ON(ret) and return: no fold
+        kvm.warn("realm_unmap_shared_range", `realm_create_rtt_levels 0x${addr.toString(16)} ${errLevel} -> ${level} returned ${c}`);
+        return;
+      }
       continue;
     }
     if (r.ret !== RMI_SUCCESS) {

@@ -4,7 +4,9 @@
  *   kvm_arch_flush_shadow_memslot -> kvm_realm_unmap_range computes its clamp before the
  *   `!created` early return. v13 checks `created` first.
  * B (v12, v13): destroying a realm VM that never populated or ran: kvm_destroy_realm unmaps
- *   [0, BIT(ia_bits - 1)) before its created check (and in v12 for every VM). v14 moved it.
+ *   [0, BIT(ia_bits - 1)) before its created check (and in v12 for every VM): the shift is the
+ *   size argument, computed in kvm_destroy_realm itself, so v13 is affected although its
+ *   kvm_realm_unmap_range checks `created` first. v14 moved the unmap after the check.
  * A shift by -1 is undefined behaviour in C; the host model flags each one (kvm.flags "S31").
  */
 import { Host } from "../host/host.js";
@@ -14,7 +16,7 @@ import { flagsOf, type ExtraScenario } from "./extra-common.js";
 export const S31: ExtraScenario = {
   id: "S31",
   title: "UB shift BIT(ia_bits - 1) on a never-created realm (memslot flush; destroy)",
-  affects: ["v8", "v10", "v12"],
+  affects: ["v8", "v10", "v12", "v13"],
   run(series, mk) {
     const host = Host.create({ series, seed: 1 });
     const rec = mk(host);

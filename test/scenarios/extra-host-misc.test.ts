@@ -70,6 +70,7 @@ describe("S30 private fault racing a guest_memfd hole punch", () => {
 
 describe("S31 UB shift on a never-created realm", () => {
   const UNMAP = "S31: kvm_realm_unmap_range computes BIT(ia_bits - 1) with ia_bits == 0 (undefined shift)";
+  const DESTROY = "S31: kvm_destroy_realm computes BIT(ia_bits - 1) with ia_bits == 0 (undefined shift) before its created check";
   for (const series of ["v8", "v10"] as const) {
     it(`${series}: a memslot flush before the RD exists shifts by -1; destroy does through the guest_memfd invalidation`, () => {
       const r = scenarios.run("S31", { series });
@@ -85,5 +86,18 @@ describe("S31 UB shift on a never-created realm", () => {
     const b = r.data.B as { ubShifts: string[] };
     expect(b.ubShifts).toContain("S31: kvm_realm_destroy_rtts with ia_bits == 0 (never-created realm)");
     expect(b.ubShifts.filter((f) => f === UNMAP)).toHaveLength(2);
+    expect(b.ubShifts).toContain(DESTROY);
+  });
+  it("v13: A is gone (created checked first in kvm_realm_unmap_range), B stays: kvm_destroy_realm shifts by -1 itself", () => {
+    const r = scenarios.run("S31", { series: "v13" });
+    expect(r.outcome).toBe("error");
+    expect(r.data.A).toEqual({ state: "NONE", ubShifts: [] });
+    expect(r.data.B).toEqual({ state: "NONE", ubShifts: [DESTROY] });
+  });
+  it("v14: the destroy-time unmap runs after the created check: no UB shift at all", () => {
+    const r = scenarios.run("S31", { series: "v14" });
+    expect(r.data.A).toEqual({ state: "NONE", ubShifts: [] });
+    expect(r.data.B).toEqual({ state: "NONE", ubShifts: [] });
+    expect(r.outcome).toBe("ok");
   });
 });

@@ -31,6 +31,26 @@ describe("S20 top_ipa uninitialised after a RIPAS error", () => {
   }
 });
 
+describe("S20 on the RMM v2.0 postings (v13, v14)", () => {
+  for (const [series, unmapWarns] of [["v13", 1], ["v14", 2]] as const) {
+    it(`${series}: once the unmaps that run first cannot create the RTT either, ripas_change fails before progress and top_ipa is read unwritten`, () => {
+      const r = scenarios.run("S20", { series });
+      expect(r.outcome).toBe("error");
+      const e = r.data.enomem as Part;
+      expect(e.uninitialisedReads).toEqual([
+        "S20: realm_set_ipa_state read top_ipa uninitialised after ripas_change returned -12",
+        "S20: kvm_complete_ripas_change continues from an uninitialised top_ipa",
+      ]);
+      // the WARNs are the unmaps' (alloc_rtt / realm_create_rtt_levels failing), not ripas_change's
+      expect(e.warns).toBe(unmapWarns);
+      expect(e.ripas).toBe("EMPTY");
+      const c = r.data.rttCreateFails as Part;
+      expect(c.uninitialisedReads).toEqual(["S20: realm_set_ipa_state read top_ipa uninitialised after ripas_change returned -6"]);
+      expect(r.trace.filter((l) => l.startsWith("WARNING: ripas_change") || l.startsWith("WARNING: realm_create_rtt_levels")).length).toBeGreaterThan(0);
+    });
+  }
+});
+
 describe("S21 RIPAS change reaching the shared half", () => {
   for (const series of ["v8", "v10", "v12"] as const) {
     it(`${series}: the RMM refuses it in the realm; a reported one gets the reject flag and -EINVAL, delivered only on the next run`, () => {
