@@ -245,6 +245,8 @@ export function* kvm_rec_pre_enter(vcpu: Vcpu): Gen<number> {
   if (kvm.realm.state !== RealmStateK.ACTIVE) return -EINVAL;
   if (vcpu.psciPending !== undefined) {
     // v14 kvm_rec_complete_psci: the kernel completes the PSCI request before the next entry.
+    // Until it does, a target vCPU that CPU_ON already marked on may enter its REC first (S25).
+    yield pt("PSCI_COMPLETE");
     const { target, status } = vcpu.psciPending;
     vcpu.psciPending = undefined;
     const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, status);

@@ -7,7 +7,7 @@ import { GranuleState } from "../rmm/granule.js";
 import { Host } from "../host/host.js";
 import { availableSeries, type SeriesId } from "../host/series/index.js";
 import type { RealmVm, TouchResult } from "../host/vm.js";
-import { psciOps } from "../guest/guest.js";
+import { psciOps, realmMpidr, type GuestOpResult } from "../guest/guest.js";
 import { interleave, explore } from "../sched/sched.js";
 import { RealmStateK } from "../host/kvm.js";
 import { runSync } from "../host/coop.js";
@@ -94,6 +94,11 @@ export interface ScenarioDef {
 
 const SHARED_40 = 1n << 39n;
 const RAM = 0x8000_0000n;
+
+/** The PSCI return value a guest PSCI op got (signed), or null if it did not complete. */
+function psciReturn(r: GuestOpResult | undefined): number | null {
+  return typeof r === "object" ? Number(BigInt.asIntN(64, r.psci)) : null;
+}
 
 function started(series: SeriesId, opts: Parameters<Host["createRealm"]>[0] = {}): { host: Host; vm: RealmVm } {
   const host = Host.create({ series, seed: 1 });
@@ -314,9 +319,10 @@ const DEFS: ScenarioDef[] = [
   },
   {
     id: "S25",
-    title: "PSCI SYSTEM_OFF from one vCPU while another enters its REC",
-    affects: ["v8"],
+    title: "PSCI races at REC entry: SYSTEM_OFF from another vCPU (v8); a CPU_ON target entering before the completion (v14)",
+    affects: ["v8", "v14"],
     run(series, mk) {
+      // A (Emi Kisanuki, v8): vCPU 0 powers the system off, then vCPU 1 enters its REC.
       const { host, vm } = started(series, { vcpus: 2 });
       const rec = mk(host);
       const off = vm.run(0, [psciOps.systemOff()]);
@@ -324,6 +330,33 @@ const DEFS: ScenarioDef[] = [
       const t = vm.touch(RAM + 0x2000n, { vcpu: 1 });
       rec.data.vcpu1 = { outcome: t.outcome, errno: t.errno };
       rec.check("vcpu1 enters after SYSTEM_OFF", t);
+      // B (v14, §5.14): vCPU 1 is off; vCPU 0 turns it on with CPU_ON and vCPU 1's thread runs
+      // KVM_RUN as soon as KVM marks it on. v8..v13 answer PSCI_COMPLETE while handling the exit,
+      // so REC 1 is runnable by then; v14 answers it in vCPU 0's next kvm_rec_pre_enter, and REC 1
+      // entered before that is refused (RMI_ERROR_REC): KVM_RUN -EAGAIN, the VMM runs it again.
+      const b = started(series, { vcpus: 2 });
+      b.vm.run(1, [psciOps.cpuOff()]);
+      const target = b.vm.kvm.vcpus[1]!;
+      const { threads, records } = b.vm.raceThreads([
+        { vcpu: 0, ops: [psciOps.cpuOn(realmMpidr(1), b.vm.entry)] },
+        { vcpu: 1, ops: [{ kind: "access", ipa: RAM + 0x3000n, access: "read" }] },
+      ]);
+      // vCPU 0 until KVM has turned vCPU 1 on, then vCPU 1 until its KVM_RUN returns, then vCPU 0.
+      const { results } = interleave(threads, (runnable) => (!target.powerOff && runnable.includes(1) ? 1 : runnable[0]!));
+      b.host.step("CPU_ON race");
+      const first = results[1]!;
+      // the thread's KVM_RUN stops once the guest's access is done (a signal to the VMM thread)
+      const firstRun = first.stop === "guest-idle" ? "access done" : errnoName(first.ret);
+      const retry = first.stop === "guest-idle" ? undefined : b.vm.run(1, []);
+      const recEnterErrors = b.host.trace.filter((l) => l.startsWith("SMC_RMI_REC_ENTER") && l.includes("RMI_ERROR_REC")).length;
+      rec.data.cpuOnRace = {
+        vcpu1FirstRun: firstRun,
+        recEnterErrorRec: recEnterErrors,
+        retry: retry === undefined ? null : retry.outcome,
+        vcpu1Access: records[1]![0]!.result ?? null,
+        cpuOnPsciReturn: psciReturn(records[0]![0]!.result),
+      };
+      rec.notes.push(`CPU_ON race: vcpu1's first KVM_RUN: ${firstRun}${retry === undefined ? "" : `; run again: ${retry.outcome}`}`);
       return { host, rec };
     },
   },
