@@ -185,6 +185,11 @@ export async function main(argv: string[]): Promise<number> {
 
 // React must load its production build: set before anything imports it.
 process.env["NODE_ENV"] ??= "production";
+// The reader went away (`realm run FILE --json | head -1`): stop quietly, as a SIGPIPE would.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  process.exit(141);
+});
 const code = await main(process.argv.slice(2));
 // Flush stdout before leaving (pipes are asynchronous).
 process.stdout.write("", () => process.exit(code));

@@ -142,12 +142,14 @@ export function parseLine<C>(commands: readonly CommandSpec<C>[], line: string):
     positional.push(w);
   }
   let k = 0;
+  const raw = new Map<string, string>();
   for (let j = 0; j < argSpecs.length; j++) {
     const a: ArgSpec = argSpecs[j]!;
     if (a.rest) {
       const rest = positional.slice(k).map((w) => w.text);
       if (rest.length === 0 && !a.optional) return fail(`missing ${a.name.toUpperCase()}`);
       values.set(a.name, rest);
+      if (rest.length > 0) raw.set(a.name, line.slice(positional[k]!.start, positional[positional.length - 1]!.end));
       k = positional.length;
       break;
     }
@@ -165,5 +167,5 @@ export function parseLine<C>(commands: readonly CommandSpec<C>[], line: string):
     const extra = positional.slice(k).map((w) => w.text);
     return fail(`unexpected argument${extra.length > 1 ? "s" : ""} ${extra.map((x) => `'${x}'`).join(" ")}`);
   }
-  return { ok: true, empty: false, spec, path, args: new Args(values, words.slice(r.used).map((w) => w.text)) };
+  return { ok: true, empty: false, spec, path, args: new Args(values, words.slice(r.used).map((w) => w.text), raw) };
 }

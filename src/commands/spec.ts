@@ -67,7 +67,14 @@ export class Args {
     readonly values: Map<string, unknown>,
     /** The words after the command name, as typed (for the session script). */
     readonly words: readonly string[],
+    /** The text of each rest argument as typed (quotes and escapes kept). */
+    private readonly rawText: ReadonlyMap<string, string> = new Map(),
   ) {}
+
+  /** A rest argument as typed: `inject {"rmi":"RTT_FOLD",...}` keeps its JSON quotes. */
+  raw(name: string): string | undefined {
+    return this.rawText.get(name);
+  }
 
   has(name: string): boolean {
     return this.values.has(name);

@@ -77,8 +77,13 @@ describe("realm commands on the host model", () => {
     expect(acct.value).toMatchObject({ machine: "v12", stats: { granules: { RD: 1 } } });
     const tr = await s.run("trace --grep RMI_DATA_CREATE --last 2");
     const lines = (tr.value as { lines: string[] }).lines;
-    expect(lines.length).toBe(3);
-    expect(lines[0]).toMatch(/^SMC_RMI_DATA_CREATE/);
+    // the trace lines only (a --json consumer gets no footer); the counts close the text
+    expect(lines.length).toBe(2);
+    expect(lines.every((l) => l.startsWith("SMC_RMI_DATA_CREATE"))).toBe(true);
+    expect(tr.text.split("\n")).toEqual([...lines, expect.stringMatching(/^\(2 of \d+ matching 'RMI_DATA_CREATE', \d+ in all, v12\)$/)]);
+    const all = (await s.run("trace --last 0")).value as { lines: string[]; total: number; matched: number };
+    expect(all.lines.length).toBe(all.total);
+    expect(all.matched).toBe(all.total);
   });
 
   it("an injected RMI failure is a result; faults lists and clears rules", async () => {
@@ -96,6 +101,26 @@ describe("realm commands on the host model", () => {
     expect(((await s.run("faults")).value as { rules: { fired: number }[] }).rules[0]!.fired).toBe(1);
     expect((await s.run("faults clear")).ok).toBe(true);
     expect(((await s.run("faults")).value as { rules: unknown[] }).rules).toEqual([]);
+  });
+
+  it("inject takes a JSON rule as typed (help inject's form), spaces and all", async () => {
+    const s = mk();
+    await s.run("new r --series v12 --mem 16M");
+    const j = await s.run('inject {"rmi":"RTT_FOLD","status":"RMI_ERROR_RTT","index":2}');
+    expect(j.error).toBeUndefined();
+    expect(j.value).toMatchObject({ rule: { rmi: "RTT_FOLD", status: "RMI_ERROR_RTT", index: 2 } });
+    const sp = await s.run('inject { "rmi": "DATA_CREATE", "status": "RMI_ERROR_INPUT", "pa": "0x80200000" }');
+    expect(sp.value).toMatchObject({ rule: { rmi: "DATA_CREATE", status: "RMI_ERROR_INPUT", pa: "0x80200000" } });
+    expect(((await s.run("faults")).value as { rules: { rule: string }[] }).rules.map((r) => r.rule)).toEqual([
+      '{"rmi":"RTT_FOLD","status":"RMI_ERROR_RTT","index":2}',
+      '{"rmi":"DATA_CREATE","status":"RMI_ERROR_INPUT","pa":"0x80200000"}',
+    ]);
+    // saved as typed, and a fresh session replays it to the same rules
+    expect(s.script.slice(-2)).toEqual(['inject {"rmi":"RTT_FOLD","status":"RMI_ERROR_RTT","index":2}', 'inject { "rmi": "DATA_CREATE", "status": "RMI_ERROR_INPUT", "pa": "0x80200000" }']);
+    const t = mk();
+    expect((await runScript(t, s.script.join("\n"))).failed).toBe(0);
+    expect(t.hosts.get("v12")!.faults.list()).toEqual(s.hosts.get("v12")!.faults.list());
+    expect((await s.run('inject {"rmi":"RTT_FOLD",}')).error).toMatch(/^inject: rule is not valid JSON: /);
   });
 
   it("smc and granule talk to the current realm's host platform", async () => {

@@ -106,6 +106,17 @@ describe("realm run", () => {
     expect(rows[12].value.results).toMatchObject([{ id: "S10", series: "v8", outcome: "leak" }]);
   });
 
+  it("a reader that goes away (| head -1) ends the run quietly, with no EPIPE trace", () => {
+    writeFileSync(join(dir, "long.realm"), "smc VERSION 0x10000\n".repeat(4000));
+    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${cli}" run long.realm --json | head -1; echo "status \${PIPESTATUS[0]}" >&2`], {
+      cwd: dir,
+      encoding: "utf8",
+    });
+    expect(JSON.parse(r.stdout)).toMatchObject({ lineNo: 1, command: "smc", ok: true });
+    // 141 when the EPIPE reaches the process (as a SIGPIPE would end it), 0 when Node drops it
+    expect(r.stderr).toMatch(/^status (0|141)\n$/);
+  });
+
   it("kernel install writes the kernelspec under --prefix", () => {
     const k = realm(["kernel", "install", "--prefix", join(dir, "jp")]);
     expect(k.err).toBe("");

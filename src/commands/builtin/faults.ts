@@ -165,7 +165,9 @@ export const injectCommand: CommandSpec<Session> = {
   examples: ["inject RTT_CREATE RMI_ERROR_RTT 2", "inject alloc nth=3"],
   run(s, a) {
     const { label, host } = requireHost(s, "inject");
-    const rule = parseRule(a.list("rule"));
+    // A JSON rule is read as typed (the lexer would take its double quotes away).
+    const raw = a.raw("rule")!;
+    const rule = parseRule(raw.startsWith("{") ? [raw] : a.list("rule"));
     let desc: string;
     try {
       desc = host.inject(rule);

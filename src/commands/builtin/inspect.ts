@@ -56,7 +56,8 @@ export const traceCommand: CommandSpec<Session> = {
       shown = last === 0 ? lines : lines.slice(-last);
     }
     const note = `(${shown.length} of ${matched}${g !== undefined ? ` matching '${g}'` : ""}, ${total} in all, ${m.label})`;
-    return { value: { machine: m.label, total, matched, lines: [...shown, note] }, kind: "lines" };
+    // value.lines holds the trace lines only; the counts line is for the text rendering.
+    return { value: { machine: m.label, total, matched, lines: shown, note }, kind: "lines" };
   },
 };
 

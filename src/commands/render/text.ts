@@ -43,7 +43,7 @@ const RENDERERS: Record<string, Renderer> = {
   none: () => "",
   error: (v) => String(v?.message ?? v ?? ""),
   message: (v) => String(v.message ?? ""),
-  lines: (v) => (v.lines as string[]).join("\n"),
+  lines: (v) => [...(v.lines as string[]), ...(typeof v.note === "string" ? [v.note] : [])].join("\n"),
   help: (v) => String(v.text),
   table: (v) => table(v as TableValue),
   rmi: (v) => {
