@@ -201,9 +201,12 @@ export function vmid_release(kvm: Kvm, vmid: number): void {
   kvm.host.vmids.delete(vmid);
 }
 
-/** v8/v10 KVM_CAP_ARM_RME_CREATE_REALM -> kvm_create_realm. */
-export function kvm_create_realm(kvm: Kvm): number {
-  if (kvm.realmCreated) return -EEXIST;
+/**
+ * What kvm_create_realm (v8/v10) and realm_ensure_created (v12+) do once they have decided to
+ * create: reserve a host VMID (v8..v12), realm_create_rd (VMID released on failure), NEW, free the
+ * params page.
+ */
+function create_realm_locked(kvm: Kvm): number {
   let vmid = -1;
   if (kvm.profile.hostVmid) {
     vmid = vmid_reserve(kvm);
@@ -221,11 +224,17 @@ export function kvm_create_realm(kvm: Kvm): number {
   return 0;
 }
 
+/** v8/v10 KVM_CAP_ARM_RME_CREATE_REALM -> kvm_create_realm: -EEXIST once created. */
+export function kvm_create_realm(kvm: Kvm): number {
+  if (kvm.realmCreated) return -EEXIST;
+  return create_realm_locked(kvm);
+}
+
 /** v12 realm_ensure_created: NONE -> create; NEW -> ok; DEAD -> -ENXIO; ACTIVE/DYING -> -EBUSY. */
 export function realm_ensure_created(kvm: Kvm): number {
   switch (kvm.realm.state) {
     case RealmStateK.NONE:
-      break;
+      return create_realm_locked(kvm);
     case RealmStateK.NEW:
       return 0;
     case RealmStateK.DEAD:
@@ -233,19 +242,4 @@ export function realm_ensure_created(kvm: Kvm): number {
     default:
       return -EBUSY;
   }
-  let vmid = -1;
-  if (kvm.profile.hostVmid) {
-    vmid = vmid_reserve(kvm);
-    if (vmid < 0) return vmid;
-    kvm.realm.vmid = vmid;
-  }
-  const r = realm_create_rd(kvm);
-  if (r) {
-    if (vmid >= 0) vmid_release(kvm, vmid);
-    return r;
-  }
-  kvm.realm.state = RealmStateK.NEW;
-  free_params(kvm);
-  kvm.event(`realm created: RD 0x${kvm.realm.rd.toString(16)}, ${kvm.mmu.pgdSize / GRANULE_SIZE} root RTT(s), ${vmid >= 0 ? `VMID ${vmid}` : "VMID from the RMM"}`);
-  return 0;
 }

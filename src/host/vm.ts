@@ -189,8 +189,9 @@ export class RealmVm {
 
   private checkIpa(what: string, ipa: unknown): number {
     if (typeof ipa !== "bigint") throw new TypeError(`${what}: ipa must be a bigint, got ${typeof ipa}`);
+    if (ipa < 0n) throw new RangeError(`${what}: IPA must be non-negative, got ${ipa}`);
     const a = Number(ipa);
-    if (ipa < 0n || a >= 2 ** this.kvm.mmu.iaBits) throw new RangeError(`${what}: IPA 0x${ipa.toString(16)} is outside the realm's ${this.kvm.mmu.iaBits}-bit IPA space`);
+    if (a >= 2 ** this.kvm.mmu.iaBits) throw new RangeError(`${what}: IPA 0x${ipa.toString(16)} is outside the realm's ${this.kvm.mmu.iaBits}-bit IPA space`);
     return a;
   }
 
@@ -423,9 +424,10 @@ export class RealmVm {
   /** The VMM writes to guest memory through its mapping (the shared alias' backing). */
   vmmWrite(gpa: bigint, bytes: Uint8Array): void {
     const k = this.kvm;
-    const slot = k.memslotOf(Number(gpa) / GRANULE_SIZE | 0);
-    if (slot === undefined) throw new RangeError(`vmmWrite: 0x${gpa.toString(16)} is not guest RAM`);
+    if (typeof gpa !== "bigint" || gpa < 0n) throw new RangeError(`vmmWrite: gpa must be a non-negative bigint, got ${String(gpa)}`);
     const g = Math.floor(Number(gpa) / GRANULE_SIZE);
+    const slot = k.memslotOf(g);
+    if (slot === undefined) throw new RangeError(`vmmWrite: 0x${gpa.toString(16)} is not guest RAM`);
     const region = Math.floor(Number(gpa) / SZ_2M);
     let pa: number;
     const huge = slot.user.huge.get(region);

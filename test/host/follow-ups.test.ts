@@ -95,3 +95,16 @@ describe("HostOptions.kvmArmMode", () => {
     expect(() => Host.create({ series: "v14", kvmArmMode: "hvhe" as never })).toThrow(/kvmArmMode/);
   });
 });
+
+describe("bad guest addresses (acceptance F5)", () => {
+  it("a negative IPA is refused with a readable number, naming the call, and changes nothing", () => {
+    const host = Host.create({ series: "v12", seed: 1 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n });
+    vm.start();
+    const calls = host.rmiCalls;
+    expect(() => vm.touch(-1n, { access: "write" })).toThrow("touch: IPA must be non-negative, got -1");
+    expect(() => vm.share(-0x1000n, 0x1000n)).toThrow(/^share: IPA must be non-negative, got -4096$/);
+    expect(() => vm.vmmWrite(-8n, new Uint8Array(1))).toThrow(/vmmWrite: gpa must be a non-negative bigint/);
+    expect(host.rmiCalls).toBe(calls);
+  });
+});
