@@ -82,6 +82,7 @@ const HUGE_UNALIGNED = 2 ** 60 + 256;
  * range checks on them still give the answer the 64-bit value would.
  */
 export function toNum(v: bigint): number {
+  if (v >= 0n && v <= 0x1f_ffff_ffff_ffffn) return Number(v); // the common case, without a new bigint
   v = BigInt.asUintN(64, v);
   if (v <= 0x1f_ffff_ffff_ffffn) return Number(v);
   return (v & 0xfffn) === 0n ? HUGE_ALIGNED : HUGE_UNALIGNED;

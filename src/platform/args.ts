@@ -3,13 +3,18 @@
  * the argument; RMI failures are values and never come through here.
  */
 
+const MAX_SAFE_ADDRESS = 0x1f_ffff_ffff_ffffn;
+const TWO_64 = 1n << 64n;
+
 export function requireAddress(name: string, v: unknown): number {
+  // the common case first: a bigint in [0, 2^53) (comparisons with constants allocate nothing)
+  if (typeof v === "bigint" && v >= 0n && v <= MAX_SAFE_ADDRESS) return Number(v);
   if (typeof v !== "bigint") {
     throw new TypeError(`${name}: expected a bigint address, got ${v === undefined ? "undefined" : typeof v}`);
   }
   if (v < 0n) throw new RangeError(`${name}: address must not be negative (got ${v})`);
-  if (v >= 1n << 64n) throw new RangeError(`${name}: address does not fit in 64 bits`);
-  if (v > 0x1f_ffff_ffff_ffffn) throw new RangeError(`${name}: address 0x${v.toString(16)} is above 2^53`);
+  if (v >= TWO_64) throw new RangeError(`${name}: address does not fit in 64 bits`);
+  if (v > MAX_SAFE_ADDRESS) throw new RangeError(`${name}: address 0x${v.toString(16)} is above 2^53`);
   return Number(v);
 }
 

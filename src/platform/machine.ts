@@ -71,6 +71,8 @@ export class Machine {
   private checkNs(pa: number, len: number, access: "read" | "write"): void {
     const first = Math.floor(pa / GRANULE_SIZE);
     const last = Math.floor((pa + Math.max(len, 1) - 1) / GRANULE_SIZE);
+    // one granule (a register-sized access): the same two checks without the loop
+    if (first === last && this.map.regionOf(pa) !== undefined && this.gpt.get(first) === Pas.NS) return;
     for (let g = first; g <= last; g++) {
       const a = g * GRANULE_SIZE;
       if (this.map.regionOf(a) === undefined) throw new ExternalAbort(BigInt(Math.max(a, pa)), access);

@@ -54,7 +54,26 @@ export function esrEc(esr: bigint): bigint {
 
 /** HPFAR_EL2.FIPA holds IPA[51:12] from bit 4 (TF-RMM HPFAR_EL2_FIPA_OFFSET = 8). */
 export function hpfarOf(ipa: number): bigint {
-  return BigInt(Math.floor(ipa / GRANULE_SIZE)) << 4n;
+  return BigInt(Math.floor(ipa / GRANULE_SIZE) * 16); // exact: IPA[51:12] << 4 < 2^44
+}
+
+const NOT_ESR_ISV_BIT = BigInt.asUintN(64, ~ESR_ISV_BIT);
+const FSC_TRANSLATION_BY_LEVEL = [FSC_TRANSLATION_L0, FSC_TRANSLATION_L0 + 1n, FSC_TRANSLATION_L0 + 2n, FSC_TRANSLATION_L0 + 3n];
+
+/** FSC of a stage-2 translation fault at `level` (0x04 + level; 0x2B for level -1). */
+function fscTranslation(level: number): bigint {
+  return level === -1 ? FSC_TRANSLATION_LM1 : FSC_TRANSLATION_BY_LEVEL[level] ?? FSC_TRANSLATION_L0 + BigInt(level);
+}
+
+/** Little-endian value of `size` bytes at `off` of a granule buffer (undefined: never written, zero). */
+function readLe(page: Uint8Array | undefined, off: number, size: number): bigint {
+  if (page === undefined) return 0n;
+  let lo = 0;
+  let hi = 0;
+  for (let i = Math.min(size, 4) - 1; i >= 0; i--) lo = lo * 256 + page[off + i]!;
+  for (let i = size - 1; i >= 4; i--) hi = hi * 256 + page[off + i]!;
+  if (hi === 0) return lo === 0 ? 0n : BigInt(lo);
+  return BigInt(hi) * 0x1_0000_0000n + BigInt(lo);
 }
 
 export function ipaOfHpfar(hpfar: bigint): number {
@@ -113,8 +132,17 @@ export interface RecExit {
   imm: bigint;
 }
 
+/** Shared by every exit that reports no register (frozen: an exit that sets one takes a copy, `exitGprs`). */
+const ZERO_GPRS: bigint[] = Object.freeze(new Array<bigint>(31).fill(0n)) as bigint[];
+
 export function emptyExit(reason: RmiExitReason): RecExit {
-  return { reason, esr: 0n, far: 0n, hpfar: 0n, gprs: new Array<bigint>(31).fill(0n), ripasBase: 0n, ripasTop: 0n, ripasValue: 0, imm: 0n };
+  return { reason, esr: 0n, far: 0n, hpfar: 0n, gprs: ZERO_GPRS, ripasBase: 0n, ripasTop: 0n, ripasValue: 0, imm: 0n };
+}
+
+/** The exit's registers, writable (a copy of the shared zeroes on first use). */
+export function exitGprs(e: RecExit): bigint[] {
+  if (e.gprs === ZERO_GPRS) e.gprs = ZERO_GPRS.slice();
+  return e.gprs;
 }
 
 /** What REC_ENTER completed before running the vCPU (the results of the previous exit). */
@@ -157,6 +185,7 @@ export interface AccessOptions {
  * truncated to 32 bits for a W register (Arm ARM LDRS*; TF-RMM run.c complete_mmio_emulation).
  */
 export function loadValue(raw: bigint, size: number, signed: boolean, sf: boolean): bigint {
+  if (raw === 0n) return 0n; // zero in every width and sign
   let v = BigInt.asUintN(size * 8, raw);
   if (signed) v = BigInt.asUintN(64, BigInt.asIntN(size * 8, v));
   return sf ? v : BigInt.asUintN(32, v);
@@ -260,7 +289,7 @@ export class RealmVcpu {
     this.running("access");
     if (kind !== "read" && kind !== "write" && kind !== "exec") throw new TypeError(`RealmVcpu.access: kind must be "read", "write" or "exec", got ${String(kind)}`);
     const size = opts.size ?? 8;
-    if (![1, 2, 4, 8].includes(size)) throw new RangeError(`RealmVcpu.access: size must be 1, 2, 4 or 8, got ${size}`);
+    if (size !== 8 && size !== 4 && size !== 2 && size !== 1) throw new RangeError(`RealmVcpu.access: size must be 1, 2, 4 or 8, got ${size}`);
     const rt = opts.rt ?? 0;
     if (!Number.isInteger(rt) || rt < 0 || rt > 31) throw new RangeError(`RealmVcpu.access: rt must be 0..31, got ${rt}`);
     const signed = opts.signed === true && kind === "read";
@@ -270,15 +299,14 @@ export class RealmVcpu {
     if (a % size !== 0) throw new RangeError(`RealmVcpu.access: ipa 0x${ipa.toString(16)} is not aligned to the access size ${size}`);
     const realm = this.realm;
     const write = kind === "write";
-    if (write && rt !== 31) this.rec.gprs[rt] = BigInt.asUintN(size * 8, value);
     const storeVal = write && rt !== 31 ? BigInt.asUintN(size * 8, value) : 0n;
+    if (write && rt !== 31) this.rec.gprs[rt] = storeVal;
     // outside the realm's IPA space: SEA into the realm
     if (a >= realm.ipaSize) return this.injectSea();
     const w = rttWalk(this.rmm, realm, a, 3);
     const t = w.table;
     const k = t.kind[w.index]! as S2tte;
     const off = a - t.ipaOf(w.index);
-    const fscLevel = (base: bigint) => (w.level === -1 ? FSC_TRANSLATION_LM1 : base + BigInt(w.level));
     if (realm.addrInPar(a)) {
       if (ripasOf(k) === Ripas.EMPTY) return this.injectSea();
       if (k === S2tte.ASSIGNED_RAM) {
@@ -288,7 +316,7 @@ export class RealmVcpu {
       // UNASSIGNED_RAM, UNASSIGNED_DESTROYED, ASSIGNED_DESTROYED: stage-2 translation fault
       const ec = kind === "exec" ? ESR_EC_IABT_LOWER : ESR_EC_DABT_LOWER;
       const isv = kind === "exec" ? 0n : ESR_ISV_BIT; // the hardware syndrome; the RMM hides ISV for the PAR
-      const esr = (ec << ESR_EC_SHIFT) | ESR_IL_BIT | isv | fscLevel(FSC_TRANSLATION_L0) | this.dabtIss(kind, size, rt, signed, sf);
+      const esr = (ec << ESR_EC_SHIFT) | ESR_IL_BIT | isv | fscTranslation(w.level) | this.dabtIss(kind, size, rt, signed, sf);
       return this.abortExit(esr, ESR_NONEMULATED_ABORT_MASK, a, 0n, 0n);
     }
     // unprotected IPA: no instruction fetch from it
@@ -315,7 +343,7 @@ export class RealmVcpu {
         fsc = FSC_PERMISSION_L0 + BigInt(w.level);
       }
     } else {
-      fsc = fscLevel(FSC_TRANSLATION_L0);
+      fsc = fscTranslation(w.level);
     }
     const esr = (ESR_EC_DABT_LOWER << ESR_EC_SHIFT) | ESR_IL_BIT | ESR_ISV_BIT | fsc | this.dabtIss(kind, size, rt, signed, sf);
     return this.abortExit(esr, ESR_EMULATED_ABORT_MASK, a, far, storeVal);
@@ -339,10 +367,8 @@ export class RealmVcpu {
       for (let i = 0; i < size; i++) b[i] = Number((storeVal >> BigInt(8 * i)) & 0xffn);
       mem.write(pa, b);
     } else if (kind === "read" && rt !== 31) {
-      const b = mem.read(pa, size);
-      let v = 0n;
-      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-      this.rec.gprs[rt] = loadValue(v, size, signed, sf);
+      // an aligned access of at most 8 bytes stays inside one granule
+      this.rec.gprs[rt] = loadValue(readLe(mem.page(Math.floor(pa / GRANULE_SIZE)), pa % GRANULE_SIZE, size), size, signed, sf);
     }
   }
 
@@ -356,9 +382,9 @@ export class RealmVcpu {
     e.esr = esr & mask;
     e.far = far;
     e.hpfar = hpfarOf(ipa);
-    e.gprs[0] = storeVal;
+    if (storeVal !== 0n) exitGprs(e)[0] = storeVal;
     // last_run_info keeps the full ESR, with ISV cleared when the host was not told ISV = 1
-    this.rec.lastRun = { esr: (e.esr & ESR_ISV_BIT) === 0n ? esr & ~ESR_ISV_BIT : esr, hpfar: e.hpfar, far };
+    this.rec.lastRun = { esr: (e.esr & ESR_ISV_BIT) === 0n ? esr & NOT_ESR_ISV_BIT : esr, hpfar: e.hpfar, far };
     return this.leave(e, "abort");
   }
 
@@ -417,7 +443,8 @@ export class RealmVcpu {
     };
     const exitPsci = (forward: number, resultX0: bigint | undefined): "exit" => {
       const e = emptyExit(RmiExitReason.RMI_EXIT_PSCI);
-      for (let i = 0; i < forward; i++) e.gprs[i] = g[i]!;
+      const eg = exitGprs(e);
+      for (let i = 0; i < forward; i++) eg[i] = g[i]!;
       if (resultX0 !== undefined) this.smcReturn(resultX0);
       this.rec.lastRun = { esr: (ESR_EC_SMC64 << ESR_EC_SHIFT) | ESR_IL_BIT, hpfar: 0n, far: 0n };
       return this.leave(e, "psci");
@@ -476,7 +503,8 @@ export class RealmVcpu {
     this.running("hostCall");
     const e = emptyExit(RmiExitReason.RMI_EXIT_HOST_CALL);
     e.imm = BigInt.asUintN(16, BigInt(imm));
-    gprs.slice(0, 31).forEach((v, i) => (e.gprs[i] = BigInt.asUintN(64, v)));
+    const eg = exitGprs(e);
+    gprs.slice(0, 31).forEach((v, i) => (eg[i] = BigInt.asUintN(64, v)));
     this.rec.gprs[0] = RSI_HOST_CALL;
     this.advancePc();
     this.rec.hostCall = true;

@@ -41,6 +41,26 @@ export const RMI_FNUM_MAX = 0x24f;
 
 const NO_REGS: bigint[] = [];
 
+/** The first `n` argument registers as a list (a fresh array; NO_REGS when n is 0). */
+function argList(n: number, x1: bigint, x2: bigint, x3: bigint, x4: bigint, x5: bigint, x6: bigint): bigint[] {
+  switch (n) {
+    case 0:
+      return NO_REGS;
+    case 1:
+      return [x1];
+    case 2:
+      return [x1, x2];
+    case 3:
+      return [x1, x2, x3];
+    case 4:
+      return [x1, x2, x3, x4];
+    case 5:
+      return [x1, x2, x3, x4, x5];
+    default:
+      return [x1, x2, x3, x4, x5, x6];
+  }
+}
+
 export class Rmm {
   readonly abi: RmiAbi;
   readonly features: RmmFeatures;
@@ -98,18 +118,21 @@ export class Rmm {
     this.out1 = this.out2 = this.out3 = this.out4 = 0n;
     let x0: number | undefined;
     let injected = false;
+    // the argument registers as a list, built once for the interceptor and the trace record
+    let args: bigint[] | undefined;
     if (this.interceptor !== undefined) {
-      x0 = this.interceptor(cmd, [x1, x2, x3, x4, x5, x6].slice(0, cmd.args.length));
+      args = argList(cmd.args.length, x1, x2, x3, x4, x5, x6);
+      x0 = this.interceptor(cmd, args);
       injected = x0 !== undefined;
     }
     if (x0 === undefined) {
       x0 = !this.active && !cmd.beforeActivate ? ERROR_GLOBAL : cmd.handler(this, x1, x2, x3, x4, x5, x6);
     }
     if (this.trace.wanted) {
-      const na = cmd.args.length;
-      const args = na === 0 ? NO_REGS : na === 1 ? [x1] : na === 2 ? [x1, x2] : na === 3 ? [x1, x2, x3] : [x1, x2, x3, x4, x5, x6].slice(0, na);
+      // the interceptor's list is reused (it gets it read-only)
+      if (args === undefined) args = argList(cmd.args.length, x1, x2, x3, x4, x5, x6);
       const no = cmd.outs.length;
-      const outs = no === 0 ? NO_REGS : [this.out1, this.out2, this.out3, this.out4].slice(0, no);
+      const outs = no === 0 ? NO_REGS : no === 1 ? [this.out1] : no === 2 ? [this.out1, this.out2] : [this.out1, this.out2, this.out3, this.out4].slice(0, no);
       const rec: RmiCallRecord = { seq: this.trace.seq++, name: cmd.name, args, x0, outs };
       if (injected) rec.injected = true;
       this.trace.push(rec);

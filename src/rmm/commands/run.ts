@@ -108,20 +108,35 @@ interface RecEnter {
   gicv3Lrs: bigint[];
 }
 
-/** Reused per call (REC_ENTER does not nest: the guest model cannot issue RMI calls). */
-const ENTER_LRS: bigint[] = new Array<bigint>(16).fill(0n);
+/**
+ * Reused by every call (REC_ENTER does not nest: the guest model cannot issue RMI calls, and
+ * nothing here is kept past the call).
+ */
+const ENTER: RecEnter = { view: new DataView(new ArrayBuffer(8)), flags: 0, gicv3Hcr: 0n, gicv3Lrs: new Array<bigint>(16).fill(0n) };
+
+/** A DataView over a granule buffer, cached for the last buffer seen (the run page, entry after entry). */
+let viewBytes: Uint8Array | undefined;
+let viewOfBytes: DataView = ENTER.view;
+function viewOf(bytes: Uint8Array): DataView {
+  if (bytes !== viewBytes) {
+    viewBytes = bytes;
+    viewOfBytes = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return viewOfBytes;
+}
 
 function readEnter(rmm: Rmm, runG: number, nrLrs: number, withGic: boolean): RecEnter {
   // one view over the run granule (zeroes if never written) rather than one per 64-bit field
-  const bytes = rmm.machine.mem.granuleBytes(runG);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lrs = ENTER_LRS;
-  let hcr = 0n;
+  const v = viewOf(rmm.machine.mem.granuleBytes(runG));
+  const e = ENTER;
+  e.view = v;
+  e.flags = v.getUint32(REC_RUN.enter.flags, true);
+  e.gicv3Hcr = 0n;
   if (withGic) {
-    hcr = u64At(v, REC_RUN.enter.gicv3_hcr);
-    for (let i = 0; i < nrLrs; i++) lrs[i] = u64At(v, REC_RUN.enter.gicv3_lrs + 8 * i);
+    e.gicv3Hcr = u64At(v, REC_RUN.enter.gicv3_hcr);
+    for (let i = 0; i < nrLrs; i++) e.gicv3Lrs[i] = u64At(v, REC_RUN.enter.gicv3_lrs + 8 * i);
   }
-  return { view: v, flags: v.getUint32(REC_RUN.enter.flags, true), gicv3Hcr: hcr, gicv3Lrs: lrs };
+  return e;
 }
 
 function enterGpr(enter: RecEnter, i: number): bigint {
@@ -149,28 +164,34 @@ const ICH_HCR_EL2_EXIT_MASK = ICH_HCR_EL2_EOI_COUNT_MASK | ICH_HCR_EL2_NS_MASK;
 function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit, withGic: boolean): void {
   const page = rmm.machine.mem.granuleForWrite(runG);
   page.fill(0, 0x800, 0x1000);
-  const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
-  const u64 = (off: number, x: bigint) => {
-    if (x !== 0n) v.setBigUint64(off, BigInt.asUintN(64, x), true);
-  };
+  const v = viewOf(page);
   const x = REC_RUN.exit;
   v.setUint32(x.exit_reason, e.reason, true); // a small enum: the upper word stays 0
-  u64(x.esr, e.esr);
-  u64(x.far, e.far);
-  u64(x.hpfar, e.hpfar);
+  putU64(v, x.esr, e.esr);
+  putU64(v, x.far, e.far);
+  putU64(v, x.hpfar, e.hpfar);
   const gprs = e.gprs;
-  for (let i = 0; i < gprs.length; i++) u64(x.gprs + 8 * i, gprs[i]!);
+  for (let i = 0; i < gprs.length; i++) putU64(v, x.gprs + 8 * i, gprs[i]!);
   if (withGic) {
     // gic_copy_state_to_rec_exit: LRs, MISR, VMCR, and HCR's EOIcount + host-controlled bits
-    u64(x.gicv3_hcr, rec.gic.hcr & ICH_HCR_EL2_EXIT_MASK);
+    const hcr = rec.gic.hcr;
+    if (hcr !== 0n) putU64(v, x.gicv3_hcr, hcr & ICH_HCR_EL2_EXIT_MASK);
     const lrs = rec.gic.lrs;
-    for (let i = 0; i < lrs.length; i++) u64(x.gicv3_lrs + 8 * i, lrs[i]!);
+    for (let i = 0; i < lrs.length; i++) putU64(v, x.gicv3_lrs + 8 * i, lrs[i]!);
   }
-  u64(x.ripas_base, e.ripasBase);
-  u64(x.ripas_top, e.ripasTop);
+  putU64(v, x.ripas_base, e.ripasBase);
+  putU64(v, x.ripas_top, e.ripasTop);
   page[x.ripas_value] = e.ripasValue;
-  u64(x.imm, e.imm);
+  putU64(v, x.imm, e.imm);
 }
+
+/** Store a 64-bit field over a zeroed area: nothing to do for 0. */
+function putU64(v: DataView, off: number, x: bigint): void {
+  if (x !== 0n) v.setBigUint64(off, BigInt.asUintN(64, x), true);
+}
+
+/** TF-RMM reset_last_run_info: shared, frozen (a new record replaces it at the next sync exit). */
+const NO_LAST_RUN: Rec["lastRun"] = Object.freeze({ esr: 0n, hpfar: 0n, far: 0n });
 
 /** RMI_REC_ENTER(rec, run_ptr): checks in the order of rmm-model.md 5.10. */
 function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
@@ -202,7 +223,7 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   if (withGic && !gicStateValid(enter.gicv3Hcr, enter.gicv3Lrs, nrLrs)) return ERROR_REC;
   // 10 INJECT_SEA only after a data abort at an unprotected IPA (complete_sea_insertion)
   const last = rec.lastRun;
-  const lastIsDabt = esrEc(last.esr) === ESR_EC_DABT_LOWER;
+  const lastIsDabt = last.esr !== 0n && esrEc(last.esr) === ESR_EC_DABT_LOWER;
   const injectSea = flag(enter.flags, FLAG_INJECT_SEA);
   if (injectSea && (!lastIsDabt || realm.addrInPar(ipaOfHpfar(last.hpfar)))) return ERROR_REC;
   // 11 EMUL_MMIO (ignored with INJECT_SEA) only after an emulatable data abort (EC DABT, ISV 1)
@@ -254,7 +275,7 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
     rec.hostCall = false;
   }
   if (rec.resume === "psci") info.psciResult = rec.gprs[0];
-  rec.lastRun = { esr: 0n, hpfar: 0n, far: 0n }; // reset_last_run_info
+  rec.lastRun = NO_LAST_RUN; // reset_last_run_info
   rec.trapWfi = flag(enter.flags, FLAG_TRAP_WFI);
   rec.trapWfe = flag(enter.flags, FLAG_TRAP_WFE);
 
