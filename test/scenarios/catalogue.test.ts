@@ -7,6 +7,7 @@ const SERIES: Series[] = ["v8", "v10", "v12", "v13", "v14"];
 const d = (r: scenarios.ScenarioResult) => r.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const same = (e: Expect): Record<Series, Expect> => ({ v8: e, v10: e, v12: e, v13: e, v14: e });
 
+const maxRef = (r: scenarios.ScenarioResult): number => Math.max(...(r.data.variant1 as { refcount: number }[]).map((v) => v.refcount));
 const CPU_ON_COMPLETED_AT_EXIT = { vcpu1FirstRun: "access done", recEnterErrorRec: 0, retry: null, vcpu1Access: "ok", cpuOnPsciReturn: 0 };
 const E: Record<string, Partial<Record<Series, Expect>>> = {
   S01: {
@@ -32,9 +33,13 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
     },
   },
   S03: {
-    ...same({ outcome: "livelock", check: (r) => expect(r.warnCount).toBe(0) }),
+    // Issue 5: where the caller keeps the gmem reference on a 0 return (v8/v10 private_memslot_fault,
+    // v13 gmem_abort), a raced loser's reference stays: documented in the notes; v12/v14 release it.
+    ...same({ outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBe(1); expect(r.notes.some((n) => n.includes("guest_memfd page reference"))).toBe(false); } }),
+    v8: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("(private_memslot_fault) takes that as a successful map"))).toBe(true); } },
+    v10: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("(private_memslot_fault) takes that as a successful map"))).toBe(true); } },
     // v13 keeps the gmem reference of every "successful" return of gmem_abort, raced ones included (S24).
-    v13: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(Math.max(...d(r).variant1.map((v: { refcount: number }) => v.refcount))).toBeGreaterThan(2); } },
+    v13: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("(gmem_abort) takes that as a successful map"))).toBe(true); } },
   },
   S04: {
     ...same({ outcome: "ok", check: (r) => expect(d(r)).toMatchObject({ warns: 0, ignored: 1, mapping: { level: 3, state: "ASSIGNED_NS" } }) }),
