@@ -147,6 +147,14 @@ export function fold_rtt(kvm: Kvm, addr: number, level: number): number {
  * realm_fold_rtt_level(level, start, end) (v9+): fold every table in [start, end) that can be
  * folded, recursing deeper where a child is not homogeneous. Returns the count not folded, or a
  * negative errno.
+ *
+ * As posted (v9 rme.c through the post-v14 rmi.c), each step folds at align_addr =
+ * ALIGN(addr, map_size), which rounds UP; realm_rtt_fold's own ALIGN_DOWN (v10+) is then a no-op.
+ * For a start that is not aligned to the parent block (1 GiB at level 2) the RTT_FOLD targets the
+ * next block (0x80c0000000 for 0x8080400000): after a small unmap it answers ERROR_RTT below the
+ * level (no table there), counts as "not folded" and never recurses, so the table the unmap
+ * emptied is only folded when the range starts on a 1 GiB boundary (teardown). Reproduced as
+ * posted [inferred: not discussed on the list].
  */
 export function realm_fold_rtt_level(kvm: Kvm, level: number, start: number, end: number): number {
   if (level > RMM_RTT_MAX_LEVEL) {

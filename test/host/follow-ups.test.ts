@@ -108,3 +108,38 @@ describe("bad guest addresses (acceptance F5)", () => {
     expect(host.rmiCalls).toBe(calls);
   });
 });
+
+describe("realm_fold_rtt_level as posted (issue 2)", () => {
+  it("v12: after a 2 MiB private unmap the fold is issued at ALIGN(addr, 1 GiB) (rounded up), misses the L3 table and leaves it", () => {
+    const host = Host.create({ series: "v12", seed: 1 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n });
+    vm.start();
+    const B = RAM + (8n << 20n); // 0x80800000: 2 MiB aligned, not 1 GiB aligned
+    vm.touch(B + 0x1000n, { access: "write" });
+    expect(vm.mappingOf(B + 0x1000n)).toMatchObject({ level: 3, state: "ASSIGNED_RAM" });
+    const n0 = host.trace.length;
+    expect(vm.share(B, 2n << 20n).outcome).toBe("ok");
+    const folds = host.trace.slice(n0).filter((l) => l.startsWith("SMC_RMI_RTT_FOLD"));
+    expect(folds.length).toBeGreaterThan(0);
+    // private alias: ALIGN(0x80800000, 1 GiB) = 0xc0000000; shared alias: 0x8080800000 -> 0x80c0000000
+    for (const l of folds) expect(l.split(" ")[2]).toMatch(/^(80)?c0000000$/);
+    expect(folds.every((l) => l.endsWith("> RMI_ERROR_RTT 1"))).toBe(true);
+    // the L3 table under B is still there although it is homogeneous (every entry UNASSIGNED EMPTY):
+    // an RTT_FOLD at B itself (ALIGN_DOWN) would have folded it
+    expect(vm.mappingOf(B + 0x1000n)).toMatchObject({ level: 3, state: "UNASSIGNED_EMPTY" });
+    const rtts = host.granules().RTT;
+    expect(host.rmi.rtt_fold(vm.kvm.realm.rd, Number(B), 3).ret).toBe(0);
+    expect(host.granules().RTT).toBe(rtts - 1);
+  });
+
+  it("v12: the teardown unmap starts at 0 (1 GiB aligned), so there the fold walk does reach the tables", () => {
+    const host = Host.create({ series: "v12", seed: 1 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n });
+    vm.start();
+    vm.touch(RAM + (8n << 20n), { access: "write" });
+    const n0 = host.trace.length;
+    vm.destroy();
+    const folds = host.trace.slice(n0).filter((l) => l.startsWith("SMC_RMI_RTT_FOLD"));
+    expect(folds.some((l) => l.split(" ")[2] === "80000000" && l.includes(" 2 > "))).toBe(true);
+  });
+});
