@@ -164,17 +164,17 @@ const DEFS: ScenarioDef[] = [
         summary.set(k, (summary.get(k) ?? 0) + 1);
       }
       rec.data.variant1 = [...summary].map(([k, n]) => ({ ...JSON.parse(k), schedules: n }));
+      const pa = vm.gmemPage(X);
+      // RMM v2.0 (v13/v14) delegates through GRANULE_RANGE_DELEGATE (base = the page).
+      host.inject({ rmi: host.platform.abi === "2.0" ? "GRANULE_RANGE_DELEGATE" : "GRANULE_DELEGATE", status: "RMI_ERROR_INPUT", pa, count: Infinity });
+      rec.check("touch X with the page undelegatable", vm.touch(X, { vcpu: 1, access: "write" }));
       // Issue 5: the catalogue's "page refcount balanced" does not hold where the caller keeps the
       // kvm_gmem_get_pfn reference whenever realm_map_ipa returns 0, and the delegate "race"
       // returns 0 (§5.7/§5.8: v8/v10 private_memslot_fault, v13 gmem_abort) [inferred].
       const extraRefs = runs.reduce((m, r) => Math.max(m, (r.result.refcount ?? 1) - 1), 0);
       if (extraRefs > 0) {
-        rec.notes.push(`variant 1: up to ${extraRefs} guest_memfd page reference(s) beyond the file's own: realm_map_protected returns 0 after a failed delegate ("likely raced"), the caller (${host.profile.privateFault}) takes that as a successful map and keeps its kvm_gmem_get_pfn reference; the private unmap drops one per DATA granule, so each losing fault leaves one behind (unlike the catalogue's "balanced")`);
+        rec.notes.push(`variant 1: up to ${extraRefs} extra guest_memfd reference(s): after a failed delegate realm_map_protected returns 0 ("likely raced"), ${host.profile.privateFault} keeps its kvm_gmem_get_pfn reference as for a map, the unmap drops one per DATA granule [inferred; catalogue: balanced]`);
       }
-      const pa = vm.gmemPage(X);
-      // RMM v2.0 (v13/v14) delegates through GRANULE_RANGE_DELEGATE (base = the page).
-      host.inject({ rmi: host.platform.abi === "2.0" ? "GRANULE_RANGE_DELEGATE" : "GRANULE_DELEGATE", status: "RMI_ERROR_INPUT", pa, count: Infinity });
-      rec.check("touch X with the page undelegatable", vm.touch(X, { vcpu: 1, access: "write" }));
       return { host, rec };
     },
   },

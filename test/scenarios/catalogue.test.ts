@@ -35,11 +35,11 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
   S03: {
     // Issue 5: where the caller keeps the gmem reference on a 0 return (v8/v10 private_memslot_fault,
     // v13 gmem_abort), a raced loser's reference stays: documented in the notes; v12/v14 release it.
-    ...same({ outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBe(1); expect(r.notes.some((n) => n.includes("guest_memfd page reference"))).toBe(false); } }),
-    v8: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("(private_memslot_fault) takes that as a successful map"))).toBe(true); } },
-    v10: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("(private_memslot_fault) takes that as a successful map"))).toBe(true); } },
+    ...same({ outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBe(1); expect(r.notes.some((n) => n.includes("guest_memfd reference"))).toBe(false); } }),
+    v8: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("private_memslot_fault keeps its kvm_gmem_get_pfn reference"))).toBe(true); } },
+    v10: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("private_memslot_fault keeps its kvm_gmem_get_pfn reference"))).toBe(true); } },
     // v13 keeps the gmem reference of every "successful" return of gmem_abort, raced ones included (S24).
-    v13: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("(gmem_abort) takes that as a successful map"))).toBe(true); } },
+    v13: { outcome: "livelock", check: (r) => { expect(r.warnCount).toBe(0); expect(maxRef(r)).toBeGreaterThan(2); expect(r.notes.some((n) => n.includes("gmem_abort keeps its kvm_gmem_get_pfn reference"))).toBe(true); } },
   },
   S04: {
     ...same({ outcome: "ok", check: (r) => expect(d(r)).toMatchObject({ warns: 0, ignored: 1, mapping: { level: 3, state: "ASSIGNED_NS" } }) }),
