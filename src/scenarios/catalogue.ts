@@ -404,7 +404,7 @@ const DEFS: ScenarioDef[] = [
     title: "Two vCPUs fault on the same shared page: benign in v8..v13, two WARNs in v14",
     affects: ["v14"],
     run(series, mk) {
-      const race = (injectSecond: boolean) => {
+      const race = () => {
       const { host, vm } = started(series, { vcpus: 2 });
       const rec = new Recorder(host);
       const P = RAM + (6n << 20n);
@@ -429,10 +429,9 @@ const DEFS: ScenarioDef[] = [
       rec.data.mapping = { level: m.level, state: m.state };
       rec.data.warns = host.warns.filter((w) => w.fn === "realm_map_non_secure").length;
       rec.data.ignored = host.trace.filter((l) => l.includes("ERROR_RTT 3 ignored")).length;
-      void injectSecond;
       return { host, rec };
       };
-      const a = race(false);
+      const a = race();
       const rec = mk(a.host);
       for (const n of a.rec.notes) rec.notes.push(n);
       if (a.rec.first !== undefined) rec.mark(a.rec.first, "the race on the simulated RMM");
