@@ -165,7 +165,9 @@ export class Host {
     this.rmi.descConvention = this.profile.rmm === "2.0" ? this.profile.rmmDescConvention : "bet1";
     this.rmiInit = this.profile.rmm === "2.0" ? arm64_init_rmi(this) : 0;
     this.platform.rmm.guest = (v) => {
-      for (const vm of this.vmList) if (!vm.kvm.destroyed && BigInt(vm.kvm.realm.rd) === v.rd) return vm.guest.hook(v);
+      // the VM whose RD is the vCPU's (compared as numbers: v.realm.rd is the RD's granule index)
+      const rd = v.realm.rd * GRANULE_SIZE;
+      for (const vm of this.vmList) if (!vm.kvm.destroyed && vm.kvm.realm.rd === rd) return vm.guest.hook(v);
     };
   }
 

@@ -4,6 +4,7 @@
  * (REC pages, run page, memcache, power state). Behaviour lives in the function modules
  * (rtt.ts, map.ts, mmu.ts, ...), named after the posted functions.
  */
+import { GfnBitmap } from "./mem-attr.js";
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import type { Host } from "./host.js";
 import type { PageOwner } from "./page-alloc.js";
@@ -141,7 +142,7 @@ export class Kvm {
   readonly mmu: S2Mmu;
   readonly memslots: Memslot[] = [];
   /** gfns whose memory attribute is PRIVATE (KVM_MEMORY_ATTRIBUTE_PRIVATE). */
-  readonly privateGfns = new Set<number>();
+  readonly privateGfns = new GfnBitmap();
   readonly vcpus: Vcpu[] = [];
   /** kvm_account_pgtable_pages(): the VM's secondary page-table statistic (pages). */
   pgtablePages = 0;

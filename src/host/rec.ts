@@ -384,7 +384,7 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
         isv,
         len: 2 ** Number((esr >> 22n) & 3n),
       };
-      kvm.host.log.push("exit", `vcpu${vcpu.id} SYNC ${a.exec ? "instruction" : "data"} abort IPA 0x${ipa.toString(16)}${a.write ? " write" : ""}`);
+      if (kvm.host.log.enabled) kvm.host.log.push("exit", `vcpu${vcpu.id} SYNC ${a.exec ? "instruction" : "data"} abort IPA 0x${ipa.toString(16)}${a.write ? " write" : ""}`);
       return yield* kvm_handle_guest_abort(vcpu, a);
     }
     case RmiExitReason.RMI_EXIT_IRQ:

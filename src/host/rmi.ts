@@ -1,11 +1,12 @@
 /**
  * The host's RMI call layer (Linux arch/arm64/include/asm/rmi_cmds.h): thin wrappers that issue
- * one RMI command through the platform's typed API and return the packed result
+ * one RMI command through the RMM's dispatch table and return the packed result
  * (`status | index << 8`) as the kernel sees it in x0, plus the output registers.
  * Addresses are JS numbers inside the host (every PA/IPA < 2^52) and bigint at the RMI edge.
  */
 import type { Platform } from "../system/platform.js";
-import { statusFromName } from "../rmm/status.js";
+import type { RmiCommand } from "../rmm/dispatch.js";
+import { rmiArg } from "../system/rmi-api.js";
 import { RANGE_DESC, encodeRangeList } from "../rmm/abi/range-desc.js";
 
 export const RMI_SUCCESS = 0;
@@ -55,8 +56,8 @@ export interface RmiOut {
 }
 
 export class RmiClient {
-  /** Per wrapper name: the output names as the typed API spells them (looked up once, not per call). */
-  private readonly outNames = new Map<string, string[]>();
+  /** Per wrapper name: the dispatch table's row (looked up once, not per call). */
+  private readonly cmds = new Map<string, RmiCommand>();
   /**
    * S07: "inverted" models an RMM that reads and writes RmiAddrRangeDesc.SZ as 3 - size class
    * (PAGE = 3 .. P4D = 0). The simulated RMM uses PAGE = 0, so descriptors crossing the SMC
@@ -77,22 +78,35 @@ export class RmiClient {
     return this.p.rmm.command(method) !== undefined;
   }
 
-  /** Call a command by wrapper name; returns packed x0 and outputs in order. */
-  raw(method: string, ...args: bigint[]): RmiOut {
-    const f = this.p.rmi[method];
-    if (typeof f !== "function") {
-      throw new Error(`host: the RMM (${this.p.abi}) has no command '${method}' (not implemented yet?)`);
+  /**
+   * Call a command by wrapper name; returns packed x0 and outputs in order. The call goes to the
+   * RMM's dispatch (`rmm.call` with the table's row, as an SMC reaches it: interceptor, handler,
+   * trace), with the typed API's argument checks and without building its result object.
+   */
+  raw(method: string, a1?: bigint, a2?: bigint, a3?: bigint, a4?: bigint, a5?: bigint): RmiOut {
+    let cmd = this.cmds.get(method);
+    if (cmd === undefined) {
+      cmd = this.p.rmm.command(method);
+      if (cmd === undefined || cmd.method !== method) {
+        throw new Error(`host: the RMM (${this.p.abi}) has no command '${method}' (not implemented yet?)`);
+      }
+      this.cmds.set(method, cmd);
     }
-    let names = this.outNames.get(method);
-    if (names === undefined) {
-      names = this.p.rmm.command(method)!.outs.map((o) => o.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
-      this.outNames.set(method, names);
-    }
-    const r = f(...args);
-    const st = statusFromName(r.status);
-    const nm = names;
-    const o = (i: number): bigint => (i < nm.length ? (r[nm[i]!] as bigint | undefined) ?? 0n : 0n);
-    return { ret: st + r.index * 256, x1: o(0), x2: o(1), x3: o(2), x4: o(3) };
+    const n = cmd.args.length;
+    const given = arguments.length - 1;
+    if (given > n) throw new TypeError(`rmi.${method}: takes ${n} argument(s), got ${given}`);
+    const rmm = this.p.rmm;
+    const x0 = rmm.call(
+      cmd,
+      n > 0 ? rmiArg(cmd, 0, a1) : 0n,
+      n > 1 ? rmiArg(cmd, 1, a2) : 0n,
+      n > 2 ? rmiArg(cmd, 2, a3) : 0n,
+      n > 3 ? rmiArg(cmd, 3, a4) : 0n,
+      n > 4 ? rmiArg(cmd, 4, a5) : 0n,
+    );
+    // the packed x0 as the kernel reads it: status | index << 8 (x0 bits [15:0])
+    const no = cmd.outs.length;
+    return { ret: (x0 % 256) + (Math.floor(x0 / 256) % 256) * 256, x1: no > 0 ? rmm.out1 : 0n, x2: no > 1 ? rmm.out2 : 0n, x3: no > 2 ? rmm.out3 : 0n, x4: no > 3 ? rmm.out4 : 0n };
   }
 
   granule_delegate(pa: number): number {

@@ -81,6 +81,15 @@ function reg(cmd: RmiCommand, argName: string, v: unknown): bigint {
   throw new TypeError(`rmi.${cmd.method}: ${argName} is ${v === undefined ? "missing" : `a ${typeof v}, expected a bigint`}`);
 }
 
+/**
+ * Argument `i` of `cmd` checked as the typed wrappers check it (a bigint in [0, 2^64), or a safe
+ * integer taken as a signed register value); for callers that go to `rmm.call` with the table's row.
+ */
+export function rmiArg(cmd: RmiCommand, i: number, v: unknown): bigint {
+  if (typeof v === "bigint" && v >= 0n && v < TWO_64) return v;
+  return reg(cmd, camel(cmd.args[i] ?? `x${i + 1}`), v);
+}
+
 export function makeRmiApi(rmm: Rmm): RmiApi {
   const api: Record<string, (...a: unknown[]) => RmiResult> = {};
   for (const cmd of rmm.table.values()) api[cmd.method] = wrapper(rmm, cmd);
