@@ -17,9 +17,12 @@ export function setBit(x: number, bit: number): number {
   return Math.floor(x / bit) % 2 === 0 ? x + bit : x;
 }
 
+/** 2 ** (n - 1) for n = 0..64 (a table: sharedBit is on every fault's path). */
+const SHARED_BITS: readonly number[] = Array.from({ length: 65 }, (_, n) => 2 ** (n - 1));
+
 /** BIT(ia_bits - 1): the shared (unprotected) IPA bit. */
 export function sharedBit(kvm: Kvm): number {
-  return 2 ** (kvm.realm.iaBits - 1);
+  return SHARED_BITS[kvm.realm.iaBits] ?? 2 ** (kvm.realm.iaBits - 1);
 }
 
 /**

@@ -139,6 +139,11 @@ export function emptyExit(reason: RmiExitReason): RecExit {
   return { reason, esr: 0n, far: 0n, hpfar: 0n, gprs: ZERO_GPRS, ripasBase: 0n, ripasTop: 0n, ripasValue: 0, imm: 0n };
 }
 
+/** True if the exit reports no register (its gprs are the shared zeroes). */
+export function exitGprsZero(e: RecExit): boolean {
+  return e.gprs === ZERO_GPRS;
+}
+
 /** The exit's registers, writable (a copy of the shared zeroes on first use). */
 export function exitGprs(e: RecExit): bigint[] {
   if (e.gprs === ZERO_GPRS) e.gprs = ZERO_GPRS.slice();

@@ -32,6 +32,7 @@ import {
   RealmVcpu,
   emptyExit,
   esrEc,
+  exitGprsZero,
   ipaOfHpfar,
   loadValue,
   type RecEntryInfo,
@@ -171,7 +172,7 @@ function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit, withGic: boolea
   putU64(v, x.far, e.far);
   putU64(v, x.hpfar, e.hpfar);
   const gprs = e.gprs;
-  for (let i = 0; i < gprs.length; i++) putU64(v, x.gprs + 8 * i, gprs[i]!);
+  if (!exitGprsZero(e)) for (let i = 0; i < gprs.length; i++) putU64(v, x.gprs + 8 * i, gprs[i]!);
   if (withGic) {
     // gic_copy_state_to_rec_exit: LRs, MISR, VMCR, and HCR's EOIcount + host-controlled bits
     const hcr = rec.gic.hcr;
