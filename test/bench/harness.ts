@@ -2,7 +2,7 @@
  * Benchmark harness: measured figures, printed as a table and written as JSON. Not a test: it
  * never fails on speed; it reports figures against the targets of issue 7.
  */
-import { cpus, freemem, totalmem, release, platform, arch } from "node:os";
+import { cpus, freemem, totalmem, release, platform, arch, loadavg } from "node:os";
 
 export interface Figure {
   name: string;
@@ -22,6 +22,8 @@ export function machine(): Record<string, string | number> {
     freeMemoryGiB: Math.round(freemem() / 2 ** 30),
     os: `${platform()} ${release()} ${arch()}`,
     node: process.version,
+    /** 1-minute load average when the run started (other jobs on the machine move the figures). */
+    load1: Math.round(loadavg()[0]! * 10) / 10,
   };
 }
 

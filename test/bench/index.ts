@@ -7,6 +7,7 @@
  *   npm run bench -- --no-16g     skip the 16 GiB fault-in
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { machine, table, verdict, type Figure } from "./harness.js";
 import { benchFault } from "./fault.bench.js";
 import { benchKernel } from "./kernel.bench.js";
@@ -27,7 +28,7 @@ const sections: [string, string, () => Figure[] | Promise<Figure[]>][] = [
 ];
 
 const m = machine();
-console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}`);
+console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}, load average ${m.load1}`);
 const all: (Figure & { section: string; verdict: string })[] = [];
 for (const [key, name, fn] of sections) {
   if (only.length > 0 && !only.includes(key)) continue;
@@ -54,5 +55,7 @@ if (only.length > 0 && existsSync("bench-results.json")) {
 }
 const order = sections.map((s) => s[1]);
 const figures = [...kept, ...all].sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section));
-writeFileSync("bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine: m, figures }, null, 2) + "\n");
+const loadEnd = Math.round(loadavg()[0]! * 10) / 10;
+console.log(`\nload average at the end: ${loadEnd} (${m.cores} cores)`);
+writeFileSync("bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine: { ...m, load1End: loadEnd }, figures }, null, 2) + "\n");
 console.log("\nwritten: bench-results.json");
