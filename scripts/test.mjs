@@ -12,35 +12,51 @@ process.chdir(root);
 let passed = 0;
 let failed = 0;
 
-// 1. vitest, with the JSON reporter for counts.
-rmSync("vitest.json", { force: true });
-const vt = spawnSync(
-  process.execPath,
-  ["node_modules/vitest/vitest.mjs", "run", "--reporter=default", "--reporter=json", "--outputFile=vitest.json", ...process.argv.slice(2)],
-  { stdio: "inherit", env: { ...process.env, FORCE_COLOR: process.env.CI ? "0" : process.env.FORCE_COLOR } },
-);
-if (existsSync("vitest.json")) {
-  const r = JSON.parse(readFileSync("vitest.json", "utf8"));
-  passed += r.numPassedTests;
-  failed += r.numFailedTests;
-  // A test file that fails to load counts as a failure even though it ran no test.
-  const broken = (r.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0);
-  failed += broken.length;
-  if (r.numTotalTests === 0) {
-    console.error("vitest ran no test");
-    failed += 1;
+// 1. vitest, with the JSON reporter for counts: first the suite, then the real-terminal test
+// (the binary under tmux) on its own, so it measures the REPL and not the load of the suite.
+const TERMINAL_TESTS = ["test/repl/e2e-tmux.test.ts"];
+const filtered = process.argv.length > 2;
+
+function vitest(args, report) {
+  rmSync(report, { force: true });
+  const vt = spawnSync(
+    process.execPath,
+    ["node_modules/vitest/vitest.mjs", "run", "--reporter=default", "--reporter=json", `--outputFile=${report}`, ...args],
+    { stdio: "inherit", env: { ...process.env, FORCE_COLOR: process.env.CI ? "0" : process.env.FORCE_COLOR } },
+  );
+  let p = 0;
+  let f = 0;
+  if (existsSync(report)) {
+    const r = JSON.parse(readFileSync(report, "utf8"));
+    p += r.numPassedTests;
+    f += r.numFailedTests;
+    // A test file that fails to load counts as a failure even though it ran no test.
+    f += (r.testResults ?? []).filter((t) => t.status === "failed" && (t.assertionResults ?? []).length === 0).length;
+    if (r.numTotalTests === 0) {
+      console.error(`vitest ran no test (${args.join(" ")})`);
+      f += 1;
+    }
+  } else {
+    console.error(`vitest produced no report (exit ${vt.status})`);
+    f += 1;
   }
-} else {
-  console.error(`vitest produced no report (exit ${vt.status})`);
-  failed += 1;
+  if (vt.status !== 0 && f === 0) f += 1;
+  passed += p;
+  failed += f;
 }
-if (vt.status !== 0 && failed === 0) failed += 1;
+
+if (filtered) {
+  vitest(process.argv.slice(2), "vitest.json");
+} else {
+  vitest(TERMINAL_TESTS.map((t) => `--exclude=${t}`), "vitest.json");
+  vitest(TERMINAL_TESTS, "vitest-terminal.json");
+}
 
 // 2. notebooks, through nbclient with the realm kernel (only when no vitest filter was given).
 const notebooks = existsSync("notebooks")
   ? readdirSync("notebooks").filter((f) => f.endsWith(".ipynb")).sort().map((f) => join("notebooks", f))
   : [];
-if (notebooks.length > 0 && process.argv.length <= 2) {
+if (notebooks.length > 0 && !filtered) {
   const nb = spawnSync(process.execPath, ["scripts/run-notebooks.mjs", ...notebooks], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
   process.stdout.write(nb.stdout ?? "");
   const m = /^(\d+) passed, (\d+) failed$/m.exec(nb.stdout ?? "");

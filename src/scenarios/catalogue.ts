@@ -52,6 +52,8 @@ export class Recorder {
   readonly data: Record<string, unknown> = {};
   private warns = 0;
   private leaked = 0;
+  /** WARNs raised on the other hosts a scenario ran (variants), counted in the result's warnCount. */
+  otherRunWarns = 0;
   constructor(readonly host: Host) {}
 
   leakedGranules(): number {
@@ -458,6 +460,7 @@ const DEFS: ScenarioDef[] = [
         const m = b.vm.mappingOf(X);
         const warns = b.host.warns.filter((w) => w.fn === "realm_map_non_secure").length;
         rec.data.errorRttRmm = { warns, mapping: { level: m.level, state: m.state } };
+        rec.otherRunWarns += b.host.warnCount;
         if (warns > 0) rec.mark("warn", `race with an RMM answering ERROR_RTT(3): ${warns} WARN(s) from realm_map_non_secure`);
       }
       return { host: a.host, rec };
@@ -773,7 +776,7 @@ export function run(id: string, opts: { series: SeriesId | string }): ScenarioRe
     series: opts.series,
     outcome: rec.first ?? "ok",
     livelock: rec.livelock,
-    warnCount: host.warnCount,
+    warnCount: host.warnCount + rec.otherRunWarns,
     leakedGranules: rec.leakedGranules(),
     pgtablePages: pg,
     rmiCalls: host.rmiCalls,
