@@ -28,10 +28,17 @@ export class Gpt {
 
   /** PAS of the granule at granule index `g` (address g * 4K). */
   get(g: number): Pas {
-    const c = this.chunks.get(Math.floor(g / CHUNK));
+    const ci = Math.floor(g / CHUNK);
+    // the last chunk looked up is kept (consecutive lookups are mostly in one chunk)
+    const c = ci === this.lastIdx ? this.last : this.chunks.get(ci);
     if (c === undefined) return this.defaultPas(g * 4096);
+    this.lastIdx = ci;
+    this.last = c;
     return (c[g % CHUNK]! as Pas);
   }
+
+  private lastIdx = -1;
+  private last: Uint8Array | undefined;
 
   set(g: number, pas: Pas): void {
     const ci = Math.floor(g / CHUNK);

@@ -67,11 +67,18 @@ export class PhysicalMemory {
     const p = this.pages.get(g);
     if (p === undefined) return 0n;
     const off = pa - g * GRANULE_SIZE;
-    if (off + 8 > GRANULE_SIZE) return new DataView(p.buffer, p.byteOffset, p.byteLength).getBigUint64(off, true); // RangeError, as before
-    // through a scratch word rather than a new DataView per access (a hot path: REC run pages)
-    for (let i = 0; i < 8; i++) U64_BYTES[i] = p[off + i]!;
-    return U64_VIEW.getBigUint64(0, true);
+    // a view over the page, kept for the last page read (a hot path: the host reading REC run pages)
+    if (p !== this.viewPage) {
+      this.viewPage = p;
+      this.view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    }
+    const v = this.view!;
+    if (off + 8 > GRANULE_SIZE) return v.getBigUint64(off, true); // RangeError, as before
+    return v.getUint32(off, true) === 0 && v.getUint32(off + 4, true) === 0 ? 0n : v.getBigUint64(off, true);
   }
+
+  private viewPage: Uint8Array | undefined;
+  private view: DataView | undefined;
 
   writeU64(pa: number, v: bigint): void {
     const g = Math.floor(pa / GRANULE_SIZE);
