@@ -13,6 +13,7 @@ import { V2_REALM_COMMANDS } from "./realm.js";
 import { V2_REC_COMMANDS } from "./rec.js";
 import { V2_RIPAS_COMMANDS } from "./ripas.js";
 import { V2_SRO_COMMANDS } from "./sro.js";
+import { V2_TRACKING_COMMANDS } from "./tracking.js";
 import { V2_UNPROT_COMMANDS } from "./unprot.js";
 
 export const V2_COMMANDS: readonly RmiCommand[] = [
@@ -24,4 +25,5 @@ export const V2_COMMANDS: readonly RmiCommand[] = [
   ...V2_UNPROT_COMMANDS,
   ...V2_RIPAS_COMMANDS,
   ...V2_SRO_COMMANDS,
+  ...V2_TRACKING_COMMANDS,
 ];
