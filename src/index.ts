@@ -42,3 +42,4 @@ export { explore, interleave } from "./sched/sched.js";
 export { GuestVm, GuestCpu, psciOps, realmMpidr, type GuestOp, type GuestOpResult, type GuestOpRecord } from "./guest/guest.js";
 export { sequentialWorkload, randomWorkload, bootWorkload } from "./guest/workloads.js";
 export { realm_num_root_rtts } from "./host/realm-create.js";
+export { RmiMemCategory, RmiTrackingRegionState, TRACKING_REGION_SIZE, L0GPT_SIZE } from "./rmm/commands/v2/tracking.js";

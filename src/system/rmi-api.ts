@@ -57,6 +57,8 @@ export interface RmiApi {
   opMemDonate(handle: A, listPa: A, count: A): R<"consumed" | "request">;
   opMemReclaim(handle: A, listPa: A, capacity: A): R<"count">;
   opCancel(handle: A): R;
+  granuleTrackingGet(base: A, top: A): R<"category" | "state" | "top">;
+  gptL1Create(addr: A): R;
   /** Any command by method name (for generic front ends). */
   [method: string]: (...args: A[]) => RmiResult;
 }
