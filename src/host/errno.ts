@@ -11,6 +11,7 @@ export const ENOMEM = 12;
 export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
+export const ENODEV = 19;
 export const EINVAL = 22;
 export const ENOSYS = 38;
 export const EOPNOTSUPP = 95;
@@ -18,7 +19,7 @@ export const ECANCELED = 125;
 
 const NAMES: Record<number, string> = {
   [EPERM]: "EPERM", [ENOENT]: "ENOENT", [EIO]: "EIO", [ENXIO]: "ENXIO", [EAGAIN]: "EAGAIN",
-  [ENOMEM]: "ENOMEM", [EFAULT]: "EFAULT", [EBUSY]: "EBUSY", [EEXIST]: "EEXIST", [EINVAL]: "EINVAL",
+  [ENOMEM]: "ENOMEM", [EFAULT]: "EFAULT", [EBUSY]: "EBUSY", [EEXIST]: "EEXIST", [ENODEV]: "ENODEV", [EINVAL]: "EINVAL",
   [ENOSYS]: "ENOSYS", [EOPNOTSUPP]: "EOPNOTSUPP", [ECANCELED]: "ECANCELED",
 };
 

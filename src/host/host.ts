@@ -18,7 +18,7 @@ import { TimeSeries, type SeriesSample } from "../trace/series.js";
 import { PageAllocator } from "./page-alloc.js";
 import { RmiClient } from "./rmi.js";
 import { profileOf, type ProfileOverrides, type SeriesId, type SeriesProfile } from "./series/index.js";
-import { arm64_init_rmi } from "./rmi-init.js";
+import { arm64_init_rmi, rmiUnavailableReason } from "./rmi-init.js";
 import { RealmVm, type CreateRealmOptions } from "./vm.js";
 import { IncrementalInvariants } from "./invariants.js";
 
@@ -178,6 +178,9 @@ export class Host {
 
   /** A realm VM with its toy VMM (not started: call vm.start()). */
   createRealm(opts: CreateRealmOptions = {}): RealmVm {
+    // KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM) with RMI unavailable (arm64_init_rmi failed, e.g. S29).
+    const off = rmiUnavailableReason(this);
+    if (off !== undefined) throw new Error(`createRealm: realm support is disabled on this ${this.series} host: arm64_init_rmi: ${off}; KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM) fails with -EINVAL`);
     const vm = new RealmVm(this, this.nextVmId, opts);
     this.nextVmId++;
     this.vmList.push(vm);

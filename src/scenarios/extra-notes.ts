@@ -1,7 +1,7 @@
 /**
- * S29, S32 and S33 (linux-cca-series.md §6): catalogue entries the simulator does not run. S32/S33
- * are review findings with no behaviour; S29 needs GRANULE_TRACKING_GET, which the simulated RMM
- * does not have. They are registered so the catalogue is complete; running one returns its notes.
+ * S32 and S33 (linux-cca-series.md §6): catalogue entries the simulator does not run: review
+ * findings with no behaviour. They are registered so the catalogue is complete; running one
+ * returns its notes. (S29 runs: src/scenarios/extra-tracking.ts.)
  */
 import { Host } from "../host/host.js";
 import type { ExtraScenario } from "./extra-common.js";
@@ -31,11 +31,3 @@ export const S32 = notesOnly("S32", "Build/config-only findings", [
 export const S33 = notesOnly("S33", "Review nits (naming, comments, types, style)", [
   "Behaviour-neutral review comments (symbol names such as RMM_RTT_BLOCK_LEVEL, comment typos such as \"Thus is\" -> \"Thus if\", gpa_t vs phys_addr_t, enum vs bool, renames such as kvm_init_realm_vm -> kvm_init_realm): see linux-cca-series.md §6 S33 for the table by posting and reviewer.",
 ]);
-
-export const S29: ExtraScenario = (() => {
-  const s = notesOnly("S29", "Granule-tracking alignment at init (Mathieu Poirier, v13 10/48)", [
-    "Trigger: host memory that starts at an address not aligned to the 1 GiB tracking region (QEMU sbsa-ref: 0x100_4300_0000).",
-    "v13 aligns the start down to the tracking region (0x100_4000_0000) and asks the RMM about memory outside the platform map: the call fails and realm support is disabled. v14 uses the range form of GRANULE_TRACKING_GET and walks by the returned top.",
-  ], "is not simulated (the simulated RMM v2.0 has no GRANULE_TRACKING_GET and tracks all of DRAM; arm64_init_rmi does not ask)");
-  return { ...s, affects: ["v13"] };
-})();

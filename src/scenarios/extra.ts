@@ -12,6 +12,7 @@ import { S26 } from "./extra-nvhe.js";
 import { S27 } from "./extra-debug-load-put.js";
 import { S30 } from "./extra-gmem-race.js";
 import { S31 } from "./extra-ub-shift.js";
-import { S29, S32, S33 } from "./extra-notes.js";
+import { S32, S33 } from "./extra-notes.js";
+import { S29 } from "./extra-tracking.js";
 
 for (const s of [S17, S18, S20, S21, S22, S26, S27, S29, S30, S31, S32, S33]) registerScenario(s);

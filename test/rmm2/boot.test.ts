@@ -73,6 +73,7 @@ describe("RMM 2.0 command table", () => {
       RMI_GRANULE_RANGE_UNDELEGATE: 0x1f2, RMI_RTT_DATA_MAP: 0x1f5, RMI_RTT_DATA_UNMAP: 0x1f6,
       RMI_RTT_UNPROT_MAP: 0x1fb, RMI_RTT_UNPROT_UNMAP: 0x1fc, RMI_REALM_TERMINATE: 0x201, RMI_RMM_ACTIVATE: 0x202,
       RMI_OP_CONTINUE: 0x203, RMI_OP_MEM_DONATE: 0x208, RMI_OP_MEM_RECLAIM: 0x209, RMI_OP_CANCEL: 0x20a,
+      RMI_GRANULE_TRACKING_GET: 0x1e1, RMI_GPT_L1_CREATE: 0x1f3,
     };
     for (const [name, fnum] of Object.entries(fids)) expect(p.fid(name), name).toBe(0xc400_0000n + BigInt(fnum));
     expect(p.rmm.table.size).toBe(Object.keys(fids).length);

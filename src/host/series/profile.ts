@@ -70,6 +70,11 @@ export interface SeriesProfile {
   // ---- RMM v2.0 postings (v13, v14): §2, §3.2, §5 v13/v14 columns, rmm-model.md §9-§10 ----
   /** v13: the RMM keeps the "temporary v1.0 SMCs" (RTT_MAP/UNMAP_UNPROTECTED, REC_AUX_COUNT). */
   v1Compat: boolean;
+  /** S29: RMI init's check that the RMM tracks each memblock region FINE/CONVENTIONAL
+   *  (rmi_verify_memory_tracking, then rmi_create_gpts). v13 aligns the region down/up to the 1 GiB
+   *  tracking region and asks GRANULE_TRACKING_GET per region; v14 asks with the range form and
+   *  walks by the returned top. RMM v1.0 postings: none. */
+  memoryTrackingCheck: "none" | "v13-align-down" | "v14-range";
   /** §5.2/S09: realm_create_rd's PGD delegation and unwind. v8..v12: per-granule loop, unwind [0, i)
    *  (v8/v9 also leave `r` unset when REC_AUX_COUNT fails); v13: delegate_range once, unwind
    *  undelegate_range(pgd, i) with `i` uninitialised; v14: rmi_delegate_range, unwind undelegates

@@ -14,6 +14,8 @@ export const v13: SeriesProfile = {
   title: "v13: RMM v2.0-bet0 range APIs (+ temporary v1.0 SMCs), RMM-owned VMIDs, WIP SRO",
   rmm: "2.0",
   v1Compat: true,
+  // S29: rmi_verify_memory_tracking aligns the region to 1 GiB and asks region by region.
+  memoryTrackingCheck: "v13-align-down",
   hostVmid: false,
   // §5.1/S31: v13 checks `created` first inside kvm_realm_unmap_range.
   unmapClampBeforeCreatedCheck: false,

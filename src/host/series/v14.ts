@@ -14,6 +14,8 @@ export const v14: SeriesProfile = {
   date: "2026-05-13",
   title: "v14: RMM v2.0-bet1, range unprotected maps, SRO RECs, REALM_TERMINATE, PGD freed",
   v1Compat: false,
+  // S29 fixed: range GRANULE_TRACKING_GET, walking by the returned top.
+  memoryTrackingCheck: "v14-range",
   realmCreateRd: "v14-whole-pgd",
   recAuxCount: false,
   protectedMap: "v14-data_map",

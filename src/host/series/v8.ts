@@ -28,6 +28,7 @@ export const v8: SeriesProfile = {
   unmapClampBeforeCreatedCheck: true,
   populatePassesUapiFlags: true,
   v1Compat: false,
+  memoryTrackingCheck: "none",
   // v9 07/43 (zhuangyiwei): `r` not set when REC_AUX_COUNT fails; Steven: "should have r = -ENXIO".
   realmCreateRd: "v8-aux-r-unset",
   recAuxCount: true,
