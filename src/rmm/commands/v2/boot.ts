@@ -3,8 +3,9 @@
  * RMI_RMM_ACTIVATE (0x202) and the v2.0 RMI_FEATURES (0x165, registers 0..4).
  *
  * The RMM starts in state INIT: until RMM_ACTIVATE succeeds every command except VERSION,
- * FEATURES, RMM_CONFIG_GET/SET and RMM_ACTIVATE returns RMI_ERROR_GLOBAL (the dispatcher does this
- * for rows without `beforeActivate`); CONFIG_SET and ACTIVATE work only in INIT.
+ * FEATURES, RMM_CONFIG_GET/SET, GRANULE_TRACKING_GET (tracking.ts) and RMM_ACTIVATE returns
+ * RMI_ERROR_GLOBAL (the dispatcher does this for rows without `beforeActivate`); CONFIG_SET and
+ * ACTIVATE work only in INIT.
  * Sources: TF-RMM main runtime/rmi/granule.c smc_rmm_config_set/get, runtime/rmi/activate.c
  * smc_rmm_activate (a plain command in TF-RMM main, not an SRO), runtime/rmi/feature.c,
  * lib/smc/include/smc-rmi.h (RmiFeatureRegister0..4); Linux v14 arch/arm64/kernel/rmi.c
