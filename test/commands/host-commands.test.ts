@@ -65,6 +65,14 @@ describe("realm commands on the host model", () => {
     // depth 1: the L2 tables are summarised by state
     expect(tree.text).toMatch(/^ {4}L2 RTT 0x[0-9a-f]+ {2}\[0x80000000, \+1G\) {2}refcount \d+: .*ASSIGNED RAM/m);
     expect(tree.text).not.toMatch(/L3 RTT/);
+    // the value holds only what is shown: the L2 tables at the cut, none of the L3 tables below
+    const levels = new Set<number>();
+    const walkT = (t: { level: number; entries: { table?: unknown }[] }) => {
+      levels.add(t.level);
+      for (const e of t.entries) if (e.table !== undefined) walkT(e.table as typeof t);
+    };
+    for (const rt of (tree.value as { tree: { roots: { level: number; entries: { table?: unknown }[] }[] } }).tree.roots) walkT(rt);
+    expect([...levels].sort()).toEqual([1, 2]);
     const lv = await s.run("rtt --level 3");
     expect(lv.text).toMatch(/^L3 RTT 0x[0-9a-f]+ {2}\[0x80000000, \+2M\) {2}refcount \d+: /m);
     expect(lv.text).not.toMatch(/^L2 RTT/m);

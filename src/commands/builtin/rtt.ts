@@ -47,8 +47,10 @@ export const rttCommand: CommandSpec<Session> = {
       return { value: { realm: r.name, ipa, walk }, kind: "rtt-walk" };
     }
     const depth = a.num("depth") ?? 3;
-    // One level more than shown, so the tables at the cut can be summarised.
-    const tree = r.vm.rtt({ maxLevel: level !== undefined ? 3 : Math.min(3, top.sl + depth + 1) })!;
+    // Only the levels the text shows (cost follows what is shown, not the mapped memory): the
+    // roots' entries always, and down to the tables at the cut (level sl + depth, at least the
+    // roots' children), which render/rtt.ts summarises from their own entries.
+    const tree = r.vm.rtt({ maxLevel: level !== undefined ? 3 : Math.min(3, top.sl + Math.max(depth, 1)) })!;
     return { value: { realm: r.name, tree, depth, level: level === undefined ? null : Number(level) }, kind: "rtt" };
   },
 };
