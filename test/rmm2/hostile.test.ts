@@ -45,6 +45,8 @@ const call: fc.Arbitrary<Call> = fc.oneof(
   fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 })).map(([h, n]) => ({ m: "opMemDonate", a: [BigInt(h), NS_LIST, BigInt(n)] })),
   fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 })).map(([h, n]) => ({ m: "opMemReclaim", a: [BigInt(h), NS_LIST + 0x800n, BigInt(n)] })),
   fc.tuple(fc.integer({ min: 0, max: 4 })).map(([h]) => ({ m: "opCancel", a: [BigInt(h)] })),
+  fc.tuple(addr, addr).map(([b, t]) => ({ m: "granuleTrackingGet", a: [b, t] })),
+  fc.tuple(addr).map(([a]) => ({ m: "gptL1Create", a: [a] })),
   fc.tuple(fc.array(desc, { maxLength: 4 })).map(([ds]) => ({ m: "writeList", a: ds })),
   // Well-formed calls, so sequences reach mapped, unmapped and SRO states too.
   fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 4, max: 7 }), fc.integer({ min: 1, max: 3 })).map(([i, k, n]) => ({
@@ -75,7 +77,8 @@ describe("random and hostile RMM 2.0 sequences", () => {
         ok({ status: "RMI_SUCCESS", index: 0 });
         for (const c of calls) {
           if (c.m === "writeList") {
-            p.ns.write(NS_LIST, encodeRangeList(c.a));
+            // the host can only write its list page while the page is NS (a sequence may delegate it)
+            if (p.granule(NS_LIST).pas === "NS") p.ns.write(NS_LIST, encodeRangeList(c.a));
             continue;
           }
           const before = rmmDigest(p);
