@@ -24,6 +24,27 @@ function realmOf(rmm: Rmm, g: number): Realm {
   return rmm.realms.get(g)!;
 }
 
+/** The RD's realm and the (ipa, level) arguments, as the commands below read them. */
+interface RttTarget {
+  realm: Realm;
+  ipa: number;
+  level: number;
+}
+
+/**
+ * The common prologue of the commands that take (rd, ipa, level): gran(rd) RD, then the
+ * level/ipa check `valid` (validStructureArgs for CREATE/DESTROY/FOLD, validEntryArgs for
+ * READ_ENTRY). undefined: RMI_ERROR_INPUT, nothing read further.
+ */
+function rttTarget(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint, valid: (realm: Realm, ipa: number, level: number) => boolean): RttTarget | undefined {
+  const rdG = gran(rmm, rd, GranuleState.RD);
+  if (rdG < 0) return undefined;
+  const realm = realmOf(rmm, rdG);
+  const level = levelArg(levelReg);
+  const ipa = toNum(ipaReg);
+  return valid(realm, ipa, level) ? { realm, ipa, level } : undefined;
+}
+
 /**
  * RMI_RTT_CREATE(rd, rtt, ipa, level).
  * v1.0 (TF-RMM rel0): 1 gran(rtt) DELEGATED / gran(rd) RD -> INPUT; 2 level not in [sl+1, 3],
@@ -39,12 +60,9 @@ function rttCreate(rmm: Rmm, rd: bigint, rtt: bigint, ipaReg: bigint, levelReg: 
     rttG = gran(rmm, rtt, GranuleState.DELEGATED);
     if (rttG < 0) return ERROR_INPUT;
   }
-  const rdG = gran(rmm, rd, GranuleState.RD);
-  if (rdG < 0) return ERROR_INPUT;
-  const realm = realmOf(rmm, rdG);
-  const level = levelArg(levelReg);
-  const ipa = toNum(ipaReg);
-  if (!validStructureArgs(realm, ipa, level)) return ERROR_INPUT;
+  const a = rttTarget(rmm, rd, ipaReg, levelReg, validStructureArgs);
+  if (a === undefined) return ERROR_INPUT;
+  const { realm, ipa, level } = a;
   // rtt_bound2: without LPA2 an RTT must lie below 2^48
   if (!realm.lpa2 && toNum(rtt) >= 2 ** 48) return ERROR_INPUT;
   const w = rttWalk(rmm, realm, ipa, level - 1);
@@ -67,12 +85,9 @@ function rttCreate(rmm: Rmm, rd: bigint, rtt: bigint, ipaReg: bigint, levelReg: 
  * -> DELEGATED, x1 = child PA, x2 = skip-non-live from the parent entry.
  */
 function rttDestroy(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
-  const rdG = gran(rmm, rd, GranuleState.RD);
-  if (rdG < 0) return ERROR_INPUT;
-  const realm = realmOf(rmm, rdG);
-  const level = levelArg(levelReg);
-  const ipa = toNum(ipaReg);
-  if (!validStructureArgs(realm, ipa, level)) return ERROR_INPUT;
+  const a = rttTarget(rmm, rd, ipaReg, levelReg, validStructureArgs);
+  if (a === undefined) return ERROR_INPUT;
+  const { realm, ipa, level } = a;
   const w = rttWalk(rmm, realm, ipa, level - 1);
   if (w.level !== level - 1 || w.table.kind[w.index] !== S2tte.TABLE) {
     rmm.out2 = BigInt(skipNonLive(w.table, ipa));
@@ -95,12 +110,9 @@ function rttDestroy(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): num
  * would be below level 1). Success: parent takes the block/unassigned entry, child -> DELEGATED.
  */
 function rttFold(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
-  const rdG = gran(rmm, rd, GranuleState.RD);
-  if (rdG < 0) return ERROR_INPUT;
-  const realm = realmOf(rmm, rdG);
-  const level = levelArg(levelReg);
-  const ipa = toNum(ipaReg);
-  if (!validStructureArgs(realm, ipa, level)) return ERROR_INPUT;
+  const a = rttTarget(rmm, rd, ipaReg, levelReg, validStructureArgs);
+  if (a === undefined) return ERROR_INPUT;
+  const { realm, ipa, level } = a;
   const w = rttWalk(rmm, realm, ipa, level - 1);
   if (w.level !== level - 1) return rttError(w.level);
   if (w.table.kind[w.index] !== S2tte.TABLE) return rttError(level - 1);
@@ -171,12 +183,9 @@ function rttUnmapUnprotected(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: big
  * (x1..x4 stay 0). Otherwise the entry where the walk towards `level` stopped.
  */
 function rttReadEntry(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
-  const rdG = gran(rmm, rd, GranuleState.RD);
-  if (rdG < 0) return ERROR_INPUT;
-  const realm = realmOf(rmm, rdG);
-  const level = levelArg(levelReg);
-  const ipa = toNum(ipaReg);
-  if (!validEntryArgs(realm, ipa, level)) return ERROR_INPUT;
+  const a = rttTarget(rmm, rd, ipaReg, levelReg, validEntryArgs);
+  if (a === undefined) return ERROR_INPUT;
+  const { realm, ipa, level } = a;
   const w = rttWalk(rmm, realm, ipa, level);
   const k = w.table.kind[w.index]! as S2tte;
   rmm.out1 = BigInt.asUintN(64, BigInt(w.level));
