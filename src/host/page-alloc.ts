@@ -9,6 +9,7 @@
  * pointer, aligned. Cost is proportional to the pages in use: per-page records live in lazily
  * allocated typed-array chunks (8 bytes a page), not one object per page.
  */
+import { Chunks } from "../arch/chunks.js";
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import type { Machine } from "../platform/machine.js";
 
@@ -97,9 +98,10 @@ function ownerCode(o: PageOwner): number {
 }
 
 export class PageAllocator {
-  private readonly chunks = new Map<number, Chunk>();
-  private lastIdx = -1;
-  private last: Chunk | undefined;
+  /** Per-page records by page number from the allocator's base. */
+  private readonly chunks = new Chunks<Chunk>(CHUNK, () => ({
+    owner: new Uint8Array(CHUNK), leaked: new Uint8Array(CHUNK), vm: new Uint16Array(CHUNK), refcount: new Int32Array(CHUNK),
+  }));
   private readonly reasons = new Map<number, string>();
   private readonly freeList: number[] = [];
   private bump: number;
@@ -141,30 +143,6 @@ export class PageAllocator {
 
   get leakedPages(): number {
     return this.leakedCount;
-  }
-
-  /** The chunk holding page `n` (page number from the allocator's base), if allocated. */
-  private chunk(n: number): Chunk | undefined {
-    const ci = Math.floor(n / CHUNK);
-    if (ci === this.lastIdx) return this.last;
-    const c = this.chunks.get(ci);
-    if (c !== undefined) {
-      this.lastIdx = ci;
-      this.last = c;
-    }
-    return c;
-  }
-
-  private chunkForWrite(n: number): Chunk {
-    let c = this.chunk(n);
-    if (c === undefined) {
-      const ci = Math.floor(n / CHUNK);
-      c = { owner: new Uint8Array(CHUNK), leaked: new Uint8Array(CHUNK), vm: new Uint16Array(CHUNK), refcount: new Int32Array(CHUNK) };
-      this.chunks.set(ci, c);
-      this.lastIdx = ci;
-      this.last = c;
-    }
-    return c;
   }
 
   /** Page number of `pa` if it is a page this allocator manages, else -1. */
@@ -215,7 +193,7 @@ export class PageAllocator {
     if (!Number.isInteger(vm) || vm < 0 || vm > VM_MAX) throw new RangeError(`host: page owner VM id ${vm} out of range 0..${VM_MAX}`);
     this.machine.mem.zero(pa / GRANULE_SIZE);
     const n = (pa - this.base) / GRANULE_SIZE;
-    const c = this.chunkForWrite(n);
+    const c = this.chunks.forWrite(n);
     const i = n % CHUNK;
     c.owner[i] = code;
     c.vm[i] = vm;
@@ -228,7 +206,7 @@ export class PageAllocator {
   page(pa: number): HostPage | undefined {
     const n = this.num(pa);
     if (n < 0) return undefined;
-    const c = this.chunk(n);
+    const c = this.chunks.find(n);
     const i = n % CHUNK;
     if (c === undefined || c.owner[i] === 0) return undefined;
     return new PageView(c, i, pa, this);
@@ -286,11 +264,9 @@ export class PageAllocator {
 
   /** Every allocated page, in address order (invariant checks; cost proportional to the chunks in use). */
   *allocated(): IterableIterator<HostPage> {
-    const keys = [...this.chunks.keys()].sort((a, b) => a - b);
-    for (const ci of keys) {
-      const c = this.chunks.get(ci)!;
+    for (const [first, c] of this.chunks.sorted()) {
       for (let i = 0; i < CHUNK; i++) {
-        if (c.owner[i] !== 0) yield new PageView(c, i, this.base + (ci * CHUNK + i) * GRANULE_SIZE, this);
+        if (c.owner[i] !== 0) yield new PageView(c, i, this.base + (first + i) * GRANULE_SIZE, this);
       }
     }
   }
@@ -301,7 +277,7 @@ export class PageAllocator {
   /** The chunk of an allocated page (its index in `mi`); throws for a free page. */
   private mustPage(pa: number, what: string): Chunk {
     const n = this.num(pa);
-    const c = n < 0 ? undefined : this.chunk(n);
+    const c = n < 0 ? undefined : this.chunks.find(n);
     const i = n % CHUNK;
     if (c === undefined || c.owner[i] === 0) throw new Error(`host: ${what} on free page PA 0x${pa.toString(16)} (simulator bug)`);
     this.mi = i;

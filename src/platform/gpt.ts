@@ -3,6 +3,7 @@
  * Stored per 4 KiB granule in lazily allocated chunks, so a large memory map costs nothing until a
  * granule's PAS differs from its region's default. Source: Arm ARM (RME) GPT; TF-A gpt_rme.
  */
+import { Chunks } from "../arch/chunks.js";
 import { MemoryMap } from "./memory-map.js";
 
 export enum Pas {
@@ -18,7 +19,7 @@ export type PasName = (typeof PAS_NAMES)[number];
 const CHUNK = 65536; // granules per chunk (256 MiB)
 
 export class Gpt {
-  private readonly chunks = new Map<number, Uint8Array>();
+  private readonly chunks = new Chunks<Uint8Array>(CHUNK, (ci) => this.newChunk(ci));
   constructor(private readonly map: MemoryMap) {}
 
   private defaultPas(pa: number): Pas {
@@ -28,34 +29,27 @@ export class Gpt {
 
   /** PAS of the granule at granule index `g` (address g * 4K). */
   get(g: number): Pas {
-    const ci = Math.floor(g / CHUNK);
-    // the last chunk looked up is kept (consecutive lookups are mostly in one chunk)
-    const c = ci === this.lastIdx ? this.last : this.chunks.get(ci);
+    const c = this.chunks.find(g);
     if (c === undefined) return this.defaultPas(g * 4096);
-    this.lastIdx = ci;
-    this.last = c;
     return (c[g % CHUNK]! as Pas);
   }
 
-  private lastIdx = -1;
-  private last: Uint8Array | undefined;
-
   set(g: number, pas: Pas): void {
-    const ci = Math.floor(g / CHUNK);
-    let c = this.chunks.get(ci);
-    if (c === undefined) {
-      const base = ci * CHUNK;
-      const def = this.defaultPas(base * 4096);
-      // Regions are 4K-granular, so a chunk may straddle two regions: fill it granule by granule
-      // only in that rare case.
-      c = new Uint8Array(CHUNK).fill(def);
-      const r = this.map.regionOf(base * 4096);
-      if (r === undefined || r.end < (base + CHUNK) * 4096) {
-        for (let i = 0; i < CHUNK; i++) c[i] = this.defaultPas((base + i) * 4096);
-      }
-      this.chunks.set(ci, c);
+    this.chunks.forWrite(g)[g % CHUNK] = pas;
+  }
+
+  /** Chunk `ci` as first written: every granule with its region's default PAS. */
+  private newChunk(ci: number): Uint8Array {
+    const base = ci * CHUNK;
+    const def = this.defaultPas(base * 4096);
+    // Regions are 4K-granular, so a chunk may straddle two regions: fill it granule by granule
+    // only in that rare case.
+    const c = new Uint8Array(CHUNK).fill(def);
+    const r = this.map.regionOf(base * 4096);
+    if (r === undefined || r.end < (base + CHUNK) * 4096) {
+      for (let i = 0; i < CHUNK; i++) c[i] = this.defaultPas((base + i) * 4096);
     }
-    c[g % CHUNK] = pas;
+    return c;
   }
 
   /**
@@ -63,11 +57,8 @@ export class Gpt {
    * checks and state snapshots; cost proportional to the chunks ever written, not to memory).
    */
   *changed(): Generator<[number, Pas]> {
-    const keys = [...this.chunks.keys()].sort((a, b) => a - b);
-    for (const ci of keys) {
-      const c = this.chunks.get(ci)!;
-      const base = ci * CHUNK;
-      const def = this.defaults(ci);
+    for (const [base, c] of this.chunks.sorted()) {
+      const def = this.defaults(base / CHUNK);
       // Compare four granules at a time: most of a chunk has its default PAS.
       const w = new Uint32Array(c.buffer, c.byteOffset, CHUNK / 4);
       const dw = new Uint32Array(def.buffer, def.byteOffset, CHUNK / 4);

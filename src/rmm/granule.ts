@@ -3,6 +3,7 @@
  * Kept in lazily allocated typed-array chunks keyed by granule index, so a 64 GiB map costs
  * nothing until touched. Source: RMM spec A2.2 (granule states); TF-RMM lib/granule.
  */
+import { Chunks } from "../arch/chunks.js";
 
 export enum GranuleState {
   /** Spec: UNDELEGATED. TF-RMM: GRANULE_STATE_NS. */
@@ -36,9 +37,7 @@ interface Chunk {
 }
 
 export class GranuleTable {
-  private readonly chunks = new Map<number, Chunk>();
-  private lastIdx = -1;
-  private last: Chunk | undefined;
+  private readonly chunks = new Chunks<Chunk>(CHUNK, () => ({ state: new Uint8Array(CHUNK), refcount: new Int32Array(CHUNK) }));
   /** Granules per state, kept up to date on every transition (accounting is O(1)). */
   readonly counts = new Float64Array(GRANULE_STATE_NAMES.length);
   /**
@@ -47,36 +46,13 @@ export class GranuleTable {
    */
   journal: number[] | undefined = undefined;
 
-  private chunk(g: number): Chunk | undefined {
-    const ci = Math.floor(g / CHUNK);
-    if (ci === this.lastIdx) return this.last;
-    const c = this.chunks.get(ci);
-    if (c !== undefined) {
-      this.lastIdx = ci;
-      this.last = c;
-    }
-    return c;
-  }
-
-  private chunkForWrite(g: number): Chunk {
-    let c = this.chunk(g);
-    if (c === undefined) {
-      const ci = Math.floor(g / CHUNK);
-      c = { state: new Uint8Array(CHUNK), refcount: new Int32Array(CHUNK) };
-      this.chunks.set(ci, c);
-      this.lastIdx = ci;
-      this.last = c;
-    }
-    return c;
-  }
-
   state(g: number): GranuleState {
-    const c = this.chunk(g);
+    const c = this.chunks.find(g);
     return c === undefined ? GranuleState.NS : (c.state[g % CHUNK]! as GranuleState);
   }
 
   setState(g: number, s: GranuleState): void {
-    const c = this.chunkForWrite(g);
+    const c = this.chunks.forWrite(g);
     const i = g % CHUNK;
     const old = c.state[i]!;
     if (old !== GranuleState.NS) this.counts[old]!--;
@@ -86,31 +62,29 @@ export class GranuleTable {
   }
 
   refcount(g: number): number {
-    const c = this.chunk(g);
+    const c = this.chunks.find(g);
     return c === undefined ? 0 : c.refcount[g % CHUNK]!;
   }
 
   addRef(g: number, delta: number): void {
-    const c = this.chunkForWrite(g);
+    const c = this.chunks.forWrite(g);
     c.refcount[g % CHUNK]! += delta;
   }
 
   setRef(g: number, v: number): void {
-    this.chunkForWrite(g).refcount[g % CHUNK] = v;
+    this.chunks.forWrite(g).refcount[g % CHUNK] = v;
   }
 
   /** Every granule not in state NS, in address order (for invariant checks and listings). */
   *nonNs(): Generator<[number, GranuleState]> {
-    const keys = [...this.chunks.keys()].sort((a, b) => a - b);
-    for (const ci of keys) {
-      const c = this.chunks.get(ci)!;
+    for (const [first, c] of this.chunks.sorted()) {
       // Skip four NS granules at a time (most of a chunk is NS).
       const words = new Uint32Array(c.state.buffer, c.state.byteOffset, CHUNK / 4);
       for (let w = 0; w < words.length; w++) {
         if (words[w] === 0) continue;
         for (let i = w * 4; i < w * 4 + 4; i++) {
           const s = c.state[i]!;
-          if (s !== GranuleState.NS) yield [ci * CHUNK + i, s as GranuleState];
+          if (s !== GranuleState.NS) yield [first + i, s as GranuleState];
         }
       }
     }
