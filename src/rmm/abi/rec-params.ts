@@ -54,10 +54,15 @@ export function recMpidrIsValid(mpidr: bigint): boolean {
 
 /** RmiRecMpidr -> REC index: Aff0[3:0] | Aff1 << 4 | Aff2 << 12 | Aff3 << 20 (TF-RMM rec.h rec_mpidr_to_idx). */
 export function mpidrToRecIndex(mpidr: bigint): number {
+  return affinityToRecIndex(mpidr, 24n);
+}
+
+/** Aff0[3:0] | Aff1[15:8] << 4 | Aff2[23:16] << 12 | Aff3 (at `aff3Shift`) << 20. */
+function affinityToRecIndex(mpidr: bigint, aff3Shift: bigint): number {
   const aff0 = Number(mpidr & 0xfn);
   const aff1 = Number((mpidr >> 8n) & 0xffn);
   const aff2 = Number((mpidr >> 16n) & 0xffn);
-  const aff3 = Number((mpidr >> 24n) & 0xffn);
+  const aff3 = Number((mpidr >> aff3Shift) & 0xffn);
   return aff0 + aff1 * 16 + aff2 * 4096 + aff3 * 1048576;
 }
 
@@ -86,11 +91,7 @@ export function recMpidrToMpidrEl1(mpidr: bigint): bigint {
  * (TF-RMM rec.h mpidr_to_rec_idx). Only the affinity fields count; Aff0[7:4] and bit 31 are ignored.
  */
 export function mpidrEl1ToRecIndex(mpidr: bigint): number {
-  const aff0 = Number(mpidr & 0xfn);
-  const aff1 = Number((mpidr >> 8n) & 0xffn);
-  const aff2 = Number((mpidr >> 16n) & 0xffn);
-  const aff3 = Number((mpidr >> 32n) & 0xffn);
-  return aff0 + aff1 * 16 + aff2 * 4096 + aff3 * 1048576;
+  return affinityToRecIndex(mpidr, 32n);
 }
 
 /** RmiRecRun: entry part at 0x000, exit part at 0x800. */
