@@ -96,6 +96,20 @@ function stateName(k: S2tte): RttEntryStateName {
   }
 }
 
+/**
+ * What entry i of table t holds, written into `o` in this order: spec state name, RIPAS
+ * (protected entries), PA (ASSIGNED: the page/block; TABLE: the child RTT; ASSIGNED_NS: the OA)
+ * and the host descriptor (ASSIGNED_NS, as RTT_READ_ENTRY returns it). Returns the entry kind.
+ */
+function describeEntry(o: { state: RttEntryStateName; ripas?: RipasName; pa?: bigint; desc?: bigint }, t: Rtt, i: number, lpa2: boolean): S2tte {
+  const k = t.kind[i]! as S2tte;
+  o.state = stateName(k);
+  if (k <= S2tte.ASSIGNED_DESTROYED) o.ripas = RIPAS_NAMES[k % 3]!;
+  if (k !== S2tte.UNASSIGNED_NS && k > S2tte.UNASSIGNED_DESTROYED) o.pa = BigInt(t.addr[i]!);
+  if (k === S2tte.ASSIGNED_NS) o.desc = nsDescOf(t.addr[i]!, t.attr[i]!, lpa2);
+  return k;
+}
+
 /** Entry j continues the run that starts at entry i (same state; contiguous PA/OA and same attributes when live). */
 function continuesRun(t: Rtt, i: number, j: number): boolean {
   const k = t.kind[i]! as S2tte;
@@ -141,7 +155,6 @@ export function rttTree(rmm: Rmm, realmOrRd: Realm | bigint, opts: RttTreeOption
     for (let i = first; i < last;) {
       let j = i + 1;
       if (collapse) while (j < last && continuesRun(t, i, j)) j++;
-      const k = t.kind[i]! as S2tte;
       const count = j - i;
       const e: RttTreeEntry = {
         index: i,
@@ -149,18 +162,14 @@ export function rttTree(rmm: Rmm, realmOrRd: Realm | bigint, opts: RttTreeOption
         level: t.level,
         ipa: BigInt(t.ipaOf(i)),
         size: BigInt(size * count),
-        state: stateName(k),
+        state: "UNASSIGNED",
       };
-      if (k <= S2tte.ASSIGNED_DESTROYED) e.ripas = RIPAS_NAMES[k % 3]!;
+      const k = describeEntry(e, t, i, realm.lpa2);
       if (k >= S2tte.ASSIGNED_EMPTY && k <= S2tte.ASSIGNED_DESTROYED) {
-        e.pa = BigInt(t.addr[i]!);
         stats.assigned[e.ripas!] += e.size;
       } else if (k === S2tte.ASSIGNED_NS) {
-        e.pa = BigInt(t.addr[i]!);
-        e.desc = nsDescOf(t.addr[i]!, t.attr[i]!, realm.lpa2);
         stats.assignedNs += e.size;
       } else if (k === S2tte.TABLE) {
-        e.pa = BigInt(t.addr[i]!);
         if (t.level + 1 <= maxLevel) {
           const child = rmm.rtts.get(t.addr[i]! / GRANULE_SIZE);
           if (child !== undefined) e.table = visit(child);
@@ -221,18 +230,15 @@ export function rttWalkPath(rmm: Rmm, realmOrRd: Realm | bigint, ipa: bigint): R
   const steps: RttWalkStep[] = [];
   while (t !== undefined) {
     const i = t.indexOf(a);
-    const k = t.kind[i]! as S2tte;
     const s: RttWalkStep = {
       level: t.level,
       rtt: BigInt(t.g * GRANULE_SIZE),
       index: i,
       ipa: BigInt(t.ipaOf(i)),
       size: BigInt(mapSize(t.level)),
-      state: stateName(k),
+      state: "UNASSIGNED",
     };
-    if (k <= S2tte.ASSIGNED_DESTROYED) s.ripas = RIPAS_NAMES[k % 3]!;
-    if (k !== S2tte.UNASSIGNED_NS && k > S2tte.UNASSIGNED_DESTROYED) s.pa = BigInt(t.addr[i]!);
-    if (k === S2tte.ASSIGNED_NS) s.desc = nsDescOf(t.addr[i]!, t.attr[i]!, realm.lpa2);
+    const k = describeEntry(s, t, i, realm.lpa2);
     steps.push(s);
     t = k === S2tte.TABLE ? rmm.rtts.get(t.addr[i]! / GRANULE_SIZE) : undefined;
   }
