@@ -17,20 +17,15 @@ import { rimExtendRipas } from "./measurement.js";
 import type { Realm } from "./realm.js";
 import type { Rmm } from "./rmm.js";
 import { Ripas, Rtt, RmiRttEntryState, S2tte, isLive } from "./s2tt.js";
-import { SUCCESS } from "./status.js";
+import { errorRtt, SUCCESS } from "./status.js";
 import { rttWalk, type WalkResult } from "./walk.js";
 
 // ---------------------------------------------------------------------------------------------
 // Status and argument validation
 // ---------------------------------------------------------------------------------------------
 
-/**
- * RMI_ERROR_RTT at `level`, packed. The index field is a byte: a walk that stops at level -1
- * (LPA2) reports 0xff, as TF-RMM's `(unsigned char)wi.last_level` does.
- */
-export function rttError(level: number): number {
-  return 4 + ((level + 256) % 256) * 256;
-}
+/** RMI_ERROR_RTT at `level`, packed (status.ts errorRtt: level -1 reports index 0xff). */
+export const rttError = errorRtt;
 
 /** validate_map_addr: ipa inside the IPA space and aligned to the entry size of `level`. */
 export function validMapAddr(realm: Realm, ipa: number, level: number): boolean {
