@@ -3,7 +3,6 @@
  * kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit with its exit handlers (SYNC aborts,
  * PSCI, RIPAS_CHANGE, HOST_CALL). Sources: linux-cca-series.md §5.5, §5.12, §5.14; v12 rmi.c.
  */
-import { GRANULE_SIZE } from "../arch/geometry.js";
 import { encodeRecParams, REC_ENTER_FLAG_EMUL_MMIO, REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RMI_REC_PARAMS_FLAG_RUNNABLE, RmiExitReason } from "../rmm/abi/rec-params.js";
 import { pt, type Gen } from "./coop.js";
 import { EAGAIN, EBUSY, EFAULT, EINVAL, ENOMEM, ENXIO } from "./errno.js";
@@ -413,5 +412,3 @@ export function* kvm_rec_enter(vcpu: Vcpu): Gen<number> {
   vgic_sync_rec(vcpu);
   return ret;
 }
-
-export const RUN_PAGE_SIZE = GRANULE_SIZE;

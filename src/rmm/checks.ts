@@ -40,11 +40,6 @@ export function paAboveLimit(rmm: Rmm, g: number, lpa2: boolean): boolean {
   return !lpa2 && g * GRANULE_SIZE >= pow2(48);
 }
 
-/** Read a little-endian u64 field of an NS granule. */
-export function nsReadU64(rmm: Rmm, g: number, off: number): bigint {
-  return rmm.machine.mem.readU64(g * GRANULE_SIZE + off);
-}
-
 /** Copy of an NS granule's 4 KiB (RMM "ns_buffer_read" of a whole structure). */
 export function nsReadGranule(rmm: Rmm, g: number): Uint8Array {
   return rmm.machine.mem.read(g * GRANULE_SIZE, GRANULE_SIZE);

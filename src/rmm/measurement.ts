@@ -20,10 +20,6 @@ export enum MeasurementDescType {
 
 const ALGOS = ["sha256", "sha512", "sha384"] as const;
 
-export function hashLength(algo: number): number {
-  return algo === 0 ? 32 : algo === 1 ? 64 : 48;
-}
-
 /** H(bytes) with the realm's hash algorithm (0 SHA-256, 1 SHA-512, 2 SHA-384). */
 export function measure(algo: number, bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash(ALGOS[algo]!).update(bytes).digest());

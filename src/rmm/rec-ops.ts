@@ -4,7 +4,7 @@
  * Source: TF-RMM rmm-spec-v1.0-rel0 runtime/rmi/rec.c (smc_rec_create, smc_rec_destroy,
  * free_rec_aux_granules), runtime/include/rec.h.
  */
-import { GRANULE_SIZE, pow2 } from "../arch/geometry.js";
+import { pow2 } from "../arch/geometry.js";
 import { MAX_REC_AUX_GRANULES, REC_PARAMS, REC_PARAMS_GPRS, RMI_REC_PARAMS_FLAG_RUNNABLE, mpidrToRecIndex, recMpidrIsValid } from "./abi/rec-params.js";
 import { Pas } from "../platform/gpt.js";
 import { findGranule } from "./checks.js";
@@ -102,11 +102,6 @@ export function removeRec(rmm: Rmm, rec: Rec): void {
   rmm.machine.mem.zero(rec.g);
   rmm.granules.addRef(rec.rd, -1);
   rmm.recs.delete(rec.g);
-}
-
-/** Physical address of a granule index, as a register value. */
-export function granulePa(g: number): bigint {
-  return BigInt(g * GRANULE_SIZE);
 }
 
 /**

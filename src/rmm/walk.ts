@@ -34,8 +34,3 @@ export function rttWalk(rmm: Rmm, realm: Realm, ipa: number, level: number): Wal
   }
   return { table: t, level: l, index: i };
 }
-
-/** The child RTT a TABLE entry points at. */
-export function childOf(rmm: Rmm, t: Rtt, i: number): Rtt {
-  return rmm.rtts.get(t.addr[i]! / GRANULE_SIZE)!;
-}

@@ -6,11 +6,6 @@
  */
 import type { Gen } from "../host/coop.js";
 
-export interface Schedule {
-  /** Thread chosen at each step where more than one could run. */
-  choices: number[];
-}
-
 export interface RunOutcome<R> {
   schedule: number[];
   result: R;
