@@ -112,6 +112,12 @@ async function repl(opts: SessionOptions): Promise<number> {
     return runLines(session, process.stdin, { stdout: process.stdout, stderr: process.stderr }, interruptible());
   }
   const history = new History(defaultHistoryPath());
+  // A person at a terminal is interactive even where CI is set in the environment: Ink (through
+  // is-in-ci, read when ink is first imported) would otherwise draw nothing until exit.
+  if (process.stdout.isTTY) {
+    delete process.env["CI"];
+    delete process.env["CONTINUOUS_INTEGRATION"];
+  }
   const [{ render }, React, { App }] = await Promise.all([import("ink"), import("react"), import("./app.js")]);
   let code = 0;
   const inst = render(
