@@ -12,9 +12,7 @@ process.chdir(root);
 let passed = 0;
 let failed = 0;
 
-// 1. vitest, with the JSON reporter for counts: first the suite, then the real-terminal test
-// (the binary under tmux) on its own, so it measures the REPL and not the load of the suite.
-const TERMINAL_TESTS = ["test/repl/e2e-tmux.test.ts"];
+// 1. vitest, with the JSON reporter for counts.
 const filtered = process.argv.length > 2;
 
 function vitest(args, report) {
@@ -45,12 +43,7 @@ function vitest(args, report) {
   failed += f;
 }
 
-if (filtered) {
-  vitest(process.argv.slice(2), "vitest.json");
-} else {
-  vitest(TERMINAL_TESTS.map((t) => `--exclude=${t}`), "vitest.json");
-  vitest(TERMINAL_TESTS, "vitest-terminal.json");
-}
+vitest(process.argv.slice(2), "vitest.json");
 
 // 2. notebooks, through nbclient with the realm kernel (only when no vitest filter was given).
 const notebooks = existsSync("notebooks")
