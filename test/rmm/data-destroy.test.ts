@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ASSIGNED, DESTROYED, EMPTY, G, SZ_1G, SZ_2M, UNASSIGNED,
-  createRtts, entry, expectFailure, makeRealm, mapUnknown, nsPage, type FailCase, type TestRealm,
+  createRtts, entry, itFailureCases, makeRealm, mapUnknown, nsPage, type FailCase, type TestRealm,
 } from "./helpers.js";
 
 /** s2sz 40, sl 1; L3 at 0 with pages at 0x3000 (RAM, via DATA_CREATE) and 0x9000; an L2 at 2 GiB. */
@@ -43,11 +43,7 @@ describe("RMI_DATA_DESTROY failure conditions, in spec order", () => {
       run: () => t.p.rmi.dataDestroy(t.rd, 0xa000n),
     }),
   ];
-  for (const mk of cases) {
-    const t = setup();
-    const c = mk(t);
-    it(c.name, () => expectFailure(t.p, c));
-  }
+  itFailureCases(setup, cases);
 });
 
 describe("RMI_DATA_DESTROY effects", () => {

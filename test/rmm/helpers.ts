@@ -3,7 +3,7 @@
  * NS memory, REALM_CREATE), hand out granules, create RTT levels, map pages, and take a digest of
  * the RMM state to check that a failed command changed nothing.
  */
-import { expect } from "vitest";
+import { expect, it } from "vitest";
 import { Platform, type PlatformOptions } from "../../src/index.js";
 import { DEFAULT_MEMORY_MAP } from "../../src/platform/memory-map.js";
 import { encodeRealmParams, type RealmParams } from "../../src/rmm/abi/realm-params.js";
@@ -250,4 +250,13 @@ export function expectFailure(p: Platform, c: FailCase): void {
   expect({ case: c.name, status: r.status, index: r.index }).toEqual({ case: c.name, status: c.status, index: c.index ?? 0 });
   for (const [k, v] of Object.entries(c.outs ?? {})) expect({ case: c.name, [k]: r[k] }).toEqual({ case: c.name, [k]: v });
   expect(digest(p) === before, `${c.name}: state changed by a failing command`).toBe(true);
+}
+
+/** One test per failure case, each case built on a fresh `setup()` when the tests are collected. */
+export function itFailureCases<T extends { p: Platform }>(setup: () => T, cases: readonly ((t: T) => FailCase)[]): void {
+  for (const mk of cases) {
+    const t = setup();
+    const c = mk(t);
+    it(c.name, () => expectFailure(t.p, c));
+  }
 }

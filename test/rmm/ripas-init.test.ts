@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   ASSIGNED, DESTROYED, EMPTY, G, RAM, SZ_1G, SZ_2M, UNASSIGNED,
-  createRtts, entry, expectFailure, makeRealm, mapUnknown, type FailCase, type TestRealm,
+  createRtts, entry, itFailureCases, makeRealm, mapUnknown, type FailCase, type TestRealm,
 } from "./helpers.js";
 
 /** The RIPAS measurement descriptor, built independently of src/rmm/measurement.ts (RMM spec A7.1.1). */
@@ -58,11 +58,7 @@ describe("RMI_RTT_INIT_RIPAS failure conditions, in spec order", () => {
       return { name: "rtte_state (DESTROYED)", status: "RMI_ERROR_RTT", index: 2, run: () => t.p.rmi.rttInitRipas(t.rd, 4n * SZ_2M, 5n * SZ_2M) };
     },
   ];
-  for (const mk of cases) {
-    const t = setup();
-    const c = mk(t);
-    it(c.name, () => expectFailure(t.p, c));
-  }
+  itFailureCases(setup, cases);
 });
 
 describe("RMI_RTT_INIT_RIPAS effects", () => {

@@ -3,7 +3,7 @@ import { Ripas } from "../../src/index.js";
 import type { Rec } from "../../src/rmm/rec.js";
 import {
   ASSIGNED, DESTROYED, EMPTY, G, RAM, SZ_2M, UNASSIGNED,
-  createRtts, entry, expectFailure, makeRealm, makeRec, mapUnknown, nsPage, type FailCase, type TestRealm,
+  createRtts, entry, itFailureCases, makeRealm, makeRec, mapUnknown, nsPage, type FailCase, type TestRealm,
 } from "./helpers.js";
 
 interface Fixture extends TestRealm {
@@ -66,11 +66,7 @@ describe("RMI_RTT_SET_RIPAS failure conditions, in spec order", () => {
       return { name: "rtte_state (DESTROYED, no CHANGE_DESTROYED)", status: "RMI_ERROR_RTT", index: 3, run: () => t.p.rmi.rttSetRipas(t.rd, t.recPa, 0n, G) };
     },
   ];
-  for (const mk of cases) {
-    const t = setup();
-    const c = mk(t);
-    it(c.name, () => expectFailure(t.p, c));
-  }
+  itFailureCases(setup, cases);
 });
 
 describe("RMI_RTT_SET_RIPAS effects", () => {

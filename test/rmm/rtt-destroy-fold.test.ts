@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Platform } from "../../src/index.js";
 import {
   ASSIGNED, DESTROYED, EMPTY, G, Granules, NS_ATTRS, RAM, SZ_1G, SZ_2M, TABLE, UNASSIGNED,
-  createRtts, digest, entry, expectFailure, makeRealm, map512, mapUnknown, type FailCase, type TestRealm,
+  createRtts, digest, entry, expectFailure, itFailureCases, makeRealm, map512, mapUnknown, type FailCase, type TestRealm,
 } from "./helpers.js";
 
 const NS_HALF = 1n << 39n; // s2sz 40
@@ -49,11 +49,7 @@ describe("RMI_RTT_DESTROY failure conditions, in spec order", () => {
       run: () => t.p.rmi.rttDestroy(t.rd, 3n * SZ_1G, 2),
     }),
   ];
-  for (const mk of cases) {
-    const t = setup();
-    const c = mk(t);
-    it(c.name, () => expectFailure(t.p, c));
-  }
+  itFailureCases(setup, cases);
 
   it("a parent that is an assigned block: RTT(level-1) with top = ipa (the block is live)", () => {
     const t = makeRealm({ s2sz: 40, sl: 1 });
@@ -145,11 +141,7 @@ describe("RMI_RTT_FOLD failure conditions, in spec order", () => {
       return { name: "L2 table with a TABLE entry", status: "RMI_ERROR_RTT", index: 2, run: () => t.p.rmi.rttFold(t.rd, 0n, 2) };
     },
   ];
-  for (const mk of cases) {
-    const t = setup();
-    const c = mk(t);
-    it(c.name, () => expectFailure(t.p, c));
-  }
+  itFailureCases(setup, cases);
 
   it("512 assigned pages that are not one aligned contiguous block, or mix RIPAS, do not fold: RTT(3)", () => {
     // non-contiguous: two halves swapped

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ASSIGNED, EMPTY, G, NS_ATTRS, SZ_1G, SZ_2M, TABLE, UNASSIGNED,
-  createRtts, entry, expectFailure, highPlatform, makeRealm, type FailCase, type TestRealm,
+  createRtts, entry, expectFailure, itFailureCases, highPlatform, makeRealm, type FailCase, type TestRealm,
 } from "./helpers.js";
 
 const NS = 1n << 39n; // first unprotected IPA of an s2sz-40 realm
@@ -42,11 +42,7 @@ describe("RMI_RTT_MAP_UNPROTECTED failure conditions, in spec order", () => {
       return { name: "rtte_state (already ASSIGNED_NS)", status: "RMI_ERROR_RTT", index: 3, run: () => t.p.rmi.rttMapUnprotected(t.rd, NS + SZ_2M, 3, (oa + G) | NS_ATTRS) };
     },
   ];
-  for (const mk of cases) {
-    const t = setup();
-    const c = mk(t);
-    it(c.name, () => expectFailure(t.p, c));
-  }
+  itFailureCases(setup, cases);
 });
 
 describe("RMI_RTT_MAP_UNPROTECTED effects", () => {
