@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
-import { explore } from "../../src/sched/sched.js";
+import { racePrivatePage } from "./race-helpers.js";
 import { descSizeCode, decode_range_desc, level_to_size, rmi_addr_range } from "../../src/host/range.js";
 import { RmiOpMemState } from "../../src/rmm/abi/range-desc.js";
 
@@ -135,24 +135,7 @@ describe("RMM v2.0 postings on the Host API (v13, v14)", () => {
 describe("two vCPUs racing on one private page, v13/v14 (every interleaving up to 2 preemptions)", () => {
   for (const series of ["v13", "v14"] as const) {
     it(`${series}: one DATA granule, no orphan delegated granule`, () => {
-      const X = RAM + 0x20000n;
-      const runs = explore(() => {
-        const host = Host.create({ series, seed: 1, invariants: false });
-        const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 2 });
-        vm.start();
-        const data0 = host.granules().DATA;
-        const { threads } = vm.raceThreads([
-          { vcpu: 0, ops: [{ kind: "access", ipa: X, access: "write" }] },
-          { vcpu: 1, ops: [{ kind: "access", ipa: X, access: "write" }] },
-        ]);
-        return {
-          threads,
-          check: () => {
-            const m = vm.mappingOf(X);
-            return { state: m.state, newData: host.granules().DATA - data0, delegated: host.granules().DELEGATED, refcount: host.pages.page(Number(m.pa))?.refcount, invariants: host.checkInvariants() };
-          },
-        };
-      }, { maxPreemptions: 2 });
+      const runs = racePrivatePage(series);
       expect(runs.length).toBeGreaterThan(20);
       for (const r of runs) {
         expect(r.result.state).toBe("ASSIGNED_RAM");
