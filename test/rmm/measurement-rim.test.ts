@@ -75,6 +75,15 @@ class IndependentRim {
   }
 }
 
+/** The helpers' TestRealm for a realm this file created itself (s2sz 40, two L1 roots at `rtt`). */
+function testRealm(p: Platform, rd: bigint, rtt: bigint, alloc: Granules): TestRealm {
+  return {
+    p, rd, rtt, alloc, params: { s2sz: 40, rttBase: rtt, rttLevelStart: 1, rttNumStart: 2 }, realm: p.rmm.realms.get(Number(rd / G))!,
+    delegated() { const a = alloc.ns(); delegate(p, a); return a; },
+    delegatedBlock() { throw new Error("unused"); },
+  };
+}
+
 function page(seed: number): Uint8Array {
   const b = new Uint8Array(4096);
   for (let i = 0; i < 4096; i++) b[i] = (seed * 31 + i * 13) & 0xff;
@@ -97,12 +106,7 @@ describe("Realm Initial Measurement", () => {
       const exp = new IndependentRim(algo, rp);
       expect(p.rim(rd)).toEqual(exp.value());
 
-      const realm = p.rmm.realms.get(Number(rd / G))!;
-      const t: TestRealm = {
-        p, rd, rtt, alloc, params: { s2sz: 40, rttBase: rtt, rttLevelStart: 1, rttNumStart: 2 }, realm,
-        delegated() { const a = alloc.ns(); delegate(p, a); return a; },
-        delegatedBlock() { throw new Error("unused"); },
-      };
+      const t = testRealm(p, rd, rtt, alloc);
       createRtts(t, 0n, 3);
       // DATA_CREATE measured (content hashed) and not (content field zero)
       const src1 = alloc.ns();
@@ -154,12 +158,7 @@ describe("Realm Initial Measurement", () => {
       for (const g of [rd, rtt, rtt + G]) delegate(p, g);
       p.ns.write(pp, encodeRealmParams({ s2sz: 40, rttBase: rtt, rttLevelStart: 1, rttNumStart: 2 }));
       p.rmi.realmCreate(rd, pp);
-      const realm = p.rmm.realms.get(Number(rd / G))!;
-      const t: TestRealm = {
-        p, rd, rtt, alloc, params: { s2sz: 40, rttBase: rtt, rttLevelStart: 1, rttNumStart: 2 }, realm,
-        delegated() { const a = alloc.ns(); delegate(p, a); return a; },
-        delegatedBlock() { throw new Error("unused"); },
-      };
+      const t = testRealm(p, rd, rtt, alloc);
       createRtts(t, 0n, 3);
       const ripas = () => expect(p.rmi.rttInitRipas(rd, 0n, 0x1000n).status).toBe("RMI_SUCCESS");
       const rec = () => createRec(t, { flags: 1n, pc: order === 2 ? 4n : 0n });
