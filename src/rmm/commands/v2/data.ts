@@ -17,7 +17,7 @@ import { rttError, validMapAddr, walk } from "../../rtt-ops.js";
 import { S2tte, assignedWith, isLive, ripasOf, type Rtt } from "../../s2tt.js";
 import { sroTable, type SroHooks } from "../../sro.js";
 import { ERROR_INPUT, ERROR_REALM, RmiStatus, SUCCESS, pack } from "../../status.js";
-import { OutList, finishMap, finishUnmap, popBlock, validateMapInputs, validateUnmapInputs, type UnmapInputs } from "./range-rtt.js";
+import { OutList, finishMap, finishUnmap, popBlock, rdMapInputs, validateUnmapInputs, type UnmapInputs } from "./range-rtt.js";
 import { drainPending, isDrainPending, progressOf, slotKey } from "./state.js";
 
 const RMI_BUSY = pack(RmiStatus.RMI_BUSY);
@@ -158,11 +158,9 @@ const DATA_MAP_HOOKS: SroHooks = {
  * becomes SUCCESS with x1 = out_top.
  */
 function rttDataMap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
-  const rdG = gran(rmm, rd, GranuleState.RD);
-  if (rdG < 0) return ERROR_INPUT;
-  const realm = rmm.realms.get(rdG)!;
-  const inp = validateMapInputs(rmm, realm, base, top, flags, oaddr, RmiOpMemState.DELEGATED, true);
-  if (typeof inp === "number") return inp;
+  const a = rdMapInputs(rmm, rd, base, top, flags, oaddr, RmiOpMemState.DELEGATED, true);
+  if (typeof a === "number") return a;
+  const { realm, inp } = a;
   const b = toNum(base);
   const tp = toNum(top);
   const w = walk(rmm, realm, b, inp.level);
@@ -291,12 +289,20 @@ export function unmapSweep(rmm: Rmm, realm: Realm, base: bigint, top: bigint, in
 
 /** RMI_RTT_DATA_UNMAP(rd, base, top, flags, oaddr) -> x1 = out_top, x2 = range (SINGLE), x3 = count (LIST). */
 function rttDataUnmap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
+  return rangeUnmap(rmm, rd, base, top, flags, oaddr, "DATA");
+}
+
+/**
+ * RTT_DATA_UNMAP / RTT_UNPROT_UNMAP: gran(rd) RD (-> INPUT), validateUnmapInputs (the range
+ * inside the PAR for DATA, outside for UNPROT), then unmapSweep.
+ */
+export function rangeUnmap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint, flavour: UnmapFlavour): number {
   const rdG = gran(rmm, rd, GranuleState.RD);
   if (rdG < 0) return ERROR_INPUT;
   const realm = rmm.realms.get(rdG)!;
-  const inp = validateUnmapInputs(rmm, realm, base, top, flags, oaddr, true);
+  const inp = validateUnmapInputs(rmm, realm, base, top, flags, oaddr, flavour === "DATA");
   if (typeof inp === "number") return inp;
-  return unmapSweep(rmm, realm, base, top, inp, "DATA");
+  return unmapSweep(rmm, realm, base, top, inp, flavour);
 }
 
 export const V2_DATA_COMMANDS: RmiCommand[] = [

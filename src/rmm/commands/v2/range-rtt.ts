@@ -21,7 +21,7 @@ import {
   type AddrRange,
   type RmiOpMemState,
 } from "../../abi/range-desc.js";
-import { findGranule } from "../../checks.js";
+import { findGranule, gran } from "../../checks.js";
 import { GranuleState } from "../../granule.js";
 import { RealmState, type Realm } from "../../realm.js";
 import type { Rmm } from "../../rmm.js";
@@ -105,6 +105,18 @@ export function validateMapInputs(
   const size = mapSize(level);
   if (toNum(top) - b < size) return rttError(level);
   return { cursor: new BlockCursor(descs), level, size };
+}
+
+/** gran(rd) RD (-> INPUT), then validateMapInputs: the realm and the decoded inputs, or the packed error. */
+export function rdMapInputs(
+  rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint,
+  state: RmiOpMemState, inPar: boolean,
+): number | { realm: Realm; inp: MapInputs } {
+  const rdG = gran(rmm, rd, GranuleState.RD);
+  if (rdG < 0) return ERROR_INPUT;
+  const realm = rmm.realms.get(rdG)!;
+  const inp = validateMapInputs(rmm, realm, base, top, flags, oaddr, state, inPar);
+  return typeof inp === "number" ? inp : { realm, inp };
 }
 
 /**

@@ -11,15 +11,13 @@
  */
 import { toNum } from "../../../arch/geometry.js";
 import { RMI_S2AP_DIRECT_READ, RMI_S2AP_DIRECT_WRITE, RmiOpMemState, decodeRttFlags } from "../../abi/range-desc.js";
-import { gran } from "../../checks.js";
 import type { RmiCommand } from "../../dispatch.js";
-import { GranuleState } from "../../granule.js";
 import type { Rmm } from "../../rmm.js";
 import { hostNsDescValid, nsDescOf, rttError, walk } from "../../rtt-ops.js";
 import { S2tte } from "../../s2tt.js";
 import { ERROR_INPUT } from "../../status.js";
-import { unmapSweep } from "./data.js";
-import { finishMap, popBlock, validateMapInputs, validateUnmapInputs } from "./range-rtt.js";
+import { rangeUnmap } from "./data.js";
+import { finishMap, popBlock, rdMapInputs } from "./range-rtt.js";
 import { isDrainPending, progressOf } from "./state.js";
 
 /** S2TTE attribute bits of an NS mapping from the flags, or -1 if S2AP has bits beyond R/W. */
@@ -42,11 +40,9 @@ export function unprotAttrs(flags: bigint): number {
  * becomes SUCCESS with x1 = out_top.
  */
 function rttUnprotMap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
-  const rdG = gran(rmm, rd, GranuleState.RD);
-  if (rdG < 0) return ERROR_INPUT;
-  const realm = rmm.realms.get(rdG)!;
-  const inp = validateMapInputs(rmm, realm, base, top, flags, oaddr, RmiOpMemState.UNDELEGATED, false);
-  if (typeof inp === "number") return inp;
+  const a = rdMapInputs(rmm, rd, base, top, flags, oaddr, RmiOpMemState.UNDELEGATED, false);
+  if (typeof a === "number") return a;
+  const { realm, inp } = a;
   const attr = unprotAttrs(flags);
   if (attr < 0) return ERROR_INPUT;
   const b = toNum(base);
@@ -91,12 +87,7 @@ function rttUnprotMap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bi
 
 /** RMI_RTT_UNPROT_UNMAP(rd, base, top, flags, oaddr) -> x1 = out_top, x2 = range (SINGLE), x3 = count (LIST). */
 function rttUnprotUnmap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
-  const rdG = gran(rmm, rd, GranuleState.RD);
-  if (rdG < 0) return ERROR_INPUT;
-  const realm = rmm.realms.get(rdG)!;
-  const inp = validateUnmapInputs(rmm, realm, base, top, flags, oaddr, false);
-  if (typeof inp === "number") return inp;
-  return unmapSweep(rmm, realm, base, top, inp, "UNPROT");
+  return rangeUnmap(rmm, rd, base, top, flags, oaddr, "UNPROT");
 }
 
 export const V2_UNPROT_COMMANDS: RmiCommand[] = [
