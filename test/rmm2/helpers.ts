@@ -3,7 +3,7 @@
  * v13/v14 postings do (range delegation loops, SRO donation/reclaim loops).
  */
 import { expect } from "vitest";
-import { Platform, type PlatformOptions } from "../../src/index.js";
+import { Platform, rmmDigest, type PlatformOptions } from "../../src/index.js";
 import { encodeRealmParams } from "../../src/rmm/abi/realm-params.js";
 import { encodeRecParams, recIndexToMpidr } from "../../src/rmm/abi/rec-params.js";
 import { encodeRmmConfig } from "../../src/rmm/abi/rmm-config.js";
@@ -30,6 +30,14 @@ export function platform2(opts: PlatformOptions = {}): Platform {
 
 export function ok(r: { status: string; index: number }): void {
   expect(`${r.status}/${r.index}`).toBe("RMI_SUCCESS/0");
+}
+
+/** Run `f` and expect it to change nothing (the RMM state and NS memory: rmmDigest). */
+export function unchanged<T>(p: Platform, f: () => T): T {
+  const before = rmmDigest(p);
+  const r = f();
+  expect(rmmDigest(p)).toBe(before);
+  return r;
 }
 
 /** RMM boot as Linux v14 arm64_init_rmi: VERSION, FEATURES 0..4, CONFIG_SET {0,0}, ACTIVATE. */

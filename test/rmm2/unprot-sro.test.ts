@@ -1,7 +1,7 @@
 /** RTT_UNPROT_MAP / RTT_UNPROT_UNMAP, and the SRO flows of REC_CREATE / REC_DESTROY. */
 import { describe, expect, it } from "vitest";
-import { RmiAddrType, RmiOpMemReq, RmiOpMemState, decodeDonateRequest, decodeIncomplete, decodeRangeList, encodeRangeDesc, encodeRangeList, encodeRecParams, encodeRttFlags, recIndexToMpidr, rmmDigest } from "../../src/index.js";
-import { DRAM, G, NS_LIST, NS_PARAMS, NS_RECLAIM, NONE, POOL, RD, SINGLE, createRealm, delegateRange, finishReclaim, listFlags, ok, pageDesc, platform2, recCreateSro, rttsFor } from "./helpers.js";
+import { RmiAddrType, RmiOpMemReq, RmiOpMemState, decodeDonateRequest, decodeIncomplete, decodeRangeList, encodeRangeDesc, encodeRangeList, encodeRecParams, encodeRttFlags, recIndexToMpidr } from "../../src/index.js";
+import { DRAM, G, NS_LIST, NS_PARAMS, NS_RECLAIM, NONE, POOL, RD, SINGLE, createRealm, delegateRange, finishReclaim, listFlags, ok, pageDesc, platform2, recCreateSro, rttsFor, unchanged } from "./helpers.js";
 
 const SH = 1n << 39n;
 const NSPAGE = DRAM + 0x6000_0000n;
@@ -13,13 +13,6 @@ function setup() {
   createRealm(p);
   rttsFor(p, SH, POOL + 0x10n * G);
   return p;
-}
-
-function unchanged<T>(p: ReturnType<typeof platform2>, f: () => T): T {
-  const before = rmmDigest(p);
-  const r = f();
-  expect(rmmDigest(p)).toBe(before);
-  return r;
 }
 
 describe("RTT_UNPROT_MAP / RTT_UNPROT_UNMAP", () => {
