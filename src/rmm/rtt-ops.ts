@@ -278,12 +278,9 @@ export function unassignData(rmm: Rmm, t: Rtt, i: number): number {
  * Target EMPTY: RAM -> EMPTY, DESTROYED -> EMPTY with changeDestroyed. HIPAS is kept.
  */
 export function updateRipas(t: Rtt, i: number, ripas: Ripas, changeDestroyed: boolean): boolean {
-  const k = t.kind[i]! as S2tte;
-  if (k > S2tte.ASSIGNED_DESTROYED) return false;
-  const cur = (k % 3) as Ripas;
-  if (cur === ripas) return true;
-  if (cur === Ripas.DESTROYED && !changeDestroyed) return false;
-  t.kind[i] = k - cur + ripas;
+  if (!ripasChangeAllowed(t, i, ripas, changeDestroyed)) return false;
+  const k = t.kind[i]!;
+  t.kind[i] = k - (k % 3) + ripas; // same HIPAS, the target RIPAS
   return true;
 }
 
