@@ -236,14 +236,33 @@ describe("N5-tearing-it-all-down", () => {
   });
 });
 
+/** A started 16 MiB realm (40-bit IPA) of the posting, seed 0. */
+function realm(series: SeriesId, vcpus = 1) {
+  const host = Host.create({ series, seed: 0 });
+  const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus });
+  expect(vm.start().ok).toBe(true);
+  return { host, vm };
+}
+
+/** The RMI calls of one write fault at 0x8040_0000 on a fresh realm, as "SMC_NAME STATUS[ index]" (REC_ENTER left out). */
+function firstFaultCalls(series: SeriesId): string[] {
+  const { host, vm } = realm(series);
+  const at = host.trace.length;
+  vm.touch(0x8040_0000n, { access: "write" });
+  return host.trace.slice(at).filter((l) => l.startsWith("SMC_") && !l.startsWith("SMC_RMI_REC_ENTER")).map((l) => l.split(" ")[0] + " " + l.split(" > ")[1]!.split(" ").slice(0, l.includes("ERROR") ? 2 : 1).join(" "));
+}
+
+/** How many calls of each command (RMI name without the prefix) 64 write faults from 0x8040_0000 make on a fresh realm. */
+function faultCallCounts(series: SeriesId, commands: string[]): number[] {
+  const { host, vm } = realm(series);
+  const at = host.trace.length;
+  for (let i = 0n; i < 64n; i++) vm.touch(0x8040_0000n + i * 0x1000n, { access: "write" });
+  const lines = host.trace.slice(at);
+  return commands.map((c) => lines.filter((l) => l.startsWith(`SMC_RMI_${c} `)).length);
+}
+
 describe("N2-range-apis-arrive", () => {
   const SHARED = 1n << 39n;
-  function realm(series: SeriesId, vcpus = 1) {
-    const host = Host.create({ series, seed: 0 });
-    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus });
-    expect(vm.start().ok).toBe(true);
-    return { host, vm };
-  }
   function access(host: Host, vm: ReturnType<typeof realm>["vm"], ipa: bigint) {
     const at = host.trace.length;
     const t = vm.touch(ipa, { access: "write" });
@@ -281,23 +300,14 @@ describe("N2-range-apis-arrive", () => {
 
   it("RMM 1.0 postings map a private page per granule: DELEGATE + DATA_CREATE_UNKNOWN (ERROR_RTT 2 first, then the L3 RTT); 64 faults cost 65 + 65 + 1 calls", () => {
     for (const series of ["v8", "v10", "v12"] as const) {
-      const { host, vm } = realm(series);
-      let at = host.trace.length;
-      vm.touch(0x8040_0000n, { access: "write" });
-      const one = host.trace.slice(at).filter((l) => l.startsWith("SMC_") && !l.startsWith("SMC_RMI_REC_ENTER")).map((l) => l.replace(/ \S+ > /, " > ").split(" ")[0] + " " + l.split(" > ")[1]);
-      expect(one).toEqual([
+      expect(firstFaultCalls(series)).toEqual([
         "SMC_RMI_GRANULE_DELEGATE RMI_SUCCESS",
         "SMC_RMI_DATA_CREATE_UNKNOWN RMI_ERROR_RTT 2",
         "SMC_RMI_GRANULE_DELEGATE RMI_SUCCESS",
         "SMC_RMI_RTT_CREATE RMI_SUCCESS",
         "SMC_RMI_DATA_CREATE_UNKNOWN RMI_SUCCESS",
       ]);
-      const h2 = realm(series);
-      at = h2.host.trace.length;
-      for (let i = 0n; i < 64n; i++) h2.vm.touch(0x8040_0000n + i * 0x1000n, { access: "write" });
-      const lines = h2.host.trace.slice(at);
-      const n = (c: string) => lines.filter((l) => l.startsWith(`SMC_RMI_${c} `)).length;
-      expect([n("GRANULE_DELEGATE"), n("DATA_CREATE_UNKNOWN"), n("RTT_CREATE")]).toEqual([65, 65, 1]);
+      expect(faultCallCounts(series, ["GRANULE_DELEGATE", "DATA_CREATE_UNKNOWN", "RTT_CREATE"])).toEqual([65, 65, 1]);
     }
   });
 
@@ -504,12 +514,6 @@ const RAM_N4 = 0x8000_0000n;
 
 describe("N2-range-apis-arrive (RMM 2.0 postings)", () => {
   const SHARED = 1n << 39n;
-  function realm(series: SeriesId) {
-    const host = Host.create({ series, seed: 0 });
-    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
-    expect(vm.start().ok).toBe(true);
-    return { host, vm };
-  }
   const V2 = ["v13", "v14"] as const;
 
   it("v13/v14 dispatch as v12: the shared alias of a private gfn maps with no memory-fault exit; a RIPAS EMPTY page via its protected alias is an SEA", () => {
@@ -527,23 +531,14 @@ describe("N2-range-apis-arrive (RMM 2.0 postings)", () => {
 
   it("v13/v14 private fault: GRANULE_RANGE_DELEGATE + RTT_DATA_MAP (ERROR_RTT 2, RTT_CREATE, retry); 64 faults cost 65 + 65 + 1", () => {
     for (const series of V2) {
-      const { host, vm } = realm(series);
-      let at = host.trace.length;
-      vm.touch(0x8040_0000n, { access: "write" });
-      const one = host.trace.slice(at).filter((l) => l.startsWith("SMC_") && !l.startsWith("SMC_RMI_REC_ENTER")).map((l) => l.split(" ")[0] + " " + l.split(" > ")[1]!.split(" ").slice(0, l.includes("ERROR") ? 2 : 1).join(" "));
-      expect(one).toEqual([
+      expect(firstFaultCalls(series)).toEqual([
         "SMC_RMI_GRANULE_RANGE_DELEGATE RMI_SUCCESS",
         "SMC_RMI_RTT_DATA_MAP RMI_ERROR_RTT 2",
         "SMC_RMI_GRANULE_RANGE_DELEGATE RMI_SUCCESS",
         "SMC_RMI_RTT_CREATE RMI_SUCCESS",
         "SMC_RMI_RTT_DATA_MAP RMI_SUCCESS",
       ]);
-      const h2 = realm(series);
-      at = h2.host.trace.length;
-      for (let i = 0n; i < 64n; i++) h2.vm.touch(0x8040_0000n + i * 0x1000n, { access: "write" });
-      const lines = h2.host.trace.slice(at);
-      const n = (c: string) => lines.filter((l) => l.startsWith(`SMC_RMI_${c} `)).length;
-      expect([n("GRANULE_RANGE_DELEGATE"), n("RTT_DATA_MAP"), n("RTT_CREATE")]).toEqual([65, 65, 1]);
+      expect(faultCallCounts(series, ["GRANULE_RANGE_DELEGATE", "RTT_DATA_MAP", "RTT_CREATE"])).toEqual([65, 65, 1]);
     }
   });
 
