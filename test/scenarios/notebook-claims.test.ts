@@ -110,19 +110,21 @@ describe("N1-suzukis-block (S01)", () => {
   }
 });
 
+/** N5's smallRealm(): 16 MiB, no image, two private pages and one shared page touched (seed 4). */
+function smallRealm(series: SeriesId) {
+  const SHARED = 1n << 39n;
+  const host = Host.create({ series, seed: 4 });
+  const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
+  expect(vm.start().ok).toBe(true);
+  expect(vm.touch(0x8040_0000n, { access: "write" }).outcome).toBe("ok");
+  expect(vm.touch(0x8040_1000n, { access: "write" }).outcome).toBe("ok");
+  expect(vm.share(0x8060_0000n, 0x1000n).outcome).toBe("ok");
+  expect(vm.touch(0x8060_0000n | SHARED, { access: "write" }).outcome).toBe("ok");
+  return { host, vm };
+}
+
 describe("N5-tearing-it-all-down", () => {
   const SHARED = 1n << 39n;
-  // The notebook's smallRealm(): 16 MiB, no image, two private pages and one shared page touched.
-  function smallRealm(series: SeriesId) {
-    const host = Host.create({ series, seed: 4 });
-    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
-    expect(vm.start().ok).toBe(true);
-    expect(vm.touch(0x8040_0000n, { access: "write" }).outcome).toBe("ok");
-    expect(vm.touch(0x8040_1000n, { access: "write" }).outcome).toBe("ok");
-    expect(vm.share(0x8060_0000n, 0x1000n).outcome).toBe("ok");
-    expect(vm.touch(0x8060_0000n | SHARED, { access: "write" }).outcome).toBe("ok");
-    return { host, vm };
-  }
   function destroyTrace(series: SeriesId) {
     const r = smallRealm(series);
     const at = r.host.trace.length;
@@ -597,16 +599,6 @@ describe("N2-range-apis-arrive (RMM 2.0 postings)", () => {
 
 describe("N5-tearing-it-all-down (RMM 2.0 postings)", () => {
   const SHARED = 1n << 39n;
-  function smallRealm(series: SeriesId) {
-    const host = Host.create({ series, seed: 4 });
-    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
-    expect(vm.start().ok).toBe(true);
-    vm.touch(0x8040_0000n, { access: "write" });
-    vm.touch(0x8040_1000n, { access: "write" });
-    vm.share(0x8060_0000n, 0x1000n);
-    vm.touch(0x8060_0000n | SHARED, { access: "write" });
-    return { host, vm };
-  }
 
   it("S14 chart: after destroy v13 keeps 10 pages (2 PGD + 8 private pages its unmap could not undelegate), v14 none", () => {
     for (const [series, left] of [["v13", 10], ["v14", 0]] as const) {
