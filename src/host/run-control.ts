@@ -12,30 +12,39 @@ export const LIVELOCK_REPEATS = 16;
 export interface RunControl {
   /** Guest entry point (PC of vCPU 0), used by activation on first run. */
   entry: bigint;
-  /** Called after every exit handled in the kernel; a value stops the run. */
-  after(vcpu: Vcpu, signature: string): "guest-idle" | "livelock" | "limit" | undefined;
+  /**
+   * Called after every exit handled in the kernel; a value stops the run. The exit's signature is
+   * (REC_ENTER's return value, exit_reason, hpfar), read from the run page before the exit was
+   * handled: two exits with equal signatures are "the same exit".
+   */
+  after(vcpu: Vcpu, ret: number, exitReason: bigint, hpfar: bigint): "guest-idle" | "livelock" | "limit" | undefined;
 }
 
 /** A control that stops when `done()` holds, detecting livelock and bounding the exits. */
 export function untilDone(entry: bigint, done: () => boolean, progress: () => number, maxExits = 200_000): RunControl & { livelock: boolean } {
-  let lastSig = "";
+  // the last exit's signature (compared field by field: no string built per exit)
+  let lastRet = NaN;
+  let lastReason = -1n;
+  let lastHpfar = -1n;
   let lastProgress = -1;
   let repeats = 0;
   let n = 0;
   const ctl = {
     entry,
     livelock: false,
-    after(_vcpu: Vcpu, sig: string) {
+    after(_vcpu: Vcpu, ret: number, exitReason: bigint, hpfar: bigint) {
       if (done()) return "guest-idle" as const;
       const p = progress();
-      if (sig === lastSig && p === lastProgress) {
+      if (ret === lastRet && exitReason === lastReason && hpfar === lastHpfar && p === lastProgress) {
         if (++repeats >= LIVELOCK_REPEATS) {
           ctl.livelock = true;
           return "livelock" as const;
         }
       } else {
         repeats = 0;
-        lastSig = sig;
+        lastRet = ret;
+        lastReason = exitReason;
+        lastHpfar = hpfar;
         lastProgress = p;
       }
       if (++n >= maxExits) return "limit" as const;

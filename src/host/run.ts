@@ -54,10 +54,13 @@ function* kvm_vcpu_run_loaded(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
     vcpu.ripasReject = false;
     const r = yield* kvm_rec_enter(vcpu);
     exits++;
-    const sig = `${r}:${kvm.host.platform.ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason))}:${kvm.host.platform.ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar))}`;
+    // the exit's signature for livelock detection, read before the exit is handled
+    const ns = kvm.host.platform.ns;
+    const exitReason = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason));
+    const hpfar = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar));
     const ret = yield* handle_rec_exit(vcpu, r);
     if (ret <= 0) return { ret, stop: ret < 0 ? "error" : "exit", exits };
-    const s = ctl.after(vcpu, sig);
+    const s = ctl.after(vcpu, r, exitReason, hpfar);
     if (s !== undefined) return { ret: EINTR_LIKE, stop: s, exits };
     if (kvm.realm.state !== RealmStateK.ACTIVE) return { ret: 0, stop: "exit", exits };
   }
