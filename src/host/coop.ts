@@ -24,9 +24,14 @@ export function runSync<T>(g: Gen<T>): T {
   }
 }
 
+/** The yield points by name: one frozen object each (a yield per RMI call allocated one). */
+const POINTS = new Map<string, YieldPoint>();
+
 /** A point where another thread may run. */
 export function pt(at: string): YieldPoint {
-  return { at };
+  let p = POINTS.get(at);
+  if (p === undefined) POINTS.set(at, (p = Object.freeze({ at })));
+  return p;
 }
 
 /** Thread id used by ioctl paths (no vCPU thread). */
@@ -36,11 +41,17 @@ export const IOCTL_TID = 1000;
 export class RwLock {
   writer = -1;
   readers = 0;
-  constructor(readonly name: string) {}
+  // the lock's two yield points, made once (not an object, a string and a closure per acquisition)
+  private readonly writePoint: YieldPoint;
+  private readonly readPoint: YieldPoint;
+  constructor(readonly name: string) {
+    this.writePoint = Object.freeze({ at: `${name}:write`, blocked: () => this.writer >= 0 || this.readers > 0 });
+    this.readPoint = Object.freeze({ at: `${name}:read`, blocked: () => this.writer >= 0 });
+  }
 
   *write(tid: number): Gen<void> {
     for (;;) {
-      yield { at: `${this.name}:write`, blocked: () => this.writer >= 0 || this.readers > 0 };
+      yield this.writePoint;
       if (this.writer < 0 && this.readers === 0) break;
     }
     this.writer = tid;
@@ -53,7 +64,7 @@ export class RwLock {
 
   *read(): Gen<void> {
     for (;;) {
-      yield { at: `${this.name}:read`, blocked: () => this.writer >= 0 };
+      yield this.readPoint;
       if (this.writer < 0) break;
     }
     this.readers++;
