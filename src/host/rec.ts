@@ -372,16 +372,18 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
     case RmiExitReason.RMI_EXIT_SYNC: {
       const esr = runField(vcpu, REC_RUN.exit.esr);
       const hpfar = runField(vcpu, REC_RUN.exit.hpfar);
-      const ec = Number((esr >> 26n) & 0x3fn);
+      // EC, ISV, SAS and WnR all lie in ESR's low word (a syndrome, not an address: 32-bit ops)
+      const lo = Number(esr & 0xffff_ffffn);
+      const ec = (lo >>> 26) & 0x3f;
       if (ec !== ESR_EC_DABT_LOW && ec !== ESR_EC_IABT_LOW) return 1; // sysreg, WFx: handled in place
-      const ipa = Number((hpfar >> 4n) << 12n);
-      const isv = ((esr >> 24n) & 1n) === 1n;
+      const ipa = Number(hpfar >> 4n) * 4096; // HPFAR.FIPA << 12 (scaling by 2^12 is exact)
+      const isv = ((lo >>> 24) & 1) === 1;
       const a = {
         ipa,
-        write: ec === ESR_EC_DABT_LOW && ((esr >> 6n) & 1n) === 1n,
+        write: ec === ESR_EC_DABT_LOW && ((lo >>> 6) & 1) === 1,
         exec: ec === ESR_EC_IABT_LOW,
         isv,
-        len: 2 ** Number((esr >> 22n) & 3n),
+        len: 2 ** ((lo >>> 22) & 3),
       };
       if (kvm.host.log.enabled) kvm.host.log.push("exit", `vcpu${vcpu.id} SYNC ${a.exec ? "instruction" : "data"} abort IPA 0x${ipa.toString(16)}${a.write ? " write" : ""}`);
       return yield* kvm_handle_guest_abort(vcpu, a);
