@@ -385,7 +385,8 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
         isv,
         len: 2 ** ((lo >>> 22) & 3),
       };
-      if (kvm.host.log.enabled) kvm.host.log.push("exit", `vcpu${vcpu.id} SYNC ${a.exec ? "instruction" : "data"} abort IPA 0x${ipa.toString(16)}${a.write ? " write" : ""}`);
+      // (one flat string: a template keeps a chain of cons strings in the log)
+      if (kvm.host.log.enabled) kvm.host.log.push("exit", ["vcpu", vcpu.id, a.exec ? " SYNC instruction abort IPA 0x" : " SYNC data abort IPA 0x", ipa.toString(16), a.write ? " write" : ""].join(""));
       return yield* kvm_handle_guest_abort(vcpu, a);
     }
     case RmiExitReason.RMI_EXIT_IRQ:
