@@ -37,6 +37,9 @@ function* create_for_map(kvm: Kvm, ipa: number, level: number, mc: number[]): Ge
   return yield* realm_create_rtt_levels(kvm, ipa, level, to, mc);
 }
 
+/** RTT_DATA_MAP's flags for one output address (OADDR_TYPE SINGLE), encoded once. */
+const SINGLE_FLAGS = encodeRttFlags({ oaddrType: RmiAddrType.SINGLE });
+
 /** An RTT_DATA_MAP that yielded RMI_INCOMPLETE (MEMREQ NONE) is finished with OP_CONTINUE. */
 function finish_incomplete(kvm: Kvm, r: { ret: number; top: number; handle: bigint }): { ret: number; top: number } {
   let ret = r.ret;
@@ -88,7 +91,7 @@ export function* realm_map_protected_range(kvm: Kvm, ipa: number, phys: number, 
     kvm.event(`realm_map_protected: delegate of 0x${phys.toString(16)} failed, assume another vCPU handled the fault`);
     return 0;
   }
-  const flags = encodeRttFlags({ oaddrType: RmiAddrType.SINGLE });
+  const flags = SINGLE_FLAGS;
   let failed = false;
   while (ipa < top) {
     const desc = () => map_desc(kvm, ipa, phys, top - ipa, RmiOpMemState.DELEGATED);

@@ -27,6 +27,9 @@ export function descSizeCode(profile: SeriesProfile, size: DescSize): number {
   return profile.rangeDescEncoder === "v13-inverted" ? 3 - i : i;
 }
 
+/** ST (bit 63) set: an undelegated range. */
+const ST_BIT = 1n << RANGE_DESC.ST_SHIFT;
+
 /** The largest count of the default (page) form: CNT capped at 511 (v13/v14). */
 export const RMI_ADDR_RANGE_MAX_PAGES = 511;
 
@@ -35,7 +38,14 @@ export const RMI_ADDR_RANGE_MAX_PAGES = 511;
  * SZ [1:0], CNT [11:2], ADDR = PA [51:12], ST bit 63 (1 = undelegated).
  */
 export function rmi_addr_range(profile: SeriesProfile, addr: number, size: DescSize, count: number, state: RmiOpMemState): bigint {
-  const sz = BigInt(descSizeCode(profile, size));
+  const code = descSizeCode(profile, size);
+  // The usual case in number arithmetic, one conversion: SZ + CNT * 4 + ADDR is exact below 2^53
+  // (ADDR < 2^52, CNT < 2^10); ST is bit 63, added as a bigint. Anything else: the bigint sum.
+  if (addr >= 0 && addr < 2 ** 52 && Number.isInteger(addr) && count >= 0 && count < 1024 && Number.isInteger(count) && (state === 0 || state === 1)) {
+    const low = BigInt(code + count * 4 + addr);
+    return state === 0 ? low : low + ST_BIT;
+  }
+  const sz = BigInt(code);
   return (sz << RANGE_DESC.SZ_SHIFT) + (BigInt(count) << RANGE_DESC.CNT_SHIFT) + BigInt(addr) + (BigInt(state) << RANGE_DESC.ST_SHIFT);
 }
 
