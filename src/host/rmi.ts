@@ -134,8 +134,20 @@ export class RmiClient {
   rec_destroy(rec: number): number {
     return this.raw("recDestroy", B(rec)).ret;
   }
+  // REC_ENTER's operands as registers, kept for the last (rec, run) pair: a vCPU enters with the
+  // same pair every time (no two bigints per entry; bigints are immutable, sharing is invisible)
+  private enterRec = NaN;
+  private enterRun = NaN;
+  private enterRecReg = 0n;
+  private enterRunReg = 0n;
   rec_enter(rec: number, run: number): number {
-    return this.raw("recEnter", B(rec), B(run)).ret;
+    if (rec !== this.enterRec || run !== this.enterRun) {
+      this.enterRecReg = B(rec);
+      this.enterRunReg = B(run);
+      this.enterRec = rec;
+      this.enterRun = run;
+    }
+    return this.raw("recEnter", this.enterRecReg, this.enterRunReg).ret;
   }
   psci_complete(calling: number, target: number, status: number): number {
     return this.raw("psciComplete", B(calling), B(target), BigInt.asUintN(64, BigInt(status))).ret;
