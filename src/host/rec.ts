@@ -7,7 +7,7 @@ import { encodeRecParams, REC_ENTER_FLAG_EMUL_MMIO, REC_ENTER_FLAG_RIPAS_RESPONS
 import { pt, type Gen } from "./coop.js";
 import { EAGAIN, EBUSY, EFAULT, EINVAL, ENOMEM, ENXIO } from "./errno.js";
 import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "./kvm.js";
-import { kvm_handle_guest_abort } from "./mmu.js";
+import { kvm_handle_guest_abort, type AbortInfo } from "./mmu.js";
 import { kvm_complete_ripas_change, RMI_RAM } from "./ripas.js";
 import { RMI_ERROR_REALM, RMI_ERROR_REC, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
 import { delegate_page, free_delegated_granule, undelegate_page } from "./rtt.js";
@@ -238,8 +238,35 @@ function setRunField(vcpu: Vcpu, off: number, v: bigint): void {
   vcpu.kvm.host.platform.ns.writeU64(BigInt(vcpu.rec.run + off), v);
 }
 
+/**
+ * What kvm_rec_pre_enter_nowait / rec_exit_nowait return when the rest of the work can yield to
+ * another thread (so must run as a generator step); never a result of the functions they model.
+ */
+export const NEEDS_THREAD = 2;
+
+/**
+ * kvm_rec_pre_enter's common case without a generator (the run loop calls this first): the result,
+ * or NEEDS_THREAD - with nothing done - when a PSCI completion or a RIPAS change is pending.
+ */
+export function kvm_rec_pre_enter_nowait(vcpu: Vcpu): number {
+  if (vcpu.kvm.realm.state !== RealmStateK.ACTIVE) return -EINVAL;
+  if (vcpu.psciPending !== undefined) return NEEDS_THREAD;
+  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
+  switch (reason) {
+    case RmiExitReason.RMI_EXIT_HOST_CALL:
+    case RmiExitReason.RMI_EXIT_PSCI:
+      for (let i = 0; i < 31; i++) setRunField(vcpu, REC_RUN.enter.gprs + 8 * i, runField(vcpu, REC_RUN.exit.gprs + 8 * i));
+      break;
+    case RmiExitReason.RMI_EXIT_RIPAS_CHANGE:
+      return NEEDS_THREAD;
+  }
+  return 1;
+}
+
 /** kvm_rec_pre_enter: 1 enter, <= 0 back to userspace. */
 export function* kvm_rec_pre_enter(vcpu: Vcpu): Gen<number> {
+  const fast = kvm_rec_pre_enter_nowait(vcpu);
+  if (fast !== NEEDS_THREAD) return fast;
   const kvm = vcpu.kvm;
   if (kvm.realm.state !== RealmStateK.ACTIVE) return -EINVAL;
   if (vcpu.psciPending !== undefined) {
@@ -349,6 +376,17 @@ function rec_exit_psci(vcpu: Vcpu): number {
 
 /** handle_rec_exit(vcpu, rec_run_ret): 1 resume, 0 exit to userspace, < 0 error. */
 export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
+  const d = rec_exit_nowait(vcpu, ret);
+  if (typeof d === "number") return d;
+  return yield* kvm_handle_guest_abort(vcpu, d);
+}
+
+/**
+ * handle_rec_exit without a generator (the run loop calls this directly): the result, or - for a
+ * stage-2 data/instruction abort, after its exit line is logged - the abort for
+ * kvm_handle_guest_abort, the one part that can yield.
+ */
+export function rec_exit_nowait(vcpu: Vcpu, ret: number): number | AbortInfo {
   const kvm = vcpu.kvm;
   if (ret !== RMI_SUCCESS) {
     const st = RMI_RETURN_STATUS(ret);
@@ -387,7 +425,7 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
       };
       // (one flat string: a template keeps a chain of cons strings in the log)
       if (kvm.host.log.enabled) kvm.host.log.push("exit", ["vcpu", vcpu.id, a.exec ? " SYNC instruction abort IPA 0x" : " SYNC data abort IPA 0x", ipa.toString(16), a.write ? " write" : ""].join(""));
-      return yield* kvm_handle_guest_abort(vcpu, a);
+      return a;
     }
     case RmiExitReason.RMI_EXIT_IRQ:
     case RmiExitReason.RMI_EXIT_FIQ:
@@ -410,6 +448,11 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
 /** kvm_rec_enter: REC_ENTER(rec, run). */
 export function* kvm_rec_enter(vcpu: Vcpu): Gen<number> {
   yield pt("REC_ENTER");
+  return rec_enter_call(vcpu);
+}
+
+/** kvm_rec_enter after its yield point (the run loop yields, then calls this). */
+export function rec_enter_call(vcpu: Vcpu): number {
   vgic_flush_rec(vcpu); // S26: the vGIC state handed to the REC (vgic.ts)
   const ret = vcpu.kvm.host.rmi.rec_enter(vcpu.rec.recPage, vcpu.rec.run);
   vgic_sync_rec(vcpu);

@@ -6,12 +6,13 @@
  * anywhere (a livelock, detected rather than waited for).
  */
 import { EINTR_LIKE, type RunControl } from "./run-control.js";
-import { type Gen } from "./coop.js";
+import { pt, type Gen } from "./coop.js";
 import { EIO } from "./errno.js";
 import { ENOEXEC_LIKE } from "./run-control.js";
 import { RealmStateK, type Vcpu } from "./kvm.js";
 import { kvm_arch_vcpu_load, kvm_arch_vcpu_put, kvm_arch_vcpu_run_pid_change } from "./first-run.js";
-import { handle_rec_exit, kvm_rec_enter, kvm_rec_pre_enter, prepare_entry } from "./rec.js";
+import { NEEDS_THREAD, kvm_rec_pre_enter, kvm_rec_pre_enter_nowait, prepare_entry, rec_enter_call, rec_exit_nowait } from "./rec.js";
+import { kvm_handle_guest_abort } from "./mmu.js";
 import { REC_RUN } from "../rmm/abi/rec-params.js";
 
 export interface RunResult {
@@ -27,13 +28,43 @@ export interface RunResult {
 export function* kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
   kvm_arch_vcpu_load(vcpu);
   try {
-    return yield* kvm_vcpu_run_loaded(vcpu, ctl);
+    const early = kvm_vcpu_run_checks(vcpu, ctl);
+    if (early !== undefined) return early;
+    // The loop is written here rather than in a generator of its own, and the parts of
+    // kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit that cannot yield are called directly:
+    // every yield passes through each generator level, and each call makes a generator object.
+    const kvm = vcpu.kvm;
+    let exits = 0;
+    for (;;) {
+      if (vcpu.powerOff) return { ret: 0, stop: "halted", exits };
+      let pre = kvm_rec_pre_enter_nowait(vcpu);
+      if (pre === NEEDS_THREAD) pre = yield* kvm_rec_pre_enter(vcpu); // PSCI completion, RIPAS change
+      if (pre <= 0) return { ret: pre, stop: pre < 0 ? "error" : "exit", exits };
+      prepare_entry(vcpu, vcpu.ripasReject);
+      vcpu.ripasReject = false;
+      yield REC_ENTER_POINT; // kvm_rec_enter
+      const r = rec_enter_call(vcpu);
+      exits++;
+      // the exit's signature for livelock detection, read before the exit is handled
+      const ns = kvm.host.platform.ns;
+      const exitReason = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason));
+      const hpfar = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar));
+      const d = rec_exit_nowait(vcpu, r); // handle_rec_exit
+      const ret = typeof d === "number" ? d : yield* kvm_handle_guest_abort(vcpu, d);
+      if (ret <= 0) return { ret, stop: ret < 0 ? "error" : "exit", exits };
+      const s = ctl.after(vcpu, r, exitReason, hpfar);
+      if (s !== undefined) return { ret: EINTR_LIKE, stop: s, exits };
+      if (kvm.realm.state !== RealmStateK.ACTIVE) return { ret: 0, stop: "exit", exits };
+    }
   } finally {
     kvm_arch_vcpu_put(vcpu);
   }
 }
 
-function* kvm_vcpu_run_loaded(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
+const REC_ENTER_POINT = pt("REC_ENTER");
+
+/** The checks before the loop: a result when KVM_RUN returns before entering, else undefined. */
+function kvm_vcpu_run_checks(vcpu: Vcpu, ctl: RunControl): RunResult | undefined {
   const kvm = vcpu.kvm;
   vcpu.lastExit = { kind: "none" };
   // KVM_BUG_ON marked the VM bugged (v13/v14 populate, S22): vCPU ioctls fail with -EIO.
@@ -45,23 +76,5 @@ function* kvm_vcpu_run_loaded(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
     vcpu.hasRun = true;
   }
   if (vcpu.rec.run < 0) return { ret: ENOEXEC_LIKE, stop: "error", exits: 0 };
-  let exits = 0;
-  for (;;) {
-    if (vcpu.powerOff) return { ret: 0, stop: "halted", exits };
-    const pre = yield* kvm_rec_pre_enter(vcpu);
-    if (pre <= 0) return { ret: pre, stop: pre < 0 ? "error" : "exit", exits };
-    prepare_entry(vcpu, vcpu.ripasReject);
-    vcpu.ripasReject = false;
-    const r = yield* kvm_rec_enter(vcpu);
-    exits++;
-    // the exit's signature for livelock detection, read before the exit is handled
-    const ns = kvm.host.platform.ns;
-    const exitReason = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason));
-    const hpfar = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar));
-    const ret = yield* handle_rec_exit(vcpu, r);
-    if (ret <= 0) return { ret, stop: ret < 0 ? "error" : "exit", exits };
-    const s = ctl.after(vcpu, r, exitReason, hpfar);
-    if (s !== undefined) return { ret: EINTR_LIKE, stop: s, exits };
-    if (kvm.realm.state !== RealmStateK.ACTIVE) return { ret: 0, stop: "exit", exits };
-  }
+  return undefined;
 }
