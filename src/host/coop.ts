@@ -34,6 +34,14 @@ export function pt(at: string): YieldPoint {
   return p;
 }
 
+/**
+ * A thread step that returns `v` at once: for plain functions that return a Gen (a dispatcher
+ * handing over the generator that does the work, one level less for every yield through it).
+ */
+export function* returns<T>(v: T): Gen<T> {
+  return v;
+}
+
 /** Thread id used by ioctl paths (no vCPU thread). */
 export const IOCTL_TID = 1000;
 

@@ -4,7 +4,7 @@
  * Generators: they yield before each RMI call where another vCPU can interleave.
  * Sources: seed 001 (v8 20/43), linux-cca-series.md §5.7-§5.9; v12 rmi.c.
  */
-import { pt, type Gen } from "./coop.js";
+import { pt, returns, type Gen } from "./coop.js";
 import { EFAULT, EINVAL, ENXIO } from "./errno.js";
 import { Kvm, PAGE_SIZE, RMM_L2_BLOCK_SIZE, RMM_PAGE_SIZE, RMM_RTT_BLOCK_LEVEL, RMM_RTT_MAX_LEVEL } from "./kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
@@ -27,9 +27,18 @@ function pinLost(kvm: Kvm, phys: number, why: string): void {
   }
 }
 
-/** realm_map_protected(ipa, pfn, map_size, memcache). */
-export function* realm_map_protected(kvm: Kvm, ipa: number, phys: number, mapSize: number, mc: number[]): Gen<number> {
-  if (kvm.profile.protectedMap !== "data_create_unknown") return yield* realm_map_protected_range(kvm, ipa, phys, mapSize, mc);
+/**
+ * realm_map_protected(ipa, pfn, map_size, memcache). A plain function handing over the posting's
+ * generator (the range form of v13/v14 or DATA_CREATE_UNKNOWN per granule), which runs when the
+ * caller iterates it (every caller does so at once, `yield*`).
+ */
+export function realm_map_protected(kvm: Kvm, ipa: number, phys: number, mapSize: number, mc: number[]): Gen<number> {
+  if (kvm.profile.protectedMap !== "data_create_unknown") return realm_map_protected_range(kvm, ipa, phys, mapSize, mc);
+  return realm_map_protected_dcu(kvm, ipa, phys, mapSize, mc);
+}
+
+/** realm_map_protected of v8..v12: delegate and DATA_CREATE_UNKNOWN per granule. */
+function* realm_map_protected_dcu(kvm: Kvm, ipa: number, phys: number, mapSize: number, mc: number[]): Gen<number> {
   const rmi = kvm.host.rmi;
   const rd = kvm.realm.rd;
   const baseIpa = ipa;
@@ -141,16 +150,20 @@ export function* realm_map_non_secure(kvm: Kvm, ipa: number, phys: number, size:
   return 0;
 }
 
-/** realm_map_ipa(ipa, pfn, map_size, prot, memcache): W is required; shared half -> non-secure. */
-export function* realm_map_ipa(kvm: Kvm, ipa: number, phys: number, size: number, prot: number, mc: number[]): Gen<number> {
+/**
+ * realm_map_ipa(ipa, pfn, map_size, prot, memcache): W is required; shared half -> non-secure.
+ * A plain function handing over the generator that maps (its callers iterate it at once, `yield*`:
+ * the check and the WARN happen at the same point as in a generator).
+ */
+export function realm_map_ipa(kvm: Kvm, ipa: number, phys: number, size: number, prot: number, mc: number[]): Gen<number> {
   if (Math.floor(prot / KVM_PGTABLE_PROT_W) % 2 === 0) {
     kvm.warn("realm_map_ipa", "mapping without write permission");
-    return -EFAULT;
+    return returns(-EFAULT);
   }
   ipa -= ipa % PAGE_SIZE;
   if (ipa >= sharedBit(kvm)) {
-    if (kvm.profile.sharedMap === "rtt_unprot_map") return yield* realm_map_non_secure_range(kvm, ipa, phys, size, prot, mc);
-    return yield* realm_map_non_secure(kvm, ipa, phys, size, mc);
+    if (kvm.profile.sharedMap === "rtt_unprot_map") return realm_map_non_secure_range(kvm, ipa, phys, size, prot, mc);
+    return realm_map_non_secure(kvm, ipa, phys, size, mc);
   }
-  return yield* realm_map_protected(kvm, ipa, phys, size, mc);
+  return realm_map_protected(kvm, ipa, phys, size, mc);
 }
