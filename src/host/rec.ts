@@ -386,7 +386,9 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
  * stage-2 data/instruction abort, after its exit line is logged - the abort for
  * kvm_handle_guest_abort, the one part that can yield.
  */
-export function rec_exit_nowait(vcpu: Vcpu, ret: number): number | AbortInfo {
+export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, exitHpfar?: bigint): number | AbortInfo {
+  // exitReason / exitHpfar: the run page's exit_reason and hpfar when the caller has just read
+  // them (the run loop, for its livelock signature): the same values, not read twice
   const kvm = vcpu.kvm;
   if (ret !== RMI_SUCCESS) {
     const st = RMI_RETURN_STATUS(ret);
@@ -405,11 +407,11 @@ export function rec_exit_nowait(vcpu: Vcpu, ret: number): number | AbortInfo {
     kvm.event(`REC_ENTER failed (${ret}): -ENXIO, KVM_EXIT_UNKNOWN`);
     return -ENXIO;
   }
-  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
+  const reason = Number(exitReason ?? runField(vcpu, REC_RUN.exit.exit_reason));
   switch (reason) {
     case RmiExitReason.RMI_EXIT_SYNC: {
       const esr = runField(vcpu, REC_RUN.exit.esr);
-      const hpfar = runField(vcpu, REC_RUN.exit.hpfar);
+      const hpfar = exitHpfar ?? runField(vcpu, REC_RUN.exit.hpfar);
       // EC, ISV, SAS and WnR all lie in ESR's low word (a syndrome, not an address: 32-bit ops)
       const lo = Number(esr & 0xffff_ffffn);
       const ec = (lo >>> 26) & 0x3f;

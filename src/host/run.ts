@@ -49,7 +49,7 @@ export function* kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
       const ns = kvm.host.platform.ns;
       const exitReason = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason));
       const hpfar = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar));
-      const d = rec_exit_nowait(vcpu, r); // handle_rec_exit
+      const d = rec_exit_nowait(vcpu, r, exitReason, hpfar); // handle_rec_exit
       const ret = typeof d === "number" ? d : yield* kvm_handle_guest_abort(vcpu, d);
       if (ret <= 0) return { ret, stop: ret < 0 ? "error" : "exit", exits };
       const s = ctl.after(vcpu, r, exitReason, hpfar);
