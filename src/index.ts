@@ -30,7 +30,8 @@ export { DEFAULT_PROGRESS, type RmmProgressOptions } from "./rmm/commands/v2/sta
 export { featureRegisterV2 } from "./rmm/commands/v2/boot.js";
 export { rttTree, rttWalkPath, formatRttTree, formatRttWalkPath, formatSize, type RttTree, type RttTreeTable, type RttTreeEntry, type RttTreeOptions, type RttTreeStats, type RttWalkStep, type RttEntryStateName } from "./rmm/inspect.js";
 export * as rttOps from "./rmm/rtt-ops.js";
-export { Host, Prng, type HostOptions, type HostStats, type WarnRecord } from "./host/host.js";
+export { Prng } from "./arch/prng.js";
+export { Host, type HostOptions, type HostStats, type WarnRecord } from "./host/host.js";
 export { RealmVm, type CreateRealmOptions, type TouchResult, type TouchOutcome, type StartResult } from "./host/vm.js";
 export { PROFILES, availableSeries, profileOf, SERIES_IDS, type SeriesId, type SeriesProfile } from "./host/series/index.js";
 export * as scenarios from "./scenarios/index.js";

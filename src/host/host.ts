@@ -7,6 +7,7 @@
  *   const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 2 });
  *   vm.start(); vm.touch(0x8000_0000n); vm.destroy(); host.stats();
  */
+import { Prng } from "../arch/prng.js";
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { GranuleState, GRANULE_STATE_NAMES } from "../rmm/granule.js";
 import type { RmiCallRecord } from "../rmm/trace.js";
@@ -70,24 +71,6 @@ export interface WarnRecord {
   step: number;
 }
 
-/** xorshift32: the host's deterministic PRNG. */
-export class Prng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = (seed >>> 0) || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-}
 
 /** A count as a small integer (V8 keeps it unboxed in an object); counts are far below 2^30. */
 function smallInt(n: number): number {

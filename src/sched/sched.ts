@@ -5,6 +5,7 @@
  * exhaustive up to a bound on preemptions, or a seeded random sample of schedules.
  */
 import type { Gen } from "../host/coop.js";
+import { Prng } from "../arch/prng.js";
 
 export interface RunOutcome<R> {
   schedule: number[];
@@ -57,17 +58,10 @@ export function explore<R>(
 ): RunOutcome<R>[] {
   const out: RunOutcome<R>[] = [];
   if (opts.samples !== undefined) {
-    let s = (opts.seed ?? 1) >>> 0 || 1;
-    const rnd = () => {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      return s / 4294967296;
-    };
+    const rnd = new Prng(opts.seed ?? 1, 1);
     for (let k = 0; k < opts.samples; k++) {
       const sys = make();
-      const { choices } = interleave(sys.threads, (r) => r[Math.floor(rnd() * r.length)]!);
+      const { choices } = interleave(sys.threads, (r) => r[rnd.int(r.length)]!);
       out.push({ schedule: choices, result: sys.check() });
     }
     return out;
