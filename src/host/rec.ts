@@ -251,16 +251,20 @@ export const NEEDS_THREAD = 2;
 export function kvm_rec_pre_enter_nowait(vcpu: Vcpu): number {
   if (vcpu.kvm.realm.state !== RealmStateK.ACTIVE) return -EINVAL;
   if (vcpu.psciPending !== undefined) return NEEDS_THREAD;
+  return complete_exit_gprs(vcpu) === RmiExitReason.RMI_EXIT_RIPAS_CHANGE ? NEEDS_THREAD : 1;
+}
+
+/**
+ * The register part of kvm_rec_pre_enter: after a host call or PSCI exit the vCPU's GPRs go
+ * back to the RMM through run.enter.gprs. Returns the last exit's reason (a RIPAS change is left
+ * to the caller).
+ */
+function complete_exit_gprs(vcpu: Vcpu): number {
   const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
-  switch (reason) {
-    case RmiExitReason.RMI_EXIT_HOST_CALL:
-    case RmiExitReason.RMI_EXIT_PSCI:
-      for (let i = 0; i < 31; i++) setRunField(vcpu, REC_RUN.enter.gprs + 8 * i, runField(vcpu, REC_RUN.exit.gprs + 8 * i));
-      break;
-    case RmiExitReason.RMI_EXIT_RIPAS_CHANGE:
-      return NEEDS_THREAD;
+  if (reason === RmiExitReason.RMI_EXIT_HOST_CALL || reason === RmiExitReason.RMI_EXIT_PSCI) {
+    for (let i = 0; i < 31; i++) setRunField(vcpu, REC_RUN.enter.gprs + 8 * i, runField(vcpu, REC_RUN.exit.gprs + 8 * i));
   }
-  return 1;
+  return reason;
 }
 
 /** kvm_rec_pre_enter: 1 enter, <= 0 back to userspace. */
@@ -281,16 +285,7 @@ export function* kvm_rec_pre_enter(vcpu: Vcpu): Gen<number> {
       return -EINVAL;
     }
   }
-  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
-  switch (reason) {
-    case RmiExitReason.RMI_EXIT_HOST_CALL:
-    case RmiExitReason.RMI_EXIT_PSCI:
-      for (let i = 0; i < 31; i++) setRunField(vcpu, REC_RUN.enter.gprs + 8 * i, runField(vcpu, REC_RUN.exit.gprs + 8 * i));
-      break;
-    case RmiExitReason.RMI_EXIT_RIPAS_CHANGE:
-      yield* kvm_complete_ripas_change(vcpu);
-      break;
-  }
+  if (complete_exit_gprs(vcpu) === RmiExitReason.RMI_EXIT_RIPAS_CHANGE) yield* kvm_complete_ripas_change(vcpu);
   return 1;
 }
 
