@@ -180,6 +180,12 @@ export class Host {
     return this.vmList;
   }
 
+  /** The VM with this id (ids are 1, 2, ... in creation order), without a search. */
+  vm(id: number): RealmVm | undefined {
+    const v = this.vmList[id - 1];
+    return v?.id === id ? v : undefined;
+  }
+
   /** Add a fault-injection rule (src/faults/inject.ts). Throws on a bad rule, changing nothing. */
   inject(rule: FaultRule): string {
     return this.faults.add(rule);
@@ -275,7 +281,7 @@ export class Host {
         out.push(`granule 0x${pa.toString(16)} is ${name} in the RMM but free in the host`);
         continue;
       }
-      const vm = this.vmList.find((v) => v.id === page.vm);
+      const vm = this.vm(page.vm);
       if (!page.leaked && (vm === undefined || vm.kvm.destroyed)) out.push(`granule 0x${pa.toString(16)} (${name}, ${page.owner}) is delegated for a VM that is gone and not counted as leaked`);
       if (st === GranuleState.DELEGATED && !page.leaked) out.push(`granule 0x${pa.toString(16)} (${page.owner}) is DELEGATED but no RMM object uses it (orphan)`);
     }

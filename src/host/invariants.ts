@@ -7,7 +7,9 @@
  * * a granule's state (GranuleTable journal) - the granule's verdict, and the RTT count of a realm;
  * * a host page allocated, freed, leaked or given another owner/VM (PageAllocator journal) - the
  *   verdict of the granule at that PA, and a VM's count of leaked RTT pages;
- * * a VM created or destroyed (checked every step, rare) - every verdict: full rebuild.
+ * * a VM created or destroyed (seen by a scan of the VMs' live flags every step) - the verdicts
+ *   of the granules whose host page is that VM's (indexed by VM, so a new or destroyed VM costs
+ *   its own granules, not everyone's: a full rebuild there made creating N realms O(N^2)).
  * The result, messages and their order, is what the full scan (Host.checkInvariants) gives.
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
@@ -28,8 +30,11 @@ export class IncrementalInvariants {
   /** PA of a leaked "kvm-rtt" page -> VM id it counts for. */
   private readonly leakedRttOf = new Map<number, number>();
   private readonly leakedRttByVm = new Map<number, number>();
-  /** VM ids and destroyed flags at the last check. */
-  private vmSig = "";
+  /** Granule -> VM id of its host page, and the reverse, for the granules with a verdict input. */
+  private readonly vmOfGranule = new Map<number, number>();
+  private readonly granulesOfVm = new Map<number, Set<number>>();
+  /** Whether each VM (by its index in host.vms) was live at the last check. */
+  private readonly liveSeen: boolean[] = [];
 
   constructor(private readonly host: Host) {}
 
@@ -46,10 +51,8 @@ export class IncrementalInvariants {
     const rmm = host.platform.rmm;
     const gj = rmm.granules.journal;
     const pj = host.pages.journal;
-    const sig = this.signature();
-    if (!this.valid || gj === undefined || pj === undefined || sig !== this.vmSig || gj.length + pj.length > MAX_JOURNAL) {
+    if (!this.valid || gj === undefined || pj === undefined || gj.length + pj.length > MAX_JOURNAL) {
       this.rebuild();
-      this.vmSig = sig;
     } else {
       for (const g of gj) {
         this.updateGranule(g);
@@ -64,14 +67,42 @@ export class IncrementalInvariants {
       // every RTT in the RMM's map is counted: otherwise something changed the map without a
       // granule state change, and the counts are rebuilt
       if (this.rttOf.size !== rmm.rtts.size) this.rebuild();
+      else this.vmsChanged();
     }
     return this.report();
   }
 
-  private signature(): string {
-    let s = "";
-    for (const v of this.host.vms) s += `${v.id}${v.kvm.destroyed ? "d" : "l"},`;
-    return s;
+  /** A VM created or destroyed since the last check: the verdicts of its granules again. */
+  private vmsChanged(): void {
+    const vms = this.host.vms;
+    for (let i = 0; i < vms.length; i++) {
+      const v = vms[i]!;
+      const live = !v.kvm.destroyed;
+      if (this.liveSeen[i] === live) continue;
+      this.liveSeen[i] = live;
+      const gs = this.granulesOfVm.get(v.id);
+      if (gs !== undefined) for (const g of [...gs]) this.updateGranule(g);
+    }
+  }
+
+  private rememberLiveness(): void {
+    const vms = this.host.vms;
+    for (let i = 0; i < vms.length; i++) this.liveSeen[i] = !vms[i]!.kvm.destroyed;
+  }
+
+  /** Index granule g under the VM of its host page (or under none). */
+  private indexVm(g: number, vm: number | undefined): void {
+    const old = this.vmOfGranule.get(g);
+    if (old === vm) return;
+    if (old !== undefined) {
+      this.granulesOfVm.get(old)!.delete(g);
+      this.vmOfGranule.delete(g);
+    }
+    if (vm === undefined) return;
+    this.vmOfGranule.set(g, vm);
+    let gs = this.granulesOfVm.get(vm);
+    if (gs === undefined) this.granulesOfVm.set(vm, (gs = new Set()));
+    gs.add(g);
   }
 
   private rebuild(): void {
@@ -82,6 +113,9 @@ export class IncrementalInvariants {
     this.rttsByRd.clear();
     this.leakedRttOf.clear();
     this.leakedRttByVm.clear();
+    this.vmOfGranule.clear();
+    this.granulesOfVm.clear();
+    this.rememberLiveness();
     for (const [g] of rmm.granules.nonNs()) this.updateGranule(g);
     for (const g of rmm.rtts.keys()) this.updateRtt(g);
     for (const p of host.pages.allocated()) if (p.owner === "kvm-rtt" && p.leaked) this.updateLeakedRtt(p.pa);
@@ -96,16 +130,18 @@ export class IncrementalInvariants {
     const st = host.platform.rmm.granules.state(g);
     if (st === GranuleState.NS) {
       this.bad.delete(g);
+      this.indexVm(g, undefined);
       return;
     }
     const out: string[] = [];
     const pa = g * GRANULE_SIZE;
     const page = host.pages.page(pa);
     const name = GRANULE_STATE_NAMES[st];
+    this.indexVm(g, page?.vm);
     if (page === undefined) {
       out.push(`granule 0x${pa.toString(16)} is ${name} in the RMM but free in the host`);
     } else {
-      const vm = host.vms.find((v) => v.id === page.vm);
+      const vm = host.vm(page.vm);
       if (!page.leaked && (vm === undefined || vm.kvm.destroyed)) out.push(`granule 0x${pa.toString(16)} (${name}, ${page.owner}) is delegated for a VM that is gone and not counted as leaked`);
       if (st === GranuleState.DELEGATED && !page.leaked) out.push(`granule 0x${pa.toString(16)} (${page.owner}) is DELEGATED but no RMM object uses it (orphan)`);
     }

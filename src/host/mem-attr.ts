@@ -11,6 +11,11 @@
 
 /** gfns per chunk (2^18 = 1 GiB of 4 KiB pages, 32 KiB of bits). */
 const CHUNK = 2 ** 18;
+/**
+ * A chunk with every bit set, shared by all fully private GiBs (never written: a write copies it
+ * first), so setting the attribute over a 1 TiB memslot costs 1,024 map entries, not 32 MiB.
+ */
+const FULL = new Uint8Array(CHUNK / 8).fill(0xff);
 
 export class GfnBitmap implements Iterable<number> {
   private readonly chunks = new Map<number, Uint8Array>();
@@ -46,6 +51,7 @@ export class GfnBitmap implements Iterable<number> {
     const byte = Math.floor(i / 8);
     const bit = 1 << (i % 8);
     if ((c[byte]! & bit) === 0) {
+      // (never a FULL chunk: it has every bit set)
       c[byte] = c[byte]! | bit;
       this.count++;
     }
@@ -55,12 +61,44 @@ export class GfnBitmap implements Iterable<number> {
   delete(gfn: number): boolean {
     if (!isGfn(gfn)) return this.other.delete(gfn);
     if (!this.has(gfn)) return false;
-    const c = this.chunks.get(Math.floor(gfn / CHUNK))!;
+    const ci = Math.floor(gfn / CHUNK);
+    let c = this.chunks.get(ci)!;
+    if (c === FULL) this.chunks.set(ci, (c = FULL.slice()));
     const i = gfn % CHUNK;
     const byte = Math.floor(i / 8);
     c[byte] = c[byte]! & ~(1 << (i % 8));
     this.count--;
     return true;
+  }
+
+  /**
+   * Set (`on`) or clear every gfn of [first, end) (kvm_vm_set_mem_attributes over a range): whole
+   * chunks at once, so the cost follows the number of GiBs, not of pages.
+   */
+  setRange(first: number, end: number, on: boolean): void {
+    let g = first;
+    // whole chunks only for a range of gfns (an unaligned gpa / page size goes value by value, as before)
+    const whole = isGfn(first) && isGfn(end);
+    while (g < end) {
+      const ci = Math.floor(g / CHUNK);
+      const chunkEnd = (ci + 1) * CHUNK;
+      if (whole && g % CHUNK === 0 && chunkEnd <= end) {
+        // a whole chunk: FULL (shared) or gone
+        const c = this.chunks.get(ci);
+        this.count -= c === undefined ? 0 : c === FULL ? CHUNK : popcount(c);
+        if (on) {
+          this.chunks.set(ci, FULL);
+          this.count += CHUNK;
+        } else this.chunks.delete(ci);
+        g = chunkEnd;
+        continue;
+      }
+      const stop = whole ? Math.min(end, chunkEnd) : end;
+      for (; g < stop; g++) {
+        if (on) this.add(g);
+        else this.delete(g);
+      }
+    }
   }
 
   clear(): void {
@@ -82,6 +120,18 @@ export class GfnBitmap implements Iterable<number> {
     }
     yield* this.other;
   }
+}
+
+function popcount(c: Uint8Array): number {
+  let n = 0;
+  for (let b = 0; b < c.length; b++) {
+    let v = c[b]!;
+    while (v !== 0) {
+      v &= v - 1;
+      n++;
+    }
+  }
+  return n;
 }
 
 function isGfn(v: number): boolean {

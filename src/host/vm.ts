@@ -109,7 +109,7 @@ export class RealmVm {
     // The RAM memslot: guest_memfd for private memory, anonymous memory for the shared alias.
     k.memslots.push({ id: 0, baseGfn: ramBase / GRANULE_SIZE, npages: this.memory / GRANULE_SIZE, gmem: new GuestMemfd(), user: new UserMemory(opts.thp ?? false) });
     // KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) over the RAM, as the VMM does at start.
-    for (let g = ramBase / GRANULE_SIZE; g < (ramBase + this.memory) / GRANULE_SIZE; g++) k.privateGfns.add(g);
+    k.privateGfns.setRange(ramBase / GRANULE_SIZE, (ramBase + this.memory) / GRANULE_SIZE, true);
     for (let i = 0; i < vcpus; i++) k.vcpus.push(new Vcpu(k, i));
     this.log(`KVM_CREATE_VM type REALM: VM ${id}, ipa_bits ${ipaBits}, ${roots} PGD page(s), RAM 0x${ramBase.toString(16)} +0x${this.memory.toString(16)}, ${vcpus} vCPU(s)`);
   }
@@ -378,10 +378,7 @@ export class RealmVm {
   setMemoryAttributes(gpa: number, size: number, priv: boolean): void {
     const k = this.kvm;
     this.log(`KVM_SET_MEMORY_ATTRIBUTES 0x${gpa.toString(16)} +0x${size.toString(16)} ${priv ? "PRIVATE" : "shared"}`);
-    for (let g = gpa / GRANULE_SIZE; g < (gpa + size) / GRANULE_SIZE; g++) {
-      if (priv) k.privateGfns.add(g);
-      else k.privateGfns.delete(g);
-    }
+    k.privateGfns.setRange(gpa / GRANULE_SIZE, (gpa + size) / GRANULE_SIZE, priv);
     k.mmuInvalidateSeq++;
     k.mmuLock.lockSync(IOCTL_TID);
     try {

@@ -1,6 +1,6 @@
 /** Guest activity on the current realm: touch, share, unshare, workload. */
 import type { GuestOp } from "../../guest/guest.js";
-import { bootWorkload, randomWorkload, sequentialWorkload } from "../../guest/workloads.js";
+import { boot, random, sequential, type Workload } from "../../guest/workloads.js";
 import type { TouchResult } from "../../host/vm.js";
 import type { AccessKind } from "../../rmm/realm-exec.js";
 import type { RealmEntry, Session } from "../session.js";
@@ -41,12 +41,73 @@ export interface TouchSummary {
   /** Every result when count is small, else the first and last few. */
   results: (TouchResult & { ipa: bigint })[];
   interrupted: boolean;
+  /** Why the accesses stopped before `count` (a hang, a livelock, the host out of memory). */
+  stopped?: string;
+}
+
+/** What a run of guest steps did (touch --count, workload). */
+interface StepRun {
+  done: number;
+  outcomes: Record<string, number>;
+  exits: number;
+  rmiCalls: number;
+  interrupted: boolean;
+  /** Set when a step ended so that going on is pointless: the message says which step and why. */
+  stopped?: string;
+}
+
+/**
+ * Why a step's result stops the run: the vCPU never completed it (a hang: the VMM loop gave up;
+ * a livelock: the same exit again and again), or KVM_RUN failed with -ENOMEM. Going on would
+ * repeat the same ~10,000 exits per step (issue 11).
+ */
+function stopReason(r: RealmEntry, res: TouchResult): string | undefined {
+  const oom = r.host.pages.freePages === 0 ? " - the host is out of memory (0 free pages)" : "";
+  if (res.outcome === "hang") return `hang: the access never completed (${res.exits} exits, ${res.rmiCalls} RMI calls)${oom}`;
+  if (res.outcome === "livelock") return `livelock: the vCPU keeps taking the same exit (${res.exits} exits)${oom}`;
+  if (res.outcome === "error" && res.errno === "-ENOMEM") return `KVM_RUN = -ENOMEM${oom}`;
+  return undefined;
+}
+
+/**
+ * Run `total` guest steps: progress and a turn of the event loop every YIELD_EVERY steps (or
+ * 25 ms), stop on Ctrl-C (`interrupted`) and at the first step that hangs, livelocks or runs out
+ * of memory (`stopped`, naming the step).
+ */
+async function runSteps(s: Session, r: RealmEntry, command: string, total: number, step: (i: number) => TouchResult, what: (i: number) => string, onResult?: (i: number, res: TouchResult) => void): Promise<StepRun> {
+  const run: StepRun = { done: 0, outcomes: {}, exits: 0, rmiCalls: 0, interrupted: false };
+  for (let i = 0; i < total; i++) {
+    if (s.dueForYield(i, YIELD_EVERY)) {
+      s.onProgress?.({ command, done: i, total, sample: s.lastSample(r.host) });
+      await s.yieldNow();
+      if (s.aborted) {
+        run.interrupted = true;
+        break;
+      }
+    }
+    const res = step(i);
+    run.done++;
+    run.outcomes[res.outcome] = (run.outcomes[res.outcome] ?? 0) + 1;
+    run.exits += res.exits;
+    run.rmiCalls += res.rmiCalls;
+    onResult?.(i, res);
+    const why = stopReason(r, res);
+    if (why !== undefined) {
+      if (run.done < total) run.stopped = `${what(i)}: ${why}; stopped after ${run.done} of ${total}`;
+      else run.stopped = `${what(i)}: ${why}`;
+      break;
+    }
+  }
+  return run;
 }
 
 export const touchCommand: CommandSpec<Session> = {
   name: "touch",
   aliases: ["t"],
   summary: "guest accesses at IPA (exits, stage-2 faults and maps as the posting does them)",
+  help:
+    "Stops at the first access that hangs, livelocks or finds the host out of memory (the command\n" +
+    "fails and says which access), and on Ctrl-C; long runs show progress.",
   args: [{ name: "ipa", kind: "address", help: "guest physical address (protected, or the unprotected alias)" }],
   options: [
     { name: "vcpu", kind: "count", meta: "N", help: "vCPU making the access (default 0)", min: 0, max: 511 },
@@ -68,34 +129,24 @@ export const touchCommand: CommandSpec<Session> = {
     checkRange(r, "IPA", ipa, stride * BigInt(n - 1) + 1n);
     const access = accessOf(a);
     const vcpu = vcpuOf(r, a);
-    const sum: TouchSummary = { realm: r.name, ipa, access, vcpu, count: n, stride, done: 0, outcomes: {}, exits: 0, rmiCalls: 0, results: [], interrupted: false };
     const keep = n <= 16 ? n : 8;
+    const results: (TouchResult & { ipa: bigint })[] = [];
     const tail: (TouchResult & { ipa: bigint })[] = [];
-    for (let i = 0; i < n; i++) {
-      if (s.dueForYield(i, YIELD_EVERY)) {
-        s.onProgress?.({ command: "touch", done: i, total: n, sample: s.lastSample(r.host) });
-        await s.yieldNow();
-        if (s.aborted) {
-          sum.interrupted = true;
-          break;
-        }
-      }
-      const at = ipa + stride * BigInt(i);
-      const res = r.vm.touch(at, { vcpu, access });
-      sum.done++;
-      sum.outcomes[res.outcome] = (sum.outcomes[res.outcome] ?? 0) + 1;
-      sum.exits += res.exits;
-      sum.rmiCalls += res.rmiCalls;
-      const row = { ...res, ipa: at };
-      if (sum.results.length < keep) sum.results.push(row);
+    const at = (i: number) => ipa + stride * BigInt(i);
+    const run = await runSteps(s, r, "touch", n, (i) => r.vm.touch(at(i), { vcpu, access }), (i) => `access #${i + 1} at ${hex(at(i))}`, (i, res) => {
+      const row = { ...res, ipa: at(i) };
+      if (results.length < keep) results.push(row);
       else {
         tail.push(row);
         if (tail.length > 4) tail.shift();
       }
-    }
-    sum.results.push(...tail);
-    const replay = sum.interrupted ? replayTouch(a, sum.done) : undefined;
-    return { value: sum, kind: "touch", ...(replay !== undefined ? { replay } : {}) };
+    });
+    results.push(...tail);
+    const sum: TouchSummary = { realm: r.name, ipa, access, vcpu, count: n, stride, done: run.done, outcomes: run.outcomes, exits: run.exits, rmiCalls: run.rmiCalls, results, interrupted: run.interrupted };
+    if (run.stopped !== undefined) sum.stopped = run.stopped;
+    // what ran, so that `realm run` replays exactly (a stopped run replays to the same stop)
+    const replay = run.done < n ? replayTouch(a, run.done) : undefined;
+    return { value: sum, kind: "touch", ...(replay !== undefined ? { replay } : {}), ...(run.stopped !== undefined ? { failed: run.stopped } : {}) };
   },
 };
 
@@ -206,54 +257,39 @@ export const workloadCommand: CommandSpec<Session> = {
       };
       replay.push("--size", sizeToken(size), "--rounds", String(rounds));
     } else {
-      let ops: GuestOp[];
+      let w: Workload;
       if (name === "seq") {
         const n = Math.min(a.num("pages") ?? ramPages, ramPages);
-        ops = sequentialWorkload(base, BigInt(n) * 4096n);
+        w = sequential(base, BigInt(n) * 4096n);
         replay.push("--pages", String(n));
       } else if (name === "random") {
         const n = a.num("pages") ?? 1024;
         const seed = a.num("seed") ?? ((((s.seed * 2654435761) >>> 0) ^ s.script.length) >>> 0 || 1);
-        ops = randomWorkload(base, r.memory, n, seed);
+        w = random(base, r.memory, n, seed);
         replay.push("--pages", String(n), "--seed", String(seed));
       } else {
         const bounce = a.big("size") ?? 64n << 10n;
         const image = BigInt(r.vm.imageSize);
         if (bounce === 0n || bounce % 4096n !== 0n || bounce + image > r.memory) throw new UsageError(`--size ${formatSize(bounce)}: the bounce buffer must be a positive multiple of 4 KiB that fits after the image`);
-        ops = bootWorkload(base, r.memory, image, bounce, alias);
+        w = boot(base, r.memory, image, bounce, alias);
         replay.push("--size", sizeToken(bounce));
       }
-      total = ops.length;
-      step = (i) => r.vm.run(vcpu, [ops[i]!]);
+      // generated one step at a time (steps run in order): nothing is built up front
+      total = w.length;
+      const ops = w.ops();
+      step = () => r.vm.run(vcpu, [ops.next().value as GuestOp]);
     }
     if (a.has("vcpu")) replay.push("--vcpu", String(vcpu));
     const limit = Math.min(total, a.num("steps") ?? total);
-    const outcomes: Record<string, number> = {};
-    let exits = 0;
-    let rmiCalls = 0;
-    let done = 0;
-    let interrupted = false;
-    for (let i = 0; i < limit; i++) {
-      if (s.dueForYield(i, YIELD_EVERY)) {
-        s.onProgress?.({ command: `workload ${name}`, done: i, total: limit, sample: s.lastSample(r.host) });
-        await s.yieldNow();
-        if (s.aborted) {
-          interrupted = true;
-          break;
-        }
-      }
-      const res = step(i);
-      done++;
-      outcomes[res.outcome] = (outcomes[res.outcome] ?? 0) + 1;
-      exits += res.exits;
-      rmiCalls += res.rmiCalls;
-    }
+    const run = await runSteps(s, r, `workload ${name}`, limit, step, (i) => `step ${i + 1}`);
+    const done = run.done;
     if (done < total) replay.push("--steps", String(done));
     const st = r.host.stats();
     return {
-      value: { realm: r.name, workload: name, steps: done, of: total, interrupted, outcomes, exits, rmiCalls, granules: st.granules, leakedPages: st.leakedPages, warnCount: st.warnCount },
+      value: { realm: r.name, workload: name, steps: done, of: total, interrupted: run.interrupted, ...(run.stopped !== undefined ? { stopped: run.stopped } : {}), outcomes: run.outcomes, exits: run.exits, rmiCalls: run.rmiCalls, granules: st.granules, leakedPages: st.leakedPages, warnCount: st.warnCount },
       kind: "workload",
       replay: replay.join(" "),
+      ...(run.stopped !== undefined ? { failed: run.stopped } : {}),
     };
   },
 };

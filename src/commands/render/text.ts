@@ -77,7 +77,7 @@ const RENDERERS: Record<string, Renderer> = {
     const o = Object.entries(v.outcomes as Record<string, number>).map(([k, n]) => (v.done === 1 ? k : `${n} ${k}`)).join(", ");
     const what = `${v.access} ${v.ipa}${v.done > 1 ? ` x${v.done} (stride ${v.stride})` : ""} on vCPU ${v.vcpu}`;
     const extra = v.done === 1 && v.results[0]?.errno ? ` ${v.results[0].errno}` : "";
-    return `${what}: ${o}${extra} (${v.exits} exit${v.exits === 1 ? "" : "s"}, ${v.rmiCalls} RMI call${v.rmiCalls === 1 ? "" : "s"})${v.interrupted ? ` — stopped after ${v.done} of ${v.count}` : ""}`;
+    return `${what}: ${o}${extra} (${v.exits} exit${v.exits === 1 ? "" : "s"}, ${v.rmiCalls} RMI call${v.rmiCalls === 1 ? "" : "s"})${v.interrupted ? ` — stopped after ${v.done} of ${v.count}` : ""}${v.stopped ? `\n  stopped: ${v.stopped}` : ""}`;
   },
   range: (v) => {
     const r = v.result ?? {};
@@ -87,7 +87,7 @@ const RENDERERS: Record<string, Renderer> = {
   workload: (v) => {
     const o = Object.entries(v.outcomes as Record<string, number>).map(([k, n]) => `${n} ${k}`).join(", ");
     const g = Object.entries(v.granules as Record<string, number>).filter(([, n]) => n !== 0).map(([k, n]) => `${k} ${n}`).join("  ");
-    return `workload ${v.workload}: ${v.steps}/${v.of} steps${v.interrupted ? " (stopped)" : ""}: ${o || "nothing"}; ${v.exits} exits, ${v.rmiCalls} RMI calls\n  granules: ${g || "none"}${v.leakedPages ? `  leaked pages ${v.leakedPages}` : ""}${v.warnCount ? `  WARNs ${v.warnCount}` : ""}`;
+    return `workload ${v.workload}: ${v.steps}/${v.of} steps${v.interrupted ? " (stopped)" : ""}: ${o || "nothing"}; ${v.exits} exits, ${v.rmiCalls} RMI calls${v.stopped ? `\n  stopped: ${v.stopped}` : ""}\n  granules: ${g || "none"}${v.leakedPages ? `  leaked pages ${v.leakedPages}` : ""}${v.warnCount ? `  WARNs ${v.warnCount}` : ""}`;
   },
   chart: (v) => {
     const series = v.series as ChartSeries[];
