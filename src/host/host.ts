@@ -22,6 +22,7 @@ import { profileOf, type ProfileOverrides, type SeriesId, type SeriesProfile } f
 import { arm64_init_rmi, rmiUnavailableReason } from "./rmi-init.js";
 import { RealmVm, type CreateRealmOptions } from "./vm.js";
 import { IncrementalInvariants } from "./invariants.js";
+import { checkSnapshot, decodeGraph, encodeGraph, HOST_SNAPSHOT_FORMAT, HOST_SNAPSHOT_VERSION, type HostSnapshot } from "./snapshot.js";
 
 export interface HostOptions {
   series: SeriesId;
@@ -114,7 +115,11 @@ export class Host {
   /** kvm-arm.mode (HostOptions.kvmArmMode). */
   readonly kvmArmMode: KvmArmMode;
 
+  /** The options the host was created with (Host.restore creates a host with them first). */
+  private readonly createOptions: HostOptions;
+
   private constructor(opts: HostOptions) {
+    this.createOptions = opts;
     const base = profileOf(opts.series);
     if (opts.overrides !== undefined) {
       if (opts.overrides === null || typeof opts.overrides !== "object") throw new TypeError("Host.create: overrides must be an object of profile fields");
@@ -159,9 +164,37 @@ export class Host {
     };
   }
 
+  /**
+   * A host running the KVM code of one posting of the CCA series (`opts.series`: "v8", "v10",
+   * "v12", "v13", "v14") on a fresh platform with the RMM that posting drives (RMI 1.0 or 2.0).
+   * Then `host.createRealm({...})` makes a VM and `vm.start()` starts its realm.
+   * @param opts series, seed of the host's PRNG, trace/invariants switches, profile overrides
+   * @example Host.create({ series: "v12", seed: 1 })
+   */
   static create(opts: HostOptions): Host {
     if (opts === null || typeof opts !== "object") throw new TypeError("Host.create: options must be an object, e.g. {series: \"v12\"}");
     return new Host(opts);
+  }
+
+  /**
+   * The whole host state as a plain JSON value (src/host/snapshot.ts), versioned; only at a
+   * quiescent point (between host steps: no vCPU thread alive, no lock held), else it throws.
+   */
+  snapshot(): HostSnapshot {
+    return {
+      format: HOST_SNAPSHOT_FORMAT,
+      version: HOST_SNAPSHOT_VERSION,
+      series: this.series,
+      options: encodeGraph(this.createOptions, "host.snapshot"),
+      graph: encodeGraph(this, "host.snapshot"),
+    };
+  }
+
+  /** A host in the state of `snap` (from host.snapshot(), possibly through JSON); it continues as the original would. */
+  static restore(snap: HostSnapshot): Host {
+    const s = checkSnapshot(snap);
+    const opts = decodeGraph(s.options, undefined, "Host.restore") as HostOptions;
+    return decodeGraph(s.graph, new Host(opts), "Host.restore") as Host;
   }
 
   /** A realm VM with its toy VMM (not started: call vm.start()). */
