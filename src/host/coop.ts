@@ -45,6 +45,20 @@ export function* returns<T>(v: T): Gen<T> {
 /** Thread id used by ioctl paths (no vCPU thread). */
 export const IOCTL_TID = 1000;
 
+/**
+ * A lock's yield point: `blocked` a method, not a closure, so a host holding locks is plain data
+ * (src/host/snapshot.ts copies it).
+ */
+export class LockPoint implements YieldPoint {
+  constructor(readonly at: string, private readonly lock: RwLock, private readonly write: boolean) {
+    Object.freeze(this);
+  }
+
+  blocked(): boolean {
+    return this.lock.writer >= 0 || (this.write && this.lock.readers > 0);
+  }
+}
+
 /** kvm->mmu_lock (an rwlock), and any other lock the posted code takes. */
 export class RwLock {
   writer = -1;
@@ -53,8 +67,8 @@ export class RwLock {
   private readonly writePoint: YieldPoint;
   private readonly readPoint: YieldPoint;
   constructor(readonly name: string) {
-    this.writePoint = Object.freeze({ at: `${name}:write`, blocked: () => this.writer >= 0 || this.readers > 0 });
-    this.readPoint = Object.freeze({ at: `${name}:read`, blocked: () => this.writer >= 0 });
+    this.writePoint = new LockPoint(`${name}:write`, this, true);
+    this.readPoint = new LockPoint(`${name}:read`, this, false);
   }
 
   *write(tid: number): Gen<void> {
