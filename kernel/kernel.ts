@@ -15,7 +15,10 @@ import { inspect as utilInspect } from "node:util";
 import vm from "node:vm";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CellScope, installCancellation, runInScope, runOutsideScopes } from "./cancel.js";
 import { diagnosticsError, thrownError, type CellInfo, type JupyterError } from "./errors.js";
+import { History, type HistoryRequest } from "./history.js";
+import { completeness, declaredNames, formatQuickInfo, formatSignatureHelp, keepDeclarationsThatRan, signatureHelp } from "./introspect.js";
 import {
   cellMagicLines,
   magicAtCursor,
@@ -31,6 +34,7 @@ import { inlineMap, LineMap, stripSourceMapComments } from "./sourcemap.js";
 import {
   loadTslab,
   type TslabModules,
+  type ConvertResult,
   type Converter,
   type ConverterSet,
   type Diagnostic,
@@ -67,6 +71,10 @@ interface Running {
   result: { value: unknown } | undefined;
   consoleErrors: string[];
   abort: AbortController;
+  /** tslab's conversion of the cell (absent for module cells and %%realm cells). */
+  converted: ConvertResult | undefined;
+  /** The cell's asynchronous work (timers, immediates), cancelled by an interrupt. */
+  scope: CellScope;
 }
 
 interface Transpiled {
@@ -76,11 +84,18 @@ interface Transpiled {
   map2: LineMap | undefined;
 }
 
+/** Options of a RealmKernel. */
 export interface KernelOptions {
   /** Folder cells run in (the notebook's); default process.cwd(). */
   cwd?: string;
+  /** History file (default: historyFile(), kept across sessions). */
+  historyFile?: string;
 }
 
+/**
+ * The kernel's behaviour, independent of the ZeroMQ transport: execute (queued, with
+ * stop_on_error), complete, inspect (signature help), is_complete, history, interrupt.
+ */
 export class RealmKernel {
   readonly root: string;
   readonly cwd: string;
@@ -105,9 +120,20 @@ export class RealmKernel {
   private readonly origStderr = process.stderr.write.bind(process.stderr);
   private readonly pkgVersion: string;
   private interruptController = new AbortController();
+  /**
+   * The declarations later cells see (tslab's .d.ts of the cells so far). Kept here rather than
+   * in tslab's executor, which drops a failed cell's declarations even when they ran.
+   */
+  private decl = "";
+  /** Set while inspect() wants signature help from tslab's quick-info call. */
+  private sigHelp: { detail: number; text: string | undefined } | undefined;
+  /** Input history across sessions (history_request). */
+  readonly history: History;
 
   constructor(opts: KernelOptions = {}) {
     this.cwd = opts.cwd ?? process.cwd();
+    this.history = new History(opts.historyFile);
+    installCancellation();
     this.session = createSession({ cwd: this.cwd });
     this.root = packageRoot();
     this.pkgVersion = (JSON.parse(readFileSync(join(this.root, "package.json"), "utf8")) as { version: string }).version;
@@ -130,13 +156,21 @@ export class RealmKernel {
   private createConverters(): ConverterSet {
     let node: Converter | undefined;
     let browser: Converter | undefined;
+    // Every converter call sees the kernel's declarations, not the executor's (this.decl).
     const wrap = (c: Converter): Converter => {
       const convert = c.convert.bind(c);
-      c.convert = (prevDecl, src) => {
-        const r = convert(prevDecl, src);
-        if (this.running !== undefined) this.running.diagnostics = r.diagnostics;
+      const inspect = c.inspect.bind(c);
+      const complete = c.complete.bind(c);
+      c.convert = (_prevDecl, src) => {
+        const r = convert(this.decl, src);
+        if (this.running !== undefined) {
+          this.running.diagnostics = r.diagnostics;
+          this.running.converted = r;
+        }
         return r;
       };
+      c.inspect = (_prevDecl, src, pos) => inspect(this.decl, src, pos);
+      c.complete = (_prevDecl, src, pos) => complete(this.decl, src, pos);
       return c;
     };
     const create = this.tslab.converter.createConverter;
@@ -194,6 +228,17 @@ export class RealmKernel {
       if (this.transpiled.size > 64) this.transpiled.clear();
       this.transpiled.set(outputText, { map1, map2 });
       return { ...r, outputText };
+    });
+    // tslab's inspect asks for quick info with the cell's program: signature help, same place.
+    const quickInfo = (ts as unknown as Record<string, unknown>)["getQuickInfoAtPosition"] as (sf: unknown, checker: unknown, token: unknown, pos: number) => unknown;
+    define("getQuickInfoAtPosition", (sf: unknown, checker: unknown, token: unknown, pos: number) => {
+      const want = this.sigHelp;
+      if (want !== undefined) {
+        const t = ts as unknown as Parameters<typeof signatureHelp>[0];
+        const help = signatureHelp(t, sf, checker, pos);
+        if (help !== undefined && help.items.length > 0) want.text = formatSignatureHelp(t, help, want.detail);
+      }
+      return quickInfo(sf, checker, token, pos);
     });
     const run = vm.runInThisContext;
     const kernel = this;
@@ -287,7 +332,7 @@ export class RealmKernel {
     if (this.running?.silent) return;
     const content: Record<string, unknown> = { data: bundle, metadata: {} };
     if (displayId !== undefined) content["transient"] = { display_id: displayId };
-    io(update ? "update_display_data" : "display_data", content);
+    runOutsideScopes(() => io(update ? "update_display_data" : "display_data", content));
   }
 
   private onValue(value: unknown): void {
@@ -316,7 +361,7 @@ export class RealmKernel {
     const writer = (name: "stdout" | "stderr") =>
       ((chunk: string | Uint8Array, enc?: unknown, cb?: unknown) => {
         const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-        if (!(this.running?.silent ?? false)) io("stream", { name, text });
+        if (!(this.running?.silent ?? false)) runOutsideScopes(() => io("stream", { name, text }));
         const done = typeof enc === "function" ? enc : cb;
         if (typeof done === "function") (done as () => void)();
         return true;
@@ -337,13 +382,16 @@ export class RealmKernel {
 
   private async executeOne(seq: number, req: ExecuteRequest, io: Io): Promise<Record<string, unknown>> {
     if (seq <= this.abortThrough) {
-      // Queued behind a failed request that had stop_on_error (messaging spec, execute).
-      return { status: "aborted", execution_count: this.execCount };
+      // Queued behind a failed request that had stop_on_error (messaging spec, execute): no
+      // execution count, so the front end shows `In [ ]` (as with ipykernel).
+      return { status: "aborted", execution_count: null };
     }
     const silent = req.silent === true;
-    if (!silent && req.store_history !== false) this.execCount++;
+    const store = !silent && req.store_history !== false;
+    if (store) this.execCount++;
     const n = this.execCount;
     const code = typeof req.code === "string" ? req.code : "";
+    if (store) this.history.add(n, code);
     if (!silent) io("execute_input", { code, execution_count: n });
     this.lastIo = io;
     this.redirectStreams(io);
@@ -361,6 +409,8 @@ export class RealmKernel {
       result: undefined,
       consoleErrors: [],
       abort: this.interruptController,
+      converted: undefined,
+      scope: new CellScope(),
     };
     this.running = run;
     let error: JupyterError | undefined;
@@ -390,7 +440,28 @@ export class RealmKernel {
       }
       return { status: "error", execution_count: n, ...error };
     }
-    return { status: "ok", execution_count: n, user_expressions: {}, payload: [] };
+    return { status: "ok", execution_count: n, user_expressions: this.userExpressions(req.user_expressions ?? {}), payload: [] };
+  }
+
+  /**
+   * user_expressions of an execute_request, evaluated after the cell against the cell
+   * variables (TypeScript transpiled, not type-checked): each a display bundle or an error.
+   */
+  private userExpressions(exprs: Record<string, string>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, expr] of Object.entries(exprs)) {
+      try {
+        const js = this.ts.transpileModule(`(${String(expr)}\n)`, { compilerOptions: { target: 99 } }).outputText.trim().replace(/;$/, "");
+        // Sloppy-mode Function: `with` makes the cell variables (tslab's exports) the scope.
+        const value = new Function("__locals__", `with (__locals__) { return ${js}; }`)(this.executor.locals) as unknown;
+        const data = typeof value === "string" ? { "text/plain": utilInspect(value) } : mimeBundleOf(value);
+        out[key] = { status: "ok", data, metadata: {} };
+      } catch (e) {
+        const err = this.errorOf(e);
+        out[key] = { status: "error", ...err };
+      }
+    }
+    return out;
   }
 
   private errorOf(e: unknown): JupyterError {
@@ -423,7 +494,13 @@ export class RealmKernel {
       return undefined;
     }
     const rw = rewriteLineMagics(code);
-    const ok = await this.executor.execute(rw.code);
+    const ok = await runInScope(run.scope, () => this.executor.execute(rw.code));
+    const conv = run.converted;
+    if (conv !== undefined && conv.diagnostics.length === 0 && conv.declOutput !== undefined) {
+      // A cell that threw or was interrupted keeps what it declared before the error (IPython).
+      const locals = this.executor.locals;
+      this.decl = ok ? conv.declOutput : keepDeclarationsThatRan(this.ts as never, conv.declOutput, declaredNames(this.ts as never, rw.code), (name) => locals[name] !== undefined);
+    }
     if (ok) {
       // Module cells (/** @module x */) succeed with diagnostics printed: show them.
       if (run.consoleErrors.length > 0) process.stderr.write(run.consoleErrors.join("\n") + "\n");
@@ -458,13 +535,20 @@ export class RealmKernel {
     };
   }
 
+  /** is_complete_request: complete, incomplete (with an indent hint) or invalid, as IPython. */
   isComplete(code: string): Record<string, unknown> {
     if (cellMagicLines(code) !== undefined) return { status: "complete" };
-    const r = this.tslab.converter.isCompleteCode(rewriteLineMagics(code).code);
-    return r.completed ? { status: "complete" } : { status: "incomplete", indent: r.indent ?? "" };
+    const rw = rewriteLineMagics(code).code;
+    const status = completeness(this.ts as never, rw);
+    if (status !== "incomplete") return { status };
+    // tslab's indent rules (one level more after an opening bracket)
+    const r = this.tslab.converter.isCompleteCode(rw);
+    return { status: "incomplete", indent: r.completed ? "" : (r.indent ?? "") };
   }
 
-  complete(code: string, cursor: number): Record<string, unknown> {
+  /** complete_request; cursor_pos is clamped to the code (absent: its end). */
+  complete(code: string, cursorPos?: number | null): Record<string, unknown> {
+    const cursor = clampCursor(code, cursorPos);
     const at = magicAtCursor(code, cursor);
     if (at !== undefined) {
       const c = this.session.complete(at.command, at.cursor);
@@ -482,16 +566,40 @@ export class RealmKernel {
     };
   }
 
-  inspect(code: string, cursor: number): Record<string, unknown> {
-    if (magicAtCursor(code, cursor) !== undefined) return { status: "ok", found: false, data: {}, metadata: {} };
+  /**
+   * inspect_request: inside a call's arguments (`Host.create(`, `vm.touch(0x8000_0000n, {`) the
+   * signature being called with its doc comment and the current argument; on a name its type
+   * and doc comment. detail_level 1 adds the JSDoc tags and the other overloads.
+   */
+  inspect(code: string, cursorPos?: number | null, detailLevel = 0): Record<string, unknown> {
+    const cursor = clampCursor(code, cursorPos);
+    const none = { status: "ok", found: false, data: {}, metadata: {} };
+    if (magicAtCursor(code, cursor) !== undefined) return none;
     const rw = rewriteLineMagics(code);
-    const info = this.executor.inspect(rw.code, mapOffset(code, rw, cursor));
-    if (!info) return { status: "ok", found: false, data: {}, metadata: {} };
-    return { status: "ok", found: true, data: { "text/plain": this.tslab.inspect.printQuickInfo(info) }, metadata: {} };
+    const want: { detail: number; text: string | undefined } = { detail: detailLevel, text: undefined };
+    this.sigHelp = want;
+    let info;
+    try {
+      info = this.executor.inspect(rw.code, mapOffset(code, rw, cursor));
+    } finally {
+      this.sigHelp = undefined;
+    }
+    const t = this.ts as never;
+    // On a name inside the arguments, the name's own info comes first, then the call's.
+    const parts: string[] = [];
+    if (info?.displayParts !== undefined && info.displayParts.length > 0) parts.push(formatQuickInfo(t, info, detailLevel));
+    if (want.text !== undefined) parts.push(want.text);
+    if (parts.length === 0) return none;
+    return { status: "ok", found: true, data: { "text/plain": parts.join("\n\n") }, metadata: {} };
   }
 
-  /** Interrupt the running cell: async work via tslab's executor, commands via their signal. */
+  /**
+   * Interrupt the running cell: synchronous code via SIGINT (tslab's breakOnSigint), awaited
+   * work via tslab's executor, commands via their signal; and the cell's pending timers and
+   * immediates are cancelled, so nothing of it runs afterwards (kernel/cancel.ts).
+   */
   interrupt(): void {
+    this.running?.scope.cancel();
     this.executor.interrupt();
     this.interruptController.abort();
   }
@@ -534,8 +642,16 @@ export function createServer(kernel: RealmKernel, configPath: string): ZmqServer
             kernel.interrupt();
             break;
           case "history_request":
-            this.reply(sock, msg, "history_reply", { status: "ok", history: [] });
+            this.reply(sock, msg, "history_reply", kernel.history.reply(msg.content as HistoryRequest));
             break;
+          case "comm_open": {
+            // No comm targets in this kernel: close the comm, as ipykernel does for an unknown target.
+            const r = msg.createReply();
+            r.header.msg_type = "comm_close";
+            r.content = { comm_id: msg.content["comm_id"], data: {} };
+            r.signAndSend(this.connInfo.key, this.iopub);
+            break;
+          }
           case "comm_info_request":
             this.reply(sock, msg, "comm_info_reply", { status: "ok", comms: {} });
             break;
@@ -571,11 +687,11 @@ export function createServer(kernel: RealmKernel, configPath: string): ZmqServer
     }
 
     handleInspect(sock: unknown, msg: ZmqMessageLike): void {
-      this.reply(sock, msg, "inspect_reply", safe(() => kernel.inspect(String(msg.content["code"] ?? ""), Number(msg.content["cursor_pos"] ?? 0))));
+      this.reply(sock, msg, "inspect_reply", safe(() => kernel.inspect(String(msg.content["code"] ?? ""), msg.content["cursor_pos"] as number | null, Number(msg.content["detail_level"] ?? 0))));
     }
 
     handleComplete(sock: unknown, msg: ZmqMessageLike): void {
-      this.reply(sock, msg, "complete_reply", safe(() => kernel.complete(String(msg.content["code"] ?? ""), Number(msg.content["cursor_pos"] ?? 0))));
+      this.reply(sock, msg, "complete_reply", safe(() => kernel.complete(String(msg.content["code"] ?? ""), msg.content["cursor_pos"] as number | null)));
     }
 
     handleCommInfoRequest(sock: unknown, msg: ZmqMessageLike): void {
@@ -594,6 +710,12 @@ export function createServer(kernel: RealmKernel, configPath: string): ZmqServer
     }
   }
   return new RealmServer(kernel, configPath);
+}
+
+/** A request's cursor_pos as an offset into `code` (absent or null: the end; clamped). */
+function clampCursor(code: string, pos: number | null | undefined): number {
+  if (pos === null || pos === undefined || !Number.isFinite(pos)) return code.length;
+  return Math.min(Math.max(0, Math.trunc(pos)), code.length);
 }
 
 function safe(f: () => Record<string, unknown>): Record<string, unknown> {

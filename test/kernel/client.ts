@@ -34,11 +34,11 @@ export class KernelClient {
   readonly cwd: string;
   private exited = false;
 
-  private constructor(dir: string, cwd: string) {
+  private constructor(dir: string, cwd: string, historyFile: string) {
     this.dir = dir;
     this.cwd = cwd;
     this.proc = spawn(PYTHON, [join(ROOT, "test", "kernel", "kclient.py"), "realm", cwd], {
-      env: { ...process.env, JUPYTER_PATH: join(dir, "jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+      env: { ...process.env, JUPYTER_PATH: join(dir, "jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1", REALM_KERNEL_HISTORY: historyFile },
       cwd,
     });
     this.proc.stderr.on("data", (d: Buffer) => (this.stderr += d.toString()));
@@ -54,14 +54,17 @@ export class KernelClient {
     });
   }
 
-  /** Start a kernel in a fresh temporary folder (or `cwd`). */
-  static async start(cwd?: string): Promise<KernelClient> {
+  /**
+   * Start a kernel in a fresh temporary folder (or `cwd`). Its input history goes to
+   * `historyFile` (default: a file in the temporary folder, never the user's).
+   */
+  static async start(cwd?: string, historyFile?: string): Promise<KernelClient> {
     if (!existsSync(join(ROOT, "dist", "kernel", "main.js"))) throw new Error("dist/kernel/main.js missing: run npm run build first");
     const dir = mkdtempSync(join(tmpdir(), "realm-kernel-test-"));
     installKernel({ dataDir: join(dir, "jupyter") });
     const work = cwd ?? join(dir, "notebooks");
     if (cwd === undefined) mkdirSync(work);
-    const c = new KernelClient(dir, work);
+    const c = new KernelClient(dir, work, historyFile ?? join(dir, "history.jsonl"));
     const ready = await c.next();
     if (!ready.ready) throw new Error(`kernel did not start: ${JSON.stringify(ready)} ${c.stderr}`);
     return c;
@@ -81,7 +84,7 @@ export class KernelClient {
     return r;
   }
 
-  execute(code: string, opts: { stop_on_error?: boolean; silent?: boolean } = {}): Promise<ExecResult> {
+  execute(code: string, opts: { stop_on_error?: boolean; silent?: boolean; user_expressions?: Record<string, string> } = {}): Promise<ExecResult> {
     return this.request({ op: "execute", code, ...opts });
   }
 

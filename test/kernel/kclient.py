@@ -6,6 +6,8 @@ Reads one JSON request per line on stdin and answers one JSON line on stdout:
   {"op": "execute_many", "cells": [{"code": ..., "stop_on_error": ...}, ...]}  (sent back to back)
   {"op": "complete", "code": ..., "cursor_pos": N} / {"op": "inspect", ...} / {"op": "is_complete", "code": ...}
   {"op": "interrupt_during", "code": ..., "after": seconds, "mode": "signal"|"message"}
+  {"op": "history", "hist_access_type": "tail"|"range"|"search", ...}  (history_request fields)
+  {"op": "comm_open", "target_name": ...}  (answers with the IOPub messages that follow)
   {"op": "shutdown"}  (answers with the reply and whether the process exited by itself)
 Every answer carries the reply content and the IOPub messages of the request, in order.
 """
@@ -97,7 +99,8 @@ def handle(km, kc, req):
         return {"reply": shell_reply(kc, mid, timeout), "iopub": iopub_until_idle(kc, mid, timeout)}
     if op == "execute":
         mid = kc.execute(req["code"], stop_on_error=req.get("stop_on_error", True),
-                         silent=req.get("silent", False), store_history=req.get("store_history", True))
+                         silent=req.get("silent", False), store_history=req.get("store_history", True),
+                         user_expressions=req.get("user_expressions"))
         reply = shell_reply(kc, mid, timeout)
         return {"reply": reply, "iopub": iopub_until_idle(kc, mid, timeout)}
     if op == "execute_many":
@@ -113,6 +116,15 @@ def handle(km, kc, req):
     if op == "inspect":
         mid = kc.inspect(req["code"], req.get("cursor_pos"), detail_level=req.get("detail_level", 0))
         return {"reply": shell_reply(kc, mid, timeout)}
+    if op == "history":
+        fields = {k: v for k, v in req.items() if k not in ("op", "timeout")}
+        msg = kc.session.msg("history_request", {"output": False, "raw": True, **fields})
+        kc.shell_channel.send(msg)
+        return {"reply": shell_reply(kc, msg["header"]["msg_id"], timeout)}
+    if op == "comm_open":
+        msg = kc.session.msg("comm_open", {"comm_id": req.get("comm_id", "c0ffee"), "target_name": req["target_name"], "data": {}})
+        kc.shell_channel.send(msg)
+        return {"iopub": iopub_until_idle(kc, msg["header"]["msg_id"], timeout)}
     if op == "is_complete":
         mid = kc.is_complete(req["code"])
         return {"reply": shell_reply(kc, mid, timeout)}
