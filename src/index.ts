@@ -39,6 +39,7 @@ export type { ScenarioResult, ScenarioInfo, ScenarioOutcome } from "./scenarios/
 export { FaultInjector, describeRule, type FaultRule } from "./faults/inject.js";
 export { TraceLog, formatEntry, type TraceEntry, type TraceKind } from "./trace/log.js";
 export { TimeSeries, type SeriesSample } from "./trace/series.js";
+export { chromeTrace, chromeTraceJson, writeChromeTrace, type ChromeTrace, type ChromeTraceEvent, type ChromeTraceSource } from "./trace/chrome-trace.js";
 export { explore, interleave } from "./sched/sched.js";
 export { GuestVm, GuestCpu, psciOps, realmMpidr, type GuestOp, type GuestOpResult, type GuestOpRecord } from "./guest/guest.js";
 export { sequentialWorkload, randomWorkload, bootWorkload } from "./guest/workloads.js";

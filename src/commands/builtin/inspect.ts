@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import type { HostStats } from "../../host/host.js";
 import type { SeriesSample } from "../../trace/series.js";
+import { writeChromeTrace } from "../../trace/chrome-trace.js";
 import { renderChartPng } from "../../viz/chart.js";
 import type { Session } from "../session.js";
 import { UsageError, type CommandSpec } from "../spec.js";
@@ -29,11 +30,19 @@ export const traceCommand: CommandSpec<Session> = {
   options: [
     { name: "last", kind: "count", meta: "N", help: "the last N lines (default 20; 0 for all)", min: 0, max: 1 << 30 },
     { name: "grep", kind: "string", meta: "TEXT", help: "only lines containing TEXT (case-insensitive)" },
+    { name: "export", kind: "file", meta: "FILE.json", help: "write the whole trace as Chrome trace-event JSON (Perfetto UI, chrome://tracing)" },
   ],
   readOnly: true,
-  examples: ["trace --last 50", "trace --grep RTT_CREATE"],
+  examples: ["trace --last 50", "trace --grep RTT_CREATE", "trace --export realm.json"],
   run(s, a) {
     const m = s.machine();
+    const out = a.str("export");
+    if (out !== undefined) {
+      if (m.host === undefined) throw new UsageError("--export: no host trace here (create a realm first: new NAME)");
+      const path = s.resolvePath(out);
+      const bytes = writeChromeTrace(m.host, path);
+      return { value: { message: `wrote ${out} (${m.host.log.length} log entries, ${bytes} bytes): open it in Perfetto UI or chrome://tracing`, file: path }, kind: "message" };
+    }
     // The host's log (RMI calls and host events) or, with no realm, the bare RMM's call trace.
     const log = m.host?.log;
     const g = a.str("grep");
