@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { installKernel } from "../kernel/install.js";
-import { createSession, SERIES, type SessionOptions } from "../src/commands/index.js";
+import { clipLongWords, createSession, SEED_MAX, SERIES, type SessionOptions } from "../src/commands/index.js";
 import { defaultHistoryPath, History } from "./history.js";
 import { runFile, runLines } from "./plain.js";
 
@@ -50,7 +50,8 @@ function sessionOptions(p: Parsed): SessionOptions | string {
   const o: SessionOptions = {};
   const seed = p.values.get("seed");
   if (seed !== undefined) {
-    if (!/^\d+$/.test(seed)) return `--seed: '${seed}' is not a non-negative integer`;
+    if (!/^\d+$/.test(seed)) return clipLongWords(`--seed: '${seed}' is not a non-negative integer`);
+    if (seed.length > 10 || Number(seed) > SEED_MAX) return clipLongWords(`--seed: ${seed} is out of range: seeds are integers 0..${SEED_MAX} (see 'help seed')`);
     o.seed = Number(seed);
   }
   const series = p.values.get("series");
@@ -138,7 +139,7 @@ async function repl(opts: SessionOptions): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const p = parseArgv(argv);
   if (typeof p === "string") {
-    process.stderr.write(`realm: ${p}\n${USAGE}\n`);
+    process.stderr.write(`realm: ${clipLongWords(p)}\n${USAGE}\n`);
     return 2;
   }
   if (p.flags.has("help")) {
@@ -185,7 +186,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return kernelInstall(p);
   }
-  process.stderr.write(`realm: unknown command '${cmd}'\n${USAGE}\n`);
+  process.stderr.write(clipLongWords(`realm: unknown command '${cmd}'`) + `\n${USAGE}\n`);
   return 2;
 }
 

@@ -9,8 +9,10 @@ export { parseLine, findCommand, commandNames } from "./parser.js";
 export { lex, quoteWord } from "./lexer.js";
 export { renderText, registerTextRenderer, table, type TableValue } from "./render/text.js";
 export { textChart, type ChartSeries } from "./render/chart.js";
-export { parseSize, parseAddress, parseInteger, formatSize, hex, toJson, type Jsonified } from "./values.js";
+export { parseSize, parseAddress, parseInteger, formatSize, hex, toJson, clipLongWords, type Jsonified } from "./values.js";
 export { Args, UsageError, usage, type CommandSpec, type ArgSpec, type OptSpec, type Outcome, type ValueKind } from "./spec.js";
+/** Seeds are integers in [0, SEED_MAX] (the PRNG has 32 bits of state). */
+export { SEED_MAX } from "../host/host.js";
 /** The postings `new --series` takes (src/host/series). */
 export { SERIES_IDS as SERIES } from "../host/series/index.js";
 export { runScript, type ScriptOptions, type ScriptReport } from "./script.js";

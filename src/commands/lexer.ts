@@ -15,6 +15,8 @@ export interface Word {
 
 export interface Lexed {
   words: Word[];
+  /** Offset of the `#` that begins a comment (the line's length when there is none). */
+  commentAt: number;
   /** Set when a quote is left open (the words still hold what was read). */
   error?: string;
 }
@@ -29,7 +31,7 @@ export function lex(line: string): Lexed {
       i++;
       continue;
     }
-    if (c === "#") break;
+    if (c === "#") return { words, commentAt: i };
     const start = i;
     let text = "";
     let quoted = false;
@@ -47,7 +49,7 @@ export function lex(line: string): Lexed {
         if (close < 0) {
           text += line.slice(i + 1);
           words.push({ text, start, end: n, quoted });
-          return { words, error: `unterminated ${d === '"' ? "double" : "single"} quote` };
+          return { words, commentAt: n, error: `unterminated ${d === '"' ? "double" : "single"} quote` };
         }
         text += line.slice(i + 1, close);
         i = close + 1;
@@ -58,11 +60,41 @@ export function lex(line: string): Lexed {
     }
     words.push({ text, start, end: i, quoted });
   }
-  return { words };
+  return { words, commentAt: n };
 }
 
-/** Quote a word for a script line when it needs it. */
+/**
+ * Whether a line continues on the next one: it ends (trailing blanks aside) in a backslash that
+ * escapes nothing - outside quotes, outside a comment, not itself escaped. A `\` at the end of a
+ * comment is part of the comment.
+ */
+export function endsInContinuation(line: string): boolean {
+  const t = line.replace(/[ \t]+$/, "");
+  if (!t.endsWith("\\")) return false;
+  const lx = lex(t);
+  if (lx.error !== undefined || lx.commentAt < t.length) return false;
+  let k = 0;
+  while (k < t.length && t[t.length - 1 - k] === "\\") k++;
+  return k % 2 === 1;
+}
+
+/**
+ * A line as a script writes it so that reading it back gives the same command: its comment
+ * dropped, blanks trimmed, and a final lone backslash (a literal `\` in the last word) doubled so
+ * that it does not read as a continuation.
+ */
+export function scriptForm(line: string): string {
+  const t = line.slice(0, lex(line).commentAt).trim();
+  return endsInContinuation(t) ? `${t}\\` : t;
+}
+
+/**
+ * Quote a word for a script line when it needs it, so that `lex` reads it back as the same word
+ * (quotes take everything up to the closing quote literally: no escapes inside them).
+ */
 export function quoteWord(w: string): string {
   if (w !== "" && /^[A-Za-z0-9_./:=,@+\-]+$/.test(w)) return w;
-  return `"${w.replace(/(["\\])/g, "\\$1")}"`;
+  if (!w.includes("'")) return `'${w}'`;
+  if (!w.includes('"')) return `"${w}"`;
+  return w.replace(/[^A-Za-z0-9_./:=,@+\-]/g, "\\$&");
 }

@@ -5,7 +5,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Host } from "../host/host.js";
+import { checkSeed, Host } from "../host/host.js";
 import { SERIES_IDS, type SeriesId } from "../host/series/index.js";
 import type { RealmVm } from "../host/vm.js";
 import * as scenarios from "../scenarios/index.js";
@@ -13,11 +13,11 @@ import { Platform } from "../system/platform.js";
 import type { SeriesSample } from "../trace/series.js";
 import { BUILTIN_COMMANDS } from "./builtin/index.js";
 import { realmOperands } from "./builtin/smc.js";
-import { lex } from "./lexer.js";
+import { lex, scriptForm } from "./lexer.js";
 import { commandNames, findCommand, findOption, parseLine, resolveCommand } from "./parser.js";
 import { renderText } from "./render/text.js";
 import { SWITCH_WORDS, UsageError, type CommandSpec, type Outcome, type ValueKind } from "./spec.js";
-import { toJson } from "./values.js";
+import { clipLongWords, toJson } from "./values.js";
 
 export interface SessionOptions {
   /** Seed of every host the session creates (default 1). */
@@ -113,7 +113,7 @@ export class Session {
   private running = false;
 
   constructor(opts: SessionOptions = {}, commands: readonly CommandSpec<Session>[] = BUILTIN_COMMANDS) {
-    if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) throw new TypeError(`createSession: seed must be an integer, got ${String(opts.seed)}`);
+    if (opts.seed !== undefined) checkSeed("createSession", opts.seed);
     if (opts.series !== undefined && !(SERIES_IDS as readonly string[]).includes(opts.series)) {
       throw new RangeError(`createSession: series must be one of ${SERIES_IDS.join(", ")}, got ${JSON.stringify(opts.series)}`);
     }
@@ -150,11 +150,13 @@ export class Session {
       this.signal = undefined;
       this.onProgress = undefined;
     }
-    if (!spec.readOnly && out.replay !== null) this.script.push(out.replay ?? line.trim());
+    // the line as a script writes it (comment dropped, no accidental continuation): `save` then
+    // `realm run` replays exactly
+    if (!spec.readOnly && out.replay !== null) this.script.push(out.replay ?? scriptForm(line));
     const kind = out.kind ?? "value";
     const value = toJson(out.value ?? null);
     const res: RunResult = { ok: out.failed === undefined, command: path, line, value, kind, text: renderText(kind, value) };
-    if (out.failed !== undefined) res.error = out.failed;
+    if (out.failed !== undefined) res.error = clipLongWords(out.failed);
     if (out.exit) res.exit = true;
     if (out.kind === "interrupted" || (value !== null && typeof value === "object" && (value as { interrupted?: boolean }).interrupted === true)) {
       res.interrupted = true;
@@ -162,7 +164,8 @@ export class Session {
     return res;
   }
 
-  private failure(command: string, line: string, error: string): RunResult {
+  private failure(command: string, line: string, message: string): RunResult {
+    const error = clipLongWords(message);
     return { ok: false, command, line, value: null, kind: "error", text: error, error };
   }
 

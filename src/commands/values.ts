@@ -61,6 +61,14 @@ function fits(v: bigint, text: string, what: string): Parsed<bigint> {
   return { ok: true, value: v };
 }
 
+/**
+ * An error message with every word longer than 64 characters cut to its first 40 and its
+ * length (`'xxxx...' (10000 chars)`): a message names the bad token without echoing all of it.
+ */
+export function clipLongWords(msg: string): string {
+  return msg.replace(/\S{65,}/g, (w) => `${w.slice(0, 40)}... (${w.length} chars)`);
+}
+
 /** `0x80000000` */
 export function hex(v: bigint | number): string {
   return "0x" + v.toString(16);

@@ -9,7 +9,12 @@
  *   {delegateRaced: 0x80123000n | true, nth?} GRANULE_DELEGATE fails as if another vCPU had
  *                                             delegated the granule first (RMI_ERROR_INPUT)
  * A command the RMM does not have, an unknown status or a malformed rule throws and changes nothing.
+ * So does what cannot happen (issue 11): RMI_SUCCESS (a "success" of a call that did nothing
+ * leaves the host model believing in state the RMM does not have), a status the host's RMM ABI
+ * does not have (RMM v1.0-rel0 returns only RMI_ERROR_INPUT, _REALM, _REC, _RTT: no RMI_INCOMPLETE,
+ * RMI_BUSY, ...), and keys a rule of that kind does not take. The error names the key or value.
  */
+import { shown } from "../platform/args.js";
 import type { RmiCommand } from "../rmm/dispatch.js";
 import type { Rmm } from "../rmm/rmm.js";
 import { STATUS_NAMES, statusFromName } from "../rmm/status.js";
@@ -48,8 +53,26 @@ type RuleState = RmiRuleState | AllocRuleState;
 function positiveInt(name: string, v: unknown, dflt: number): number {
   if (v === undefined) return dflt;
   if (v === Infinity) return Infinity;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RangeError(`inject: ${name} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RangeError(`inject: ${name} must be a positive integer, got ${shown(v)}`);
   return v;
+}
+
+/** The keys each kind of rule takes. */
+const RULE_KEYS: Record<string, readonly string[]> = {
+  rmi: ["rmi", "status", "index", "nth", "count", "pa"],
+  alloc: ["alloc", "nth", "count"],
+  undelegate: ["undelegate"],
+  delegateRaced: ["delegateRaced", "nth", "count"],
+};
+
+/** RMM v1.0-rel0's error statuses (RMM spec v1.0 B4.4 / TF-RMM rmm-spec-v1.0-rel0 smc-rmi.h). */
+const V1_ERRORS = new Set(["RMI_ERROR_INPUT", "RMI_ERROR_REALM", "RMI_ERROR_REC", "RMI_ERROR_RTT"]);
+
+function checkKeys(kind: string, r: Record<string, unknown>): void {
+  const allowed = RULE_KEYS[kind]!;
+  for (const k of Object.keys(r)) {
+    if (!allowed.includes(k)) throw new RangeError(`inject: unknown key ${shown(k)} in a rule of kind ${kind} (its keys: ${allowed.join(", ")})`);
+  }
 }
 
 export function describeRule(r: FaultRule): string {
@@ -69,17 +92,26 @@ export class FaultInjector {
     if (rule === null || typeof rule !== "object") throw new TypeError("inject: a rule must be an object");
     const r = rule as Record<string, unknown>;
     let st: RuleState;
+    const kind = ["rmi", "alloc", "undelegate", "delegateRaced"].find((k) => k in r);
+    if (kind !== undefined) checkKeys(kind, r);
     if ("rmi" in r) {
       if (typeof r.rmi !== "string") throw new TypeError("inject: rmi must be a command name, e.g. \"RTT_CREATE\"");
       const cmd = this.findCommand(r.rmi);
       if (typeof r.status !== "string") throw new TypeError(`inject: status must be one of ${STATUS_NAMES.join(", ")}`);
-      const status = statusFromName(r.status);
+      let status: number;
+      try {
+        status = statusFromName(r.status);
+      } catch {
+        throw new RangeError(`inject: unknown RMI status ${shown(r.status)} (one of ${STATUS_NAMES.filter((n) => n !== "RMI_SUCCESS").join(", ")})`);
+      }
+      if (status === 0) throw new RangeError(`inject: status RMI_SUCCESS cannot be injected: the call would report success without doing anything (inject an error status)`);
+      if (this.rmm.abi === "1.0" && !V1_ERRORS.has(r.status)) throw new RangeError(`inject: RMM 1.0 has no status ${r.status} (RMM v1.0 returns ${[...V1_ERRORS].join(", ")})`);
       const index = r.index === undefined ? 0 : r.index;
-      if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index > 255) throw new RangeError("inject: index must be an integer 0..255");
+      if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index > 255) throw new RangeError(`inject: index must be an integer 0..255, got ${shown(index)}`);
       if (r.pa !== undefined && typeof r.pa !== "bigint") throw new TypeError("inject: pa must be a bigint");
       st = { kind: "rmi", rule, cmd: cmd.name, nth: positiveInt("nth", r.nth, 1), remaining: positiveInt("count", r.count, 1), x0: status + index * 256, pa: r.pa as bigint | undefined, seen: 0, fired: 0 };
     } else if ("alloc" in r) {
-      if (r.alloc !== "page") throw new RangeError('inject: alloc must be "page"');
+      if (r.alloc !== "page") throw new RangeError(`inject: alloc must be "page", got ${shown(r.alloc)}`);
       st = { kind: "alloc", rule, nth: positiveInt("nth", r.nth, 1), remaining: positiveInt("count", r.count, 1), seen: 0, fired: 0 };
     } else if ("undelegate" in r) {
       if (typeof r.undelegate !== "bigint") throw new TypeError("inject: undelegate must be a granule PA (bigint)");
@@ -111,7 +143,7 @@ export class FaultInjector {
     const n = name.toUpperCase().startsWith("RMI_") ? name.toUpperCase() : `RMI_${name.toUpperCase()}`;
     for (const c of this.rmm.table.values()) if (c.name === n || c.method === name) return c;
     const names = [...this.rmm.table.values()].map((c) => c.name.replace(/^RMI_/, ""));
-    throw new RangeError(`inject: RMM ${this.rmm.abi} has no command '${name}' (known: ${names.join(", ")})`);
+    throw new RangeError(`inject: RMM ${this.rmm.abi} has no command ${shown(name)} (known: ${names.join(", ")})`);
   }
 
   private onRmi(cmd: RmiCommand, args: readonly bigint[]): number | undefined {

@@ -8,6 +8,7 @@
  *   vm.start(); vm.touch(0x8000_0000n); vm.destroy(); host.stats();
  */
 import { Prng } from "../arch/prng.js";
+import { checkKnownKeys, shown } from "../platform/args.js";
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { GranuleState, GRANULE_STATE_NAMES } from "../rmm/granule.js";
 import type { RmiCallRecord } from "../rmm/trace.js";
@@ -73,6 +74,48 @@ export interface WarnRecord {
 }
 
 
+/** The largest seed: the host's PRNG (src/arch/prng.ts, xorshift32) has 32 bits of state. */
+export const SEED_MAX = 0xffff_ffff;
+
+/**
+ * A seed, checked: an integer in [0, 2^32 - 1]. Larger seeds are refused rather than cut to 32
+ * bits (0, 2^32 and 2^53 - 1 would otherwise give one trace). Seed 0 runs as 0x9e3779b9
+ * (xorshift32 cannot start from 0).
+ */
+export function checkSeed(what: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${what}: seed must be an integer in [0, ${SEED_MAX}], got ${shown(v)}`);
+  if (v < 0 || v > SEED_MAX) throw new RangeError(`${what}: seed ${v} is out of range: seeds are integers in [0, ${SEED_MAX}] (the PRNG has 32 bits of state)`);
+  return v;
+}
+
+const HOST_OPTIONS = ["series", "seed", "invariants", "trace", "overrides", "poisonUninit", "memoryMap", "kvmArmMode"];
+const REALM_OPTIONS = ["ipaBits", "memory", "vcpus", "ramBase", "image", "forcePte", "thp", "irqchip", "initRipasAfterPopulate"];
+
+function checkBoolean(what: string, o: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of keys) if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`${what}: ${k} must be true or false, got ${shown(o[k])}`);
+}
+
+/** Host.create's options: known keys, switches that are booleans, overrides of the profile field's type. */
+function checkHostOptions(opts: HostOptions, base: SeriesProfile): void {
+  const o = opts as unknown as Record<string, unknown>;
+  checkKnownKeys("Host.create", o, HOST_OPTIONS);
+  checkBoolean("Host.create", o, ["invariants", "trace", "poisonUninit"]);
+  if (opts.overrides === undefined || opts.overrides === null || typeof opts.overrides !== "object") return;
+  for (const [k, v] of Object.entries(opts.overrides)) {
+    const was = (base as unknown as Record<string, unknown>)[k];
+    if (k in base && v !== undefined && typeof v !== typeof was) throw new TypeError(`Host.create: overrides: '${k}' must be a ${typeof was} (the profile has ${shown(was)}), got ${shown(v)}`);
+  }
+}
+
+/** createRealm's options: known keys and the types of the switches (ranges are checked by the VM). */
+function checkRealmOptions(opts: CreateRealmOptions): void {
+  if (opts === null || typeof opts !== "object") throw new TypeError("createRealm: options must be an object");
+  const o = opts as unknown as Record<string, unknown>;
+  checkKnownKeys("createRealm", o, REALM_OPTIONS);
+  checkBoolean("createRealm", o, ["forcePte", "thp", "irqchip", "initRipasAfterPopulate"]);
+  for (const k of ["memory", "ramBase", "image"]) if (o[k] !== undefined && typeof o[k] !== "bigint") throw new TypeError(`createRealm: ${k} must be a bigint, got ${shown(o[k])}`);
+}
+
 /** A count as a small integer (V8 keeps it unboxed in an object); counts are far below 2^30. */
 function smallInt(n: number): number {
   return n < 0x4000_0000 ? n | 0 : n;
@@ -130,8 +173,7 @@ export class Host {
     this.profile = opts.overrides === undefined ? base : { ...base, ...opts.overrides };
     this.poisonUninit = opts.poisonUninit ?? false;
     this.series = this.profile.id;
-    if (opts.seed !== undefined && (typeof opts.seed !== "number" || !Number.isInteger(opts.seed))) throw new TypeError(`seed: expected an integer, got ${String(opts.seed)}`);
-    this.seed = opts.seed ?? 1;
+    this.seed = opts.seed === undefined ? 1 : checkSeed("Host.create", opts.seed);
     const mode = opts.kvmArmMode ?? "vhe";
     if (mode !== "vhe" && mode !== "nvhe") throw new RangeError(`Host.create: kvmArmMode must be "vhe" or "nvhe", got ${String(mode)}`);
     this.kvmArmMode = mode;
@@ -173,6 +215,7 @@ export class Host {
    */
   static create(opts: HostOptions): Host {
     if (opts === null || typeof opts !== "object") throw new TypeError("Host.create: options must be an object, e.g. {series: \"v12\"}");
+    checkHostOptions(opts, profileOf(opts.series));
     return new Host(opts);
   }
 
@@ -202,6 +245,7 @@ export class Host {
     // KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM) with RMI unavailable (arm64_init_rmi failed, e.g. S29).
     const off = rmiUnavailableReason(this);
     if (off !== undefined) throw new Error(`createRealm: realm support is disabled on this ${this.series} host: arm64_init_rmi: ${off}; KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM) fails with -EINVAL`);
+    checkRealmOptions(opts);
     const vm = new RealmVm(this, this.nextVmId, opts);
     this.nextVmId++;
     this.vmList.push(vm);

@@ -4,6 +4,12 @@
  */
 
 const MAX_SAFE_ADDRESS = 0x1f_ffff_ffff_ffffn;
+
+/** A value as an error message shows it: strings quoted, bigints in hex, at most ~40 characters. */
+export function shown(v: unknown): string {
+  const t = typeof v === "string" ? `'${v}'` : typeof v === "bigint" ? `0x${v.toString(16)}` : typeof v === "object" && v !== null ? Object.prototype.toString.call(v) : String(v);
+  return t.length > 40 ? `${t.slice(0, 32)}... (${t.length} chars)` : t;
+}
 const TWO_64 = 1n << 64n;
 
 export function requireAddress(name: string, v: unknown): number {
@@ -18,10 +24,21 @@ export function requireAddress(name: string, v: unknown): number {
   return Number(v);
 }
 
+/** Refuse option keys that are not in `known`, naming the first (a misspelt option would otherwise pass silently). */
+export function checkKnownKeys(what: string, o: object, known: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw new RangeError(`${what}: unknown option ${shown(k)} (options: ${known.join(", ")})`);
+  }
+}
+
+/** The longest Non-secure access (`ns.read`/`ns.write`): 64 MiB (a longer one is misuse, not a copy to allocate). */
+export const MAX_NS_ACCESS = 64 * 2 ** 20;
+
 export function requireLength(name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-    throw new TypeError(`${name}: expected a non-negative integer, got ${String(v)}`);
+    throw new TypeError(`${name}: expected a non-negative integer, got ${shown(v)}`);
   }
+  if (v > MAX_NS_ACCESS) throw new RangeError(`${name}: ${v} bytes is more than one access may move (at most ${MAX_NS_ACCESS}, 64 MiB)`);
   return v;
 }
 

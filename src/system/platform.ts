@@ -3,7 +3,7 @@
  * host sees it. `Platform.create({rmm: "1.0" | "2.0"})` (design.md "Platform and raw RMI").
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
-import { requireAddress, requireReg } from "../platform/args.js";
+import { checkKnownKeys, requireAddress, requireReg, shown } from "../platform/args.js";
 import { Pas, PAS_NAMES } from "../platform/gpt.js";
 import { Machine, type MachineOptions, type NsAccess } from "../platform/machine.js";
 import type { MemoryRegion } from "../platform/memory-map.js";
@@ -51,6 +51,48 @@ export interface GranuleInfo {
   recIndex?: number;
 }
 
+const PLATFORM_OPTIONS = ["rmm", "memoryMap", "paBits", "features", "v1Compat", "trace", "progress", "startActive"];
+
+/**
+ * The bounds of each RMM feature (RmiFeatureRegister0, RMM spec v1.0 B4.4: the field widths, and
+ * NUM_BPS/NUM_WPS/GICV3_NUM_LRS hold count - 1). A value outside them is refused rather than cut to
+ * the field's width (s2sz -5 used to read back as 251).
+ */
+const FEATURE_BOUNDS: Record<keyof RmmFeatures, readonly [number, number] | "boolean"> = {
+  s2sz: [16, 52],
+  lpa2: "boolean",
+  sve: "boolean",
+  sveVl: [0, 15],
+  numBps: [1, 64],
+  numWps: [1, 64],
+  pmu: "boolean",
+  pmuNumCtrs: [0, 31],
+  hpmn0: "boolean",
+  sha256: "boolean",
+  sha512: "boolean",
+  gicv3NumLrs: [1, 16],
+  maxRecsOrder: [0, 15],
+  vmidCount: [1, 1 << 16],
+  paBits: [32, 52],
+};
+
+function checkFeatures(f: unknown): void {
+  if (f === null || typeof f !== "object") throw new TypeError("Platform.create: features must be an object");
+  const o = f as Record<string, unknown>;
+  checkKnownKeys("Platform.create: features", o, Object.keys(FEATURE_BOUNDS));
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    const b = FEATURE_BOUNDS[k as keyof RmmFeatures];
+    if (b === "boolean") {
+      if (typeof v !== "boolean") throw new TypeError(`Platform.create: features.${k} must be true or false, got ${shown(v)}`);
+    } else if (typeof v !== "number" || !Number.isInteger(v) || v < b[0] || v > b[1]) {
+      throw new RangeError(`Platform.create: features.${k} must be an integer in [${b[0]}, ${b[1]}], got ${shown(v)}`);
+    }
+  }
+  // without LPA2 the stage-2 input size stops at 48 bits (RMM spec A3.4)
+  if (typeof o["s2sz"] === "number" && o["s2sz"] > 48 && o["lpa2"] !== true) throw new RangeError(`Platform.create: features.s2sz ${o["s2sz"]} needs lpa2: true (at most 48 without LPA2)`);
+}
+
 export class Platform {
   readonly machine: Machine;
   readonly rmm: Rmm;
@@ -73,9 +115,14 @@ export class Platform {
 
   static create(opts: PlatformOptions = {}): Platform {
     if (opts === null || typeof opts !== "object") throw new TypeError("Platform.create: options must be an object");
+    checkKnownKeys("Platform.create", opts, PLATFORM_OPTIONS);
     if (opts.rmm !== undefined && opts.rmm !== "1.0" && opts.rmm !== "2.0") {
-      throw new RangeError(`Platform.create: rmm must be "1.0" or "2.0", got ${JSON.stringify(opts.rmm)}`);
+      throw new RangeError(`Platform.create: rmm must be "1.0" or "2.0", got ${shown(opts.rmm)}`);
     }
+    for (const k of ["v1Compat", "trace", "startActive"] as const) {
+      if (opts[k] !== undefined && typeof opts[k] !== "boolean") throw new TypeError(`Platform.create: ${k} must be true or false, got ${shown(opts[k])}`);
+    }
+    if (opts.features !== undefined) checkFeatures(opts.features);
     return new Platform(opts);
   }
 

@@ -1,5 +1,6 @@
 /** Session commands: help, exit, save, seed. */
 import { writeFileSync } from "node:fs";
+import { SEED_MAX } from "../../host/host.js";
 import { findCommand } from "../parser.js";
 import type { Session } from "../session.js";
 import { usage, UsageError, type CommandSpec } from "../spec.js";
@@ -90,11 +91,15 @@ export const saveCommand: CommandSpec<Session> = {
 export const seedCommand: CommandSpec<Session> = {
   name: "seed",
   summary: "show the seed, or set it before any realm exists",
-  args: [{ name: "n", kind: "int", optional: true }],
+  help:
+    `Seeds are integers 0..${SEED_MAX} (0x${SEED_MAX.toString(16)}): the simulator's PRNG (xorshift32) has 32 bits\n` +
+    "of state, so a larger seed is refused rather than cut to 32 bits (which would give two seeds\n" +
+    "one trace). Seed 0 runs as 0x9e3779b9 (xorshift32 cannot start from 0). Same seed, same trace.",
+  args: [{ name: "n", kind: "int", optional: true, help: `0..${SEED_MAX}` }],
   run(s, a) {
     const n = a.big("n");
     if (n === undefined) return { value: { message: `seed ${s.seed}`, seed: s.seed }, kind: "message", replay: null };
-    if (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`seed: ${n} is out of range (0..2^53-1)`);
+    if (n < 0n || n > BigInt(SEED_MAX)) throw new UsageError(`seed: ${n} is out of range: seeds are integers 0..${SEED_MAX} (the PRNG has 32 bits of state; see 'help seed')`);
     if (s.hosts.size > 0) {
       if (Number(n) === s.seed) return { value: { message: `seed ${s.seed}`, seed: s.seed }, kind: "message", replay: null };
       throw new UsageError(`seed: hosts already exist with seed ${s.seed}; set the seed before the first 'new'`);
