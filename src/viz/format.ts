@@ -49,26 +49,62 @@ export interface HtmlCell {
 
 export type CellLike = string | HtmlCell;
 
-function cellHtml(tag: "td" | "th", c: CellLike): string {
+function cellHtml(tag: "td" | "th", c: CellLike, align: "left" | "right" = "left"): string {
   const cell: HtmlCell = typeof c === "string" ? { text: c } : c;
-  const style = [cell.mono ? "font-family:monospace" : "", "text-align:left", cell.style ?? ""].filter((s) => s).join(";");
+  const style = [cell.mono ? "font-family:monospace" : "", `text-align:${align}`, cell.style ?? ""].filter((s) => s).join(";");
   const span = cell.colspan !== undefined ? ` colspan="${cell.colspan}"` : "";
   return `<${tag}${span} style="${style}">${escapeHtml(cell.text)}</${tag}>`;
 }
 
-/** An HTML table (inline styles only: notebook viewers drop <style> blocks). */
+/** A number as tables show one: decimal (with _ or , separators, a sign, a unit) or 0x hex. */
+/** The table style that holds under both the classic Notebook and the JupyterLab stylesheets. */
+export const TABLE_STYLE = "border-collapse:collapse;table-layout:auto;margin-left:0;margin-right:auto";
+
+const NUMBER = /^[-+]?(?:\d[\d_,]*(?:\.\d+)?|0x[0-9a-f_]+)(?: ?(?:[KMGT]i?B|%|ms|s))?$/i;
+
+/** Columns whose body cells are all numbers (or empty): those are right-aligned. */
+function numericColumns(ncols: number, rows: readonly (readonly CellLike[])[]): boolean[] {
+  const out: boolean[] = [];
+  for (let i = 0; i < ncols; i++) {
+    let seen = false;
+    let numeric = true;
+    for (const r of rows) {
+      const c = r[i];
+      if (c === undefined) continue;
+      const cell = typeof c === "string" ? { text: c } : c;
+      if (cell.colspan !== undefined) continue;
+      if (cell.text === "") continue;
+      seen = true;
+      if (!NUMBER.test(cell.text)) {
+        numeric = false;
+        break;
+      }
+    }
+    out.push(seen && numeric);
+  }
+  return out;
+}
+
+/**
+ * An HTML table (inline styles only: notebook viewers drop <style> blocks): text left, numbers
+ * right, each header aligned as its column. The table's own style overrides what the front
+ * ends' stylesheets set (classic Notebook: centred, fixed layout, cells right-aligned; JupyterLab:
+ * left-aligned), so it looks the same in both.
+ */
 export function htmlTable(
   header: readonly CellLike[],
   rows: readonly (readonly CellLike[])[],
   opts: { caption?: string; rowStyles?: readonly (string | undefined)[] } = {},
 ): string {
-  const out: string[] = ['<table class="realm-table" style="border-collapse:collapse">'];
+  const out: string[] = [`<table class="realm-table" style="${TABLE_STYLE}">`];
   if (opts.caption !== undefined) out.push(`<caption style="text-align:left;font-weight:bold">${escapeHtml(opts.caption)}</caption>`);
-  out.push("<thead><tr>" + header.map((h) => cellHtml("th", h)).join("") + "</tr></thead>");
+  const right = numericColumns(header.length, rows);
+  const align = (i: number): "left" | "right" => (right[i] === true ? "right" : "left");
+  out.push("<thead><tr>" + header.map((h, i) => cellHtml("th", h, align(i))).join("") + "</tr></thead>");
   out.push("<tbody>");
   rows.forEach((r, i) => {
     const rs = opts.rowStyles?.[i];
-    out.push(`<tr${rs ? ` style="${rs}"` : ""}>` + r.map((c) => cellHtml("td", c)).join("") + "</tr>");
+    out.push(`<tr${rs ? ` style="${rs}"` : ""}>` + r.map((c, j) => cellHtml("td", c, align(j))).join("") + "</tr>");
   });
   out.push("</tbody></table>");
   return out.join("\n");

@@ -7,7 +7,7 @@
  * first/last, ipa, state, ripas, pa/desc, table/child}; runs of identical entries come
  * collapsed as ranges, and stay collapsed here.
  */
-import { escapeHtml, hexAddr, plain } from "./format.js";
+import { escapeHtml, hexAddr, plain, TABLE_STYLE } from "./format.js";
 import { View } from "./mime.js";
 
 export interface RttViewEntry {
@@ -198,7 +198,7 @@ const STATE_COLORS: Record<string, string> = {
 export function rttHtml(tree: unknown, opts: RttViewOptions = {}): string {
   const t = normalizeRttTree(tree, opts);
   const out: string[] = [
-    '<table class="realm-rtt" style="border-collapse:collapse;font-family:monospace;font-size:90%">',
+    `<table class="realm-rtt" style="${TABLE_STYLE};font-family:monospace;font-size:90%">`,
     `<caption style="text-align:left;font-weight:bold;font-family:sans-serif">${escapeHtml(t.title)}</caption>`,
     '<thead><tr><th style="text-align:left">level</th><th style="text-align:left">index</th><th style="text-align:left">IPA</th>' +
       '<th style="text-align:left">state</th><th style="text-align:left">RIPAS</th><th style="text-align:left">PA</th></tr></thead><tbody>',

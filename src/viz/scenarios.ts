@@ -4,7 +4,7 @@
  * notes}). Several scenario ids give one table each.
  */
 import type { ScenarioResult } from "../scenarios/index.js";
-import { escapeHtml, plain, textTable } from "./format.js";
+import { escapeHtml, plain, TABLE_STYLE, textTable } from "./format.js";
 import { View } from "./mime.js";
 
 /**
@@ -78,7 +78,7 @@ export function comparisonHtml(results: readonly ComparisonRow[]): string {
     .map((g) => {
       const head = g.title ? `${g.id} ${g.title}` : g.id;
       const out = [
-        '<table class="realm-scenarios" style="border-collapse:collapse">',
+        `<table class="realm-scenarios" style="${TABLE_STYLE}">`,
         `<caption style="text-align:left;font-weight:bold">${escapeHtml(head)}</caption>`,
         '<thead><tr><th></th>' + g.results.map((r) => `<th style="text-align:left">${escapeHtml(r.series)}</th>`).join("") + "</tr></thead><tbody>",
       ];

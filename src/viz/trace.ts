@@ -4,7 +4,7 @@
  * INJECT:, WARNING:) on their own rows. Accepts the host's TraceLog (src/trace/log.ts), its
  * entries, or plain lines.
  */
-import { escapeHtml } from "./format.js";
+import { escapeHtml, TABLE_STYLE } from "./format.js";
 import { View } from "./mime.js";
 
 export interface TraceViewOptions {
@@ -118,23 +118,26 @@ export function traceHtml(trace: unknown, opts: TraceViewOptions = {}): string {
   const withStep = rows.some((r) => r.step !== undefined);
   const head = ["#", ...(withStep ? ["step"] : []), "command", "arguments", "result", "outputs"];
   const out: string[] = [
-    '<table class="realm-trace" style="border-collapse:collapse;font-family:monospace;font-size:90%">',
+    `<table class="realm-trace" style="${TABLE_STYLE};font-family:monospace;font-size:90%">`,
     `<caption style="text-align:left;font-weight:bold">${escapeHtml(opts.title ?? "Trace")} (${rows.length} of ${all.length} lines)</caption>`,
-    "<thead><tr>" + head.map((h) => `<th style="text-align:left">${h}</th>`).join("") + "</tr></thead><tbody>",
+    // Every cell says its alignment: the classic Notebook right-aligns cells that do not.
+    "<thead><tr>" + head.map((h) => `<th style="text-align:${h === "#" || h === "step" ? "right" : "left"}">${h}</th>`).join("") + "</tr></thead><tbody>",
   ];
+  const L = 'style="text-align:left"';
+  const num = (v: unknown): string => `<td style="text-align:right">${String(v ?? "")}</td>`;
   for (const r of rows) {
-    const stepCell = withStep ? `<td>${r.step ?? ""}</td>` : "";
+    const stepCell = withStep ? num(r.step) : "";
     if (r.kind === "rmi") {
-      const color = r.ok ? "" : ' style="color:#b00020"';
+      const result = r.ok ? L : 'style="text-align:left;color:#b00020"';
       out.push(
-        `<tr><td>${r.n}</td>${stepCell}<td>${escapeHtml(r.command)}</td><td>${escapeHtml(r.args)}</td>` +
-          `<td${color}>${escapeHtml(r.result)}</td><td>${escapeHtml(r.outputs)}</td></tr>`,
+        `<tr>${num(r.n)}${stepCell}<td ${L}>${escapeHtml(r.command)}</td><td ${L}>${escapeHtml(r.args)}</td>` +
+          `<td ${result}>${escapeHtml(r.result)}</td><td ${L}>${escapeHtml(r.outputs)}</td></tr>`,
       );
     } else {
       const color = r.kind === "warn" ? "color:#b00020;font-weight:bold" : r.kind === "inject" ? "color:#8a4b00" : "color:#555";
       out.push(
-        `<tr><td>${r.n}</td>${stepCell}<td style="${color}">${escapeHtml(r.command)}</td>` +
-          `<td colspan="3" style="${color}">${escapeHtml(r.result)}</td></tr>`,
+        `<tr>${num(r.n)}${stepCell}<td style="text-align:left;${color}">${escapeHtml(r.command)}</td>` +
+          `<td colspan="3" style="text-align:left;${color}">${escapeHtml(r.result)}</td></tr>`,
       );
     }
   }

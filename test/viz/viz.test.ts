@@ -190,13 +190,13 @@ describe("trace view", () => {
     const log = { entries: [{ step: 0 }, { step: 3 }], lines: () => TRACE.slice(0, 2) };
     const rows = traceRows(log);
     expect(rows.map((r) => r.step)).toEqual([0, 3]);
-    expect(traceView(log).get("text/html")).toContain("<th style=\"text-align:left\">step</th>");
+    expect(traceView(log).get("text/html")).toContain("<th style=\"text-align:right\">step</th>");
   });
 
   it("grep and last select lines; failures are marked in HTML", () => {
     const v = traceView(TRACE, { grep: "RTT", last: 1 });
     expect(v.toString().split("\n")).toEqual(["Trace: 1 of 6 lines", "3  SMC_RMI_RTT_READ_ENTRY 80040000 0 3 > RMI_SUCCESS 2 0 0 0"]);
-    expect(traceView(TRACE).get("text/html")).toContain('<td style="color:#b00020">RMI_ERROR_RTT 2</td>');
+    expect(traceView(TRACE).get("text/html")).toContain('<td style="text-align:left;color:#b00020">RMI_ERROR_RTT 2</td>');
   });
 
   it("counts calls per command", () => {
