@@ -10,7 +10,7 @@
  *
  * Sources: TF-RMM rmm-spec-v1.0-rel0 runtime/core/exit.c (handle_data_abort,
  * handle_instruction_abort, handle_realm_rsi, emulated/non-emulated ESR masks),
- * runtime/rsi/psci.c, runtime/rsi/memory.c (handle_rsi_ipa_state_set); rmm-model.md 8.2-8.4.
+ * runtime/rsi/psci.c, runtime/rsi/memory.c (handle_rsi_ipa_state_set).
  */
 import { GRANULE_SIZE, toNum } from "../arch/geometry.js";
 import { Pas } from "../platform/gpt.js";
@@ -280,7 +280,7 @@ export class RealmVcpu {
   }
 
   /**
-   * A load, store or instruction fetch at `ipa` (rmm-model.md 8.3, TF-RMM exit.c):
+   * A load, store or instruction fetch at `ipa` (TF-RMM runtime/core/exit.c handle_data_abort, handle_instruction_abort):
    * * outside the IPA space, protected with RIPAS EMPTY, or a fetch from the unprotected half:
    *   the RMM injects an SEA into the realm, no exit ("sea");
    * * protected and ASSIGNED RAM, or unprotected and mapped with the permission: "ok" (the data
@@ -394,7 +394,7 @@ export class RealmVcpu {
   }
 
   /**
-   * RSI_IPA_STATE_SET(base, top, ripas, flags) (TF-RMM rsi/memory.c, rmm-model.md 8.2): an
+   * RSI_IPA_STATE_SET(base, top, ripas, flags) (TF-RMM runtime/rsi/memory.c handle_rsi_ipa_state_set): an
    * invalid request (ripas > RAM, base/top not 4 KiB aligned, top <= base, range not inside the
    * PAR) returns RSI_ERROR_INPUT to the realm without an exit; otherwise the REC records the
    * request and exits with RIPAS_CHANGE. The result comes at the next entry (entry.rsiResult).
@@ -426,7 +426,7 @@ export class RealmVcpu {
   }
 
   /**
-   * A PSCI call (SMC with x0 = fid) as the RMM handles it (TF-RMM rsi/psci.c, rmm-model.md 8.4).
+   * A PSCI call (SMC with x0 = fid) as the RMM handles it (TF-RMM runtime/rsi/psci.c).
    * Answered in place (returns x0): VERSION, FEATURES, CPU_ON/AFFINITY_INFO with a bad argument
    * or targeting the caller, unknown PSCI functions. Exits ("exit"): CPU_SUSPEND and CPU_OFF
    * (notifications), CPU_ON and AFFINITY_INFO (pending until PSCI_COMPLETE), SYSTEM_OFF and

@@ -57,7 +57,7 @@ export function recIsRunning(rmm: Rmm, rec: Rec): boolean {
 }
 
 /**
- * REC_CREATE checks that follow the granule checks (rmm-model.md 5.8 checks 5-7):
+ * REC_CREATE checks that follow the granule checks (TF-RMM runtime/rmi/rec.c smc_rec_create, in its order):
  * RD refcount at its maximum -> REALM; realm not NEW -> REALM; mpidr with bits outside the
  * affinity fields, or whose index is not the next REC index -> INPUT.
  */

@@ -8,8 +8,7 @@
  * inspecting ones for every failure condition first (a failed command changes nothing).
  *
  * Sources: RMM spec (DEN0137 1.0-rel0) sections on RTTs and the RMI_RTT_* commands; TF-RMM
- * rmm-spec-v1.0-rel0 runtime/rmi/rtt.c and lib/s2tt/src/s2tt.c (summarised in
- * reference/rmm-model.md sections 4 and 5).
+ * rmm-spec-v1.0-rel0 runtime/rmi/rtt.c and lib/s2tt/src/s2tt.c.
  */
 import { GRANULE_SIZE, S2TT_MIN_BLOCK_LEVEL, S2TT_PAGE_LEVEL, mapSize } from "../arch/geometry.js";
 import { GranuleState } from "./granule.js";
@@ -76,7 +75,7 @@ export function walk(rmm: Rmm, realm: Realm, ipa: number, level: number): WalkRe
 }
 
 // ---------------------------------------------------------------------------------------------
-// Unfold: RTT_CREATE under a non-table entry (rmm-model.md 4.5)
+// Unfold: RTT_CREATE under a non-table entry (TF-RMM runtime/rmi/rtt.c smc_rtt_create)
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -119,7 +118,7 @@ export function unfold(rmm: Rmm, realm: Realm, parent: Rtt, i: number, childG: n
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fold (rmm-model.md 4.6)
+// Fold (TF-RMM runtime/rmi/rtt.c smc_rtt_fold; the homogeneity tests of lib/s2tt/src/s2tt.c)
 // ---------------------------------------------------------------------------------------------
 
 /** What a fold would write into the parent entry. Reused (no allocation per call). */
@@ -390,7 +389,7 @@ export function nsDescOf(oa: number, attr: number, lpa2: boolean): bigint {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RTT_READ_ENTRY encoding (rmm-model.md 4.4)
+// RTT_READ_ENTRY encoding (TF-RMM runtime/rmi/rtt.c smc_rtt_read_entry)
 // ---------------------------------------------------------------------------------------------
 
 /** Host-visible state (RmiRttEntryState) of an internal entry state. */

@@ -1,7 +1,8 @@
 /**
- * The S01..S33 scenario catalogue (linux-cca-series.md §6), each runnable on every posting the
- * host implements. A scenario only scripts the trigger (VMM and guest actions, injections,
- * interleavings); its outcome comes from running the simulated code of that posting.
+ * The S01..S33 scenario catalogue (this project's ids; each entry's title names the posting and
+ * patch it comes from), each runnable on every posting the host implements. A scenario only
+ * scripts the trigger (VMM and guest actions, injections, interleavings); its outcome comes from
+ * running the simulated code of that posting.
  */
 import { GranuleState } from "../rmm/granule.js";
 import { Host } from "../host/host.js";
@@ -172,7 +173,9 @@ const DEFS: ScenarioDef[] = [
       rec.check("touch X with the page undelegatable", vm.touch(X, { vcpu: 1, access: "write" }));
       // Issue 5: the catalogue's "page refcount balanced" does not hold where the caller keeps the
       // kvm_gmem_get_pfn reference whenever realm_map_ipa returns 0, and the delegate "race"
-      // returns 0 (§5.7/§5.8: v8/v10 private_memslot_fault, v13 gmem_abort) [inferred].
+      // returns 0 (v8 20/43 and v10 20/43 private_memslot_fault, v12 24/46 and v13 27/48
+      // gmem_abort: "if successful don't release the page"; realm_map_protected returns 0 after a
+      // failed delegate) [inferred].
       const extraRefs = runs.reduce((m, r) => Math.max(m, (r.result.refcount ?? 1) - 1), 0);
       if (extraRefs > 0) {
         rec.notes.push(`variant 1: up to ${extraRefs} extra guest_memfd reference(s): after a failed delegate realm_map_protected returns 0 ("likely raced"), ${host.profile.privateFault} keeps its kvm_gmem_get_pfn reference as for a map, the unmap drops one per DATA granule [inferred; catalogue: balanced]`);
@@ -339,10 +342,11 @@ const DEFS: ScenarioDef[] = [
       const t = vm.touch(RAM + 0x2000n, { vcpu: 1 });
       rec.data.vcpu1 = { outcome: t.outcome, errno: t.errno };
       rec.check("vcpu1 enters after SYSTEM_OFF", t);
-      // B (v14, §5.14): vCPU 1 is off; vCPU 0 turns it on with CPU_ON and vCPU 1's thread runs
-      // KVM_RUN as soon as KVM marks it on. v8..v13 answer PSCI_COMPLETE while handling the exit,
-      // so REC 1 is runnable by then; v14 answers it in vCPU 0's next kvm_rec_pre_enter, and REC 1
-      // entered before that is refused (RMI_ERROR_REC): KVM_RUN -EAGAIN, the VMM runs it again.
+      // B (v14 rmi.c: kvm_rec_pre_enter -> kvm_rec_complete_psci): vCPU 1 is off; vCPU 0 turns
+      // it on with CPU_ON and vCPU 1's thread runs KVM_RUN as soon as KVM marks it on. v8..v13
+      // answer PSCI_COMPLETE while handling the exit, so REC 1 is runnable by then; v14 answers it
+      // in vCPU 0's next kvm_rec_pre_enter, and REC 1 entered before that is refused
+      // (RMI_ERROR_REC): KVM_RUN -EAGAIN, the VMM runs it again.
       const b = started(series, { vcpus: 2 });
       b.vm.run(1, [psciOps.cpuOff()]);
       const target = b.vm.kvm.vcpus[1]!;
@@ -730,7 +734,7 @@ function withV2Part(d: ScenarioDef): ScenarioDef {
   if (v2 === undefined) return d;
   return {
     id: d.id,
-    // one catalogue entry, one title: the v1.0 and v2.0 parts are the same §6 item
+    // one catalogue entry, one title: the v1.0 and v2.0 parts are the same catalogue item
     title: SHARED_TITLES[d.id] ?? d.title,
     affects: [...new Set([...d.affects, ...v2.affects])],
     run: (series, mk) => (Host.create({ series, seed: 1 }).profile.rmm === "2.0" ? v2.run(series, mk) : d.run(series, mk)),

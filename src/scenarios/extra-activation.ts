@@ -1,5 +1,6 @@
 /**
- * S17 — activation failure semantics (Suzuki and Marc, v12 11/46; linux-cca-series.md §5.13).
+ * S17 — activation failure semantics (v12 11/46 kvm_activate_realm; v13 16/48 "Change realm_state
+ * checks to be >= REALM_STATE_ACTIVE to avoid a dead guest being revived by kvm_activate_realm()").
  * A: the VMM has no in-kernel irqchip. v12 creates the RD, marks the realm DEAD "in case we fail",
  *    then rejects the run: the realm is dead for good. v13 checks the irqchip first. v8/v10 reject
  *    the first run (kvm_arch_vcpu_run_pid_change) without touching the realm.

@@ -1,5 +1,5 @@
 /**
- * S32 and S33 (linux-cca-series.md §6): catalogue entries the simulator does not run: review
+ * S32 and S33: catalogue entries the simulator does not run: review
  * findings with no behaviour. They are registered so the catalogue is complete; running one
  * returns its notes. (S29 runs: src/scenarios/extra-tracking.ts.)
  */
@@ -29,5 +29,5 @@ export const S32 = notesOnly("S32", "Build/config-only findings", [
 ]);
 
 export const S33 = notesOnly("S33", "Review nits (naming, comments, types, style)", [
-  "Behaviour-neutral review comments (symbol names such as RMM_RTT_BLOCK_LEVEL, comment typos such as \"Thus is\" -> \"Thus if\", gpa_t vs phys_addr_t, enum vs bool, renames such as kvm_init_realm_vm -> kvm_init_realm): see linux-cca-series.md §6 S33 for the table by posting and reviewer.",
+  "Behaviour-neutral review comments (symbol names such as RMM_RTT_BLOCK_LEVEL, comment typos such as \"Thus is\" -> \"Thus if\", gpa_t vs phys_addr_t, enum vs bool, renames such as kvm_init_realm_vm -> kvm_init_realm). Stored examples: Suzuki K Poulose on v8 20/43 (seed 001: RMM_RTT_BLOCK_LEVEL / RMM_RTT_MAX_LEVEL for the literals 2 and 3); Wei-Lin Chang on v13 27/48 (seed 000: gpa_t for kvm_gpa_from_fault's ipa, \"Thus is -> Thus if.\", \"Maybe use !shared_ipa_fault() here?\") and on v14 17/44 (\"Looks like out_rtt can be simplified out.\"; Steven, seed 004: a deliberate unsigned long -> phys_addr_t conversion).",
 ]);

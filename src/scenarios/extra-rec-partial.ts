@@ -1,9 +1,10 @@
 /**
  * S18 — partial REC creation during activation (v12..v14) [inferred]. REC_CREATE fails for vCPU k:
- * v12+ create every REC at the first KVM_RUN (kvm_activate_realm, §5.13), so RECs 0..k-1 exist, the
- * realm is DEAD, INIT_RIPAS never ran and KVM_RUN fails; the RECs are only destroyed with the vCPUs.
- * v8/v10 create each REC at KVM_ARM_VCPU_FINALIZE(REC) (§5.12): the VMM sees that ioctl fail, the
- * realm stays NEW. Either way destroying the VM must give every REC granule back.
+ * v12+ create every REC at the first KVM_RUN (v12 11/46 kvm_activate_realm), so RECs 0..k-1
+ * exist, the realm is DEAD, INIT_RIPAS never ran and KVM_RUN fails; the RECs are only destroyed
+ * with the vCPUs. v8/v10 create each REC at KVM_ARM_VCPU_FINALIZE(REC) (v10 11/43
+ * kvm_arm_vcpu_finalize -> kvm_create_rec): the VMM sees that ioctl fail, the realm stays NEW.
+ * Either way destroying the VM must give every REC granule back.
  */
 import { Host } from "../host/host.js";
 import { countRmi, type ExtraScenario } from "./extra-common.js";

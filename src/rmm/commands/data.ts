@@ -1,8 +1,7 @@
 /**
  * RMI_DATA_CREATE / RMI_DATA_CREATE_UNKNOWN / RMI_DATA_DESTROY (v1.0).
  * Source: RMM spec 1.0-rel0 B4.3 (DATA commands); TF-RMM rmm-spec-v1.0-rel0 runtime/rmi/rtt.c
- * (smc_data_create, smc_data_create_unknown, data_create, smc_data_destroy);
- * reference/rmm-model.md 5.20, 5.21.
+ * (smc_data_create, smc_data_create_unknown, data_create, smc_data_destroy).
  */
 import { S2TT_PAGE_LEVEL, toNum } from "../../arch/geometry.js";
 import { gran, nsGranule, paAboveLimit } from "../checks.js";

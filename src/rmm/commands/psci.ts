@@ -1,7 +1,7 @@
 /**
  * RMI_PSCI_COMPLETE(calling_rec, target_rec, status): the host completes a realm's PSCI CPU_ON or
  * AFFINITY_INFO request. Source: RMM spec B4.3.6; TF-RMM rmm-spec-v1.0-rel0 runtime/rmi/rec.c
- * smc_psci_complete, runtime/rsi/psci.c psci_complete_request; rmm-model.md 5.11.
+ * smc_psci_complete, runtime/rsi/psci.c psci_complete_request.
  */
 import { GRANULE_SIZE, toNum } from "../../arch/geometry.js";
 import { mpidrEl1ToRecIndex } from "../abi/rec-params.js";

@@ -89,8 +89,8 @@ export function makeRootRtt(realm: { sl: number; parSize: number }, g: number, i
 }
 
 /**
- * The v1.0 parameter checks of REALM_CREATE in spec order (checks 2..9 of the table in
- * rmm-model.md 5.4). Returns ERROR_INPUT or SUCCESS. Shared with the v2.0 REALM_CREATE.
+ * The v1.0 parameter checks of REALM_CREATE in spec order (TF-RMM rmm-spec-v1.0-rel0
+ * runtime/rmi/realm.c validate_realm_params, in its order). Returns ERROR_INPUT or SUCCESS. Shared with the v2.0 REALM_CREATE.
  */
 export function validateRealmParams(rmm: Rmm, p: DecodedRealmParams, hashAlgos: readonly number[]): number {
   const f = rmm.features;

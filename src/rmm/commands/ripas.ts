@@ -2,8 +2,7 @@
  * RMI_RTT_INIT_RIPAS (v1.0) and RMI_RTT_SET_RIPAS (v1.0 and v2.0).
  * Source: RMM spec 1.0-rel0 B4.3 (RTT_INIT_RIPAS, RTT_SET_RIPAS); TF-RMM rmm-spec-v1.0-rel0
  * runtime/rmi/rtt.c (smc_rtt_init_ripas, smc_rtt_set_ripas, rtt_set_ripas_range, update_ripas),
- * with the SET_RIPAS `top` alignment check of TF-RMM rmm-spec-v1.x-aligned / main;
- * reference/rmm-model.md 5.18, 5.19, 12.4.
+ * with the SET_RIPAS `top` alignment check of TF-RMM rmm-spec-v1.x-aligned / main.
  */
 import { GRANULE_SIZE, S2TT_PAGE_LEVEL, mapSize, toNum } from "../../arch/geometry.js";
 import { gran } from "../checks.js";
@@ -51,7 +50,7 @@ function rttInitRipas(rmm: Rmm, rd: bigint, baseReg: bigint, topReg: bigint): nu
  * Success: x1 = the address reached; the REC's progress address moves there.
  */
 function rttSetRipas(rmm: Rmm, rd: bigint, rec: bigint, baseReg: bigint, topReg: bigint): number {
-  // size_valid, top_gran_align (the alignment check is the v1.x fix, see rmm-model.md 12.4)
+  // size_valid, top_gran_align (the alignment check is the fix in TF-RMM rmm-spec-v1.x-aligned / main; rel0 lacks it)
   if (topReg <= baseReg || topReg % BigInt(GRANULE_SIZE) !== 0n) return ERROR_INPUT;
   const rdG = gran(rmm, rd, GranuleState.RD);
   const recG = gran(rmm, rec, GranuleState.REC);

@@ -2,9 +2,9 @@
  * RMI_RTT_CREATE / RMI_RTT_DESTROY / RMI_RTT_FOLD / RMI_RTT_MAP_UNPROTECTED /
  * RMI_RTT_UNMAP_UNPROTECTED / RMI_RTT_READ_ENTRY.
  * Source: RMM spec 1.0-rel0 B4.3 (RTT commands); TF-RMM rmm-spec-v1.0-rel0 runtime/rmi/rtt.c
- * (smc_rtt_create, smc_rtt_destroy, smc_rtt_fold, map_unmap_ns, smc_rtt_read_entry);
- * reference/rmm-model.md 5.12-5.17. Failure conditions are checked in that order, all of them
- * before any state changes.
+ * (smc_rtt_create, smc_rtt_destroy, smc_rtt_fold, map_unmap_ns, smc_rtt_read_entry).
+ * Failure conditions are checked in the order of those functions, all of them before any state
+ * changes.
  */
 import { toNum } from "../../arch/geometry.js";
 import { gran, levelArg } from "../checks.js";

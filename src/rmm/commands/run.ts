@@ -3,7 +3,7 @@
  * realm vCPU (rmm.guest, see realm-exec.ts) until an exit, write RmiRecRun.exit.
  * Source: RMM spec B4.3.15; TF-RMM rmm-spec-v1.0-rel0 runtime/rmi/run.c (smc_rec_enter,
  * complete_sea_insertion, complete_mmio_emulation, complete_set_ripas), lib/gic/src/gic.c
- * (gic_validate_state, gic_copy_state_*); rmm-model.md 5.10, 8.
+ * (gic_validate_state, gic_copy_state_*), runtime/core/exit.c.
  */
 import {
   REC_ENTER_FLAG_EMUL_MMIO,
@@ -194,7 +194,7 @@ function putU64(v: DataView, off: number, x: bigint): void {
 /** TF-RMM reset_last_run_info: shared, frozen (a new record replaces it at the next sync exit). */
 const NO_LAST_RUN: Rec["lastRun"] = Object.freeze({ esr: 0n, hpfar: 0n, far: 0n });
 
-/** RMI_REC_ENTER(rec, run_ptr): checks in the order of rmm-model.md 5.10. */
+/** RMI_REC_ENTER(rec, run_ptr): checks in the order of TF-RMM smc_rec_enter. */
 function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   // 1 run_align / run_bound / run granule UNDELEGATED
   const runG = nsBufferFound(rmm, runPtr);

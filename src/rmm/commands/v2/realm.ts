@@ -3,9 +3,9 @@
  * one), RMI_REALM_TERMINATE (0x201, realm -> ZOMBIE) and RMI_REALM_DESTROY (0x159, needs ZOMBIE).
  * RMI_REALM_ACTIVATE is the shared v1.0 row.
  *
- * REALM_CREATE is a plain command here (as the RMM the v13/v14 postings ran against, and
- * reference/rmm-model.md 9.3); later TF-RMM main turns it and REALM_DESTROY into SROs that donate
- * and reclaim RD auxiliary granules (docs/rmm-2.0.md).
+ * REALM_CREATE is a plain command here (as the RMM the v13/v14 postings ran against: v14 05/44
+ * rmi_realm_create is one SMC, no SRO loop); later TF-RMM main turns it and REALM_DESTROY into
+ * SROs that donate and reclaim RD auxiliary granules (docs/rmm-2.0.md).
  * Sources: TF-RMM main runtime/rmi/realm.c (validate_realm_params, vmid_alloc,
  * smc_realm_terminate, smc_realm_destroy), lib/smc/include/smc-rmi.h struct rmi_realm_params
  * (flags0: LPA2 0, SVE 1, PMU 2, DA 3, MEC_POLICY [8:7]; num_aux_planes 0x38; ats_plane 0x440;

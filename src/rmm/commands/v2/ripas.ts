@@ -3,7 +3,7 @@
  * runtime/rmi/rtt.c smc_rtt_init_ripas; commit bdb07f46 "Change RMI_RTT_INIT_RIPAS to not extend
  * RIM as per RMM v2.0"): the RIM is not extended, and ASSIGNED/EMPTY -> ASSIGNED/RAM is allowed
  * (ASSIGNED/RAM passes), so RTT_DATA_MAP_INIT may come before INIT_RIPAS.
- * Checks in order (reference/rmm-model.md 5.18):
+ * Checks in order (smc_rtt_init_ripas):
  *  1 top <= base                                                          -> INPUT
  *  2 gran(rd) RD                                                          -> INPUT
  *  3 base or top not 4K aligned or outside the IPA space; base or top - 4K not in the PAR -> INPUT

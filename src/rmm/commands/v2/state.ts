@@ -6,7 +6,7 @@
  * least one unit of progress when it succeeds, and may stop early with out_top < top. The rule is
  * deterministic and configurable so host retry loops get exercised:
  *  - GRANULE_RANGE_(UN)DELEGATE: at most `maxGranulesPerCall` granules per call
- *    (default 1: TF-RMM main delegates exactly one granule per call, rmm-model.md 9.3);
+ *    (default 1: TF-RMM main runtime/rmi/granule.c delegates exactly one granule per call);
  *  - RTT_DATA_MAP / RTT_DATA_UNMAP / RTT_UNPROT_MAP / RTT_UNPROT_UNMAP / RTT_INIT_RIPAS: at most
  *    `maxEntriesPerCall` RTT entries per call (default 512: the call never crosses the end of one
  *    leaf RTT, as TF-RMM rtt_map.c / rtt_unmap.c / rtt.c do);

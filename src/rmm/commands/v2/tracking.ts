@@ -25,7 +25,7 @@
  *    tracked granule -> INPUT (TF-RMM of the bet0 era: find_granule(addr) on the region base, no
  *    granule and no device granule leaves RMI_ERROR_INPUT). So a region that holds DRAM but does
  *    not start in it (DRAM at 0x100_4300_0000) is an error for the posting that aligned down.
- * Callable before RMM_ACTIVATE (rmm-model.md §9.1).
+ * Callable before RMM_ACTIVATE (TF-RMM main runtime/core/handler.c).
  *
  * GPT_L1_CREATE(addr): addr above the PA size or not aligned to L0GPTSZ (1 GiB: FEATURES reg1
  * L0GPTSZ = 0) -> INPUT; otherwise RMI_ERROR_GPT: the simulated GPT is created by the firmware
