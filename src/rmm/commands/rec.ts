@@ -1,8 +1,8 @@
 /**
  * RMI_REC_AUX_COUNT / RMI_REC_CREATE / RMI_REC_DESTROY (v1.0).
  * Source: RMM spec B4.3.14 / B4.3.12 / B4.3.13; TF-RMM rmm-spec-v1.0-rel0 runtime/rmi/rec.c
- * (smc_rec_aux_count, smc_rec_create, smc_rec_destroy); [CBMC] tb_rmi_rec_aux_count.c,
- * tb_rmi_rec_destroy.c; rmm-model.md 5.7-5.9.
+ * (smc_rec_aux_count, smc_rec_create, smc_rec_destroy); TF-RMM tools/cbmc/testbenches
+ * tb_rmi_rec_aux_count.c, tb_rmi_rec_destroy.c.
  */
 import { MAX_REC_AUX_GRANULES } from "../abi/rec-params.js";
 import { gran, nsReadGranule } from "../checks.js";
@@ -20,7 +20,7 @@ function recAuxCount(rmm: Rmm, rd: bigint): number {
   return SUCCESS;
 }
 
-/** RMI_REC_CREATE(rd, rec, params_ptr), v1.0: checks in the order of rmm-model.md 5.8. */
+/** RMI_REC_CREATE(rd, rec, params_ptr), v1.0: checks in the order of TF-RMM smc_rec_create. */
 function recCreate(rmm: Rmm, rd: bigint, rec: bigint, paramsPtr: bigint): number {
   // 1 params_align / params_bound / params_pas
   const pg = nsBufferGranule(rmm, paramsPtr);

@@ -22,8 +22,9 @@
  *   OP_CONTINUE -> SUCCESS with rec DELEGATED (zeroed).
  *
  * Sources: TF-RMM main runtime/rmi/rec.c (smc_rec_create, rec_create_continue, smc_rec_destroy,
- * rec_continue_handler), lib/sro_context sro_aux.c; reference/rmm-model.md 9.3; Linux v14
- * rmi_sro_memxfer_execute. The REC checks and install come from src/rmm/rec-ops.ts.
+ * rec_continue_handler), lib/sro_context sro_aux.c; Linux v14 05/44 rmi_rec_create
+ * (rmi_sro_execute) and 10/44 (SRO support). The REC checks and install come from
+ * src/rmm/rec-ops.ts.
  */
 import { MAX_REC_AUX_GRANULES } from "../../abi/rec-params.js";
 import { RmiAddrSize, RmiOpMemState } from "../../abi/range-desc.js";
