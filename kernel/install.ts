@@ -3,16 +3,20 @@
  * (Jupyter kernelspec format: argv, display_name, language, interrupt_mode). No Python package
  * is needed: Jupyter finds kernelspecs in `<data dir>/kernels/` for each data dir (the user's,
  * JUPYTER_DATA_DIR, each entry of JUPYTER_PATH, `<prefix>/share/jupyter`).
- * `realm kernel install [--prefix DIR]` calls installKernel().
+ * `realm kernel install [--name N] [--user | --sys-prefix | --prefix P]` calls installKernel().
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir, platform } from "node:os";
 import { join, resolve } from "node:path";
 import { packageRoot } from "./resolve.js";
 
+/** The kernelspec name `realm kernel install` uses by default. */
 export const KERNEL_NAME = "realm";
+/** The name Jupyter's kernel menus show. */
 export const KERNEL_DISPLAY_NAME = "Realm (TypeScript)";
 
+/** kernel.json (Jupyter kernelspec format). */
 export interface KernelSpec {
   argv: string[];
   display_name: string;
@@ -22,9 +26,14 @@ export interface KernelSpec {
   metadata: Record<string, unknown>;
 }
 
+/** Where installKernel() writes (at most one of prefix, sysPrefix, user, dataDir; default: user). */
 export interface InstallOptions {
   /** Install into PREFIX/share/jupyter/kernels/realm (as `jupyter kernelspec install --prefix`). */
   prefix?: string;
+  /** Install into the Python's sys.prefix/share/jupyter (as `--sys-prefix`; Debian: /usr). */
+  sysPrefix?: boolean;
+  /** Install into the user's Jupyter data dir (the default; as `--user`). */
+  user?: boolean;
   /** Install into DIR/kernels/realm: DIR is a Jupyter data dir, e.g. one entry of JUPYTER_PATH. */
   dataDir?: string;
   /** Kernelspec name (default "realm"). */
@@ -33,11 +42,21 @@ export interface InstallOptions {
   node?: string;
 }
 
+/** What installKernel() did. */
 export interface InstallResult {
   /** The kernelspec directory written. */
   dir: string;
   specFile: string;
   spec: KernelSpec;
+  /** The kernelspec that was in `dir` before and was replaced (absent: none was there). */
+  replaced?: { displayName: string; argv: string[] };
+}
+
+/** sys.prefix of the Python Jupyter runs on (python3 on PATH; Debian's is /usr). */
+export function pythonSysPrefix(python = process.env["REALM_PYTHON"] ?? "python3"): string {
+  const r = spawnSync(python, ["-c", "import sys; print(sys.prefix)"], { encoding: "utf8" });
+  if (r.status !== 0 || r.stdout.trim() === "") throw new Error(`installKernel: --sys-prefix: cannot run ${python} to find sys.prefix`);
+  return r.stdout.trim();
 }
 
 /** The user's Jupyter data directory (jupyter_core's jupyter_data_dir rules). */
@@ -72,9 +91,8 @@ export function kernelSpec(opts: { node?: string; root?: string } = {}): KernelS
 
 /** Write the kernelspec; returns where. Throws if the kernel is not built. */
 export function installKernel(opts: InstallOptions = {}): InstallResult {
-  if (opts.prefix !== undefined && opts.dataDir !== undefined) {
-    throw new TypeError("installKernel: give prefix or dataDir, not both");
-  }
+  const where = [opts.prefix !== undefined && "prefix", opts.dataDir !== undefined && "dataDir", opts.sysPrefix === true && "sysPrefix", opts.user === true && "user"].filter((x) => x);
+  if (where.length > 1) throw new TypeError(`installKernel: give one of prefix, sysPrefix, user, dataDir (got ${where.join(", ")})`);
   const name = opts.name ?? KERNEL_NAME;
   if (!/^[a-z0-9._-]+$/i.test(name)) throw new RangeError(`installKernel: name must be letters, digits, . _ -, got ${JSON.stringify(name)}`);
   const specOpts: { node?: string } = {};
@@ -86,12 +104,29 @@ export function installKernel(opts: InstallOptions = {}): InstallResult {
   const base =
     opts.prefix !== undefined
       ? join(resolve(opts.prefix), "share", "jupyter")
-      : opts.dataDir !== undefined
-        ? resolve(opts.dataDir)
-        : userDataDir();
+      : opts.sysPrefix === true
+        ? join(pythonSysPrefix(), "share", "jupyter")
+        : opts.dataDir !== undefined
+          ? resolve(opts.dataDir)
+          : userDataDir();
   const dir = join(base, "kernels", name);
   mkdirSync(dir, { recursive: true });
   const specFile = join(dir, "kernel.json");
-  writeFileSync(specFile, JSON.stringify(spec, null, 2) + "\n");
-  return { dir, specFile, spec };
+  const text = JSON.stringify(spec, null, 2) + "\n";
+  let replaced: InstallResult["replaced"];
+  if (existsSync(specFile)) {
+    const old = readFileSync(specFile, "utf8");
+    if (old !== text) {
+      try {
+        const o = JSON.parse(old) as Partial<KernelSpec>;
+        replaced = { displayName: String(o.display_name ?? "?"), argv: Array.isArray(o.argv) ? o.argv.map(String) : [] };
+      } catch {
+        replaced = { displayName: "(unreadable kernel.json)", argv: [] };
+      }
+    }
+  }
+  writeFileSync(specFile, text);
+  const r: InstallResult = { dir, specFile, spec };
+  if (replaced !== undefined) r.replaced = replaced;
+  return r;
 }

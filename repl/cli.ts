@@ -3,7 +3,7 @@
  * The `realm` command (package bin):
  *   realm                                   the realm> REPL (plain line mode when stdin is not a TTY)
  *   realm run FILE [--json] [--keep-going]  run a script (FILE "-" reads stdin)
- *   realm kernel install [--prefix DIR]     register the Jupyter kernel
+ *   realm kernel install [--name N] [--user | --sys-prefix | --prefix P]   register the Jupyter kernel
  * Common options: --seed N, --series vN (default posting for `new`).
  */
 import { readFileSync } from "node:fs";
@@ -15,7 +15,8 @@ import { runFile, runLines } from "./plain.js";
 const USAGE = `usage:
   realm [--seed N] [--series vN]                      start the realm> REPL
   realm run FILE [--json] [--keep-going] [--seed N]   run a script (one command per line; FILE - is stdin)
-  realm kernel install [--prefix DIR]                 register the Jupyter kernel "realm"
+  realm kernel install [--name N] [--user | --sys-prefix | --prefix P]
+                                                      register the Jupyter kernel (default: "realm", --user)
   realm --help | --version
 History: $REALM_HISTORY, else ~/.realm_history.`;
 
@@ -25,7 +26,7 @@ interface Parsed {
   values: Map<string, string>;
 }
 
-const VALUE_OPTS = new Set(["seed", "series", "prefix"]);
+const VALUE_OPTS = new Set(["seed", "series", "prefix", "name"]);
 
 function parseArgv(argv: string[]): Parsed | string {
   const p: Parsed = { positional: [], flags: new Set(), values: new Map() };
@@ -38,7 +39,7 @@ function parseArgv(argv: string[]): Parsed | string {
         const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];
         if (v === undefined) return `--${name} needs a value`;
         p.values.set(name, v);
-      } else if (["json", "keep-going", "help", "version"].includes(name)) p.flags.add(name);
+      } else if (["json", "keep-going", "help", "version", "user", "sys-prefix"].includes(name)) p.flags.add(name);
       else return `unknown option '${a}'`;
     } else if (a === "-h") p.flags.add("help");
     else p.positional.push(a);
@@ -94,15 +95,24 @@ function interruptible(): () => AbortSignal {
 }
 
 function kernelInstall(p: Parsed): number {
+  const opts: Parameters<typeof installKernel>[0] = {};
   const prefix = p.values.get("prefix");
+  if (prefix !== undefined) opts.prefix = prefix;
+  const name = p.values.get("name");
+  if (name !== undefined) opts.name = name;
+  if (p.flags.has("user")) opts.user = true;
+  if (p.flags.has("sys-prefix")) opts.sysPrefix = true;
   let r: ReturnType<typeof installKernel>;
   try {
-    r = installKernel(prefix !== undefined ? { prefix } : {});
+    r = installKernel(opts);
   } catch (e) {
     process.stderr.write(`realm kernel install: ${(e as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`installed the Jupyter kernel "realm" in ${r.dir}\n`);
+  const lines = [`installed the Jupyter kernel "${name ?? "realm"}" (${r.spec.display_name}) in ${r.dir}`];
+  if (r.replaced !== undefined) lines.push(`replaced the kernelspec that was there: "${r.replaced.displayName}" (${r.replaced.argv.join(" ")})`);
+  lines.push(`check: jupyter kernelspec list   (it lists "${name ?? "realm"}" with that folder)`);
+  process.stdout.write(lines.join("\n") + "\n");
   return 0;
 }
 

@@ -62,6 +62,8 @@ const env = {
   ...process.env,
   JUPYTER_PATH: [jupyterPath, process.env.JUPYTER_PATH].filter((x) => x).join(":"),
   PYDEVD_DISABLE_FILE_VALIDATION: "1",
+  // The kernels' input history goes with the run's outputs, not into the user's history.
+  REALM_KERNEL_HISTORY: join(outDir, "kernel_history.jsonl"),
 };
 const run = spawnSync(python, [join(root, "scripts", "run_notebooks.py"), "--out", outDir, ...notebooks], {
   env,
