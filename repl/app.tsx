@@ -6,7 +6,9 @@
  */
 import { Box, Static, Text, useApp, useInput, type Key } from "ink";
 import React, { useCallback, useEffect, useRef, useState } from "react";
+import { BUILTIN_COMMANDS } from "../src/commands/builtin/index.js";
 import { chartSeries } from "../src/commands/builtin/inspect.js";
+import { findCommand } from "../src/commands/parser.js";
 import { textChart } from "../src/commands/render/chart.js";
 import type { Progress, RunResult, Session, StatusInfo } from "../src/commands/session.js";
 import type { History } from "./history.js";
@@ -14,7 +16,7 @@ import * as E from "./line-editor.js";
 
 export interface ScrollItem {
   id: number;
-  type: "banner" | "cmd" | "out" | "err" | "info";
+  type: "banner" | "cmd" | "out" | "err" | "info" | "chart";
   text: string;
 }
 
@@ -65,7 +67,7 @@ export const ItemView = React.memo(function ItemView({ item }: { item: ScrollIte
       </Text>
     );
   }
-  if (item.type === "banner") return <Text color="cyan">{item.text}</Text>;
+  if (item.type === "banner" || item.type === "chart") return <Text color="cyan">{item.text}</Text>;
   const lines = item.text.split("\n");
   return (
     <Box flexDirection="column">
@@ -129,6 +131,8 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
   const lastCtrlC = useRef(false);
   const exited = useRef(false);
   const lastChart = useRef(0);
+  /** Set by `chart --live on` (off by `--live off`): keep the live chart's final frame. */
+  const keepLiveFrame = useRef(false);
 
   const setLine = (l: E.Line) => {
     lineRef.current = l;
@@ -166,6 +170,12 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
       const b: Busy = { line: text, controller };
       setBusy(b);
       let r: RunResult;
+      const liveChartText = (): string => {
+        const width = Math.max(20, columns - 12);
+        return textChart(chartSeries(session.samplesOf(session.machine().label), width), { width, height: 8 });
+      };
+      const samples = (): number => session.samplesOf(session.machine().label).length;
+      const before = samples();
       try {
         r = await session.run(text, {
           signal: controller.signal,
@@ -174,8 +184,7 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
             // Redraw the live view at most ten times a second.
             if (now - lastChart.current < 100) return;
             lastChart.current = now;
-            const m = session.machine();
-            const chart = session.liveChart ? textChart(chartSeries(session.samplesOf(m.label), Math.max(20, columns - 12)), { width: Math.max(20, columns - 12), height: 8 }) : undefined;
+            const chart = session.liveChart ? liveChartText() : undefined;
             const nb: Busy = { ...busyRef.current!, progress: p, ...(chart !== undefined ? { chart } : {}) };
             setBusy(nb);
             setStatus(session.status());
@@ -185,6 +194,10 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
         r = { ok: false, command: "", line: text, value: null, kind: "error", text: `internal error: ${(e as Error).message}`, error: String(e) };
       }
       setBusy(null);
+      // After `chart --live on` the live chart's final frame stays, so a guest run too short
+      // for a redraw shows it too (the default live view shows only while a command runs).
+      if (r.ok && r.command === "chart" && typeof (r.value as { live?: unknown } | null)?.live === "boolean") keepLiveFrame.current = (r.value as { live: boolean }).live;
+      if (keepLiveFrame.current && session.liveChart && findCommand(BUILTIN_COMMANDS, r.command)?.interruptible === true && samples() !== before) push({ type: "chart", text: liveChartText() });
       // A command that ran but failed has a result to show and an error to add to it.
       if (!r.ok && r.error !== undefined && r.text !== r.error) {
         if (r.text !== "") push({ type: "out", text: r.text });
