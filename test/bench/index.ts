@@ -11,6 +11,7 @@ import { loadavg } from "node:os";
 import { machine, table, verdict, type Figure } from "./harness.js";
 import { benchFault } from "./fault.bench.js";
 import { benchKernel } from "./kernel.bench.js";
+import { benchKernelIntrospect } from "./kernel-introspect.bench.js";
 import { benchRepl } from "./repl.bench.js";
 import { benchRmi } from "./rmi.bench.js";
 import { benchScenarios } from "./scenarios.bench.js";
@@ -24,6 +25,7 @@ const sections: [string, string, () => Figure[] | Promise<Figure[]>][] = [
   ["fault", "fault-in through the Host API", () => benchFault({ big })],
   ["scenarios", "scenario catalogue", benchScenarios],
   ["kernel", "Jupyter kernel (python3 jupyter_client)", benchKernel],
+  ["kernel-introspect", "Jupyter kernel: cold start, complete, inspect (issue 12)", benchKernelIntrospect],
   ["repl", "REPL command latency (session API)", benchRepl],
 ];
 

@@ -12,7 +12,7 @@ import { installKernel } from "../../kernel/install.js";
 import type { Figure } from "./harness.js";
 
 /** The repository root, from dist/test/bench (built) or test/bench (source). */
-function root(): string {
+export function root(): string {
   const here = fileURLToPath(new URL(".", import.meta.url));
   for (const up of ["../../..", "../.."]) {
     const r = resolve(here, up);
