@@ -223,13 +223,14 @@ export class Host {
    * The whole host state as a plain JSON value (src/host/snapshot.ts), versioned; only at a
    * quiescent point (between host steps: no vCPU thread alive, no lock held), else it throws.
    */
-  snapshot(): HostSnapshot {
+  snapshot(opts: { binary?: boolean } = {}): HostSnapshot {
+    // binary: memory kept as ArrayBuffer copies (faster to take and restore; not JSON)
     return {
       format: HOST_SNAPSHOT_FORMAT,
       version: HOST_SNAPSHOT_VERSION,
       series: this.series,
       options: encodeGraph(this.createOptions, "host.snapshot"),
-      graph: encodeGraph(this, "host.snapshot"),
+      graph: encodeGraph(this, "host.snapshot", opts.binary === true),
     };
   }
 
