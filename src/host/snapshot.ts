@@ -55,7 +55,7 @@ export interface EncNode {
   at?: [number, Enc];
   /** Frozen. */
   z?: 1;
-  /** Fields as [key, value] in order (O, N, C); elements (A, S); [key, value] entries (M); base64 (B); [buffer, offset, length] (V). */
+  /** Fields as [key, value] in order (O, N, C); elements (A, S); [key, value] entries (M); base64, or a copy in a binary snapshot (B); [buffer, offset, length] (V). */
   v: unknown;
 }
 
@@ -98,7 +98,7 @@ function pathText(nodes: EncNode[], i: number): string {
  * Encode the object graph reachable from `root`. `what` names the caller in errors. A generator
  * (a live cooperative thread) or a held lock in the graph is refused (not a quiescent point).
  */
-export function encodeGraph(root: object, what: string): EncGraph {
+export function encodeGraph(root: object, what: string, binary = false): EncGraph {
   const nodes: EncNode[] = [];
   const ids = new Map<object, number>();
   const protoNames = new Map<string, object>();
@@ -164,7 +164,7 @@ export function encodeGraph(root: object, what: string): EncGraph {
       node.v = es;
     } else if (o instanceof ArrayBuffer) {
       node.t = "B";
-      node.v = Buffer.from(o).toString("base64");
+      node.v = binary ? o.slice(0) : Buffer.from(o).toString("base64");
     } else if (ArrayBuffer.isView(o)) {
       const name = o.constructor.name;
       if (TYPED[name] === undefined) throw new Error(`${what}: view type ${name} at ${where(n)} is not supported`);
@@ -291,8 +291,11 @@ export function decodeGraph(g: EncGraph, fresh: object | undefined, what: string
     const f = freshAt[i];
     const t = nd.t;
     if (t === "B") {
-      const b = Buffer.from(nd.v as string, "base64");
-      objs[i] = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+      if (nd.v instanceof ArrayBuffer) objs[i] = nd.v.slice(0);
+      else {
+        const b = Buffer.from(nd.v as string, "base64");
+        objs[i] = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+      }
     } else if (t === "A") objs[i] = Array.isArray(f) && !Object.isFrozen(f) ? f : [];
     else if (t === "M") objs[i] = f instanceof Map ? f : new Map();
     else if (t === "S") objs[i] = f instanceof Set ? f : new Set();
