@@ -17,6 +17,12 @@ export const PAS_NAMES = ["NS", "REALM", "SECURE", "ROOT"] as const;
 export type PasName = (typeof PAS_NAMES)[number];
 
 const CHUNK = 65536; // granules per chunk (256 MiB)
+/**
+ * Granules per block of a chunk's `touched` summary, kept after the chunk's CHUNK PAS bytes: a
+ * block's byte is 1 once any of its granules was written (never cleared), so changed() reads only
+ * those blocks, not 256 MiB worth of granules per chunk.
+ */
+const BLOCK = 64;
 
 export class Gpt {
   private readonly chunks = new Chunks<Uint8Array>(CHUNK, (ci) => this.newChunk(ci));
@@ -35,7 +41,10 @@ export class Gpt {
   }
 
   set(g: number, pas: Pas): void {
-    this.chunks.forWrite(g)[g % CHUNK] = pas;
+    const c = this.chunks.forWrite(g);
+    const i = g % CHUNK;
+    c[i] = pas;
+    c[CHUNK + Math.floor(i / BLOCK)] = 1;
   }
 
   /** Chunk `ci` as first written: every granule with its region's default PAS. */
@@ -44,7 +53,7 @@ export class Gpt {
     const def = this.defaultPas(base * 4096);
     // Regions are 4K-granular, so a chunk may straddle two regions: fill it granule by granule
     // only in that rare case.
-    const c = new Uint8Array(CHUNK).fill(def);
+    const c = new Uint8Array(CHUNK + CHUNK / BLOCK).fill(def, 0, CHUNK);
     const r = this.map.regionOf(base * 4096);
     if (r === undefined || r.end < (base + CHUNK) * 4096) {
       for (let i = 0; i < CHUNK; i++) c[i] = this.defaultPas((base + i) * 4096);
@@ -59,12 +68,14 @@ export class Gpt {
   *changed(): Generator<[number, Pas]> {
     for (const [base, c] of this.chunks.sorted()) {
       const def = this.defaults(base / CHUNK);
-      // Compare four granules at a time: most of a chunk has its default PAS.
-      const w = new Uint32Array(c.buffer, c.byteOffset, CHUNK / 4);
-      const dw = new Uint32Array(def.buffer, def.byteOffset, CHUNK / 4);
-      for (let j = 0; j < w.length; j++) {
-        if (w[j] === dw[j]) continue;
-        for (let i = j * 4; i < j * 4 + 4; i++) if (c[i] !== def[i]) yield [base + i, c[i]! as Pas];
+      // four block flags at a time: most blocks were never written
+      const words = new Uint32Array(c.buffer, c.byteOffset + CHUNK, CHUNK / BLOCK / 4);
+      for (let w = 0; w < words.length; w++) {
+        if (words[w] === 0) continue;
+        for (let b = w * 4; b < w * 4 + 4; b++) {
+          if (c[CHUNK + b] === 0) continue;
+          for (let i = b * BLOCK; i < (b + 1) * BLOCK; i++) if (c[i] !== def[i]) yield [base + i, c[i]! as Pas];
+        }
       }
     }
   }
