@@ -93,6 +93,10 @@ export interface StatusInfo {
 
 const DEFAULT_SERIES: SeriesId = "v12";
 
+/**
+ * A command-language session (the REPL's, `realm run`'s and a notebook's `%realm` lines): its
+ * hosts (one per posting), realms by name, the bare platform, and `run(line)` / `complete(...)`.
+ */
 export class Session {
   readonly commands: readonly CommandSpec<Session>[];
   readonly realms = new Map<string, RealmEntry>();

@@ -75,10 +75,15 @@ function checkKeys(kind: string, r: Record<string, unknown>): void {
   }
 }
 
+/** A fault rule as one line of JSON (bigints as hex, `count: always`), for logs and listings. */
 export function describeRule(r: FaultRule): string {
   return JSON.stringify(r, (_, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v === Infinity ? "always" : v));
 }
 
+/**
+ * Fault injection: rules that make chosen RMI calls return an error status instead of running,
+ * page allocations fail, or undelegates fail; each firing is logged (`INJECT:` in the trace).
+ */
 export class FaultInjector {
   private readonly rules: RuleState[] = [];
 

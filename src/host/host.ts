@@ -126,6 +126,11 @@ const SHORT_NAMES = new Map<string, string>();
 
 const READ_ONLY = new Set(["RMI_VERSION", "RMI_FEATURES", "RMI_RTT_READ_ENTRY", "RMI_REC_AUX_COUNT", "RMI_REC_ENTER"]);
 
+/**
+ * The Linux KVM host of one posting of the CCA series on a simulated platform: `Host.create`,
+ * `host.createRealm(...)` for VMs, the host's trace log, accounting time series, fault injection
+ * and invariant checks.
+ */
 export class Host {
   readonly platform: Platform;
   readonly profile: SeriesProfile;

@@ -63,6 +63,10 @@ export interface StartResult {
   rmiCalls: number;
 }
 
+/**
+ * A realm VM as a VMM sees it (from `host.createRealm`): `start()`, guest accesses (`touch`),
+ * share/unshare, `rtt()` (the RTTs as the RMM holds them), `destroy()`.
+ */
 export class RealmVm {
   readonly kvm: Kvm;
   readonly guest: GuestVm;

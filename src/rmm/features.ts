@@ -65,6 +65,7 @@ export const FEATURE_REGISTER_0 = {
   MAX_RECS_ORDER: [38, 4],
 } as const;
 
+/** RMI_FEATURES register 0 (RMM spec, RmiFeatureRegister0) encoded from the RMM's features. */
 export function featureRegister0(f: RmmFeatures): bigint {
   const fields: Record<keyof typeof FEATURE_REGISTER_0, number> = {
     S2SZ: f.s2sz,

@@ -26,6 +26,7 @@ export type RmiStatusName = keyof typeof RmiStatus;
 
 export const STATUS_NAMES: readonly string[] = Object.keys(RmiStatus).filter((k) => Number.isNaN(Number(k)));
 
+/** The name of an RMI status code (`RMI_SUCCESS`, `RMI_ERROR_RTT`, ...; unknown codes as `RMI_STATUS_<n>`). */
 export function statusName(s: number): string {
   return RmiStatus[s] ?? `RMI_STATUS_${s}`;
 }

@@ -93,6 +93,11 @@ function checkFeatures(f: unknown): void {
   if (typeof o["s2sz"] === "number" && o["s2sz"] > 48 && o["lpa2"] !== true) throw new RangeError(`Platform.create: features.s2sz ${o["s2sz"]} needs lpa2: true (at most 48 without LPA2)`);
 }
 
+/**
+ * A simulated machine: memory and the GPT (granule protection), the RMM (RMI 1.0 or the 2.0 beta)
+ * and the SMC interface the host calls. `Platform.create({ rmm })`; `p.rmi.*` typed RMI calls,
+ * `p.smc(fid, ...)` raw SMCs, `p.granule(pa)` a granule's state.
+ */
 export class Platform {
   readonly machine: Machine;
   readonly rmm: Rmm;

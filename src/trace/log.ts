@@ -20,6 +20,7 @@ export interface TraceEntry {
   fn?: string;
 }
 
+/** One trace entry as the `trace` command prints it (RMI calls in TF-RMM's format, `KVM:`, `WARNING:`, ...). */
 export function formatEntry(e: TraceEntry): string {
   switch (e.kind) {
     case "rmi":
@@ -37,6 +38,7 @@ export function formatEntry(e: TraceEntry): string {
   }
 }
 
+/** The host's ordered, bounded log of RMI calls, host events, REC exits, ioctls, WARNs and injections. */
 export class TraceLog {
   readonly entries: TraceEntry[] = [];
   enabled = true;

@@ -37,6 +37,7 @@ function columnValue(s: SeriesSample, c: number): number {
 }
 const NCOLUMNS = GRANULE_COLUMNS.length + COLUMNS.length;
 
+/** The host's per-step accounting samples (bounded; downsampled keeping every column's extremes). */
 export class TimeSeries {
   readonly samples: SeriesSample[] = [];
   enabled = true;

@@ -112,6 +112,10 @@ export class LiveChart {
   }
 }
 
+/**
+ * An accounting chart shown once and updated in place while samples arrive (`await
+ * live.push(sample)`, `live.done()`); in a notebook one output, in a terminal a redraw.
+ */
 export function liveChart(opts: LiveChartOptions = {}): LiveChart {
   return new LiveChart(opts);
 }

@@ -15,6 +15,7 @@ export function availableSeries(): SeriesId[] {
   return Object.keys(PROFILES) as SeriesId[];
 }
 
+/** The profile (named variation points) of a posting, e.g. `profileOf("v12")`; throws on an unknown id. */
 export function profileOf(series: unknown): SeriesProfile {
   if (typeof series !== "string") throw new TypeError(`series: expected one of ${availableSeries().join(", ")}, got ${typeof series}`);
   const p = PROFILES[series as SeriesId];

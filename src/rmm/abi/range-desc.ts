@@ -191,6 +191,7 @@ export function encodeRttFlags(f: RttRangeFlags): bigint {
   );
 }
 
+/** Decode the flags of RTT_DATA_MAP / RTT_DATA_UNMAP / RTT_UNPROT_MAP / RTT_UNPROT_UNMAP (inverse of encodeRttFlags). */
 export function decodeRttFlags(flags: bigint): Required<RttRangeFlags> {
   const v = BigInt.asUintN(64, flags);
   return {
@@ -224,6 +225,7 @@ export interface DonateRequest {
   state: RmiOpMemState;
 }
 
+/** Encode a donate request (block size, count, contiguity, state) as the RMM returns it with RMI_INCOMPLETE. */
 export function encodeDonateRequest(r: DonateRequest): bigint {
   return (
     (BigInt(r.sz) << DONATE_REQ.SZ_SHIFT) |
@@ -233,6 +235,7 @@ export function encodeDonateRequest(r: DonateRequest): bigint {
   );
 }
 
+/** Decode a donate request (inverse of encodeDonateRequest). */
 export function decodeDonateRequest(v: bigint): DonateRequest {
   return {
     sz: Number((v >> DONATE_REQ.SZ_SHIFT) & DONATE_REQ.SZ_MASK) as RmiAddrSize,

@@ -27,6 +27,7 @@ export interface RecParams {
   aux?: bigint[];
 }
 
+/** The RmiRecParams granule RMI_REC_CREATE reads (4096 bytes, layout REC_PARAMS). */
 export function encodeRecParams(p: RecParams): Uint8Array {
   const b = new Uint8Array(GRANULE_SIZE);
   const v = new DataView(b.buffer);
@@ -48,6 +49,7 @@ export function encodeRecParams(p: RecParams): Uint8Array {
  */
 export const RMI_REC_MPIDR_VALID_MASK = 0xffff_ff0fn;
 
+/** Whether an MPIDR has only the bits RMI_REC_CREATE accepts (RMI_REC_MPIDR_VALID_MASK). */
 export function recMpidrIsValid(mpidr: bigint): boolean {
   return (BigInt.asUintN(64, mpidr) & ~RMI_REC_MPIDR_VALID_MASK) === 0n;
 }
