@@ -300,8 +300,16 @@ export class RealmKernel {
 
   // ---- the command language -----------------------------------------------------------------
 
-  /** Run one command; a long one (workload) charts its accounting live in the cell. */
-  async runCommand(line: string): Promise<RunResult> {
+  /**
+   * Run one command; a long one (workload) charts its accounting live in the cell. It runs
+   * outside the cell's scope: an interrupt stops it through its signal (the session then ends
+   * the command cleanly), not by dropping the session's own event-loop turns.
+   */
+  runCommand(line: string): Promise<RunResult> {
+    return runOutsideScopes(() => this.runCommandNow(line));
+  }
+
+  private async runCommandNow(line: string): Promise<RunResult> {
     const session = this.session;
     let chart: LiveChart | undefined;
     const onProgress = (p: Progress): void => {

@@ -56,6 +56,15 @@ describe("1. interrupt stops asynchronous code", () => {
     expect(resultText(await k.execute("beats"))).toBe(before);
   });
 
+  it("an interrupted %realm workload stops cleanly: the next command runs", async () => {
+    expect((await k.execute("%realm new w1 --series v12 --mem 64M")).reply.content.status).toBe("ok");
+    const r = await k.request({ op: "interrupt_during", code: "%realm workload seq", after: 1.0, mode: "signal" });
+    expect(r.reply.content.status).toBe("error");
+    const next = await k.execute("%realm acct");
+    expect(next.reply.content.status).toBe("ok");
+    expect(outputs(next, "display_data")[0]!.data["text/plain"]).toContain("accounting on the v12 host");
+  });
+
   it("timers of later cells still run (only the interrupted cell's work is cancelled)", async () => {
     const r = await k.execute("await new Promise<number>((res) => setTimeout(() => res(5), 10))");
     expect(resultText(r)).toBe("5");
