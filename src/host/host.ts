@@ -20,7 +20,7 @@ import { TimeSeries, type SeriesSample } from "../trace/series.js";
 import { PageAllocator } from "./page-alloc.js";
 import { RmiClient } from "./rmi.js";
 import { profileOf, type ProfileOverrides, type SeriesId, type SeriesProfile } from "./series/index.js";
-import { arm64_init_rmi, rmiUnavailableReason } from "./rmi-init.js";
+import { kvm_init_rmi, rmiUnavailableReason } from "./rmi-init.js";
 import { RealmVm, type CreateRealmOptions } from "./vm.js";
 import { IncrementalInvariants } from "./invariants.js";
 import { checkSnapshot, decodeGraph, encodeGraph, HOST_SNAPSHOT_FORMAT, HOST_SNAPSHOT_VERSION, type HostSnapshot } from "./snapshot.js";
@@ -158,7 +158,7 @@ export class Host {
 
   /** Uninitialised reads take a garbage value (see HostOptions.poisonUninit). */
   readonly poisonUninit: boolean;
-  /** arm64_init_rmi's result on an RMM v2.0 host (0, or the errno that left realms unsupported). */
+  /** kvm_init_rmi's result (0, or the errno that left realms unsupported). */
   readonly rmiInit: number;
   /** kvm-arm.mode (HostOptions.kvmArmMode). */
   readonly kvmArmMode: KvmArmMode;
@@ -203,7 +203,8 @@ export class Host {
       if (r.x0 === 0 && !READ_ONLY.has(r.name)) this.mutations++;
     });
     this.rmi.descConvention = this.profile.rmm === "2.0" ? this.profile.rmmDescConvention : "bet1";
-    this.rmiInit = this.profile.rmm === "2.0" ? arm64_init_rmi(this) : 0;
+    this.rmi.onWarn = (fn, msg) => this.warn(fn, msg);
+    this.rmiInit = kvm_init_rmi(this);
     this.platform.rmm.guest = (v) => {
       // the VM whose RD is the vCPU's (compared as numbers: v.realm.rd is the RD's granule index)
       const rd = v.realm.rd * GRANULE_SIZE;
@@ -248,9 +249,9 @@ export class Host {
 
   /** A realm VM with its toy VMM (not started: call vm.start()). */
   createRealm(opts: CreateRealmOptions = {}): RealmVm {
-    // KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM) with RMI unavailable (arm64_init_rmi failed, e.g. S29).
+    // KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM) with RMI unavailable (kvm_init_rmi failed, e.g. S29).
     const off = rmiUnavailableReason(this);
-    if (off !== undefined) throw new Error(`createRealm: realm support is disabled on this ${this.series} host: arm64_init_rmi: ${off}; KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM) fails with -EINVAL`);
+    if (off !== undefined) throw new Error(`createRealm: realm support is disabled on this ${this.series} host: kvm_init_rmi: ${off}; KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM) fails with -EINVAL`);
     checkRealmOptions(opts);
     const vm = new RealmVm(this, this.nextVmId, opts);
     this.nextVmId++;

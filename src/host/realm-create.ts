@@ -1,9 +1,11 @@
 /**
- * Realm creation on the KVM side: kvm_init_realm_vm (params page), the host VMID allocator
- * (rme_vmid_reserve/release, v8..v12), realm_num_root_rtts, realm_create_rd, kvm_create_realm
- * (v8/v10 KVM_CAP_ARM_RME_CREATE_REALM) and realm_ensure_created (v12+); the v13/v14 range form
- * of realm_create_rd with its error-path bugs (S09).
- * Sources: linux-cca-series.md §5.1, §5.2, S09; seed 002 (v12 22/46).
+ * Realm creation on the KVM side: the realm part of KVM_CREATE_VM (kvm_arch_init_vm: the stage-2
+ * PGD, then kvm_init_realm_vm / v14 kvm_init_realm for the params page), the v8/v10
+ * KVM_CAP_ARM_RME config and create ioctls (kvm_rme_config_realm, kvm_create_realm), the host VMID
+ * allocator (rme_vmid_* in v8/v10, rmi_vmid_* in v12), realm_num_root_rtts, realm_create_rd and
+ * realm_ensure_created (v12+).
+ * Sources: v9 07/43 (stand-in for v8/v10 07/43), v12 07/46, 22/46 and 23/46, v13 12/48 and 26/48,
+ * v14 14/44 and 28/44; seed 002 (v12 22/46) and Steven's reply to it.
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { encodeRealmParams } from "../rmm/abi/realm-params.js";
@@ -12,8 +14,44 @@ import { Kvm, RealmStateK, RMM_PAGE_SIZE } from "./kvm.js";
 import { RMI_SUCCESS } from "./rmi.js";
 import { get_start_level, undelegate_page, delegate_page } from "./rtt.js";
 import { delegate_range, undelegate_range } from "./range.js";
+import { rmi_has_feature, RMI_FEATURE_REGISTER_0_HASH_SHA_256, RMI_FEATURE_REGISTER_0_HASH_SHA_512 } from "./rmi-init.js";
 
-/** kvm_init_realm_vm: a zeroed page for struct realm_params. */
+/**
+ * The realm part of kvm_arch_init_vm (KVM_CREATE_VM of a realm VM), in the posted order:
+ * kvm_init_stage2_mmu allocates the stage-2 PGD (kvm_pgtable_stage2_pgd_size: one page per root
+ * table), then "Initialise the realm bits after the generic bits are enabled": kvm_init_realm_vm
+ * (v14 kvm_init_realm) allocates the zeroed params page. If that allocation fails, v8..v13
+ * `goto err_free_cpumask`, a label below the stage-2 uninit: the PGD is never freed (leaked);
+ * v14 `goto err_uninit_mmu` frees it (profile field initRealmVmErrorLabel; v9 07/43, v12 07/46,
+ * v13 12/48, v14 14/44 arm.c hunks). Returns 0 or -ENOMEM; nothing else is left allocated.
+ */
+export function kvm_arch_init_vm_realm(kvm: Kvm): number {
+  const mmu = kvm.mmu;
+  const roots = 2 ** Math.max(0, mmu.iaBits - ((4 - mmu.startLevel) * 9 + 12));
+  const pgd = kvm.host.pages.allocBlock(roots, "kvm-pgd", kvm.id);
+  if (pgd < 0) return -ENOMEM; // kvm_init_stage2_mmu: nothing else allocated yet
+  mmu.pgdPhys = pgd;
+  mmu.pgdSize = roots * GRANULE_SIZE;
+  mmu.pgt = true;
+  const r = kvm_init_realm_vm(kvm);
+  if (r === 0) return 0;
+  const pages = kvm.host.pages;
+  if (kvm.profile.initRealmVmErrorLabel === "err_uninit_mmu") {
+    for (let a = pgd; a < pgd + mmu.pgdSize; a += GRANULE_SIZE) pages.put(a);
+  } else {
+    kvm.event(`kvm_arch_init_vm: kvm_init_realm_vm failed, goto err_free_cpumask skips the stage-2 uninit: ${roots} PGD page(s) leaked`);
+    for (let a = pgd; a < pgd + mmu.pgdSize; a += GRANULE_SIZE) {
+      pages.leak(a, "kvm_arch_init_vm: err_free_cpumask skips the stage-2 uninit (PGD)");
+      pages.page(a)!.vm = 0; // the struct kvm is freed: the pages belong to no VM
+    }
+  }
+  mmu.pgdPhys = -1;
+  mmu.pgdSize = 0;
+  mmu.pgt = false;
+  return r;
+}
+
+/** kvm_init_realm_vm (v14 kvm_init_realm): a zeroed page for struct realm_params. */
 export function kvm_init_realm_vm(kvm: Kvm): number {
   const p = kvm.allocPage("kvm-params");
   if (p < 0) return -ENOMEM;
@@ -21,6 +59,7 @@ export function kvm_init_realm_vm(kvm: Kvm): number {
   return 0;
 }
 
+/** The `if (realm->params) { free_page(params); params = NULL; }` of kvm_destroy_realm and realm_create_rd. */
 export function free_params(kvm: Kvm): void {
   if (kvm.realm.params >= 0) {
     kvm.host.pages.put(kvm.realm.params);
@@ -28,7 +67,40 @@ export function free_params(kvm: Kvm): void {
   }
 }
 
-/** realm_num_root_rtts (v8..v12). */
+/** ARM_RME_CONFIG_* (v9 07/43 uapi) and the hash algorithms of struct arm_rme_config. */
+export const ARM_RME_CONFIG_RPV = 0;
+export const ARM_RME_CONFIG_HASH_ALGO = 1;
+export const ARM_RME_CONFIG_HASH_ALGO_SHA256 = 0;
+export const ARM_RME_CONFIG_HASH_ALGO_SHA512 = 1;
+
+/**
+ * v8/v10 KVM_ENABLE_CAP(KVM_CAP_ARM_RME, KVM_CAP_ARM_RME_CONFIG_REALM) -> kvm_rme_config_realm
+ * (v9 07/43): -EBUSY once created; RPV copied into the params page; HASH_ALGO checked against
+ * RMI_FEATURES(0) (config_realm_hash_algo: -EINVAL when the RMM lacks it); other items -EINVAL.
+ */
+export function kvm_rme_config_realm(kvm: Kvm, cfg: { cfg: number; hashAlgo?: number; rpv?: Uint8Array }): number {
+  if (kvm.realmCreated) return -EBUSY;
+  const realm = kvm.realm;
+  switch (cfg.cfg) {
+    case ARM_RME_CONFIG_RPV:
+      realm.rpv.set((cfg.rpv ?? new Uint8Array(64)).subarray(0, 64));
+      return 0;
+    case ARM_RME_CONFIG_HASH_ALGO: {
+      const h = cfg.hashAlgo;
+      if (h === ARM_RME_CONFIG_HASH_ALGO_SHA256) {
+        if (!rmi_has_feature(kvm.host, RMI_FEATURE_REGISTER_0_HASH_SHA_256)) return -EINVAL;
+      } else if (h === ARM_RME_CONFIG_HASH_ALGO_SHA512) {
+        if (!rmi_has_feature(kvm.host, RMI_FEATURE_REGISTER_0_HASH_SHA_512)) return -EINVAL;
+      } else return -EINVAL;
+      realm.hashAlgo = h;
+      return 0;
+    }
+    default:
+      return -EINVAL;
+  }
+}
+
+/** realm_num_root_rtts (v9 07/43, v12 22/46; gone in v13: rtt_num_start = pgd_size / PAGE_SIZE). */
 export function realm_num_root_rtts(kvm: Kvm): number {
   const levels = 4 - get_start_level(kvm);
   const slIpaBits = levels * 9 + 12;
@@ -36,7 +108,16 @@ export function realm_num_root_rtts(kvm: Kvm): number {
   return 2 ** (kvm.realm.iaBits - slIpaBits);
 }
 
-/** realm_create_rd: delegate the RD and PGD granules, REALM_CREATE, REC_AUX_COUNT; unwind on error. */
+/**
+ * realm_create_rd (v9 07/43 for v8/v10, v12 22/46): WARN_ON(rd || !params) -> -EEXIST; too few
+ * PGD pages -> -EINVAL; RD page (-ENOMEM), GRANULE_DELEGATE of the RD (-ENXIO, page freed), of each
+ * PGD granule, the params (s2sz, start level, root count, rtt_base, vmid; hash_algo/rpv from the
+ * v8/v10 CONFIG_REALM cap, zero in v12), REALM_CREATE, WARN_ON(REC_AUX_COUNT) with
+ * WARN_ON(REALM_DESTROY). Unwind: undelegate PGD granules [0, i) from the top (a failure WARNs,
+ * leaks the PGD: mmu.pgt = NULL, break), then the RD (a failure WARNs and leaks it), free the RD.
+ * On success v12 sets NEW and frees the params here; v8/v10 do it in kvm_create_realm. On failure
+ * the params page stays with the VM (kvm_destroy_realm frees it).
+ */
 export function realm_create_rd(kvm: Kvm): number {
   if (kvm.profile.rmm === "2.0") return realm_create_rd_v2(kvm);
   const realm = kvm.realm;
@@ -103,10 +184,14 @@ export function realm_create_rd(kvm: Kvm): number {
     kvm.warn("realm_create_rd", `REC_AUX_COUNT failed: ${aux.ret}`);
     if (rmi.realm_destroy(rd) !== RMI_SUCCESS) kvm.warn("realm_create_rd", "REALM_DESTROY failed");
     if (kvm.profile.realmCreateRd === "v8-aux-r-unset") {
-      // S09 (v9 07/43, zhuangyiwei): the jump to the unwind leaves `r` as it was: 0 after the
-      // successful REALM_CREATE, so the caller takes the realm as created (with rd == NULL).
-      kvm.flags.push("S09: realm_create_rd returns an unset r after REC_AUX_COUNT failed");
+      // S09 (v9 07/43): this path jumps to the unwind without setting `r`, declared `int i, r;` and
+      // assigned only on the other error paths: the function returns an uninitialised value
+      // (fixed in v10: v12 07/46 "Changes since v9: Fix an error path in realm_create_rd() to
+      // actually return an error value"). Modelled as a stale 0 (the caller then takes the realm
+      // as created, NEW with rd == NULL), or -0xdead when the host poisons uninitialised reads.
       r = kvm.host.poisonUninit ? -0xdead : 0;
+      kvm.flags.push(`S09: realm_create_rd returns an uninitialised r after REC_AUX_COUNT failed (${r === 0 ? "stale 0" : "garbage"})`);
+      kvm.event(`realm_create_rd: r never set on the REC_AUX_COUNT error path: returns an uninitialised value (modelled: ${r})`);
     } else {
       r = -ENXIO;
     }
@@ -118,11 +203,14 @@ export function realm_create_rd(kvm: Kvm): number {
 }
 
 /**
- * realm_create_rd, v13/v14 (RMM v2.0): the RD with one range delegation, the PGD with
- * delegate_range (v13) / rmi_delegate_range (v14), REALM_CREATE without a VMID, REC_AUX_COUNT (v13
- * temporary v1.0 SMC). Unwind (S09): v13 undelegate_range(pgd, i) with `i` never initialised;
- * v14 the whole PGD even when the delegation stopped part-way; a failure there WARNs and leaks the
- * PGD (mmu.pgt = NULL); the RD is undelegated (leaked if that fails).
+ * realm_create_rd, v13 26/48 / v14 28/44 (RMM v2.0): the RD with delegate_page (v14
+ * rmi_delegate_page), the PGD with one delegate_range (v14 rmi_delegate_range), REALM_CREATE with
+ * rtt_num_start = pgd_size / PAGE_SIZE and no VMID (the RMM owns them), v13 WARN_ON(REC_AUX_COUNT)
+ * (the temporary v1.0 SMC) with WARN_ON(REALM_DESTROY). The PMU and LPA2 flags of the params are
+ * not set: the simulated host has no vPMU and no LPA2 (4 KiB, <= 48-bit IPA).
+ * Unwind (S09): v13 undelegate_range(pgd, i) with `i` declared and never assigned; v14 the whole
+ * PGD even when the delegation stopped part-way; a failure WARNs and leaks the PGD (mmu.pgt =
+ * NULL); then the RD is undelegated (a failure WARNs and leaks it) and freed.
  */
 function realm_create_rd_v2(kvm: Kvm): number {
   const realm = kvm.realm;
@@ -144,11 +232,14 @@ function realm_create_rd_v2(kvm: Kvm): number {
   const unwind = (): number => {
     let len: number;
     if (kvm.profile.realmCreateRd === "v13-uninit-i") {
-      // S09 (v13): the PGD loop counter `i` is gone; the unwind still uses it, uninitialised.
+      // S09 (v13 26/48): the PGD loop counter `i` is gone; the unwind still passes it, uninitialised,
+      // as the size. Modelled as a stale 0, or 0xdead000 when the host poisons uninitialised reads.
       len = kvm.host.poisonUninit ? 0xdead000 : 0;
       kvm.flags.push(`S09: realm_create_rd undelegates the PGD with an uninitialised length (${len === 0 ? "stale 0" : "garbage"})`);
+      // (with a stale 0, v13's undelegate_range(phys, 0) returns its own uninitialised `ret`:
+      // range.ts models that read)
     } else {
-      len = pgdSize; // v14: the whole PGD, whatever was delegated (Gavin, v14 28/44)
+      len = pgdSize; // v14: the whole PGD, whatever was delegated
     }
     if (undelegate_range(kvm, pgd, len).ret !== 0) {
       kvm.warn("realm_create_rd", `undelegate of the PGD [0x${pgd.toString(16)}, +0x${len.toString(16)}) failed: leak the PGD`);

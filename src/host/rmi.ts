@@ -1,7 +1,12 @@
 /**
  * The host's RMI call layer (Linux arch/arm64/include/asm/rmi_cmds.h): thin wrappers that issue
  * one RMI command through the RMM's dispatch table and return the packed result
- * (`status | index << 8`) as the kernel sees it in x0, plus the output registers.
+ * (`status | index << 8`) as the kernel sees it in x0, plus the output registers the posted
+ * wrapper reads. Register order as posted: v9 04/43 (stand-in for v8/v10; its changelog: only
+ * rmi_rtt_read_entry changed since v8), v12 04/46, v13 06/48 (+ 05/48 for the temporary v1.0
+ * SMCs), v14 05/44. Where a v13/v14 wrapper has `if (RMI_RETURN_STATUS(res.a0) == RMI_INCOMPLETE)
+ * return WARN_ON(res.a0);` (GRANULE_RANGE_(UN)DELEGATE, RTT_DATA_MAP, GPT_L1_CREATE) the wrapper
+ * here WARNs and returns 1 without reading the outputs.
  * Addresses are JS numbers inside the host (every PA/IPA < 2^52) and bigint at the RMI edge.
  */
 import type { Platform } from "../system/platform.js";
@@ -66,8 +71,17 @@ export class RmiClient {
   descConvention: "bet1" | "inverted" = "bet1";
   /** An NS page of the kernel's for address lists (donate/reclaim). */
   listPage = -1;
+  /** Where a wrapper's WARN_ON goes (the host's WARN log); set by the Host. */
+  onWarn: ((fn: string, msg: string) => void) | undefined;
 
   constructor(private readonly p: Platform) {}
+
+  /** `return WARN_ON(res.a0);` of a v13/v14 wrapper that does not handle RMI_INCOMPLETE ("FIXME"). */
+  private incompleteWarn(fn: string, ret: number): number {
+    if (this.onWarn === undefined) throw new Error(`host: ${fn} WARNed with no host attached to the RMI client`);
+    this.onWarn(fn, `RMI_INCOMPLETE (0x${ret.toString(16)}) not handled (FIXME): WARN_ON(res.a0) returned as 1`);
+    return 1;
+  }
 
   private desc(d: bigint): bigint {
     return this.descConvention === "inverted" ? flipDescSize(d) : d;
@@ -189,7 +203,7 @@ export class RmiClient {
     return { ret: o.ret, data: Number(o.x1), top: Number(o.x2) };
   }
 
-  // ---- RMI v2.0 (beta): rmm-model.md §9 ----
+  // ---- RMI v2.0 (beta): v13 06/48, v14 05/44 ----
   version(req: bigint): RmiOut {
     return this.raw("version", req);
   }
@@ -200,23 +214,42 @@ export class RmiClient {
   rmm_config_set(cfg: number): number {
     return this.raw("rmmConfigSet", B(cfg)).ret;
   }
-  rmm_activate(): { ret: number; handle: bigint } {
-    const o = this.raw("rmmActivate");
-    return { ret: o.ret, handle: o.x1 };
+  /** rmi_rmm_activate(): x0 only (v13 06/48, v14 05/44). */
+  rmm_activate(): number {
+    return this.raw("rmmActivate").ret;
   }
+  /** rmi_granule_tracking_get: v13 (addr) -> category, state; v14 (start, end) -> category, state, top. */
+  granule_tracking_get(start: number, end: number): { ret: number; category: bigint; state: bigint; top: number } {
+    const o = this.raw("granuleTrackingGet", B(start), B(end));
+    return { ret: o.ret, category: o.x1, state: o.x2, top: Number(o.x3) };
+  }
+  /** rmi_gpt_l1_create(addr); RMI_INCOMPLETE -> WARN, 1. */
+  gpt_l1_create(addr: number): number {
+    const ret = this.raw("gptL1Create", B(addr)).ret;
+    return RMI_RETURN_STATUS(ret) === RMI_INCOMPLETE ? this.incompleteWarn("rmi_gpt_l1_create", ret) : ret;
+  }
+  /** rmi_granule_range_delegate(base, top, &out_top); RMI_INCOMPLETE -> WARN, 1 (out_top not written). */
   granule_range_delegate(base: number, top: number): { ret: number; top: number } {
     const o = this.raw("granuleRangeDelegate", B(base), B(top));
+    if (RMI_RETURN_STATUS(o.ret) === RMI_INCOMPLETE) return { ret: this.incompleteWarn("rmi_granule_range_delegate", o.ret), top: base };
     return { ret: o.ret, top: Number(o.x1) };
   }
+  /** rmi_granule_range_undelegate(base, top, &out_top); RMI_INCOMPLETE -> WARN, 1 (out_top not written). */
   granule_range_undelegate(base: number, top: number): { ret: number; top: number } {
     const o = this.raw("granuleRangeUndelegate", B(base), B(top));
+    if (RMI_RETURN_STATUS(o.ret) === RMI_INCOMPLETE) return { ret: this.incompleteWarn("rmi_granule_range_undelegate", o.ret), top: base };
     return { ret: o.ret, top: Number(o.x1) };
   }
   rtt_data_map_init(rd: number, data: number, ipa: number, src: number, flags: number): number {
     return this.raw("rttDataMapInit", B(rd), B(data), B(ipa), B(src), B(flags)).ret;
   }
+  /**
+   * rmi_rtt_data_map(rd, base, top, flags, oaddr, &out_top); RMI_INCOMPLETE -> WARN, 1 (out_top
+   * not written: `top` stays `base`). `handle` is x1 as returned (no SRO handling in the posting).
+   */
   rtt_data_map(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number; handle: bigint } {
     const o = this.raw("rttDataMap", B(rd), B(base), B(top), flags, this.desc(oaddr));
+    if (RMI_RETURN_STATUS(o.ret) === RMI_INCOMPLETE) return { ret: this.incompleteWarn("rmi_rtt_data_map", o.ret), top: base, handle: o.x1 };
     return { ret: o.ret, top: Number(o.x1), handle: o.x1 };
   }
   rtt_data_unmap(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number; range: bigint; count: number } {

@@ -1,30 +1,49 @@
 /**
- * The host side of RMM v2.0 stateful operations (SRO): `rmi_sro_execute` /
- * `rmi_sro_memxfer_execute` (v14 arch/arm64/kernel/rmi.c; a WIP form in v13 for REC create and
- * destroy). While the RMM answers RMI_INCOMPLETE the host serves its memory request:
- *   DONATE  -> allocate + delegate what the request asks for, RMI_OP_MEM_DONATE; if the host
- *              cannot and the operation can be cancelled: RMI_OP_CANCEL (-> -ECANCELED);
- *   RECLAIM -> RMI_OP_MEM_RECLAIM into the kernel's list page, then hand each range back;
- *   NONE    -> RMI_OP_CONTINUE.
- * S28 (v14 10/44, Gavin/Marc/Dan Williams): on MEMREQ NONE the v14 loop reads its result variable
- * uninitialised (Steven: "must init 0"); modelled as a flagged read of a stale 0, or of garbage
- * when the host poisons uninitialised reads, which takes the cancel/WARN path.
- * Sources: linux-cca-series.md §3.2, §5.12, S28; rmm-model.md §9.3 (REC_CREATE v2.0); docs/rmm-2.0.md.
+ * The host side of RMM v2.0 stateful operations (SRO): rmi_sro_execute with rmi_sro_donate,
+ * rmi_sro_reclaim and rmi_sro_free (v14 10/44, arch/arm64/kernel/rmi.c), as rmi_rec_create /
+ * rmi_rec_destroy (v14 05/44 rmi_cmds.h) drive them: execute, then rmi_sro_free on every path.
+ * While the RMM answers RMI_INCOMPLETE, per RMI_RETURN_MEMREQ:
+ *   NONE    -> RMI_OP_CONTINUE;
+ *   DONATE  -> rmi_sro_donate: WARN_ON(!count) and return 0 (the loop then sees the same request
+ *              again: the posted code spins); allocate (and delegate) every block asked for, or
+ *              return -ENOMEM / -ENXIO with what was allocated left in the SRO list;
+ *              RMI_OP_MEM_DONATE, whose status is not checked (it becomes the loop's result);
+ *              blocks the RMM did not take stay in the list (a contiguous donation frees the rest
+ *              of a partly taken block at once);
+ *   RECLAIM -> rmi_sro_reclaim: RMI_OP_MEM_RECLAIM into the list (status not checked), return 0;
+ *   other   -> ret = WARN_ON(1).
+ * Then `if (ret) { if (can_cancel) { FIXME } if (WARN_ON(ret)) return ret; }`: no RMI_OP_CANCEL
+ * is ever sent (the cancel is a FIXME comment), the operation is left in progress in the RMM.
+ * The final result is x0 of the last call. rmi_sro_free hands every listed range back (undelegate
+ * when DELEGATED: a failure WARNs and leaks; then free) once the operation returns, whatever the
+ * outcome. Each SMC retries while BUSY/BLOCKED (rmi_smccc_invoke).
+ * S28 (v14 10/44, Gavin/Marc/Dan Williams): `int ret;` is declared in the loop body and only the
+ * DONATE/RECLAIM/default branches assign it: on MEMREQ NONE the check after RMI_OP_CONTINUE
+ * reads it uninitialised (Steven: "must init 0"). Modelled as the previous iteration's value
+ * (0 if none: "stale 0"), or garbage (0xdead) when the host poisons uninitialised reads, which
+ * WARNs and returns 0xdead.
+ * The v13 REC path (profile recCreate "v13-sro-preallocated") is not a posted function: v13 17/48
+ * kvm_create_rec calls the plain v1.0-style rmi_rec_create(rd, rec, params) with the aux granules
+ * in the params; the model drives the simulated RMM's SRO REC_CREATE through this loop instead
+ * (docs/provenance-parts/create.md).
  */
-import { ECANCELED, ENOMEM, ENXIO } from "./errno.js";
+import { ENOMEM } from "./errno.js";
 import type { Kvm } from "./kvm.js";
 import { KernelHang } from "./coop.js";
 import { decode_range_desc, level_to_size } from "./range.js";
 import { RANGE_DESC } from "../rmm/abi/range-desc.js";
 import {
-  RMI_INCOMPLETE, RMI_OP_MEM_REQ_DONATE, RMI_OP_MEM_REQ_NONE, RMI_OP_MEM_REQ_RECLAIM,
-  RMI_RETURN_CANCANCEL, RMI_RETURN_MEMREQ, RMI_RETURN_STATUS, RMI_SUCCESS,
+  RMI_BLOCKED, RMI_BUSY, RMI_INCOMPLETE, RMI_OP_MEM_REQ_DONATE, RMI_OP_MEM_REQ_NONE, RMI_OP_MEM_REQ_RECLAIM,
+  RMI_RETURN_CANCANCEL, RMI_RETURN_MEMREQ, RMI_RETURN_STATUS,
 } from "./rmi.js";
+
+/** RMI_MAX_ADDR_LIST (v14 05/44): entries of struct rmi_sro_state's addr_list. */
+export const RMI_MAX_ADDR_LIST = 256;
 
 /** A decoded RmiOpMemDonateReq, read with the posting's decoder (SZ via level_to_size). */
 export interface DonateReq {
   sz: number;
-  /** Bytes of one block as the posting computes them (S28: folded page-table levels). */
+  /** Bytes of one block as the posting computes them (donate_req_to_size; S28: folded levels). */
   blockSize: number;
   count: number;
   contig: boolean;
@@ -44,94 +63,135 @@ export function decode_donate_req(req: bigint, pgtableLevels = 4): DonateReq {
 
 export interface SroMemOps {
   /**
-   * Provide memory for a donate request: descriptors (already delegated granules, in the
-   * posting's own encoding) for at most `req.count` blocks, or null if the host cannot.
+   * Allocate (and delegate) memory for a donate request: one descriptor per block (the posting's
+   * own encoding), or null if the host cannot (an allocation failure: -ENOMEM). Fewer
+   * descriptors than blocks asked for is a failure too: the posting returns -ENOMEM with the
+   * blocks it got left in the SRO list.
    */
   donate(req: DonateReq): bigint[] | null;
-  /** Granules the RMM handed back (descriptors as written by the RMM). */
+  /** rmi_sro_free for ranges the RMM handed back (descriptors as written by the RMM). */
   reclaimed(descs: bigint[]): void;
-  /** Donated granules the RMM did not consume (to be undelegated and freed by the caller). */
+  /** rmi_sro_free for donated ranges the RMM did not take. */
   unconsumed?(descs: bigint[]): void;
 }
 
+/** The first call's result (x0, x1 = handle, x2 = donate request). */
+export interface SroFirst {
+  ret: number;
+  handle: bigint;
+  request: bigint;
+}
+
 const MAX_ROUNDS = 100_000;
+const SPIN_BOUND = 4096;
+
+/** CNT of a descriptor. */
+const cnt = (d: bigint): number => Number((d >> RANGE_DESC.CNT_SHIFT) & RANGE_DESC.CNT_MASK);
 
 /**
- * rmi_sro_memxfer_execute(first result): drive the SRO to a terminal status. Returns the final
- * packed RMI result (>= 0) or a negative errno (-ECANCELED after a cancel, -ENOMEM).
+ * rmi_sro_execute(sro) from its first call's result, then rmi_sro_free. Returns x0 of the last
+ * call (>= 0), or the negative errno / WARN value an `if (ret) return ret` path returned.
  */
-export function rmi_sro_execute(kvm: Kvm, first: { ret: number; handle: bigint; request: bigint }, ops: SroMemOps, fn = "rmi_sro_execute"): number {
-  const host = kvm.host;
-  const rmi = host.rmi;
-  let ret = first.ret;
-  const handle = first.handle;
-  let request = first.request;
-  let cancelled = false;
-  /** The v14 loop's result variable: stale 0 from the last round (never initialised). */
-  let result: number | undefined;
-  for (let rounds = 0; RMI_RETURN_STATUS(ret) === RMI_INCOMPLETE; rounds++) {
-    if (rounds > MAX_ROUNDS) throw new KernelHang(fn, rounds);
-    const memreq = RMI_RETURN_MEMREQ(ret);
-    const canCancel = RMI_RETURN_CANCANCEL(ret);
-    if (memreq === RMI_OP_MEM_REQ_DONATE) {
-      const req = decode_donate_req(request);
-      const descs = ops.donate(req);
-      if (descs === null || descs.length === 0) {
-        if (!canCancel) {
-          kvm.warn(fn, "cannot satisfy a donate request of a non-cancellable operation");
-          return -ENOMEM;
-        }
-        host.log.push("event", `${fn}: donation of ${req.count} x 0x${req.blockSize.toString(16)} bytes failed: RMI_OP_CANCEL`);
-        cancelled = true;
-        ret = rmi.op_cancel(handle);
-        result = 0;
-        continue;
-      }
-      const d = rmi.op_mem_donate(handle, descs);
-      if (RMI_RETURN_STATUS(d.ret) !== RMI_INCOMPLETE && d.ret !== RMI_SUCCESS) {
-        kvm.warn(fn, `RMI_OP_MEM_DONATE returned ${d.ret}`);
-        ops.unconsumed?.(descs);
-        return -ENXIO;
-      }
-      if (d.consumed < descs.reduce((a, x) => a + Number((x >> RANGE_DESC.CNT_SHIFT) & RANGE_DESC.CNT_MASK), 0)) ops.unconsumed?.(descs.slice(d.consumed));
-      ret = d.ret;
-      request = d.request;
-      result = 0;
-    } else if (memreq === RMI_OP_MEM_REQ_RECLAIM) {
-      const r = rmi.op_mem_reclaim(handle, 512);
-      if (RMI_RETURN_STATUS(r.ret) !== RMI_INCOMPLETE && r.ret !== RMI_SUCCESS) {
-        kvm.warn(fn, `RMI_OP_MEM_RECLAIM returned ${r.ret}`);
-        return -ENXIO;
-      }
-      ops.reclaimed(r.descs);
-      ret = r.ret;
-      result = 0;
-    } else if (memreq === RMI_OP_MEM_REQ_NONE) {
-      if (host.profile.sroUninitResult) {
-        // S28: the result variable is read before anything wrote it on this path.
-        const v = host.poisonUninit ? 0xdead : (result ?? 0);
-        host.log.push("event", `${fn}: MEMREQ NONE reads an uninitialised result (${v === 0 ? "stale 0" : "garbage"})`);
-        kvm.flags.push(`S28: ${fn} read its result uninitialised on MEMREQ NONE`);
-        if (v !== 0) {
-          kvm.warn(fn, `unexpected result ${v} on MEMREQ NONE`);
-          if (canCancel) {
-            cancelled = true;
-            ret = rmi.op_cancel(handle);
-            continue;
-          }
-          return -ENXIO;
-        }
-      }
-      const c = rmi.op_continue(handle);
-      ret = c.ret;
-      request = c.request;
-    } else {
-      kvm.warn(fn, `unknown memory request ${memreq}`);
-      return -ENXIO;
+export function rmi_sro_execute(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn = "rmi_sro_execute"): number {
+  const sro: { kind: "donated" | "reclaimed"; descs: bigint[] }[] = [];
+  try {
+    return sro_loop(kvm, first, ops, fn, sro);
+  } finally {
+    // rmi_sro_free(sro): the wrapper's second step, on every path.
+    for (const e of sro) {
+      if (e.descs.length === 0) continue;
+      if (e.kind === "reclaimed") ops.reclaimed(e.descs);
+      else ops.unconsumed?.(e.descs);
     }
   }
-  if (cancelled && ret === RMI_SUCCESS) return -ECANCELED;
-  return ret;
+}
+
+/** rmi_smccc_invoke: repeat the call while it answers BUSY or BLOCKED. */
+function invoke<T extends { ret: number }>(fn: string, call: () => T): T {
+  for (let n = 0; ; n++) {
+    const o = call();
+    const st = RMI_RETURN_STATUS(o.ret);
+    if (st !== RMI_BUSY && st !== RMI_BLOCKED) return o;
+    if (n > SPIN_BOUND) throw new KernelHang(fn, n);
+  }
+}
+
+function sro_loop(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn: string, sro: { kind: "donated" | "reclaimed"; descs: bigint[] }[]): number {
+  const host = kvm.host;
+  const rmi = host.rmi;
+  let a0 = first.ret;
+  const handle = first.handle;
+  let a2 = first.request;
+  /** The loop body's `int ret;`: what the previous iteration left in it (never initialised). */
+  let stale: number | undefined;
+  for (let rounds = 0; RMI_RETURN_STATUS(a0) === RMI_INCOMPLETE; rounds++) {
+    if (rounds > MAX_ROUNDS) throw new KernelHang(fn, rounds);
+    const canCancel = RMI_RETURN_CANCANCEL(a0);
+    const memreq = RMI_RETURN_MEMREQ(a0);
+    let ret: number;
+    if (memreq === RMI_OP_MEM_REQ_NONE) {
+      const c = invoke(fn, () => rmi.op_continue(handle));
+      a0 = c.ret;
+      a2 = c.request;
+      if (host.profile.sroUninitResult) {
+        ret = host.poisonUninit ? 0xdead : (stale ?? 0);
+        host.log.push("event", `${fn}: MEMREQ NONE: the result check reads an uninitialised ret (${ret === 0 ? "stale 0" : "garbage"})`);
+        kvm.flags.push(`S28: ${fn} read its result uninitialised on MEMREQ NONE`);
+      } else {
+        ret = 0;
+      }
+    } else if (memreq === RMI_OP_MEM_REQ_DONATE) {
+      const req = decode_donate_req(a2);
+      if (req.count === 0) {
+        // WARN_ON(!count) return 0: nothing changes, the next iteration sees the same request.
+        kvm.warn(fn, "rmi_sro_donate: donate request for 0 blocks");
+        throw new KernelHang(`${fn} (donate request of count 0)`, rounds + 1);
+      }
+      const descs = ops.donate(req) ?? [];
+      if (descs.length < req.count) {
+        // alloc_pages_exact failed part-way: -ENOMEM; what was allocated stays in the SRO list.
+        sro.push({ kind: "donated", descs });
+        host.log.push("event", `${fn}: donation of ${req.count} x 0x${req.blockSize.toString(16)} bytes: allocation failed (-ENOMEM)`);
+        ret = -ENOMEM;
+      } else {
+        const d = invoke(fn, () => rmi.op_mem_donate(handle, descs));
+        a0 = d.ret;
+        a2 = d.request;
+        // donated_granules = a1: blocks the RMM did not take stay in the list (freed by rmi_sro_free)
+        let left = d.consumed;
+        const rest: bigint[] = [];
+        for (const x of descs) {
+          const n = cnt(x) * (req.blockSize / 4096);
+          if (left >= n) left -= n;
+          else {
+            rest.push(x);
+            left = 0;
+          }
+        }
+        // a contiguous donation the RMM took part of: the rest is freed at once
+        // (free_delegated_page per page); untaken blocks wait for rmi_sro_free
+        if (rest.length > 0 && req.contig && d.consumed > 0) ops.unconsumed?.(rest);
+        else if (rest.length > 0) sro.push({ kind: "donated", descs: rest });
+        ret = 0;
+      }
+    } else if (memreq === RMI_OP_MEM_REQ_RECLAIM) {
+      const capacity = RMI_MAX_ADDR_LIST - sro.reduce((a, e) => a + e.descs.length, 0);
+      const r = invoke(fn, () => rmi.op_mem_reclaim(handle, capacity));
+      a0 = r.ret;
+      sro.push({ kind: "reclaimed", descs: r.descs });
+      ret = 0;
+    } else {
+      kvm.warn(fn, `unknown memory request ${memreq}`);
+      ret = 1; // WARN_ON(1)
+    }
+    stale = ret;
+    if (ret !== 0) {
+      // if (can_cancel) { /* FIXME: Handle cancelling properly! */ }  then  if (WARN_ON(ret)) return ret;
+      kvm.warn(fn, `WARN_ON(ret): returns ${ret}, last RMI status ${a0} (no RMI_OP_CANCEL: FIXME${canCancel ? ", although it could be cancelled" : ""})`);
+      return ret;
+    }
+  }
+  return a0;
 }
 
 /** Descriptors -> [pa, bytes] ranges as the posting decodes them. */

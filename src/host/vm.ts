@@ -15,7 +15,7 @@ import { errnoName, EAGAIN, EFAULT } from "./errno.js";
 import type { Host } from "./host.js";
 import { GuestMemfd, Kvm, RealmStateK, UserMemory, Vcpu } from "./kvm.js";
 import { kvm_activate_realm_cap, kvm_destroy_vm, kvm_finalize_rec, populate } from "./lifecycle.js";
-import { kvm_create_realm, kvm_init_realm_vm } from "./realm-create.js";
+import { ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, kvm_arch_init_vm_realm, kvm_create_realm, kvm_rme_config_realm } from "./realm-create.js";
 import { kvm_init_ipa_range_realm } from "./ripas.js";
 import { EINTR_LIKE, untilDone } from "./run-control.js";
 import { kvm_vcpu_run, type RunResult } from "./run.js";
@@ -102,14 +102,11 @@ export class RealmVm {
     this.kvm.irqchipInKernel = opts.irqchip ?? true;
     this.guest = new GuestVm(vcpus);
 
-    // KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM): kvm_init_realm_vm and the stage-2 PGD.
+    // KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM): kvm_arch_init_vm (the stage-2 PGD, then the params page).
     const k = this.kvm;
-    if (kvm_init_realm_vm(k)) throw new Error("createRealm: out of host memory (params page)");
-    const roots = 2 ** Math.max(0, ipaBits - ((4 - k.mmu.startLevel) * 9 + 12));
-    k.mmu.pgdSize = roots * GRANULE_SIZE;
-    k.mmu.pgdPhys = host.pages.allocBlock(roots, "kvm-pgd", id);
-    if (k.mmu.pgdPhys < 0) throw new Error("createRealm: out of host memory (PGD)");
-    k.mmu.pgt = true;
+    const ret = kvm_arch_init_vm_realm(k);
+    if (ret) throw new Error(`createRealm: out of host memory: KVM_CREATE_VM returns ${errnoName(ret)}`);
+    const roots = k.mmu.pgdSize / GRANULE_SIZE;
     // The RAM memslot: guest_memfd for private memory, anonymous memory for the shared alias.
     k.memslots.push({ id: 0, baseGfn: ramBase / GRANULE_SIZE, npages: this.memory / GRANULE_SIZE, gmem: new GuestMemfd(), user: new UserMemory(opts.thp ?? false) });
     // KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) over the RAM, as the VMM does at start.
@@ -158,7 +155,7 @@ export class RealmVm {
     for (let i = 0; i < image.length; i++) image[i] = (i * 131 + 7) % 251; // a deterministic "kernel"
     let ok = true;
     if (k.profile.uapi === "vmm-driven") {
-      ok = ioctl("KVM_ENABLE_CAP(RME, CONFIG_REALM hash=SHA256)", 0)
+      ok = ioctl("KVM_ENABLE_CAP(RME, CONFIG_REALM hash=SHA256)", kvm_rme_config_realm(k, { cfg: ARM_RME_CONFIG_HASH_ALGO, hashAlgo: ARM_RME_CONFIG_HASH_ALGO_SHA256 }))
         && ioctl("KVM_ENABLE_CAP(RME, CREATE_REALM)", kvm_create_realm(k));
       const initRipas = () => ioctl(`KVM_ENABLE_CAP(RME, INIT_RIPAS_REALM 0x${this.ramBase.toString(16)} +0x${this.memory.toString(16)})`, kvm_init_ipa_range_realm(k, this.ramBase, this.memory));
       const pop = () => this.imageSize === 0 || ioctl(`KVM_ENABLE_CAP(RME, POPULATE_REALM 0x${this.ramBase.toString(16)} +0x${this.imageSize.toString(16)} MEASURE)`, Math.min(0, populate(k, this.ramBase, image, true)));

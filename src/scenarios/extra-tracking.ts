@@ -64,7 +64,7 @@ export const S29: ExtraScenario = {
     const off = rmiUnavailableReason(host);
     if (off !== undefined) {
       rec.data.realmSupport = "disabled";
-      rec.notes.push(`arm64_init_rmi: ${off}`);
+      rec.notes.push(`kvm_init_rmi: ${off}`);
       // The Host API refuses the realm VM, as KVM_CREATE_VM(REALM) does without RMI.
       try {
         host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });

@@ -37,8 +37,8 @@ describe("S29 granule-tracking alignment at init", () => {
     // one call, about the aligned-down address, then it gives up (no GPT calls)
     expect(r.data.trackingGet).toEqual([{ base: "0x10040000000", top: "0x0", status: "RMI_ERROR_INPUT" }]);
     expect(r.data.gptL1Create).toBe(0);
-    expect(r.data.createRealm).toMatch(/realm support is disabled on this v13 host: arm64_init_rmi: Granule tracking for region isn't fine\/conventional: 10040000000 \(-ENODEV\)/);
-    expect(r.notes).toContain("arm64_init_rmi: Granule tracking for region isn't fine/conventional: 10040000000 (-ENODEV)");
+    expect(r.data.createRealm).toMatch(/realm support is disabled on this v13 host: kvm_init_rmi: Granule tracking for region isn't fine\/conventional: 10040000000 \(-ENODEV\)/);
+    expect(r.notes).toContain("kvm_init_rmi: Granule tracking for region isn't fine/conventional: 10040000000 (-ENODEV)");
     expect(r.trace).toContain("SMC_RMI_GRANULE_TRACKING_GET 10040000000 0 > RMI_ERROR_INPUT");
     // control: with DRAM on a 1 GiB boundary v13 asks per region (2 GiB: two calls) and is fine
     expect(r.data.alignedDram).toEqual({ dramBase: "0x80000000", rmiInit: "0", trackingGet: 2 });
@@ -58,7 +58,7 @@ describe("S29 granule-tracking alignment at init", () => {
   it("by hand through the Host API: v13 createRealm throws naming the reason and changes nothing; v14 works", () => {
     const h13 = Host.create({ series: "v13", seed: 1, memoryMap: SBSA_MEMORY_MAP });
     expect(h13.rmiInit).toBe(-19);
-    expect(h13.trace).toContain("KVM: arm64_init_rmi: Granule tracking for region isn't fine/conventional: 10040000000: realm support disabled");
+    expect(h13.trace).toContain("KVM: kvm_init_rmi: Granule tracking for region isn't fine/conventional: 10040000000: realm support disabled");
     const before = { stats: h13.stats(), trace: h13.trace.length };
     expect(() => h13.createRealm({ ipaBits: 40, memory: 16n << 20n })).toThrow(/realm support is disabled on this v13 host.*-ENODEV.*-EINVAL/);
     expect(h13.vms).toHaveLength(0);

@@ -80,6 +80,10 @@ export interface SeriesProfile {
    *  undelegate_range(pgd, i) with `i` uninitialised; v14: rmi_delegate_range, unwind undelegates
    *  the whole PGD even after a partial delegate. */
   realmCreateRd: "v8-aux-r-unset" | "per-granule" | "v13-uninit-i" | "v14-whole-pgd";
+  /** kvm_arch_init_vm when kvm_init_realm_vm (v14 kvm_init_realm) cannot allocate the params page:
+   *  v8..v13 `goto err_free_cpumask`, which skips the stage-2 uninit (the PGD is leaked); v14 `goto
+   *  err_uninit_mmu` (PGD freed). v9 07/43, v12 07/46, v13 12/48, v14 14/44 (arm.c hunks). */
+  initRealmVmErrorLabel: "err_free_cpumask" | "err_uninit_mmu";
   /** §5.2: realm_create_rd asks REC_AUX_COUNT (v8..v13; the temporary v1.0 SMC in v13). */
   recAuxCount: boolean;
   /** §5.6: populate per page: v1.0 DATA_CREATE (WARN at L3, create RTTs, retry); v13/v14

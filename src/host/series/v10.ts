@@ -17,7 +17,8 @@ export const v10: SeriesProfile = {
   sharedUnmapFolds: true,
   ripasErrAtMapLevel: "einval",
   recEnterRealmError: "shutdown-index1",
-  // expected in v10 after the v9 review [unverified]
+  // v12 07/46 changelog "Changes since v9: Fix an error path in realm_create_rd() to actually
+  // return an error value": v10 sets r = -ENXIO on the REC_AUX_COUNT path.
   realmCreateRd: "per-granule",
   // S20: ripas_change (v9+) writes *top_ipa only on success.
   ripasTopWrittenOnError: false,

@@ -17,6 +17,8 @@ export const v14: SeriesProfile = {
   // S29 fixed: range GRANULE_TRACKING_GET, walking by the returned top.
   memoryTrackingCheck: "v14-range",
   realmCreateRd: "v14-whole-pgd",
+  // v14 14/44: kvm_init_realm failing -> goto err_uninit_mmu (the PGD is freed).
+  initRealmVmErrorLabel: "err_uninit_mmu",
   recAuxCount: false,
   protectedMap: "v14-data_map",
   protectedMapUnwind: "v14-unmap-then-whole",

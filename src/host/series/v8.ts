@@ -29,7 +29,9 @@ export const v8: SeriesProfile = {
   populatePassesUapiFlags: true,
   v1Compat: false,
   memoryTrackingCheck: "none",
-  // v9 07/43 (zhuangyiwei): `r` not set when REC_AUX_COUNT fails; Steven: "should have r = -ENXIO".
+  initRealmVmErrorLabel: "err_free_cpumask",
+  // v9 07/43 (stand-in): `r` never set when REC_AUX_COUNT fails (uninitialised); fixed in v10 per
+  // the v12 07/46 changelog "Changes since v9: Fix an error path in realm_create_rd()".
   realmCreateRd: "v8-aux-r-unset",
   recAuxCount: true,
   populateCall: "data_create",
