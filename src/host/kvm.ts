@@ -11,7 +11,7 @@ import type { PageOwner } from "./page-alloc.js";
 import { RwLock } from "./coop.js";
 import type { SeriesProfile } from "./series/profile.js";
 
-/** enum realm_state (§5.1). */
+/** enum realm_state (kvm_rmi.h: v9 07/43, v12 07/46, v14 14/44). */
 export enum RealmStateK {
   NONE = "NONE",
   NEW = "NEW",
@@ -150,7 +150,7 @@ export class Kvm {
   /** Events "flagged" by the model (UB shifts, uninitialised reads) for the scenarios. */
   readonly flags: string[] = [];
   irqchipInKernel = true;
-  /** Knob (§4): force PAGE_SIZE stage-2 mappings for realm shared faults. */
+  /** Force PAGE_SIZE stage-2 mappings for realm faults ("Always use 4k pages" in user_mem_abort, v8..v13; profile forcePteDefault). */
   forcePte: boolean;
   /** mmu_invalidate_seq (bumped by MMU-notifier invalidations). */
   mmuInvalidateSeq = 0;

@@ -51,6 +51,8 @@ export function RMI_RETURN_INDEX(ret: number): number {
 
 /** A host address as a register; NULL (modelled as -1, e.g. an RD never set) is passed as 0. */
 const B = (n: number): bigint => (n < 0 ? 0n : BigInt(n));
+/** A `long level` argument as the register holds it (level -1 with LPA2 is all ones). */
+const L = (level: number): bigint => BigInt.asUintN(64, BigInt(level));
 
 export interface RmiOut {
   ret: number;
@@ -167,21 +169,21 @@ export class RmiClient {
     return this.raw("psciComplete", B(calling), B(target), BigInt.asUintN(64, BigInt(status))).ret;
   }
   rtt_create(rd: number, rtt: number, ipa: number, level: number): number {
-    return this.raw("rttCreate", B(rd), B(rtt), B(ipa), BigInt.asUintN(64, B(level))).ret;
+    return this.raw("rttCreate", B(rd), B(rtt), B(ipa), L(level)).ret;
   }
   rtt_destroy(rd: number, ipa: number, level: number): { ret: number; rtt: number; top: number } {
-    const o = this.raw("rttDestroy", B(rd), B(ipa), BigInt.asUintN(64, B(level)));
+    const o = this.raw("rttDestroy", B(rd), B(ipa), L(level));
     return { ret: o.ret, rtt: Number(o.x1), top: Number(o.x2) };
   }
   rtt_fold(rd: number, ipa: number, level: number): { ret: number; rtt: number } {
-    const o = this.raw("rttFold", B(rd), B(ipa), BigInt.asUintN(64, B(level)));
+    const o = this.raw("rttFold", B(rd), B(ipa), L(level));
     return { ret: o.ret, rtt: Number(o.x1) };
   }
   rtt_map_unprotected(rd: number, ipa: number, level: number, desc: number): number {
-    return this.raw("rttMapUnprotected", B(rd), B(ipa), B(level), B(desc)).ret;
+    return this.raw("rttMapUnprotected", B(rd), B(ipa), L(level), B(desc)).ret;
   }
   rtt_unmap_unprotected(rd: number, ipa: number, level: number): { ret: number; top: number } {
-    const o = this.raw("rttUnmapUnprotected", B(rd), B(ipa), B(level));
+    const o = this.raw("rttUnmapUnprotected", B(rd), B(ipa), L(level));
     return { ret: o.ret, top: Number(o.x1) };
   }
   rtt_init_ripas(rd: number, base: number, top: number): { ret: number; top: number } {

@@ -16,6 +16,7 @@
  *  C9 rmi_sro_execute: a donation that cannot be allocated returns -ENOMEM, no RMI_OP_CANCEL
  *  C10 rmi_sro_execute: OP_MEM_DONATE's error status is the result (not checked, no WARN)
  *  C11 v8/v10 KVM_CAP_ARM_RME_CONFIG_REALM (kvm_rme_config_realm)
+ *  C12 the `long level` argument of the RTT wrappers (-1 is all ones)
  */
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host.js";
@@ -254,4 +255,16 @@ describe("C11 v8/v10 KVM_CAP_ARM_RME_CONFIG_REALM (kvm_rme_config_realm, v9 07/4
       expect(kvm_rme_config_realm(k, { cfg: ARM_RME_CONFIG_HASH_ALGO, hashAlgo: ARM_RME_CONFIG_HASH_ALGO_SHA256 })).toBe(-16);
     });
   }
+});
+
+describe("C12 rmi_rtt_* wrappers pass `long level` as the register holds it", () => {
+  it("level -1 (LPA2 start level) reaches the RMM as all ones, not 0", () => {
+    const host = Host.create({ series: "v12", seed: 1 });
+    const n0 = host.trace.length;
+    host.rmi.rtt_create(0x1000, 0x2000, 0, -1);
+    host.rmi.rtt_destroy(0x1000, 0, -1);
+    const lines = host.trace.slice(n0).filter((l) => l.startsWith("SMC_RMI_RTT_"));
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(l.split(" > ")[0]).toMatch(/ ffffffffffffffff$/);
+  });
 });
