@@ -1,15 +1,16 @@
 /**
  * What KVM does around KVM_RUN for a realm vCPU besides entering the REC:
- *   - kvm_arch_vcpu_run_pid_change, the first run of a vCPU (arch/arm64/kvm/arm.c): v8/v10 reject a
- *     userspace irqchip there (-EOPNOTSUPP, §9 "in-kernel required (first run)"), v12+ activate the
- *     realm (kvm_activate_realm, §5.13). When it fails the vCPU does not count as having run
+ *   - kvm_arch_vcpu_run_pid_change, the first run of a vCPU (arch/arm64/kvm/arm.c): v8/v10 need the
+ *     vCPU finalized (REC created, realm ACTIVE: v10 11/43 kvm_arm_vcpu_is_finalized, -EPERM) and
+ *     reject a userspace irqchip (-EOPNOTSUPP); v12+ activate the realm (kvm_activate_realm, v12 11/46,
+ *     v13 16/48, v14 18/44). When it fails the vCPU does not count as having run
  *     (kvm_vcpu_ioctl only records the new pid on success), so the next KVM_RUN tries again (S17 B).
  *   - vcpu_load / vcpu_put around the ioctl (kvm_arch_vcpu_load / kvm_arch_vcpu_put), with the
  *     debug-state load and put of the upstream debug rework (kvm_vcpu_load_debug,
  *     kvm_vcpu_put_debug) and the REC early returns: S27 (Gavin, v14 20/44).
  */
-import { EOPNOTSUPP } from "./errno.js";
-import type { Vcpu } from "./kvm.js";
+import { EOPNOTSUPP, EPERM } from "./errno.js";
+import { RealmStateK, type Vcpu } from "./kvm.js";
 import { kvm_activate_realm } from "./lifecycle.js";
 
 /** Per-vCPU debug state as far as S27 needs it: how deep the load_debug/put_debug pairing is. */
@@ -68,7 +69,10 @@ export function kvm_arch_vcpu_put(vcpu: Vcpu): void {
  */
 export function kvm_arch_vcpu_run_pid_change(vcpu: Vcpu, entry: bigint): number {
   const kvm = vcpu.kvm;
-  // v8/v10 (§9): realms need the in-kernel irqchip, checked before anything else.
+  // `if (!kvm_arm_vcpu_is_finalized(vcpu)) return -EPERM;` comes first (arm.c); v10 11/43 makes a
+  // realm vCPU finalized only once its REC is (rec.mpidr != INVALID_HWID) and the realm is ACTIVE.
+  if (kvm.profile.uapi === "vmm-driven" && (!vcpu.finalized || kvm.realm.state !== RealmStateK.ACTIVE)) return -EPERM;
+  // v8/v10: realms need the in-kernel irqchip at the first run (placement not in the saved postings).
   if (kvm.profile.firstRunIrqchipCheck && !kvm.irqchipInKernel) return -EOPNOTSUPP;
   if (kvm.profile.uapi === "implicit") return kvm_activate_realm(kvm, entry);
   return 0;

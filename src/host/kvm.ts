@@ -97,6 +97,8 @@ export type VcpuExit =
   | { kind: "system-event"; type: "shutdown" | "reset" }
   | { kind: "shutdown" }
   | { kind: "unknown" }
+  /** KVM_EXIT_INTERNAL_ERROR: handle_rec_exit met an exit reason it has no case for. */
+  | { kind: "internal-error"; reason: number }
   | { kind: "hypercall"; imm: number }
   | { kind: "psci"; fid: bigint };
 
@@ -109,10 +111,13 @@ export interface RecK {
   /** PAs of the aux granules. */
   aux: number[];
   mpidr: bigint;
+  /** v10/v12 kvm_create_rec unwind: `run` (and `recPage`, -1 when its undelegate failed) still
+   *  point at the pages the unwind freed (profile.recCreateUnwindClearsRun false). */
+  stale: boolean;
 }
 
 export class Vcpu {
-  readonly rec: RecK = { recPage: -1, run: -1, aux: [], mpidr: 0n };
+  readonly rec: RecK = { recPage: -1, run: -1, aux: [], mpidr: 0n, stale: false };
   /** kvm_mmu_memory_cache: pre-allocated zeroed pages. */
   readonly memcache: number[] = [];
   /** PSCI power state as KVM's PSCI emulation keeps it. */

@@ -6,129 +6,51 @@ import { IOCTL_TID } from "./coop.js";
  * Sources: linux-cca-series.md §5.6, §5.11, §5.13; v12 rmi.c.
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
-import { EINVAL, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EIO } from "./errno.js";
-import { Kvm, RealmStateK, RMM_PAGE_SIZE, RMM_RTT_MAX_LEVEL, type Vcpu } from "./kvm.js";
-import { kvm_gmem_get_pfn, user_page } from "./mmu.js";
+import { EINVAL, ENOENT, ENXIO, EOPNOTSUPP } from "./errno.js";
+import { Kvm, RealmStateK, RMM_PAGE_SIZE, type Vcpu } from "./kvm.js";
+import { user_page } from "./mmu.js";
+import { KVM_ARM_RME_POPULATE_FLAGS_MEASURE, kvm_arm_rmi_populate, kvm_populate_realm, VmmBuffer } from "./populate-uapi.js";
 import { free_params, realm_ensure_created, vmid_release } from "./realm-create.js";
 import { kvm_create_rec, kvm_destroy_rec } from "./rec.js";
 import { set_ripas_of_protected_regions } from "./ripas.js";
-import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
-import { create_rtt_levels_sync, delegate_page, free_delegated_granule, kvm_realm_destroy_rtts, undelegate_page } from "./rtt.js";
-import { delegate_range, undelegate_range } from "./range.js";
+import { RMI_SUCCESS } from "./rmi.js";
+import { free_delegated_granule, kvm_realm_destroy_rtts } from "./rtt.js";
+import { undelegate_range } from "./range.js";
 import { kvm_realm_unmap_range, sharedBit } from "./unmap.js";
 
-export const KVM_ARM_RME_POPULATE_FLAGS_MEASURE = 1;
-export const RMI_MEASURE_CONTENT = 1;
+/** Where the VMM's copy of the image lives for the v12+ populate ioctl (any user address). */
+const VMM_IMAGE_VA = 0x7f00_0000_0000;
 
 /**
- * v13 populate callback / v14 realm_data_map_init: delegate dst, RTT_DATA_MAP_INIT; ERROR_RTT
- * below level 3 -> create the RTTs and retry; at level 3 KVM_BUG_ON (Marc, v12: "abort hard and
- * mark the realm dead"): the VM is bugged, every later vCPU ioctl fails with -EIO.
- */
-function realm_data_map_init(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
-  const rmi = kvm.host.rmi;
-  if (delegate_page(kvm, dst) !== RMI_SUCCESS) return -ENXIO;
-  let ret = rmi.rtt_data_map_init(kvm.realm.rd, dst, ipa, src, flags);
-  if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT) {
-    const level = RMI_RETURN_INDEX(ret);
-    if (level === RMM_RTT_MAX_LEVEL) {
-      kvm_bug_on(kvm, "realm_data_map_init", `RTT_DATA_MAP_INIT 0x${ipa.toString(16)}: ERROR_RTT at level 3`);
-      return -EIO;
-    }
-    if (create_rtt_levels_sync(kvm, ipa, level, RMM_RTT_MAX_LEVEL, null)) return -EIO;
-    ret = rmi.rtt_data_map_init(kvm.realm.rd, dst, ipa, src, flags);
-  }
-  return ret ? -EIO : 0;
-}
-
-/** KVM_BUG_ON(cond, kvm): WARN_ON_ONCE and mark the VM bugged (vCPU ioctls then fail with -EIO). */
-export function kvm_bug_on(kvm: Kvm, fn: string, msg: string): void {
-  kvm.warn(fn, `KVM_BUG_ON: ${msg}`);
-  kvm.vmBugged = true;
-  kvm.event(`KVM_BUG_ON in ${fn}: VM ${kvm.id} is bugged (vCPU ioctls fail with -EIO)`);
-}
-
-/** realm_create_protected_data_granule: DELEGATE dst, DATA_CREATE (creating RTTs on ERROR_RTT). */
-function realm_create_protected_data_granule(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
-  if (kvm.profile.populateCall === "rtt_data_map_init") return realm_data_map_init(kvm, ipa, dst, src, flags);
-  const rmi = kvm.host.rmi;
-  if (rmi.granule_delegate(dst) !== RMI_SUCCESS) return -ENXIO;
-  let ret = rmi.data_create(kvm.realm.rd, dst, ipa, src, flags);
-  if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT) {
-    const level = RMI_RETURN_INDEX(ret);
-    if (level === RMM_RTT_MAX_LEVEL) kvm.warn("realm_create_protected_data_granule", `DATA_CREATE 0x${ipa.toString(16)}: ERROR_RTT at level 3`);
-    if (create_rtt_levels_sync(kvm, ipa, level, RMM_RTT_MAX_LEVEL, null)) return -EIO;
-    ret = rmi.data_create(kvm.realm.rd, dst, ipa, src, flags);
-  }
-  return ret ? -EIO : 0;
-}
-
-/** realm_create_protected_data_page: one host page (one granule on a 4K host), pin on unwind failure. */
-export function realm_create_protected_data_page(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
-  const ret = realm_create_protected_data_granule(kvm, ipa, dst, src, flags);
-  if (ret === 0) return 0;
-  if (ret === -EIO && undelegate_page(kvm, dst) !== RMI_SUCCESS) {
-    kvm.warn("realm_create_protected_data_page", `undelegate of 0x${dst.toString(16)} failed`);
-    kvm.host.pages.get(dst);
-    kvm.host.pages.leak(dst, "undelegate failed (populate unwind)");
-  }
-  return -ENXIO;
-}
-
-/**
- * Populate [base, base + bytes.length) of protected memory with the image `bytes` (measured when
- * `measure`). v8/v10 copy from the shared alias of the same memslot; v12 from a VMM buffer.
- * Returns bytes populated (v12 return value) or a negative errno.
+ * The VMM populating [base, base + bytes.length) with the image `bytes` (measured when `measure`)
+ * through the posting's uAPI (populate-uapi.ts): v8/v10 write the image into the memslot's
+ * userspace mapping and enable KVM_CAP_ARM_RME POPULATE_REALM; v12+ pass a VMM buffer to
+ * KVM_ARM_RMI_POPULATE. Returns the bytes populated as the ioctl reports them (v8/v10: all of them
+ * on success; v12: the ioctl's int; v13/v14: how far the ioctl advanced `base`) or a negative errno.
  */
 export function populate(kvm: Kvm, base: number, bytes: Uint8Array, measure: boolean): number {
+  const flags = measure ? KVM_ARM_RME_POPULATE_FLAGS_MEASURE : 0;
   const size = bytes.length;
-  if (kvm.vmBugged) return -EIO;
-  if (size === 0 && kvm.profile.rmm === "2.0") {
-    // S22 (v14 26/44, Gavin): a zero size reaches the range helpers' WARN (v14 as posted);
-    // Steven's fix returns 0 after realm_ensure_created. v13 returns 0 quietly [inferred].
-    const r = realm_ensure_created(kvm);
-    if (r) return r;
-    if (kvm.profile.rangeHelpers === "kernel") delegate_range(kvm, base, 0);
-    return 0;
-  }
-  if (size === 0) return 0;
-  if (kvm.profile.uapi === "vmm-driven") {
-    if (kvm.realm.state !== RealmStateK.NEW) return -EPERM;
-  } else {
-    const r = realm_ensure_created(kvm);
-    if (r) return r;
-  }
-  if (base % GRANULE_SIZE !== 0 || size % GRANULE_SIZE !== 0) return -EINVAL;
-  const uapiFlags = measure ? KVM_ARM_RME_POPULATE_FLAGS_MEASURE : 0;
-  const dataFlags = measure ? RMI_MEASURE_CONTENT : 0;
-  // S22: v8..v12 pass the uAPI flags, not the computed data_flags (harmless: both bits are 1).
-  const flags = kvm.profile.populatePassesUapiFlags ? uapiFlags : dataFlags;
-  const ns = kvm.host.platform.ns;
-  let done = 0;
-  for (let off = 0; off < size; off += GRANULE_SIZE) {
-    const ipa = base + off;
-    const gfn = ipa / GRANULE_SIZE;
-    const slot = kvm.memslotOf(gfn);
-    if (slot === undefined || slot.gmem === undefined) return done > 0 ? done : -EINVAL;
-    let src: number;
-    let srcOwned = false;
-    if (kvm.profile.uapi === "vmm-driven") {
-      src = user_page(kvm, slot.user, gfn).pa; // the shared alias' backing
-    } else {
-      src = kvm.allocPage("vmm"); // the VMM's source buffer (source_uaddr)
-      srcOwned = true;
+  if (kvm.profile.populateUapi === "cap-populate-realm") {
+    const ns = kvm.host.platform.ns;
+    for (let off = 0; off < size; off += GRANULE_SIZE) {
+      const gfn = Math.floor((base + off) / GRANULE_SIZE);
+      const slot = kvm.memslotOf(gfn);
+      const pa = slot === undefined ? -1 : user_page(kvm, slot.user, gfn).pa;
+      if (pa >= 0) ns.write(BigInt(pa), bytes.subarray(off, off + GRANULE_SIZE));
     }
-    if (src < 0) return -EINVAL;
-    ns.write(BigInt(src), bytes.subarray(off, off + GRANULE_SIZE));
-    const dst = kvm_gmem_get_pfn(kvm, slot.gmem, gfn);
-    const r = dst < 0 ? dst : realm_create_protected_data_page(kvm, ipa, dst, src, flags);
-    if (srcOwned) kvm.host.pages.put(src);
-    // v12 kvm_gmem_populate drops its folio reference after the callback; v8/v10 keep it mapped.
-    if (dst >= 0 && (r !== 0 || kvm.profile.uapi === "implicit")) kvm.host.pages.put(dst);
-    if (r) return done > 0 && kvm.profile.uapi === "implicit" ? done : r;
-    done += GRANULE_SIZE;
+    const r = kvm_populate_realm(kvm, { base, size, flags });
+    return r < 0 ? r : size;
   }
-  return done;
+  const buf = new VmmBuffer(kvm, VMM_IMAGE_VA, bytes);
+  try {
+    const args = { base, size, flags, sourceUaddr: VMM_IMAGE_VA, reserved: 0 };
+    const r = kvm_arm_rmi_populate(kvm, args, buf);
+    if (r < 0 || kvm.profile.populateUapi === "ioctl-int-bytes") return r;
+    return args.base - base;
+  } finally {
+    buf.free();
+  }
 }
 
 /** v8/v10 KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC): the REC is created while the realm is NEW. */

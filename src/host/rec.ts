@@ -26,11 +26,15 @@ export const PSCI_RET_SUCCESS = 0;
 export const PSCI_RET_ALREADY_ON = -4;
 export const PSCI_RET_DENIED = -3;
 
+const ESR_EC_SYS64 = 0x18;
 const ESR_EC_IABT_LOW = 0x20;
 const ESR_EC_DABT_LOW = 0x24;
 
-/** free_rec_aux: undelegate each aux granule; a page whose undelegate failed is not freed (leaked). */
-function free_rec_aux(kvm: Kvm, aux: number[]): void {
+/**
+ * free_rec_aux (v10 11/43, v12 12/46, v13 17/48): undelegate each aux granule (WARN on failure);
+ * only a page whose undelegate succeeded is freed (the others are leaked). One granule per page.
+ */
+function free_rec_aux(kvm: Kvm, aux: readonly number[]): void {
   for (const pa of aux) {
     if (undelegate_page(kvm, pa) !== RMI_SUCCESS) {
       kvm.warn("free_rec_aux", `undelegate of aux 0x${pa.toString(16)} failed`);
@@ -41,7 +45,15 @@ function free_rec_aux(kvm: Kvm, aux: number[]): void {
   }
 }
 
-/** alloc_rec_aux: one page per aux granule (4K host), each delegated. */
+/**
+ * alloc_rec_aux: one page per aux granule (4K host), each delegated. An allocation failure frees
+ * the aux pages so far (free_rec_aux: -ENOMEM). A delegate failure (-ENXIO): v10/v12 undelegate the
+ * granules of the current page (none on a 4K host), free it and free_rec_aux the earlier pages;
+ * v13 17/48's err_undelegate walks `i` back to 0 undelegating every earlier page, frees the current
+ * page, then calls free_rec_aux(aux_pages, i) with i == 0: the earlier pages are undelegated but
+ * never freed (leaked). If one of those undelegates fails (WARN) it jumps to out_err with that `i`:
+ * free_rec_aux handles [0, i), the failed page and the ones above it stay lost, the current page too.
+ */
 function alloc_rec_aux(kvm: Kvm, numAux: number, out: number[]): number {
   for (let i = 0; i < numAux; i++) {
     const pa = kvm.allocPage("kvm-aux");
@@ -51,6 +63,30 @@ function alloc_rec_aux(kvm: Kvm, numAux: number, out: number[]): number {
       return -ENOMEM;
     }
     if (delegate_page(kvm, pa) !== RMI_SUCCESS) {
+      if (kvm.profile.allocRecAuxUnwind === "v13-undelegate-all") {
+        let k = out.length;
+        let failed = false;
+        while (k > 0) {
+          k--;
+          if (undelegate_page(kvm, out[k]!) !== RMI_SUCCESS) {
+            kvm.warn("alloc_rec_aux", `undelegate of aux 0x${out[k]!.toString(16)} failed`);
+            failed = true;
+            break;
+          }
+        }
+        if (failed) {
+          // out_err: free_rec_aux(aux_pages, k); pages k.. and the current page are never freed
+          for (let j = k; j < out.length; j++) kvm.host.pages.leak(out[j]!, j === k ? "undelegate failed (REC aux)" : "alloc_rec_aux unwind: undelegated, never freed");
+          kvm.host.pages.leak(pa, "alloc_rec_aux unwind: never freed");
+          free_rec_aux(kvm, out.slice(0, k));
+        } else {
+          kvm.host.pages.put(pa);
+          for (const a of out) kvm.host.pages.leak(a, "alloc_rec_aux unwind: undelegated, never freed (free_rec_aux(aux_pages, 0))");
+          if (out.length > 0) kvm.event(`alloc_rec_aux: ${out.length} aux page(s) undelegated by err_undelegate but never freed`);
+        }
+        out.length = 0;
+        return -ENXIO;
+      }
       kvm.host.pages.put(pa);
       free_rec_aux(kvm, out);
       out.length = 0;
@@ -62,30 +98,24 @@ function alloc_rec_aux(kvm: Kvm, numAux: number, out: number[]): number {
 }
 
 /**
- * REC_CREATE on RMM v2.0 through the SRO engine. v13 (WIP SRO): donates the aux pages it
- * allocated and delegated up front (REC_AUX_COUNT); v14 (rmi_sro_memxfer_execute): allocates and
- * delegates what each donate request asks for, and frees what the RMM hands back.
- * Returns the final RMI status (0 = created) or a negative errno; `aux` gets the v14 donations.
+ * v14 rmi_rec_create(rd, rec, params, sro) (v14 05/44): rmi_sro_execute then rmi_sro_free. The
+ * donate step allocates and delegates what each request asks for (alloc_pages_exact of the block
+ * size; only PAGE_SIZE blocks are modelled); pages the RMM hands back or does not take are
+ * undelegated and freed. Returns the final RMI status (0 = created) or a negative errno; `aux`
+ * holds the pages the RMM kept.
  */
 function rec_create_sro(vcpu: Vcpu, recPage: number, params: number, aux: number[]): number {
   const kvm = vcpu.kvm;
-  const rmi = kvm.host.rmi;
-  const first = rmi.rec_create_sro(kvm.realm.rd, recPage, params);
-  let next = 0;
-  const prealloc = kvm.profile.recCreate === "v13-sro-preallocated";
-  const donated: number[] = [];
-  const r = rmi_sro_execute(kvm, first, {
+  const first = kvm.host.rmi.rec_create_sro(kvm.realm.rd, recPage, params);
+  const free = (descs: bigint[]) => {
+    for (const { addr, size } of descRanges(descs)) free_reclaimed(kvm, addr, size, aux);
+  };
+  return rmi_sro_execute(kvm, first, {
     donate(req) {
       const descs: bigint[] = [];
-      if (prealloc) {
-        // v13: hand over the pages REC_AUX_COUNT asked for, one descriptor each.
-        while (descs.length < req.count && next < aux.length) descs.push(rmi_addr_range(kvm.profile, aux[next++]!, "PAGE", 1, RmiOpMemState.DELEGATED));
-        return descs.length > 0 ? descs : null;
-      }
-      // v14: alloc_pages_exact(block size) per block, delegated (S28: block size from the unit).
       const pages = req.blockSize / PAGE_SIZE;
       if (pages !== 1) {
-        kvm.event(`rmi_sro_memxfer_execute: donation of ${req.count} block(s) of 0x${req.blockSize.toString(16)} bytes not served (only PAGE_SIZE blocks modelled)`);
+        kvm.event(`rmi_sro_donate: donation of ${req.count} block(s) of 0x${req.blockSize.toString(16)} bytes not served (only PAGE_SIZE blocks modelled)`);
         return null;
       }
       for (let i = 0; i < req.count; i++) {
@@ -95,18 +125,14 @@ function rec_create_sro(vcpu: Vcpu, recPage: number, params: number, aux: number
           kvm.host.pages.put(pa);
           break;
         }
-        donated.push(pa);
         aux.push(pa);
         descs.push(rmi_addr_range(kvm.profile, pa, "PAGE", 1, RmiOpMemState.DELEGATED));
       }
       return descs.length > 0 ? descs : null;
     },
-    reclaimed(descs) {
-      if (prealloc) return; // v13 frees its own aux array afterwards
-      for (const { addr, size } of descRanges(descs)) free_reclaimed(kvm, addr, size, aux);
-    },
+    reclaimed: free,
+    unconsumed: free,
   }, "rmi_rec_create");
-  return r;
 }
 
 /** Undelegate and free pages the RMM handed back through OP_MEM_RECLAIM (v14), forgetting them in `aux`. */
@@ -125,7 +151,12 @@ function free_reclaimed(kvm: Kvm, addr: number, size: number, aux: number[]): vo
   }
 }
 
-/** kvm_create_rec(vcpu). `entry` is the guest's entry point (PC of vCPU 0). */
+/**
+ * kvm_create_rec(vcpu) (v10 11/43, v12 12/46, v13 17/48, v14 19/44). `entry` is the guest's entry
+ * point (the PC the VMM set; every vCPU gets it, only vCPU 0 is RUNNABLE). The unwind: free the aux
+ * granules (v14: the SRO frees its own), undelegate the REC page (WARN: leaked), free the pages;
+ * v13+ then clear rec->run, v10/v12 leave it pointing at the freed page (recCreateUnwindClearsRun).
+ */
 export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
   const kvm = vcpu.kvm;
   const rec = vcpu.rec;
@@ -134,61 +165,87 @@ export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
   const params = kvm.allocPage("kvm-params");
   const recPage = kvm.allocPage("kvm-rec");
   const run = kvm.allocPage("kvm-run");
-  const freeAll = () => {
-    for (const p of [run, recPage, params]) if (p >= 0) kvm.host.pages.put(p);
-  };
-  if (params < 0 || recPage < 0 || run < 0) {
-    freeAll();
-    return -ENOMEM;
-  }
-  if (delegate_page(kvm, recPage) !== RMI_SUCCESS) {
-    freeAll();
-    return -ENXIO;
-  }
-  const aux: number[] = [];
-  const v2 = kvm.profile.recCreate !== "aux-params";
-  // v14: no REC_AUX_COUNT, the RMM asks for its aux memory by donation.
-  let r = kvm.profile.recCreate === "v14-sro" ? 0 : alloc_rec_aux(kvm, kvm.realm.numAux, aux);
-  if (r === 0) {
-    kvm.host.platform.ns.write(BigInt(params), encodeRecParams({
-      flags: vcpu.id === 0 ? RMI_REC_PARAMS_FLAG_RUNNABLE : 0n,
-      mpidr: vcpu.mpidr,
-      pc: entry,
-      gprs: [],
-      numAux: v2 ? 0 : kvm.realm.numAux,
-      aux: v2 ? [] : aux.map(BigInt),
-    }));
-    const c = v2 ? rec_create_sro(vcpu, recPage, params, aux) : rmi.rec_create(kvm.realm.rd, recPage, params);
-    if (c === RMI_SUCCESS) {
-      rec.recPage = recPage;
-      rec.run = run;
-      rec.aux = aux;
-      rec.mpidr = vcpu.mpidr;
-      kvm.host.pages.put(params);
-      return 0;
+  let r: number;
+  let recFreed = recPage; // rec->rec_page as out_free_pages frees it (NULL after a failed undelegate)
+  out: {
+    if (params < 0 || recPage < 0 || run < 0) {
+      r = -ENOMEM;
+      break out;
     }
-    r = c < 0 ? c : -ENXIO;
-    free_rec_aux(kvm, aux);
+    if (delegate_page(kvm, recPage) !== RMI_SUCCESS) {
+      r = -ENXIO;
+      break out;
+    }
+    const aux: number[] = [];
+    // v14: no REC_AUX_COUNT, the RMM asks for its aux memory by donation.
+    const v2 = kvm.profile.recCreate === "v14-sro";
+    r = v2 ? 0 : alloc_rec_aux(kvm, kvm.realm.numAux, aux);
+    if (r === 0) {
+      kvm.host.platform.ns.write(BigInt(params), encodeRecParams({
+        flags: vcpu.id === 0 ? RMI_REC_PARAMS_FLAG_RUNNABLE : 0n,
+        mpidr: vcpu.mpidr,
+        pc: entry,
+        gprs: [],
+        numAux: v2 ? 0 : kvm.realm.numAux,
+        aux: v2 ? [] : aux.map(BigInt),
+      }));
+      const c = v2 ? rec_create_sro(vcpu, recPage, params, aux) : rmi.rec_create(kvm.realm.rd, recPage, params);
+      if (c === RMI_SUCCESS) {
+        rec.recPage = recPage;
+        rec.run = run;
+        rec.aux = aux;
+        rec.mpidr = vcpu.mpidr;
+        kvm.host.pages.put(params);
+        return 0;
+      }
+      // `if (rmi_rec_create(...)) { r = -ENXIO; ... }`: any failure, an SRO errno included.
+      r = -ENXIO;
+      // v14 goes straight to out_undelegate_rmm_rec (rmi_rec_create's rmi_sro_free did the rest)
+      if (!v2) free_rec_aux(kvm, aux);
+    }
+    // out_undelegate_rmm_rec: if (WARN_ON(undelegate(rec_page_phys))) rec->rec_page = NULL;
+    if (undelegate_page(kvm, recPage) !== RMI_SUCCESS) {
+      kvm.warn("kvm_create_rec", `undelegate of REC 0x${recPage.toString(16)} failed`);
+      kvm.host.pages.leak(recPage, "undelegate failed (REC)");
+      recFreed = -1;
+    }
   }
-  if (undelegate_page(kvm, recPage) !== RMI_SUCCESS) {
-    kvm.warn("kvm_create_rec", `undelegate of REC 0x${recPage.toString(16)} failed`);
-    kvm.host.pages.leak(recPage, "undelegate failed (REC)");
-    kvm.host.pages.put(run);
-    kvm.host.pages.put(params);
-    return r;
+  // out_free_pages
+  for (const p of [run, recFreed, params]) if (p >= 0) kvm.host.pages.put(p);
+  if (!kvm.profile.recCreateUnwindClearsRun && run >= 0) {
+    // v10 11/43 / v12 12/46: rec->run is freed but not cleared (rec->rec_page too, or NULL).
+    rec.run = run;
+    rec.recPage = recFreed;
+    rec.stale = true;
+    kvm.flags.push(`kvm_create_rec: vcpu${vcpu.id}'s rec->run points at the page the unwind freed`);
+    kvm.event(`kvm_create_rec vcpu${vcpu.id}: ${r}; rec->run left pointing at the freed page 0x${run.toString(16)}`);
   }
-  freeAll();
   return r;
 }
 
-/** kvm_destroy_rec(vcpu): REC_DESTROY (WARN -> leak REC and aux), free aux, free the REC granule. */
+/**
+ * kvm_destroy_rec(vcpu): free rec->run; REC_DESTROY (WARN: the REC and aux pages are leaked);
+ * free the aux granules; free the REC granule. After a v10/v12 failed kvm_create_rec (rec.stale)
+ * rec->run is freed a second time and REC_DESTROY is called on the freed REC page (or on
+ * virt_to_phys(NULL), modelled as PA 0): the RMM refuses and the WARN fires.
+ */
 export function kvm_destroy_rec(vcpu: Vcpu): void {
   const kvm = vcpu.kvm;
   const rec = vcpu.rec;
-  if (rec.run < 0) return; // never finalized
+  if (rec.run < 0) return; // "Nothing to do if the VCPU hasn't been finalized"
+  if (rec.stale) {
+    kvm.flags.push(`kvm_destroy_rec: vcpu${vcpu.id}: free_page(rec->run) of an already freed page (double free)`);
+    kvm.event(`kvm_destroy_rec vcpu${vcpu.id}: rec->run 0x${rec.run.toString(16)} was already freed by kvm_create_rec's unwind (double free)`);
+    rec.run = -1;
+    const r = kvm.host.rmi.rec_destroy(Math.max(rec.recPage, 0));
+    if (r !== RMI_SUCCESS) kvm.warn("kvm_destroy_rec", `REC_DESTROY of the freed REC page 0x${Math.max(rec.recPage, 0).toString(16)} returned ${r}`);
+    rec.recPage = -1;
+    rec.stale = false;
+    return;
+  }
   kvm.host.pages.put(rec.run);
   rec.run = -1;
-  if (kvm.profile.recCreate !== "aux-params") return kvm_destroy_rec_sro(vcpu);
+  if (kvm.profile.recCreate === "v14-sro") return kvm_destroy_rec_sro(vcpu);
   if (kvm.host.rmi.rec_destroy(rec.recPage) !== RMI_SUCCESS) {
     kvm.warn("kvm_destroy_rec", `REC_DESTROY 0x${rec.recPage.toString(16)} failed: REC and aux pages leaked`);
     kvm.host.pages.leak(rec.recPage, "REC_DESTROY failed");
@@ -202,29 +259,24 @@ export function kvm_destroy_rec(vcpu: Vcpu): void {
 }
 
 /**
- * REC_DESTROY on RMM v2.0: an SRO that hands the aux granules back (v14 frees what the reclaim
- * list names; v13 frees its own aux array once the RMM is done). A failure WARNs and leaks the
- * REC page and the aux pages (v14: "leak REC page + SRO context").
+ * v14 kvm_destroy_rec's rmi_rec_destroy(rec, sro): an SRO that hands the aux granules back
+ * (rmi_sro_free undelegates and frees them, whatever the outcome). A failure WARNs and returns:
+ * the REC page (and the aux pages the RMM still holds) are leaked.
  */
 function kvm_destroy_rec_sro(vcpu: Vcpu): void {
   const kvm = vcpu.kvm;
   const rec = vcpu.rec;
   const first = kvm.host.rmi.rec_destroy_sro(rec.recPage);
-  const v13 = kvm.profile.recCreate === "v13-sro-preallocated";
-  const r = rmi_sro_execute(kvm, { ret: first.ret, handle: first.handle, request: 0n }, {
-    donate: () => null,
-    reclaimed(descs) {
-      if (v13) return;
-      for (const { addr, size } of descRanges(descs)) free_reclaimed(kvm, addr, size, rec.aux);
-    },
-  }, "rmi_rec_destroy");
+  const free = (descs: bigint[]) => {
+    for (const { addr, size } of descRanges(descs)) free_reclaimed(kvm, addr, size, rec.aux);
+  };
+  const r = rmi_sro_execute(kvm, { ret: first.ret, handle: first.handle, request: 0n }, { donate: () => null, reclaimed: free, unconsumed: free }, "rmi_rec_destroy");
   if (r !== RMI_SUCCESS) {
     kvm.warn("kvm_destroy_rec", `REC_DESTROY 0x${rec.recPage.toString(16)} failed (${r}): REC and aux pages leaked`);
     kvm.host.pages.leak(rec.recPage, "REC_DESTROY failed");
     for (const a of rec.aux) if (kvm.host.pages.page(a) !== undefined) kvm.host.pages.leak(a, "REC_DESTROY failed");
     return;
   }
-  if (v13) free_rec_aux(kvm, rec.aux);
   rec.aux = [];
   free_delegated_granule(kvm, rec.recPage);
   rec.recPage = -1;
@@ -255,13 +307,15 @@ export function kvm_rec_pre_enter_nowait(vcpu: Vcpu): number {
 }
 
 /**
- * The register part of kvm_rec_pre_enter: after a host call or PSCI exit the vCPU's GPRs go
- * back to the RMM through run.enter.gprs. Returns the last exit's reason (a RIPAS change is left
- * to the caller).
+ * The register part of kvm_rec_pre_enter: after a host call (and, before v14, a PSCI exit) the
+ * vCPU's GPRs go back to the RMM through run.enter.gprs (simplified: the vCPU's registers are the
+ * exit's GPRs; KVM's PSCI return value in x0 is not modelled - the simulated RMM reads enter.gprs
+ * only after a host call or an MMIO exit). v14 22/44's PSCI case calls kvm_rec_complete_psci
+ * instead of copying. Returns the last exit's reason (a RIPAS change is left to the caller).
  */
 function complete_exit_gprs(vcpu: Vcpu): number {
   const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
-  if (reason === RmiExitReason.RMI_EXIT_HOST_CALL || reason === RmiExitReason.RMI_EXIT_PSCI) {
+  if (reason === RmiExitReason.RMI_EXIT_HOST_CALL || (reason === RmiExitReason.RMI_EXIT_PSCI && vcpu.kvm.profile.psciCompletion === "at-exit")) {
     for (let i = 0; i < 31; i++) setRunField(vcpu, REC_RUN.enter.gprs + 8 * i, runField(vcpu, REC_RUN.exit.gprs + 8 * i));
   }
   return reason;
@@ -279,11 +333,10 @@ export function* kvm_rec_pre_enter(vcpu: Vcpu): Gen<number> {
     yield pt("PSCI_COMPLETE");
     const { target, status } = vcpu.psciPending;
     vcpu.psciPending = undefined;
+    // realm_psci_complete's -EINVAL is ignored: kvm_rec_complete_psci is void and
+    // kvm_rec_pre_enter goes on to return 1 (v14 rmi.c).
     const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, status);
-    if (r !== RMI_SUCCESS) {
-      kvm.event(`kvm_rec_complete_psci: PSCI_COMPLETE returned ${r}: -EINVAL`);
-      return -EINVAL;
-    }
+    if (r !== RMI_SUCCESS) kvm.event(`kvm_rec_complete_psci: PSCI_COMPLETE returned ${r} (realm_psci_complete -EINVAL, ignored)`);
   }
   if (complete_exit_gprs(vcpu) === RmiExitReason.RMI_EXIT_RIPAS_CHANGE) yield* kvm_complete_ripas_change(vcpu);
   return 1;
@@ -369,7 +422,10 @@ function rec_exit_psci(vcpu: Vcpu): number {
   }
 }
 
-/** handle_rec_exit(vcpu, rec_run_ret): 1 resume, 0 exit to userspace, < 0 error. */
+/**
+ * handle_rec_exit(vcpu, rec_run_ret): 1 resume, 0 exit to userspace, < 0 error (v12 16/46, v13 20/48,
+ * v14 22/44 rmi-exit.c; v9 16/43 rme-exit.c stands in for v10).
+ */
 export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
   const d = rec_exit_nowait(vcpu, ret);
   if (typeof d === "number") return d;
@@ -378,7 +434,7 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
 
 /**
  * handle_rec_exit without a generator (the run loop calls this directly): the result, or - for a
- * stage-2 data/instruction abort, after its exit line is logged - the abort for
+ * stage-2 data abort (rec_exit_sync_dabt), after its exit line is logged - the abort for
  * kvm_handle_guest_abort, the one part that can yield.
  */
 export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, exitHpfar?: bigint): number | AbortInfo {
@@ -394,10 +450,12 @@ export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, ex
       return 0;
     }
     if (st === RMI_ERROR_REC && prof === "shutdown-any") {
-      // v14 (S25): the REC is not ready (e.g. CPU_ON not yet completed by the caller): -EAGAIN.
+      // v14 22/44: "If a VCPU has been turned on, but the REC state hasn't been updated we may
+      // experience RMI_ERROR_REC. Exit to the userspace with -EAGAIN for a retry." (S25)
       kvm.event(`REC_ENTER vcpu${vcpu.id}: RMI_ERROR_REC: -EAGAIN`);
       return -EAGAIN;
     }
+    // `if (rec_run_ret) return -ENXIO;` (run->exit_reason keeps KVM_EXIT_UNKNOWN)
     vcpu.lastExit = { kind: "unknown" };
     kvm.event(`REC_ENTER failed (${ret}): -ENXIO, KVM_EXIT_UNKNOWN`);
     return -ENXIO;
@@ -406,22 +464,30 @@ export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, ex
   switch (reason) {
     case RmiExitReason.RMI_EXIT_SYNC: {
       const esr = runField(vcpu, REC_RUN.exit.esr);
-      const hpfar = exitHpfar ?? runField(vcpu, REC_RUN.exit.hpfar);
       // EC, ISV, SAS and WnR all lie in ESR's low word (a syndrome, not an address: 32-bit ops)
       const lo = Number(esr & 0xffff_ffffn);
       const ec = (lo >>> 26) & 0x3f;
-      if (ec !== ESR_EC_DABT_LOW && ec !== ESR_EC_IABT_LOW) return 1; // sysreg, WFx: handled in place
+      // rec_exit_handlers[esr_ec]: SYS64 -> rec_exit_sys_reg (kvm_handle_sys_reg, 1), DABT_LOW ->
+      // rec_exit_sync_dabt; IABT_LOW -> rec_exit_sync_iabt ("Unhandled instruction abort") and every
+      // other EC -> rec_exit_reason_notimpl: vcpu_err and -ENXIO (the same table in every posting).
+      if (ec === ESR_EC_SYS64) return 1;
+      if (ec !== ESR_EC_DABT_LOW) {
+        const what = ec === ESR_EC_IABT_LOW ? "Unhandled instruction abort" : "Unhandled exit reason from realm";
+        kvm.event(`vcpu${vcpu.id}: ${what} (ESR: 0x${esr.toString(16)}): -ENXIO`);
+        return -ENXIO;
+      }
+      const hpfar = exitHpfar ?? runField(vcpu, REC_RUN.exit.hpfar);
       const ipa = Number(hpfar >> 4n) * 4096; // HPFAR.FIPA << 12 (scaling by 2^12 is exact)
       const isv = ((lo >>> 24) & 1) === 1;
       const a = {
         ipa,
-        write: ec === ESR_EC_DABT_LOW && ((lo >>> 6) & 1) === 1,
-        exec: ec === ESR_EC_IABT_LOW,
+        write: ((lo >>> 6) & 1) === 1,
+        exec: false,
         isv,
         len: 2 ** ((lo >>> 22) & 3),
       };
       // (one flat string: a template keeps a chain of cons strings in the log)
-      if (kvm.host.log.enabled) kvm.host.log.push("exit", ["vcpu", vcpu.id, a.exec ? " SYNC instruction abort IPA 0x" : " SYNC data abort IPA 0x", ipa.toString(16), a.write ? " write" : ""].join(""));
+      if (kvm.host.log.enabled) kvm.host.log.push("exit", ["vcpu", vcpu.id, " SYNC data abort IPA 0x", ipa.toString(16), a.write ? " write" : ""].join(""));
       return a;
     }
     case RmiExitReason.RMI_EXIT_IRQ:
@@ -433,13 +499,16 @@ export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, ex
     case RmiExitReason.RMI_EXIT_RIPAS_CHANGE:
       kvm.host.log.push("exit", `vcpu${vcpu.id} RIPAS_CHANGE`);
       return rec_exit_ripas_change(vcpu);
-    case RmiExitReason.RMI_EXIT_HOST_CALL:
-      vcpu.lastExit = { kind: "hypercall", imm: Number(runField(vcpu, REC_RUN.exit.imm)) };
-      return 0;
-    default:
-      kvm.warn("handle_rec_exit", `unexpected exit reason ${reason}`);
-      return -ENXIO;
+    case RmiExitReason.RMI_EXIT_SERROR:
+      // v14 22/44 adds `case RMI_EXIT_SERROR:` next to IRQ/FIQ; before, it is an unsupported reason.
+      if (kvm.profile.recExitSerrorResumes) return 1;
+      break;
   }
+  // No case for RMI_EXIT_HOST_CALL (or anything else) in any posting's rmi-exit.c / rme-exit.c:
+  // kvm_pr_unimpl("Unsupported exit reason"), KVM_EXIT_INTERNAL_ERROR, return 0 (no WARN).
+  kvm.event(`vcpu${vcpu.id}: Unsupported exit reason: ${reason}: KVM_EXIT_INTERNAL_ERROR`);
+  vcpu.lastExit = { kind: "internal-error", reason };
+  return 0;
 }
 
 /** kvm_rec_enter: REC_ENTER(rec, run). */

@@ -2,7 +2,8 @@
  * RIPAS on the KVM side: ripas_change (INIT via RTT_INIT_RIPAS, SET via RTT_SET_RIPAS),
  * realm_set_ipa_state, realm_init_ipa_state, kvm_complete_ripas_change, the v8/v10 VMM ioctl
  * (kvm_init_ipa_range_realm) and v12's set_ripas_of_protected_regions.
- * Sources: linux-cca-series.md §5.5; seed 003 (v10 15/43); v12 rmi.c.
+ * Sources: v9 15/43 (stand-in for v8/v10 15), v10 17/43, v12 17/46 and 21/46, v13 21/48 and 25/48,
+ * v14 23/44 and 27/44; seed 003 (Gavin's review of v10 15/43).
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { REC_RUN } from "../rmm/abi/rec-params.js";
@@ -80,11 +81,16 @@ export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: num
   return { ret: 0, top: ipa };
 }
 
-/** realm_set_ipa_state: SET, then for RIPAS EMPTY unmap the private pages of [start, top). */
-export function* realm_set_ipa_state(vcpu: Vcpu, start: number, end: number, ripas: number): Gen<{ ret: number; top: number | undefined }> {
+/**
+ * realm_set_ipa_state(vcpu, start, end, ripas, &top_ipa): SET, then for RIPAS EMPTY unmap the
+ * private pages of [start, *top_ipa). `topIpa` is the caller's top_ipa before the call (undefined:
+ * never written) and the result's `top` its value after: ripas_change writes it only on success
+ * (v9+), but the unmap test reads it whatever ripas_change returned.
+ */
+export function* realm_set_ipa_state(vcpu: Vcpu, start: number, end: number, ripas: number, topIpa?: number): Gen<{ ret: number; top: number | undefined }> {
   const kvm = vcpu.kvm;
   const r = yield* ripas_change(kvm, vcpu, start, end, "RIPAS_SET");
-  let top = r.top;
+  const top = r.top ?? topIpa;
   if (top === undefined && ripas === RMI_EMPTY) {
     kvm.flags.push(`S20: realm_set_ipa_state read top_ipa uninitialised after ripas_change returned ${r.ret}`);
     kvm.event("realm_set_ipa_state: top_ipa is uninitialised (ripas_change failed before progress)");
@@ -126,33 +132,44 @@ export function* kvm_complete_ripas_change(vcpu: Vcpu): Gen<void> {
   const top = Number(ns.readU64(run + BigInt(REC_RUN.exit.ripas_top)));
   const ripas = ns.read(run + BigInt(REC_RUN.exit.ripas_value), 1)[0]!;
   let rounds = 0;
+  // `unsigned long top_ipa;`: uninitialised until a ripas_change succeeds, then kept across rounds
+  // (an -ENOMEM round leaves it at the previous round's value: base, so the round is retried).
+  let topIpa: number | undefined;
   do {
     topup_memcache(vcpu, cache_min_pages(kvm));
     yield* kvm.mmuLock.write(vcpu.id);
     let r: { ret: number; top: number | undefined };
     try {
-      r = yield* realm_set_ipa_state(vcpu, base, top, ripas);
+      r = yield* realm_set_ipa_state(vcpu, base, top, ripas, topIpa);
     } finally {
       kvm.mmuLock.writeUnlock();
     }
+    topIpa = r.top;
     if (r.ret && r.ret !== -ENOMEM) {
       kvm.warn("kvm_complete_ripas_change", `Unable to satisfy RIPAS_CHANGE for 0x${base.toString(16)} - 0x${top.toString(16)}, ripas: ${ripas}`);
       break;
     }
-    if (r.top === undefined) {
+    if (topIpa === undefined) {
+      // UB: `base = top_ipa` with top_ipa never written (-ENOMEM in the first round). The model
+      // stops here (deterministic choice, flagged) instead of continuing from an unknown base.
       kvm.flags.push("S20: kvm_complete_ripas_change continues from an uninitialised top_ipa");
       break;
     }
-    base = r.top;
+    base = topIpa;
     if (++rounds > HANG_BOUND) throw new KernelHang("kvm_complete_ripas_change", rounds);
   } while (base < top);
   ns.writeU64(run + BigInt(REC_RUN.exit.ripas_base), BigInt(base));
 }
 
-/** v8/v10 KVM_CAP_ARM_RME_INIT_RIPAS_REALM {base, size} -> kvm_init_ipa_range_realm. */
+/**
+ * v8/v10 KVM_CAP_ARM_RME_INIT_RIPAS_REALM {base, size} -> kvm_init_ipa_range_realm (v9 15/43 stands in;
+ * v10 changed only coding style): `end < addr` -> -EINVAL (a u64 sum that wrapped), realm not NEW
+ * -> -EPERM, then realm_init_ipa_state. No alignment check: an unaligned range reaches
+ * RTT_INIT_RIPAS, whose error takes ripas_change's `default: WARN_ON(1); return -ENXIO;`.
+ */
 export function kvm_init_ipa_range_realm(kvm: Kvm, base: number, size: number): number {
   const end = base + size;
-  if (end < base || base % GRANULE_SIZE !== 0 || end % GRANULE_SIZE !== 0) return -EINVAL;
+  if (end >= 2 ** 64) return -EINVAL;
   if (kvm.realm.state !== RealmStateK.NEW) return -EPERM;
   return realm_init_ipa_state(kvm, base, end);
 }

@@ -6,7 +6,6 @@
 import type { Vcpu } from "./kvm.js";
 
 export const EINTR_LIKE = -4; // -EINTR: the run was interrupted (signal) before an exit to userspace
-export const ENOEXEC_LIKE = -8; // -ENOEXEC: the vCPU was never initialised for a realm
 export const LIVELOCK_REPEATS = 16;
 
 export interface RunControl {

@@ -8,7 +8,6 @@
 import { EINTR_LIKE, type RunControl } from "./run-control.js";
 import { pt, type Gen } from "./coop.js";
 import { EIO } from "./errno.js";
-import { ENOEXEC_LIKE } from "./run-control.js";
 import { RealmStateK, type Vcpu } from "./kvm.js";
 import { kvm_arch_vcpu_load, kvm_arch_vcpu_put, kvm_arch_vcpu_run_pid_change } from "./first-run.js";
 import { NEEDS_THREAD, kvm_rec_pre_enter, kvm_rec_pre_enter_nowait, prepare_entry, rec_enter_call, rec_exit_nowait } from "./rec.js";
@@ -75,6 +74,7 @@ function kvm_vcpu_run_checks(vcpu: Vcpu, ctl: RunControl): RunResult | undefined
     if (r) return { ret: r, stop: "error", exits: 0 };
     vcpu.hasRun = true;
   }
-  if (vcpu.rec.run < 0) return { ret: ENOEXEC_LIKE, stop: "error", exits: 0 };
+  // No REC check here: kvm_rec_pre_enter's realm-state check (-EINVAL) comes before any use of
+  // rec->run, and v8/v10's first run needs the REC finalized (kvm_arm_vcpu_is_finalized, -EPERM).
   return undefined;
 }

@@ -26,6 +26,9 @@ export interface RmiCommand {
   abi: readonly RmiAbi[];
   /** 2.0 only: available when the v1.0 compatibility switch is on (v13 "temporary v1.0 SMCs"). */
   compat?: boolean;
+  /** 2.0 only: left out when the v1.0 compatibility switch is on (a compat row of the same fnum
+   *  replaces it: the bet0 RMM of v13 creates RECs the v1.0 way, v13 17/48 kvm_create_rec). */
+  noCompat?: boolean;
   /** 2.0: callable before RMM_ACTIVATE (VERSION, FEATURES, RMM_CONFIG_GET/SET, RMM_ACTIVATE). */
   beforeActivate?: boolean;
 }
@@ -42,6 +45,7 @@ export function buildTable(all: readonly RmiCommand[], abi: RmiAbi, compat: bool
   for (const c of all) {
     if (!c.abi.includes(abi)) continue;
     if (abi === "2.0" && c.compat && !compat) continue;
+    if (abi === "2.0" && c.noCompat && compat) continue;
     const prev = t.get(c.fnum);
     if (prev !== undefined) throw new Error(`RMI table: ${c.name} and ${prev.name} share fnum 0x${c.fnum.toString(16)}`);
     t.set(c.fnum, c);

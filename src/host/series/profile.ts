@@ -46,25 +46,33 @@ export interface SeriesProfile {
   /** §5.7/S24: guest_memfd page reference after a private map: v8/v10 keep it on success (dropped by
    *  the private unmap) and put it on failure; v12 always releases it after the map attempt. */
   gmemRefAfterMap: "keep-on-success" | "release-always";
-  /** §5.5: ripas_change, ERROR_RTT with err_level >= find_map_level: v8 WARN_ON(level == 3) and
-   *  -EINVAL; v9/v10 -EINVAL; v12/v13 "ugly hack" skip PAGE_SIZE; v14 create (no-op) and retry. */
+  /** ripas_change, ERROR_RTT with err_level >= find_map_level: v8 WARN_ON(level == 3) and -EINVAL
+   *  (S19, Suzuki's review; v8 15/43 not saved); v10 -EINVAL (v9 15/43 stands in); v12 17/46 and
+   *  v13 21/48 the "FIXME: Ugly hack" skip of PAGE_SIZE; v14 23/44 drops the hack: a no-op
+   *  realm_create_rtt_levels and a retry (the RMM answers the same: the kernel loops). */
   ripasErrAtMapLevel: "warn-level3-einval" | "einval" | "skip-page" | "create-and-retry";
-  /** §5.5: who sets the initial RIPAS: the VMM (CAP INIT_RIPAS) or KVM at activation over every
-   *  guest_memfd memslot. */
+  /** Who sets the initial RIPAS: the VMM (v8/v10 KVM_CAP_ARM_RME_INIT_RIPAS_REALM, v9 15/43) or KVM
+   *  at activation over every guest_memfd memslot (set_ripas_of_protected_regions, v12 21/46,
+   *  v13 25/48, v14 27/44). */
   ripasInit: "vmm" | "activation-all-gmem";
-  /** §5.13: v12 checks the irqchip after realm_ensure_created and after setting DEAD (S17 A). */
+  /** kvm_activate_realm: v12 11/46 checks irqchip_in_kernel after realm_ensure_created and after
+   *  setting DEAD (S17 A); v13 16/48 / v14 18/44 check it first. */
   activationIrqchipAfterDead: boolean;
-  /** §5.13: early return of kvm_activate_realm: v12 only for ACTIVE, v13+ for state >= ACTIVE. */
+  /** Early return of kvm_activate_realm: v12 11/46 `== REALM_STATE_ACTIVE`; v13 16/48 / v14 18/44
+   *  `>= REALM_STATE_ACTIVE` ("avoid a dead guest being revived"); v8/v10: no such function. */
   activationEarlyExit: "active" | "active-or-later" | "vmm";
-  /** §5.14: REC_ENTER ERROR_REALM index 1 (SYSTEM_OFF race): v8 -ENXIO (KVM_EXIT_UNKNOWN);
-   *  v9+ KVM_EXIT_SHUTDOWN; v14 any ERROR_REALM shutdown, ERROR_REC -EAGAIN. */
+  /** handle_rec_exit on a failed REC_ENTER: v8 -ENXIO with KVM_EXIT_UNKNOWN (v9 16/43 changelog:
+   *  "return KVM_EXIT_SHUTDOWN rather than KVM_EXIT_UNKNOWN"); v10 (v9 16/43) .. v13 20/48
+   *  ERROR_REALM index 1 -> KVM_EXIT_SHUTDOWN; v14 22/44 any ERROR_REALM -> KVM_EXIT_SHUTDOWN and
+   *  ERROR_REC -> -EAGAIN. */
   recEnterRealmError: "enxio" | "shutdown-index1" | "shutdown-any";
   /** §5.7: v8..v13 force PAGE_SIZE stage-2 mappings for RECs ("Always use 4k pages"). Default
    *  of the per-VM `forcePte` knob. */
   forcePteDefault: boolean;
   /** §5.10/S31: kvm_realm_unmap_range computes BIT(ia_bits - 1) before the created check (v8..v12). */
   unmapClampBeforeCreatedCheck: boolean;
-  /** §5.6/S22: populate passes the uAPI flags instead of the computed RMI flags (v8..v12). */
+  /** S22: populate passes the uAPI flags instead of the computed data_flags (v8 19/43
+   *  kvm_populate_realm, v12 20/46 kvm_arm_rmi_populate); v13 24/48 on pass data_flags. */
   populatePassesUapiFlags: boolean;
 
   // ---- RMM v2.0 postings (v13, v14): §2, §3.2, §5 v13/v14 columns, rmm-model.md §9-§10 ----
@@ -86,8 +94,9 @@ export interface SeriesProfile {
   initRealmVmErrorLabel: "err_free_cpumask" | "err_uninit_mmu";
   /** §5.2: realm_create_rd asks REC_AUX_COUNT (v8..v13; the temporary v1.0 SMC in v13). */
   recAuxCount: boolean;
-  /** §5.6: populate per page: v1.0 DATA_CREATE (WARN at L3, create RTTs, retry); v13/v14
-   *  RTT_DATA_MAP_INIT with KVM_BUG_ON on ERROR_RTT at level 3 (v14 realm_data_map_init). */
+  /** Populate per page: v8 19/43 / v12 20/46 realm_create_protected_data_page (DELEGATE +
+   *  DATA_CREATE, WARN at L3, create RTTs, one retry; -ENXIO); v13 24/48 / v14 26/44
+   *  RTT_DATA_MAP_INIT with KVM_BUG_ON at L3, returning the raw RMI status (v14 realm_data_map_init). */
   populateCall: "data_create" | "rtt_data_map_init";
   /** §5.8: realm_map_protected: v8..v12 per granule DATA_CREATE_UNKNOWN (+fold); v13 delegate_range
    *  + RTT_DATA_MAP loop, creates RTTs to L3 and retries once, with a temporary L3 RTT for L2 sizes;
@@ -112,13 +121,20 @@ export interface SeriesProfile {
   /** S07: the SZ convention of the RMM the posting ran against (the simulated RMM decodes PAGE=0;
    *  "inverted" models an RMM reading SZ as 3 - size, translated at the SMC boundary). */
   rmmDescConvention: "bet1" | "inverted";
-  /** §5.12: REC create/destroy: v1.0 aux granules in the params; v13 WIP SRO donating the aux
-   *  pages counted by REC_AUX_COUNT; v14 rmi_sro_execute / rmi_sro_memxfer_execute. */
-  recCreate: "aux-params" | "v13-sro-preallocated" | "v14-sro";
+  /** REC create/destroy: aux granules (counted by REC_AUX_COUNT) in RecParams, plain REC_CREATE /
+   *  REC_DESTROY (v10 11/43, v12 12/46, v13 17/48 - v13 through the temporary v1.0 SMCs); v14 19/44
+   *  rmi_rec_create / rmi_rec_destroy through the SRO ("Support SRO for REC creation/destruction
+   *  instead of auxiliary granules", v14 changelog). */
+  recCreate: "aux-params" | "v14-sro";
+  /** alloc_rec_aux's unwind after a failed delegate: v10 11/43 / v12 12/46 undelegate the current
+   *  page's granules, free it and free_rec_aux the earlier pages; v13 17/48 undelegates every
+   *  earlier page, then free_rec_aux(aux_pages, 0) frees none of them (leaked). */
+  allocRecAuxUnwind: "current-page" | "v13-undelegate-all";
   /** S28: v14 rmi_sro_execute leaves its result uninitialised when the RMM reports MEMREQ NONE. */
   sroUninitResult: boolean;
-  /** §5.14: PSCI completion: at exit handling (v8..v13) or in kvm_rec_pre_enter (v14
-   *  kvm_rec_complete_psci, AFFINITY_INFO answered SUCCESS as an "XXX hack"). */
+  /** PSCI completion: at exit handling (v8..v13: realm_psci_complete from KVM's PSCI code, which is
+   *  not among the saved postings) or in kvm_rec_pre_enter (v14 rmi.c kvm_rec_complete_psci,
+   *  AFFINITY_INFO answered SUCCESS as an "XXX hack", realm_psci_complete's result ignored). */
   psciCompletion: "at-exit" | "pre-enter";
   /** §5.11: kvm_destroy_realm: v14 calls REALM_TERMINATE before destroying the RTTs. */
   realmTerminate: boolean;
@@ -137,8 +153,8 @@ export interface SeriesProfile {
   /** S20: v8 realm_set_ipa_state has its own loop and writes *top_ipa after it, error or not (v7/v8
    *  rme.c); v9+ ripas_change writes it only on success. */
   ripasTopWrittenOnError: boolean;
-  /** S17 A, §5.13/§9: v8/v10 reject a userspace irqchip at the first KVM_RUN
-   *  (kvm_arch_vcpu_run_pid_change, -EOPNOTSUPP) before anything else; v12+ check it inside
+  /** S17 A: v8/v10 reject a userspace irqchip at the first KVM_RUN (kvm_arch_vcpu_run_pid_change,
+   *  -EOPNOTSUPP; the patch placing it is not among the saved postings); v12+ check it inside
    *  kvm_activate_realm. */
   firstRunIrqchipCheck: boolean;
   /** S27 (Gavin, v14 20/44): kvm_arch_vcpu_load runs kvm_vcpu_load_debug before the REC early
@@ -151,12 +167,19 @@ export interface SeriesProfile {
   gicStateVia: "rec_run" | "sysregs";
   /** S26: v14 refuses realm support unless the kernel runs at EL2 (VHE). */
   vheRequired: boolean;
-  /** S22, §5.6: the populate uAPI. v8/v10 KVM_CAP_ARM_RME POPULATE_REALM {base, size, flags};
-   *  v12 KVM_ARM_RMI_POPULATE {base, size, source_uaddr, flags, reserved} returning an int byte
-   *  count (Marc, v12 06/46); v13/v14 update the struct in place. */
+  /** S22: the populate uAPI. v8 19/43 KVM_CAP_ARM_RME POPULATE_REALM {base, size, flags};
+   *  v12 06/46, 20/46 KVM_ARM_RMI_POPULATE {base, size, source_uaddr, flags, reserved} returning an
+   *  int byte count (Marc, v12 06/46); v13 24/48 / v14 26/44 update the struct in place, return 0. */
   populateUapi: "cap-populate-realm" | "ioctl-int-bytes" | "ioctl-in-place";
-  /** S22: source_uaddr alignment checked (added in v13). */
+  /** S22: source_uaddr alignment checked (added in v13 24/48). */
   populateChecksSourceAlignment: boolean;
+  /** handle_rec_exit: v14 22/44 resumes the guest on RMI_EXIT_SERROR (`case RMI_EXIT_SERROR:` with
+   *  IRQ/FIQ); v9 16/43 .. v13 20/48 have no case for it (KVM_EXIT_INTERNAL_ERROR). */
+  recExitSerrorResumes: boolean;
+  /** kvm_create_rec's unwind ends with `rec->run = NULL` from v13 17/48 on; v10 11/43 and v12 12/46
+   *  free rec->run but leave the pointer set (a dangling rec->run: a later KVM_ARM_VCPU_FINALIZE
+   *  gets -EBUSY, kvm_destroy_rec frees it again and REC_DESTROYs the freed REC page). */
+  recCreateUnwindClearsRun: boolean;
 }
 
 /** Profile fields a Host may override ("what if this posting had that fix"), e.g. S02, S07. */

@@ -35,7 +35,9 @@ export const v13: SeriesProfile = {
   // S07: the bet0 RMM v13 ran against is assumed to read its descriptors as v13 builds them (the
   // private fault path worked on it); v13's decoder then misreads what that RMM returns.
   rmmDescConvention: "inverted",
-  recCreate: "v13-sro-preallocated",
+  // v13 17/48: plain REC_CREATE with the aux granules in RecParams (SRO RECs come with v14 19/44).
+  recCreate: "aux-params",
+  allocRecAuxUnwind: "v13-undelegate-all",
   // §5.7/S24: gmem_abort skips the release on success; the range private unmap drops nothing.
   gmemRefAfterMap: "keep-on-success",
   privateUnmapDropsRef: false,
@@ -50,4 +52,6 @@ export const v13: SeriesProfile = {
   // S22: KVM_ARM_RMI_POPULATE updates base/size/source_uaddr in place; source_uaddr alignment.
   populateUapi: "ioctl-in-place",
   populateChecksSourceAlignment: true,
+  // v13 17/48 kvm_create_rec: `rec->run = NULL;` at the end of the unwind.
+  recCreateUnwindClearsRun: true,
 };

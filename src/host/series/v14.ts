@@ -28,6 +28,7 @@ export const v14: SeriesProfile = {
   rangeDescEncoder: "v14",
   rmmDescConvention: "bet1",
   recCreate: "v14-sro",
+  allocRecAuxUnwind: "current-page", // no alloc_rec_aux in v14 (SRO donations)
   sroUninitResult: true,
   gmemRefAfterMap: "release-always",
   // §5.5/S19: the "ugly hack" is gone: a no-op realm_create_rtt_levels and retry.
@@ -47,4 +48,6 @@ export const v14: SeriesProfile = {
   recDebugLoadPut: "load-only",
   // S26: realm support only with the kernel at EL2 (VHE).
   vheRequired: true,
+  // v14 22/44 handle_rec_exit: `case RMI_EXIT_SERROR:` resumes like IRQ/FIQ.
+  recExitSerrorResumes: true,
 };

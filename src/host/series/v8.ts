@@ -44,6 +44,7 @@ export const v8: SeriesProfile = {
   rangeDescEncoder: "none",
   rmmDescConvention: "bet1",
   recCreate: "aux-params",
+  allocRecAuxUnwind: "current-page",
   sroUninitResult: false,
   psciCompletion: "at-exit",
   realmTerminate: false,
@@ -58,4 +59,7 @@ export const v8: SeriesProfile = {
   vheRequired: false,
   populateUapi: "cap-populate-realm",
   populateChecksSourceAlignment: false,
+  // v9 16/43 (stand-in) has no RMI_EXIT_SERROR case; v10 11/43 leaves rec->run dangling on unwind.
+  recExitSerrorResumes: false,
+  recCreateUnwindClearsRun: false,
 };

@@ -63,7 +63,9 @@ function recDestroy(rmm: Rmm, rec: bigint): number {
 }
 
 export const REC_COMMANDS: RmiCommand[] = [
-  { name: "RMI_REC_CREATE", fnum: 0x15a, method: "recCreate", args: ["rd", "rec", "params_ptr"], outs: [], handler: recCreate, abi: ["1.0"] },
-  { name: "RMI_REC_DESTROY", fnum: 0x15b, method: "recDestroy", args: ["rec"], outs: [], handler: recDestroy, abi: ["1.0"] },
+  // v2.0 with the compatibility switch (the bet0 RMM of v13): v13 17/48 calls REC_CREATE with the
+  // aux granules in RecParams (counted by the temporary REC_AUX_COUNT) and REC_DESTROY plainly.
+  { name: "RMI_REC_CREATE", fnum: 0x15a, method: "recCreate", args: ["rd", "rec", "params_ptr"], outs: [], handler: recCreate, abi: ["1.0", "2.0"], compat: true },
+  { name: "RMI_REC_DESTROY", fnum: 0x15b, method: "recDestroy", args: ["rec"], outs: [], handler: recDestroy, abi: ["1.0", "2.0"], compat: true },
   { name: "RMI_REC_AUX_COUNT", fnum: 0x167, method: "recAuxCount", args: ["rd"], outs: ["aux_count"], handler: recAuxCount, abi: ["1.0", "2.0"], compat: true },
 ];

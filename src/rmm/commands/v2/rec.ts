@@ -150,6 +150,6 @@ function recDestroyV2(rmm: Rmm, rec: bigint): number {
 }
 
 export const V2_REC_COMMANDS: RmiCommand[] = [
-  { name: "RMI_REC_CREATE", fnum: 0x15a, method: "recCreate", args: ["rd", "rec", "params_ptr"], outs: ["handle", "request"], handler: recCreateV2, abi: ["2.0"] },
-  { name: "RMI_REC_DESTROY", fnum: 0x15b, method: "recDestroy", args: ["rec"], outs: ["handle"], handler: recDestroyV2, abi: ["2.0"] },
+  { name: "RMI_REC_CREATE", fnum: 0x15a, method: "recCreate", args: ["rd", "rec", "params_ptr"], outs: ["handle", "request"], handler: recCreateV2, abi: ["2.0"], noCompat: true },
+  { name: "RMI_REC_DESTROY", fnum: 0x15b, method: "recDestroy", args: ["rec"], outs: ["handle"], handler: recDestroyV2, abi: ["2.0"], noCompat: true },
 ];
