@@ -228,7 +228,8 @@ export function kvm_populate_realm(kvm: Kvm, args: PopulateArgs, measureFlag = K
   if (kvm.vmBugged) return -EIO; // kvm_vm_ioctl on a bugged VM
   if (kvm.realm.state !== RealmStateK.NEW) return -EPERM;
   if (args.base % GRANULE_SIZE !== 0 || args.size % GRANULE_SIZE !== 0) return -EINVAL;
-  if (args.flags !== 0 && args.flags !== measureFlag) return -EINVAL; // flags within MEASURE
+  // `args->flags & ~RMI_MEASURE_CONTENT`: v8 checks the uAPI flags against the RMI constant
+  if (args.flags !== 0 && args.flags !== RMI_MEASURE_CONTENT) return -EINVAL;
   const end = args.base + args.size;
   if (end >= 2 ** 64) return -EINVAL; // ipa_end < ipa_base: the u64 sum wrapped
   const flags = rmiDataFlags(kvm, args.flags, measureFlag);

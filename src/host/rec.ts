@@ -1,7 +1,10 @@
 /**
  * RECs on the KVM side: kvm_create_rec (+ alloc_rec_aux / free_rec_aux), kvm_destroy_rec,
- * kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit with its exit handlers (SYNC aborts,
- * PSCI, RIPAS_CHANGE, HOST_CALL). Sources: linux-cca-series.md §5.5, §5.12, §5.14; v12 rmi.c.
+ * kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit with its exit handlers (SYNC aborts, PSCI,
+ * RIPAS_CHANGE; no HOST_CALL case in any posting). Sources: v10 11/43, v12 12/46, v13 17/48,
+ * v14 19/44 (RECs); v9 16/43 (stand-in for v10 16), v12 16/46, v13 20/48, v14 22/44 (enter/exit);
+ * v10 17/43 .. v14 23/44 (RIPAS change at pre-enter); v14 rmi.c kvm_rec_complete_psci;
+ * per function: docs/provenance-parts/run.md.
  */
 import { encodeRecParams, REC_ENTER_FLAG_EMUL_MMIO, REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RMI_REC_PARAMS_FLAG_RUNNABLE, RmiExitReason } from "../rmm/abi/rec-params.js";
 import { pt, type Gen } from "./coop.js";

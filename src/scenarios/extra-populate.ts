@@ -2,8 +2,10 @@
  * S22 — populate interface edge cases of the RMM v1.0 postings (v8 19/43 and v12 20/46
  * populate; the ioctls in src/host/populate-uapi.ts):
  *   flags: v8..v12 pass the uAPI flags to DATA_CREATE instead of the computed RMI flags (kernel
- *     test robot, v12 20/46). Harmless as posted (both MEASURE bits are 1); with the uAPI bit given
- *     another value (2 here) DATA_CREATE gets flags 2, which the RMM refuses (RMI_ERROR_INPUT).
+ *     test robot, v12 20/46). Harmless as posted (both MEASURE bits are 1). With the uAPI bit given
+ *     another value (2 here): v12 DATA_CREATE gets flags 2, which the RMM refuses (RMI_ERROR_INPUT,
+ *     -ENXIO); v8 19/43 checks `args->flags & ~RMI_MEASURE_CONTENT` (the RMI constant), so the
+ *     ioctl fails with -EINVAL before any RMI call (v10 19/43 is not saved: v8 decides).
  *   source alignment (v12): source_uaddr is not checked (added in v13); kvm_gmem_populate copies
  *     whole source pages, so an unaligned source shifts the realm's initial contents (measured).
  *   size 0: v8/v10 populate nothing and return 0; v12 creates the RD, then kvm_gmem_populate's
@@ -74,15 +76,16 @@ export const S22: ExtraScenario = {
     }
     const img = image();
     const rmm = host.platform.rmm;
-    const lastDataCreate = () => host.trace.filter((l) => l.startsWith("SMC_RMI_DATA_CREATE ")).slice(-1)[0] ?? null;
+    const lastDataCreate = (from: number) => host.trace.slice(from).filter((l) => l.startsWith("SMC_RMI_DATA_CREATE ")).slice(-1)[0] ?? null;
     // flags, as posted: MEASURE is 1 in the uAPI and in the RMI
     const a = prepared(host);
     const ra = populateImage(a, img, 1);
     rec.data.flagsAsPosted = { ret: ra, measured: ra >= 0, rim: hex(rmm.realms.get(a.kvm.realm.rd / 4096)!.rim).slice(0, 16) };
     // flags with the uAPI MEASURE bit = 2
     const b = prepared(host);
+    const fromB = host.trace.length;
     const rb = populateImage(b, img, 2);
-    rec.data.flagsUapiBit2 = { ret: rb < 0 ? errnoName(rb) : rb, dataCreate: lastDataCreate() };
+    rec.data.flagsUapiBit2 = { ret: rb < 0 ? errnoName(rb) : rb, dataCreate: lastDataCreate(fromB) };
     rec.check("populate with the uAPI MEASURE bit = 2", { outcome: rb < 0 ? "error" : "ok" });
     // source alignment (only the v12 ioctl has a source address)
     if (x.populateUapi === "ioctl-int-bytes") {

@@ -208,6 +208,13 @@ describe("populate, v8 19/43 kvm_populate_realm / populate_region", () => {
     expect(smcs(host, from)).toEqual([]);
   });
 
+  it("flags are checked against RMI_MEASURE_CONTENT (`args->flags & ~RMI_MEASURE_CONTENT`): a uAPI MEASURE bit of 2 is -EINVAL, no RMI call", () => {
+    const { host, vm } = prepared("v10");
+    const from = host.trace.length;
+    expect(kvm_populate_realm(vm.kvm, { base: Number(RAM), size: 0x1000, flags: 2 }, 2)).toBe(-22);
+    expect(smcs(host, from)).toEqual([]);
+  });
+
   it("a failing DATA_CREATE: the granule is undelegated, -ENXIO, and the guest_memfd reference is never dropped", () => {
     const { host, vm } = prepared("v8");
     const k = vm.kvm;
