@@ -1,5 +1,6 @@
 /** Realm lifecycle: new, use, ls, destroy. */
 import { SERIES_IDS, type SeriesId } from "../../host/series/index.js";
+import type { Host } from "../../host/host.js";
 import type { RealmVm, StartResult } from "../../host/vm.js";
 import type { RealmEntry, Session } from "../session.js";
 import { UsageError, type CommandSpec } from "../spec.js";
@@ -62,19 +63,35 @@ export const newCommand: CommandSpec<Session> = {
       throw new UsageError(`--mem ${formatSize(memory)} does not fit in the protected half of a ${ipaBits}-bit IPA space (${formatSize(1n << BigInt(ipaBits - 1))})`);
     }
     const host = s.hostFor(series);
-    const vm = host.createRealm({ ipaBits, memory, vcpus });
+    const replay = `new ${name} --series ${series} --ipa-bits ${ipaBits} --mem ${sizeToken(memory)} --vcpus ${vcpus}`;
+    let vm: RealmVm;
+    const mark = hostMark(host);
+    try {
+      vm = host.createRealm({ ipaBits, memory, vcpus });
+    } catch (e) {
+      // KVM_CREATE_VM failed in the simulated host (an injected allocation failure): the host ran
+      // (a rule fired, pages moved), so the line is a failed command that `save` keeps, not a
+      // rejected one
+      if (hostMark(host) === mark) throw e;
+      const msg = `KVM_CREATE_VM failed: ${(e as Error).message}`;
+      return { value: { name, series, message: `realm ${name}: ${msg}` }, kind: "realm", failed: msg, replay };
+    }
     const entry: RealmEntry = { name, series, host, vm, ipaBits, memory, vcpus };
     s.realms.set(name, entry);
     s.current = name;
     const start: StartResult = vm.start();
     const value = { ...summary(entry), start };
     const failed = startFailure(start);
-    const replay = `new ${name} --series ${series} --ipa-bits ${ipaBits} --mem ${sizeToken(memory)} --vcpus ${vcpus}`;
     return failed === undefined
       ? { value: { ...value, message: `realm ${name}: ${series} (RMM ${host.platform.abi}), ${ipaBits}-bit IPA, RAM ${hex(ramBase(entry))}+${formatSize(memory)}, ${vcpus} vCPU${vcpus === 1 ? "" : "s"}, ${vm.state}` }, kind: "realm", replay }
       : { value: { ...value, message: `realm ${name}: start failed: ${failed}` }, kind: "realm", failed: `start failed: ${failed}`, replay };
   },
 };
+
+/** What a failed call into the host changed, in short: RMI calls, trace, fault rules fired, free pages. */
+function hostMark(h: Host): string {
+  return `${h.rmiCalls}:${h.log.length}:${h.pages.freePages}:${h.faults.list().map((f) => f.fired).join(",")}`;
+}
 
 /** What stopped the posting's VMM sequence: the first ioctl that failed (else the last one run). */
 function startFailure(r: StartResult): string | undefined {
