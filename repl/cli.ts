@@ -4,6 +4,7 @@
  *   realm                                   the realm> REPL (plain line mode when stdin is not a TTY)
  *   realm run FILE [--json] [--keep-going]  run a script (FILE "-" reads stdin)
  *   realm kernel install [--name N] [--user | --sys-prefix | --prefix P]   register the Jupyter kernel
+ *   realm explore WORKLOAD ... | realm explore merge FILE...                error-path campaigns (repl/explore-cli.ts)
  * Common options: --seed N, --series vN (default posting for `new`).
  */
 import { readFileSync } from "node:fs";
@@ -11,12 +12,14 @@ import { installKernel } from "../kernel/install.js";
 import { clipLongWords, createSession, SEED_MAX, SERIES, type SessionOptions } from "../src/commands/index.js";
 import { defaultHistoryPath, History } from "./history.js";
 import { runFile, runLines } from "./plain.js";
+import { exploreMain, EXPLORE_USAGE } from "./explore-cli.js";
 
 const USAGE = `usage:
   realm [--seed N] [--series vN]                      start the realm> REPL
   realm run FILE [--json] [--keep-going] [--seed N]   run a script (one command per line; FILE - is stdin)
   realm kernel install [--name N] [--user | --sys-prefix | --prefix P]
                                                       register the Jupyter kernel (default: "realm", --user)
+${EXPLORE_USAGE}
   realm --help | --version
 History: $REALM_HISTORY, else ~/.realm_history.`;
 
@@ -147,6 +150,7 @@ async function repl(opts: SessionOptions): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "explore") return exploreMain(argv.slice(1)); // its own options (repl/explore-cli.ts)
   const p = parseArgv(argv);
   if (typeof p === "string") {
     process.stderr.write(`realm: ${clipLongWords(p)}\n${USAGE}\n`);

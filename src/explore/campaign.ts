@@ -12,7 +12,7 @@ import { availableSeries, type SeriesId } from "../host/series/index.js";
 import type { FaultRule } from "../faults/inject.js";
 import type { RmiCallRecord } from "../rmm/trace.js";
 import { formatEntry } from "../trace/log.js";
-import { checkStatusOverrides, failuresFor, type StatusOverrides } from "./statuses.js";
+import { checkStatusOverrides, explorableCommands, failuresFor, type StatusOverrides } from "./statuses.js";
 import { builtinWorkload, type StepReport, type Workload } from "./workloads.js";
 
 /** What a point's run came to, best first (a result's outcome is the worst that happened). */
@@ -33,6 +33,8 @@ export interface CampaignSpec {
   vcpus: number;
   /** Statuses per RMI command instead of the defaults (src/explore/statuses.ts). */
   statuses: StatusOverrides;
+  /** Only these RMI commands get rmi points (short names; empty: all). */
+  commands: string[];
 }
 
 export interface CampaignInput {
@@ -43,6 +45,7 @@ export interface CampaignInput {
   memory?: bigint;
   vcpus?: number;
   statuses?: Record<string, readonly string[]>;
+  commands?: readonly string[];
 }
 
 /** Check a campaign's input; throws a clear error naming the bad value (nothing has run). */
@@ -67,7 +70,19 @@ export function campaignSpec(input: CampaignInput, custom?: Workload): CampaignS
     memory: String(input.memory ?? 64n << 20n),
     vcpus: input.vcpus ?? 2,
     statuses: checkStatusOverrides(input.statuses),
+    commands: checkCommands(input.commands),
   };
+}
+
+function checkCommands(c: readonly string[] | undefined): string[] {
+  if (c === undefined) return [];
+  if (!Array.isArray(c)) throw new TypeError("explore: commands must be a list of RMI command names");
+  const known = explorableCommands();
+  return c.map((x) => {
+    const n = String(x).toUpperCase().replace(/^RMI_/, "");
+    if (!known.includes(n)) throw new RangeError(`explore: commands: unknown RMI command '${String(x)}' (known: ${known.join(", ")})`);
+    return n;
+  });
 }
 
 export function workloadOf(spec: CampaignSpec, custom?: Workload): Workload {
@@ -170,7 +185,7 @@ export function record(spec: CampaignSpec, series: SeriesId, workload: Workload,
       const cmd = shortName(r);
       const occ = (rmiByCmd.get(cmd) ?? 0) + 1;
       rmiByCmd.set(cmd, occ);
-      if (kinds.has("rmi")) for (const f of failuresFor(cmd, r.args, spec.statuses)) points.push({ kind: "rmi", step: si, cmd, occ, status: f.status, index: f.index });
+      if (kinds.has("rmi") && (spec.commands.length === 0 || spec.commands.includes(cmd))) for (const f of failuresFor(cmd, r.args, spec.statuses)) points.push({ kind: "rmi", step: si, cmd, occ, status: f.status, index: f.index });
       if (UNDELEGATE.has(cmd)) {
         const pa = r.args[0]!;
         const n = (undelegByPa.get(pa) ?? 0) + 1;

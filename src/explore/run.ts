@@ -26,6 +26,8 @@ export interface ExploreOptions {
   workers?: number;
   /** Where the result document goes, chunk by chunk (default: nowhere; the summary is returned). */
   sink?: (chunk: string) => void;
+  /** Called once the postings are recorded, before the first point runs. */
+  onStart?: (header: ResultHeader) => void;
   onPoint?: (p: PointLine) => void;
   onProgress?: (p: Progress) => void;
   /** Set `aborted` to stop: the points done so far are written, the summary says complete: false. */
@@ -74,6 +76,7 @@ export async function explore(input: CampaignInput, opts: ExploreOptions = {}): 
   if (workers > 1 && opts.workload !== undefined) throw new RangeError("explore: worker threads run built-in workloads only (a function cannot be sent to a worker)");
   const { spec, recs, header, slots } = prepare(input, opts);
   const writer = new ResultWriter(opts.sink ?? (() => {}), header);
+  opts.onStart?.(header);
   const t0 = Date.now();
   let done = 0;
   const emit = (p: PointLine): void => {

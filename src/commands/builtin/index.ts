@@ -8,6 +8,7 @@ import { exitCommand, helpCommand, saveCommand, seedCommand } from "./meta.js";
 import { destroyCommand, lsCommand, newCommand, useCommand } from "./realm.js";
 import { rttCommand } from "./rtt.js";
 import { scenarioCommand } from "./scenario.js";
+import { exploreCommand } from "./explore.js";
 import { smcCommand } from "./smc.js";
 
 export const BUILTIN_COMMANDS: readonly CommandSpec<Session>[] = [
@@ -28,6 +29,7 @@ export const BUILTIN_COMMANDS: readonly CommandSpec<Session>[] = [
   traceCommand,
   smcCommand,
   scenarioCommand,
+  exploreCommand,
   saveCommand,
   seedCommand,
   helpCommand,
