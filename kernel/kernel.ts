@@ -46,6 +46,13 @@ import {
 import { createSession, type Progress, type RunResult, type Session } from "../src/commands/index.js";
 import { display as vizDisplay, DisplayHandle, liveChart, LiveChart, mimeBundleOf, setDisplaySink } from "../src/viz/index.js";
 import type { MimeBundle } from "../src/viz/mime.js";
+import type { SeriesSample } from "../src/trace/series.js";
+
+/**
+ * A %realm command charts its accounting live once it has run this many guest steps (the
+ * command language's progress interval, src/commands/builtin/guest.ts YIELD_EVERY).
+ */
+const LIVE_CHART_AFTER = 64;
 
 /** Lines tslab puts before a cell in its virtual file ("export {};\n"). */
 const TSLAB_PREFIX_LINES = 1;
@@ -311,14 +318,34 @@ export class RealmKernel {
 
   private async runCommandNow(line: string): Promise<RunResult> {
     const session = this.session;
+    const samples = (): readonly SeriesSample[] => {
+      try {
+        return session.samplesOf(session.machine().label);
+      } catch {
+        return [];
+      }
+    };
+    const from = samples().at(-1)?.step ?? -1;
     let chart: LiveChart | undefined;
     const onProgress = (p: Progress): void => {
       if (p.sample === undefined || !session.liveChart) return;
+      // Whether a chart appears is a stored notebook output: decided by the step count, not by
+      // when progress happened to be reported (the command language reports at step 64 for sure).
+      if (chart === undefined && p.done < LIVE_CHART_AFTER) return;
       chart ??= liveChart({ title: `${p.command}: accounting (live)`, every: 8 });
       void chart.push(p.sample);
     };
     const r = await session.run(line, { signal: this.interruptController.signal, onProgress });
-    chart?.done();
+    if (chart !== undefined) {
+      // The final frame: every sample of the run (the same whatever the timing), not only those
+      // progress reports carried.
+      const run = samples().filter((x) => x.step > from);
+      if (run.length > 0) {
+        chart.points.length = 0;
+        await chart.push(...run);
+      }
+      chart.done();
+    }
     return r;
   }
 

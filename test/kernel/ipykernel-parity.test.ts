@@ -71,6 +71,19 @@ describe("1. interrupt stops asynchronous code", () => {
   });
 });
 
+describe("1b. %realm live charts are deterministic stored outputs", () => {
+  it("a short run shows no chart; a long one shows one, whose final frame has every sample of the run", async () => {
+    expect((await k.execute("%realm new lc --series v12 --mem 16M")).reply.content.status).toBe("ok");
+    const short = await k.execute("%realm touch 0x80000000 --count 4");
+    expect(outputs(short, "display_data").filter((d) => d.data["image/png"] !== undefined)).toEqual([]);
+    const long = await k.execute("%realm touch 0x80100000 --count 100");
+    const charts = outputs(long, "display_data").filter((d) => d.data["image/png"] !== undefined);
+    expect(charts).toHaveLength(1);
+    const frames = [charts[0]!, ...outputs(long, "update_display_data")];
+    expect(frames.at(-1)!.data["text/plain"]).toMatch(/^touch: accounting \(live\) \(steps \d+\.\.\d+, 100 samples\)/);
+  });
+});
+
 describe("2. a failed cell keeps the declarations that ran", () => {
   it("after interrupting a long loop, the realm it made is still a name", async () => {
     const r = await k.request({

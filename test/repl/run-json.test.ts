@@ -121,6 +121,6 @@ describe("realm run", () => {
     const k = realm(["kernel", "install", "--prefix", join(dir, "jp")]);
     expect(k.err).toBe("");
     expect(k.code).toBe(0);
-    expect(k.out).toBe(`installed the Jupyter kernel "realm" in ${join(dir, "jp/share/jupyter/kernels/realm")}\n`);
+    expect(k.out.split("\n")[0]).toBe(`installed the Jupyter kernel "realm" (Realm (TypeScript)) in ${join(dir, "jp/share/jupyter/kernels/realm")}`);
   });
 });
