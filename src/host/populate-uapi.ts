@@ -27,7 +27,6 @@ import { kvm_gmem_get_pfn, user_page } from "./mmu.js";
 import { realm_ensure_created } from "./realm-create.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
 import { create_rtt_levels_sync, delegate_page, undelegate_page } from "./rtt.js";
-import { delegate_range } from "./range.js";
 
 export const KVM_ARM_RME_POPULATE_FLAGS_MEASURE = 1;
 export const RMI_MEASURE_CONTENT = 1;
@@ -259,13 +258,9 @@ export function kvm_arm_rmi_populate(kvm: Kvm, args: PopulateArgs, buf: VmmBuffe
   if (x.populateChecksSourceAlignment && src0 % GRANULE_SIZE !== 0) return -EINVAL;
   const r = realm_ensure_created(kvm);
   if (r) return r;
+  // size 0 (S22; Gavin on v14 26/44: a WARN, Steven's fix returns 0 early): kvm_gmem_populate's
+  // WARN_ON_ONCE(npages <= 0) -> -EINVAL, the same in v12, v13 and v14 as posted.
   const npages = Math.floor(args.size / GRANULE_SIZE);
-  if (npages === 0 && x.populateUapi === "ioctl-in-place") {
-    // S22 (v14 26/44, Gavin): a zero size reaches the range helpers' WARN (v14 as posted);
-    // Steven's fix returns 0 after realm_ensure_created. v13 returns 0 quietly [inferred].
-    if (x.rangeHelpers === "kernel") delegate_range(kvm, args.base, 0);
-    return 0;
-  }
   const flags = rmiDataFlags(kvm, args.flags, measureFlag);
   const pages = kvm_gmem_populate(kvm, args.base / GRANULE_SIZE, npages, (i) => buf.pageContaining(src0 + i * GRANULE_SIZE), flags);
   if (pages < 0) return pages;

@@ -697,7 +697,7 @@ DEFS.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
 const V2_PARTS: Record<string, ScenarioDef> = {
   S22: {
     id: "S22",
-    title: "Populate edge cases: size 0 (v14 WARN), double populate, RTT_DATA_MAP_INIT at L3 -> KVM_BUG_ON (v13/v14)",
+    title: "Populate edge cases: size 0 (WARN), double populate, RTT_DATA_MAP_INIT at L3 -> KVM_BUG_ON (v13/v14)",
     affects: ["v13", "v14"],
     run(series, mk) {
       const host = Host.create({ series, seed: 1 });
@@ -719,6 +719,9 @@ const V2_PARTS: Record<string, ScenarioDef> = {
       host.inject({ rmi: host.platform.abi === "2.0" ? "RTT_DATA_MAP_INIT" : "DATA_CREATE", status: "RMI_ERROR_RTT", index: 3, count: 2 });
       const p3 = populate(k, base + 0x1000, page, true);
       rec.data.errorRttL3 = { ret: p3 < 0 ? errnoName(p3) : p3, vmBugged: k.vmBugged };
+      // v13 24/48 / v14 26/44: KVM_BUG_ON does not return (no-op RTT creation, one retry), the
+      // undelegated page's RMI status comes back from kvm_gmem_populate as a page count
+      if (p3 > 0) rec.notes.push(`ERROR_RTT at level 3: KVM_BUG_ON, then realm_data_map_init returns the RMI status 0x304, which kvm_gmem_populate returns as 772 pages populated: KVM_ARM_RMI_POPULATE returns 0 with base advanced by ${p3} bytes and size underflowed (the summary says -EIO)`);
       rec.check("populate with ERROR_RTT at level 3");
       vm.start();
       rec.data.kvmRun = host.trace.filter((l) => l.startsWith("IOCTL: KVM_RUN(vcpu0) = ")).map((l) => l.slice(7));
