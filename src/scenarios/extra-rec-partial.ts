@@ -37,6 +37,11 @@ export const S18: ExtraScenario = {
     for (const p of leaked) byOwner[p.owner] = (byOwner[p.owner] ?? 0) + 1;
     rec.data.afterDestroy = { recGranules: host.granules().REC, recAuxGranules: host.granules().REC_AUX, leakedByOwner: byOwner };
     rec.notes.push(`${recs} REC(s) left after the failure, ${host.granules().REC} after destroy; leaked pages by owner ${JSON.stringify(byOwner)}`);
+    if (!host.profile.recCreateUnwindClearsRun) {
+      // v10 11/43 / v12 12/46 kvm_create_rec: the unwind frees rec->run but leaves the pointer set
+      // (v13 17/48 adds `rec->run = NULL`): kvm_destroy_rec frees it again and WARNs on REC_DESTROY
+      rec.notes.push("vCPU 1's failed kvm_create_rec left rec->run pointing at the page it freed: destroying the vCPU frees it a second time and REC_DESTROYs the freed REC page, which the RMM refuses (one WARN; the double free is undefined behaviour, flagged). Not in the series summary.");
+    }
     return { host, rec };
   },
 };

@@ -46,6 +46,9 @@ describe("S18 partial REC creation", () => {
       expect(d.recGranules).toBe(0);
       expect(d.recAuxGranules).toBe(0);
       expect(d.leakedByOwner["kvm-rec"] ?? 0).toBe(0);
+      // v10 11/43 kvm_create_rec leaves vCPU 1's rec->run dangling: kvm_destroy_rec's REC_DESTROY
+      // of the freed REC page fails, WARN_ON
+      expect(r.warnCount).toBe(1);
     }
   });
   it("v12: the first KVM_RUN fails with REC 0 created, the realm DEAD and no INIT_RIPAS; RECs return at destroy", () => {
@@ -54,5 +57,7 @@ describe("S18 partial REC creation", () => {
     expect(r.data.afterFailure).toEqual({ failedIoctl: "KVM_RUN(vcpu0) = -ENXIO", state: "DEAD", recGranules: 1, recAuxGranules: 16, rttInitRipasCalls: 0 });
     // only the PGD (S14) is lost, never a REC or aux page
     expect(r.data.afterDestroy).toEqual({ recGranules: 0, recAuxGranules: 0, leakedByOwner: { "kvm-pgd": 2 } });
+    // v12 12/46: the same dangling rec->run for vCPU 1 (one WARN at destroy)
+    expect(r.warnCount).toBe(1);
   });
 });
