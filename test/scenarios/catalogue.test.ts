@@ -66,8 +66,10 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
         expect(d(r).decoderReadsPageAs).toBe(2 ** 39);
         // An RMM reading v13's encoding: faults work, the returned descriptor is misread.
         expect(d(r).run).toEqual({ fault: "ok", mapWarns: 0, unmapWarns: 1 });
-        // An RMM with the decoder's convention: v13's own descriptors (donations) are refused.
-        expect(d(r).otherRmm).toMatchObject({ convention: "bet1", realmActive: false });
+        // An RMM with the decoder's convention: v13 17/48 creates its RECs without SRO donations
+        // (aux granules in RecParams), so the realm activates; the first private fault's
+        // RTT_DATA_MAP descriptor (PAGE encoded as 3) is refused: -ENXIO with a WARN.
+        expect(d(r).otherRmm).toMatchObject({ convention: "bet1", realmActive: true, fault: "error", errno: "-ENXIO" });
       },
     },
     v14: { outcome: "ok", check: (r) => { expect(d(r).encoder).toEqual({ PAGE: 0, PMD: 1 }); expect(d(r).otherRmm).toMatchObject({ convention: "inverted", realmActive: false }); } },
