@@ -35,7 +35,7 @@ describe("RMM v2.0 postings on the Host API (v13, v14)", () => {
       const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 2 });
       expect(vm.start().ok).toBe(true);
       expect(vm.state).toBe("ACTIVE");
-      // each REC got its 16 aux granules by SRO donation
+      // each REC got its 16 aux granules: v13 17/48 in RecParams (REC_AUX_COUNT), v14 by SRO donation
       expect(host.stats().granules.REC).toBe(2);
       expect(host.stats().granules.REC_AUX).toBe(32);
       const t = vm.touch(RAM + 0x10_0000n, { vcpu: 1, access: "write" });

@@ -2,7 +2,8 @@
  * v13, 18 Mar 2026, 48 patches, RMM v2.0-bet0 (TF-RMM topics/rmm-v2.0-poc), kvmtool cca/v11.
  * Range APIs for delegation, protected map/unmap, populate and INIT_RIPAS; the temporary v1.0
  * SMCs (RTT_MAP/UNMAP_UNPROTECTED, REC_AUX_COUNT) for shared mappings and aux counts; VMIDs owned
- * by the RMM; WIP SRO for REC create/destroy. Sources: linux-cca-series.md §2, §5 (v13 columns).
+ * by the RMM; RECs still created with aux granules in RecParams (v13 17/48, SRO only from v14).
+ * Sources: the v13 postings (v13 05, 06, 11, 12, 15..17, 20, 21, 24..27/48) and the v13 rmi.c.
  */
 import type { SeriesProfile } from "./profile.js";
 import { v12 } from "./v12.js";
@@ -11,7 +12,7 @@ export const v13: SeriesProfile = {
   ...v12,
   id: "v13",
   date: "2026-03-18",
-  title: "v13: RMM v2.0-bet0 range APIs (+ temporary v1.0 SMCs), RMM-owned VMIDs, WIP SRO",
+  title: "v13: RMM v2.0-bet0 range APIs (+ temporary v1.0 SMCs), RMM-owned VMIDs, aux-granule RECs",
   rmm: "2.0",
   v1Compat: true,
   // S29: rmi_verify_memory_tracking aligns the region to 1 GiB and asks region by region.
