@@ -3,7 +3,9 @@ import { IOCTL_TID } from "./coop.js";
  * Realm lifecycle on the KVM side: populate (v8/v10 CAP POPULATE_REALM, v12 KVM_ARM_RMI_POPULATE),
  * activation (v8/v10 CAP ACTIVATE_REALM, v12 kvm_activate_realm on first run), and teardown
  * (kvm_free_stage2_pgd, kvm_destroy_realm, kvm_destroy_vm in the order the kernel calls them).
- * Sources: linux-cca-series.md §5.6, §5.11, §5.13; v12 rmi.c.
+ * Teardown sources: v9 07/43 (stand-in for v8/v10 07), v10 10/43, v12 07/46, 10/46, 23/46,
+ * v13 12/48, 15/48, v14 14/44, 17/44, and the mmu.c hunks of v8 20/43 .. v14 29/44
+ * (kvm_free_stage2_pgd's unmap); per function: docs/provenance-parts/teardown.md.
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { EINVAL, ENOENT, ENXIO, EOPNOTSUPP } from "./errno.js";
@@ -103,15 +105,19 @@ function junk_walk(kvm: Kvm): number {
 }
 
 /**
- * kvm_free_stage2_pgd for a realm. Before DEAD (from mmu_notifier_release): unmap everything and
- * tear down the RTTs, keep the PGD (still the realm's root RTTs). Once DEAD (or NONE): v8 walks the
- * PGD pages as ordinary stage-2 tables and frees them (S13); v10..v13 skip the walk and forget the
- * PGD pages (S14); v14 frees them.
+ * kvm_free_stage2_pgd for a realm (mmu.c). v8..v13, neither DEAD nor NONE (from
+ * mmu_notifier_release): under the mmu_lock unmap everything (v8 20/43: [0, ~0ULL & PAGE_MASK)
+ * with may_block false; v10 20/43 on: [0, BIT(ia_bits - 1)) with true: freePgdUnmapMayBlock),
+ * unlock, kvm_realm_destroy_rtts (v10 10/43 on), keep the PGD (the realm's root RTTs). Otherwise the
+ * pgt is taken: v8 walks the PGD pages as ordinary stage-2 tables and frees them (v9 07/43
+ * stand-in, S13); v10..v13 skip the walk and never free the PGD pages (v12 07/46 "Avoid walking
+ * the stage 2 page tables", S14); v14 14/44 frees them (kvm_pgtable_stage2_destroy_pgd) and has no
+ * realm branch (v14 17/44 moves it to kvm_realm_uninit_stage2): freePgdWhenDead.
  */
 export function kvm_free_stage2_pgd(kvm: Kvm): void {
   if (!kvm.mmu.pgt && kvm.mmu.pgdPhys < 0) return;
   const st = kvm.realm.state;
-  if (st !== RealmStateK.DEAD && st !== RealmStateK.NONE) {
+  if (kvm.profile.stage2Uninit === "kvm_free_stage2_pgd" && st !== RealmStateK.DEAD && st !== RealmStateK.NONE) {
     kvm.mmuLock.lockSync(IOCTL_TID);
     try {
       if (kvm.profile.freePgdUnmapMayBlock) kvm_realm_unmap_range(kvm, 0, sharedBit(kvm), true, true);
@@ -269,12 +275,14 @@ export function kvm_destroy_vm(kvm: Kvm): void {
     s.user.small.clear();
     s.user.huge.clear();
   }
-  // 2. guest_memfd release: invalidate the private range, then drop the file's page references.
+  // 2. guest_memfd release: invalidate the private range (kvm_realm_unmap_range checks only
+  // kvm_realm_is_created: a realm left DEAD by a failed activation still has its RD), then drop the
+  // file's page references.
   for (const s of kvm.memslots) {
     if (s.gmem === undefined) continue;
     kvm.mmuLock.lockSync(IOCTL_TID);
     try {
-      if (kvm.realm.state !== RealmStateK.DEAD) kvm_realm_unmap_range(kvm, s.baseGfn * GRANULE_SIZE, s.npages * GRANULE_SIZE, true, true);
+      kvm_realm_unmap_range(kvm, s.baseGfn * GRANULE_SIZE, s.npages * GRANULE_SIZE, true, true);
     } finally {
       kvm.mmuLock.writeUnlock();
     }
@@ -289,8 +297,12 @@ export function kvm_destroy_vm(kvm: Kvm): void {
     v.memcache.length = 0;
   }
   kvm_destroy_realm(kvm);
-  // v14: a realm that never got an RD has a plain stage-2 PGD, freed by the generic path [inferred].
-  if (kvm.profile.stage2Uninit === "kvm_realm_uninit_stage2" && kvm.realm.state === RealmStateK.NONE) kvm_free_stage2_pgd(kvm);
+  // v14 (14/44, 17/44): kvm_uninit_stage2_mmu calls only kvm_realm_uninit_stage2 for a realm (an
+  // early return unless ACTIVE) and kvm_destroy_realm returns before kvm_free_stage2_pgd when the
+  // realm was never created: nothing frees the PGD of a realm VM that never got an RD.
+  if (kvm.profile.stage2Uninit === "kvm_realm_uninit_stage2" && kvm.realm.state === RealmStateK.NONE && kvm.mmu.pgt) {
+    kvm.event("kvm_destroy_vm: the realm was never created: no path calls kvm_free_stage2_pgd, the PGD pages are not freed (v14 14/44, 17/44)");
+  }
   kvm.destroyed = true;
   // Whatever KVM still holds for this VM now can never come back.
   for (const p of pages.pagesOf(kvm.id)) {

@@ -1,8 +1,10 @@
 /**
- * KVM's RTT helpers (arch/arm64/kvm/rme.c v8/v10, rmi.c v12): delegated-granule allocation and
+ * KVM's RTT helpers (arch/arm64/kvm/rme.c v8/v10, rmi.c v12..v14): delegated-granule allocation and
  * accounting, RTT create/fold/destroy wrappers, realm_create_rtt_levels, fold_rtt,
  * realm_fold_rtt_level, realm_tear_down_rtt_level/range, kvm_realm_destroy_rtts.
- * Sources: linux-cca-series.md §5.3, §5.4, §5.11; the posted code as described there.
+ * Sources: v10 10/43, v12 10/46, v13 15/48, v14 17/44 "RTT tear down"; v9 15/43 (stand-in for
+ * v8/v10 15), v12 17/46, v13 21/48, v14 23/44 (alloc_rtt, realm_create_rtt_levels,
+ * realm_fold_rtt_level); the v12/v13/v14 rmi.c snapshots. Per function: docs/provenance-parts/teardown.md.
  */
 import { alignDown, alignUp, mapSize } from "../arch/geometry.js";
 import { pt, runSync, type Gen } from "./coop.js";
@@ -49,16 +51,22 @@ export function find_map_level(kvm: Kvm, start: number, end: number): number {
 }
 
 /**
- * alloc_delegated_granule(mc): a page from the vCPU memcache, or a fresh atomic allocation when
- * `mc` is null; then GRANULE_DELEGATE. Returns the PA or PHYS_ADDR_MAX (-1).
+ * alloc_delegated_granule(mc) (v12 17/46, v13 21/48, v14 23/44): a page from the vCPU memcache
+ * (kvm_mmu_memory_cache_alloc), or a fresh GFP_ATOMIC allocation when `mc` is NULL; then
+ * GRANULE_DELEGATE (v13 delegate_page, v14 rmi_delegate_page); a failed delegate frees the page.
+ * Returns the PA or PHYS_ADDR_MAX (-1). An empty memcache is the generic kvm_mmu_memory_cache_alloc
+ * (virt/kvm/kvm_main.c): WARN_ON(!mc->nobjs), then a GFP_ATOMIC allocation (BUG_ON if that fails:
+ * modelled as a second WARN and PHYS_ADDR_MAX).
  */
 export function* alloc_delegated_granule(kvm: Kvm, mc: number[] | null): Gen<number> {
   let phys: number;
-  if (mc !== null) {
-    phys = mc.length > 0 ? mc.pop()! : -1;
-    if (phys >= 0) kvm.host.pages.page(phys)!.owner = "kvm-rtt";
+  if (mc !== null && mc.length > 0) {
+    phys = mc.pop()!;
+    kvm.host.pages.page(phys)!.owner = "kvm-rtt";
   } else {
+    if (mc !== null) kvm.warn("kvm_mmu_memory_cache_alloc", "WARN_ON(!mc->nobjs): empty memcache, GFP_ATOMIC fallback");
     phys = kvm.allocPage("kvm-rtt");
+    if (phys < 0 && mc !== null) kvm.warn("kvm_mmu_memory_cache_alloc", "BUG_ON(!p): the GFP_ATOMIC fallback failed");
   }
   if (phys < 0) return PHYS_ADDR_MAX;
   yield pt("GRANULE_DELEGATE");
@@ -69,7 +77,7 @@ export function* alloc_delegated_granule(kvm: Kvm, mc: number[] | null): Gen<num
   return phys;
 }
 
-/** alloc_rtt(mc) (v9+; in v8 alloc_delegated_granule accounted the RTT itself): +1 page-table page. */
+/** alloc_rtt(mc) (v9 15/43 "Introduce alloc_rtt()"; v8 accounted in alloc_delegated_granule): +1 page-table page. */
 export function* alloc_rtt(kvm: Kvm, mc: number[] | null): Gen<number> {
   const phys = yield* alloc_delegated_granule(kvm, mc);
   if (phys !== PHYS_ADDR_MAX) kvm.accountPgtablePages(1);
@@ -77,8 +85,10 @@ export function* alloc_rtt(kvm: Kvm, mc: number[] | null): Gen<number> {
 }
 
 /**
- * free_delegated_granule(phys): UNDELEGATE, then free the page. A failed undelegate WARNs and the
- * page is leaked (-EBUSY). v8 also un-accounts one page-table page here, for every granule (S11).
+ * free_delegated_granule(phys) (v12 07/46; v13 12/48 / v14 09/44 free_delegated_page):
+ * WARN_ON(undelegate) -> "leak the page", -EBUSY; else free_page. v8 also un-accounted one
+ * page-table page here, for every granule (v9 07/43 changelog "Fix free_delegated_granule() to not
+ * call kvm_account_pgtable_pages()"): freeDelegatedGranuleUnaccounts, S11.
  */
 export function free_delegated_granule(kvm: Kvm, phys: number): number {
   if (undelegate_page(kvm, phys) !== RMI_SUCCESS) {
@@ -91,7 +101,7 @@ export function free_delegated_granule(kvm: Kvm, phys: number): number {
   return 0;
 }
 
-/** free_rtt(phys) (v9+): un-account only if the granule really came back (leaked RTTs stay counted). */
+/** free_rtt(phys) (v10 10/43 on): un-account only if the granule really came back (leaked RTTs stay counted). */
 export function free_rtt(kvm: Kvm, phys: number): void {
   if (free_delegated_granule(kvm, phys) !== 0) return;
   if (!kvm.profile.freeDelegatedGranuleUnaccounts) kvm.accountPgtablePages(-1);
@@ -111,8 +121,9 @@ export function realm_rtt_fold(kvm: Kvm, addr: number, level: number): { ret: nu
 
 /**
  * realm_create_rtt_levels(ipa, level, max_level, mc): create the tables from level+1 down to
- * max_level. "Already exists" (ERROR_RTT at new_level - 1) continues; v8 forgets the new granule
- * (S10). Does nothing at all when level >= max_level (the root of S01).
+ * max_level. "Already exists" (ERROR_RTT at new_level - 1) continues; v8/v10 (v9 15/43 stand-in)
+ * forget the new granule, v12 on free_rtt it (rttExistsFreesNewGranule, S10); another error WARNs,
+ * free_rtt, -ENXIO. Does nothing at all when level >= max_level (the root of S01).
  */
 export function* realm_create_rtt_levels(kvm: Kvm, ipa: number, level: number, maxLevel: number, mc: number[] | null): Gen<number> {
   while (level++ < maxLevel) {
@@ -248,10 +259,14 @@ export function realm_tear_down_rtt_range(kvm: Kvm, start: number, end: number):
   return realm_tear_down_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
 }
 
-/** kvm_realm_destroy_rtts: tear down [0, 1 << ia_bits). */
+/**
+ * kvm_realm_destroy_rtts: tear down [0, 1 << ia_bits). v8..v13 WARN_ON the result; v14 17/44
+ * ignores it (destroyRttsWarns).
+ */
 export function kvm_realm_destroy_rtts(kvm: Kvm): void {
   const r = realm_tear_down_rtt_range(kvm, 0, 2 ** kvm.realm.iaBits);
-  if (r) kvm.warn("kvm_realm_destroy_rtts", `realm_tear_down_rtt_range returned ${r}`);
+  if (r && kvm.profile.destroyRttsWarns) kvm.warn("kvm_realm_destroy_rtts", `realm_tear_down_rtt_range returned ${r}`);
+  else if (r) kvm.event(`kvm_realm_destroy_rtts: realm_tear_down_rtt_range returned ${r} (ignored, no WARN in v14 17/44)`);
 }
 
 /** Convenience for synchronous callers of the generator helpers. */

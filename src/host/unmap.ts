@@ -1,16 +1,19 @@
 /**
  * Unmapping realm memory: realm_destroy_private_granule, realm_unmap_private_page/range,
- * realm_unmap_shared_range and kvm_realm_unmap_range (the realm branch of
- * __unmap_stage2_range). Source: linux-cca-series.md §5.10; v12 rmi.c.
+ * realm_unmap_shared_range, undelegate_range_desc and kvm_realm_unmap_range (the realm branch of
+ * __unmap_stage2_range). Sources: v9 15/43 (stand-in for v8/v10 15), v12 17/46, v13 21/48,
+ * v14 23/44 "Handle RMI_EXIT_RIPAS_CHANGE"; the v12/v13/v14 rmi.c snapshots. Per function:
+ * docs/provenance-parts/teardown.md.
  */
 import { GRANULE_SIZE, alignUp } from "../arch/geometry.js";
-import { runSync } from "./coop.js";
+import { KernelHang, runSync } from "./coop.js";
 import { ENOMEM, ENXIO } from "./errno.js";
 import { Kvm, PAGE_SIZE, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "./kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
 import { alloc_rtt, find_map_level, free_rtt, get_start_level, realm_create_rtt_levels, realm_fold_rtt_level, realm_rtt_create, rmi_rtt_level_mapsize } from "./rtt.js";
-import { undelegate_range_desc } from "./range.js";
+import { decode_range_desc, undelegate_range } from "./range.js";
 import { RmiAddrType, encodeRttFlags } from "../rmm/abi/range-desc.js";
+import { GranuleState } from "../rmm/granule.js";
 
 /** `x |= bit` for a power-of-two bit, without 32-bit operators. */
 export function setBit(x: number, bit: number): number {
@@ -25,10 +28,37 @@ export function sharedBit(kvm: Kvm): number {
   return SHARED_BITS[kvm.realm.iaBits] ?? 2 ** (kvm.realm.iaBits - 1);
 }
 
+/** Consecutive passes of an unmap loop at the same address before it is reported as a hang. */
+const SPIN_BOUND = 4096;
+
 /**
- * realm_destroy_private_granule(ipa, &next): DATA_DESTROY; an L2 block is split by creating an L3
- * RTT first (unfold); then UNDELEGATE the data granule. v8/v10 drop the guest_memfd page reference
- * kept since the fault, and pin the page if the undelegate fails; v12 does neither.
+ * Simulator bound, not in the posted code: the posted unmap loops go on from whatever address the
+ * RMM returned (an error's out_top is 0) and retry after creating an RTT without a limit. A loop
+ * asking at the same address SPIN_BOUND times in a row would spin forever: a KernelHang.
+ */
+class SpinGuard {
+  private last = -1;
+  private n = 0;
+  constructor(private readonly fn: string) {}
+  at(addr: number): void {
+    if (addr !== this.last) {
+      this.last = addr;
+      this.n = 0;
+    } else if (++this.n > SPIN_BOUND) {
+      throw new KernelHang(this.fn, this.n);
+    }
+  }
+}
+
+/**
+ * realm_destroy_private_granule(ipa, &next) (v9 15/43, v12 rmi.c): DATA_DESTROY; ERROR_RTT with
+ * next > ipa: UNASSIGNED, done; else the IPA is mapped as a block: WARN_ON(alloc_rtt failed) ->
+ * -ENOMEM, WARN_ON(index != 2), RTT_CREATE at level 3 (unfold; WARN_ON(fail) -> free_rtt, -ENXIO)
+ * and retry; another error: WARN_ON, -ENXIO; then UNDELEGATE the data granule: WARN_ON(fail) ->
+ * -ENXIO. v9/v10 realm_unmap_private_page then free_page()s the data page (the reference its fault
+ * kept), only when every granule of the page was undelegated: a failed undelegate leaves that
+ * reference held for good (no get_page). v12 frees nothing: guest_memfd owns the page and will
+ * free it although it is still delegated. Either way the page is marked leaked.
  */
 export function realm_destroy_private_granule(kvm: Kvm, ipa: number): { ret: number; next: number } {
   const rmi = kvm.host.rmi;
@@ -58,13 +88,8 @@ export function realm_destroy_private_granule(kvm: Kvm, ipa: number): { ret: num
     const pages = kvm.host.pages;
     if (rmi.granule_undelegate(d.data) !== RMI_SUCCESS) {
       kvm.warn("realm_destroy_private_granule", `undelegate of 0x${d.data.toString(16)} failed`);
-      if (kvm.profile.privateUnmapDropsRef) {
-        if (pages.page(d.data) !== undefined) {
-          pages.get(d.data); // pin: the page can never go back to the NS world
-          pages.leak(d.data, "undelegate failed (private unmap)");
-        }
-      } else if (pages.page(d.data) !== undefined) {
-        pages.leak(d.data, "undelegate failed (private unmap, not pinned)");
+      if (pages.page(d.data) !== undefined) {
+        pages.leak(d.data, kvm.profile.privateUnmapDropsRef ? "undelegate failed (private unmap: the fault's reference is never dropped)" : "undelegate failed (private unmap: guest_memfd will free it while delegated)");
       }
       return { ret: -ENXIO, next: d.top };
     }
@@ -73,7 +98,7 @@ export function realm_destroy_private_granule(kvm: Kvm, ipa: number): { ret: num
   }
 }
 
-/** realm_unmap_private_page(ipa, &next): every RMM granule of one host page. */
+/** realm_unmap_private_page(ipa, &next): every RMM granule of one host page, from *next_addr. */
 function realm_unmap_private_page(kvm: Kvm, ipa: number): { ret: number; next: number } {
   const end = alignUp(ipa + 1, PAGE_SIZE);
   let next = ipa;
@@ -86,65 +111,85 @@ function realm_unmap_private_page(kvm: Kvm, ipa: number): { ret: number; next: n
 }
 
 /**
- * realm_unmap_private_range on RMM v2.0 (v13/v14): RTT_DATA_UNMAP(addr, end, SINGLE) from out_top;
- * ERROR_RTT with out_top > addr: nothing mapped there, continue; with out_top == addr: a block to
- * split, create the RTT one level deeper and retry (a failed alloc_rtt or RTT_CREATE is
- * WARN_ON + return, without the fold); other errors WARN and continue from out_top. The returned
- * range is undelegated (undelegate_range_desc).
- * The guest_memfd references are not touched (S24).
+ * undelegate_range_desc(desc) (v13 rmi.c, v14 rmi.c): the posting's own decoder (level_to_size);
+ * a range already UNDELEGATED -> 0; v14 also returns 0 for a zero size (v13 calls
+ * undelegate_range(addr, 0), whose `ret` is uninitialised: see range.ts); else the result of
+ * (rmi_)undelegate_range: 0 or the RMI status. No WARN and no get_page here: the caller WARNs. The
+ * granules the failed call did not return stay delegated while guest_memfd owns them: marked leaked.
+ */
+export function undelegate_range_desc(kvm: Kvm, desc: bigint): number {
+  const d = decode_range_desc(desc);
+  if (d.undelegated) return 0;
+  if (d.size === 0 && kvm.profile.rangeHelpers === "kernel") return 0;
+  const r = undelegate_range(kvm, d.addr, d.size);
+  if (r.ret !== 0) {
+    // Bookkeeping only: the granules from the failure point that the RMM still holds delegated.
+    const pages = kvm.host.pages;
+    const granules = kvm.host.platform.rmm.granules;
+    for (let a = r.top; a < d.addr + d.size && granules.state(a / GRANULE_SIZE) === GranuleState.DELEGATED; a += GRANULE_SIZE) {
+      if (pages.page(a) !== undefined) pages.leak(a, "undelegate failed (undelegate_range_desc): left delegated");
+    }
+  }
+  return r.ret;
+}
+
+/**
+ * realm_unmap_private_range on RMM v2.0 (v13 21/48, v14 23/44), for (addr = start; addr < end;
+ * addr = next_addr): RTT_DATA_UNMAP(addr, end, SINGLE); ERROR_RTT with next_addr > addr:
+ * UNASSIGNED, `continue` from next_addr; with next_addr == addr: a block to split, alloc_rtt
+ * (WARN_ON -> return) and RTT_CREATE one level below the index (WARN_ON -> free_rtt, return) and
+ * retry (goto retry); another error: WARN_ON and `continue` from the next_addr it returned (0
+ * after an error: the loop starts again at IPA 0, below `start`); success: undelegate_range_desc,
+ * WARN_ON(ret) -> break; cond_resched when may_block. The returns skip the fold; the break does
+ * not. The guest_memfd references are not touched (S24).
  */
 function realm_unmap_private_range_v2(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
   const rmi = kvm.host.rmi;
   const flags = encodeRttFlags({ oaddrType: RmiAddrType.SINGLE });
-  let addr = start;
-  let stuck = 0;
-  while (addr < end) {
+  const guard = new SpinGuard("realm_unmap_private_range");
+  for (let addr = start; addr < end; ) {
+    guard.at(addr);
     const r = rmi.rtt_data_unmap(kvm.realm.rd, addr, end, flags, 0n);
-    const st = RMI_RETURN_STATUS(r.ret);
-    if (st === RMI_ERROR_RTT) {
+    if (RMI_RETURN_STATUS(r.ret) === RMI_ERROR_RTT) {
       if (r.top > addr) {
-        addr = r.top;
+        addr = r.top; // UNASSIGNED
         continue;
       }
-      // simulator guard, not in the posted code: the retry after creating the RTT should progress
-      if (++stuck > 4) {
-        kvm.warn("realm_unmap_private_range", `RTT_DATA_UNMAP 0x${addr.toString(16)} keeps failing: ${r.ret}`);
-        return;
-      }
-      const level = RMI_RETURN_INDEX(r.ret) + 1;
       const rtt = runSync(alloc_rtt(kvm, null));
       if (rtt === PHYS_ADDR_MAX) {
         kvm.warn("realm_unmap_private_range", "alloc_rtt failed");
         return;
       }
+      const level = RMI_RETURN_INDEX(r.ret) + 1;
       const c = realm_rtt_create(kvm, addr, level, rtt);
       if (c !== RMI_SUCCESS) {
         kvm.warn("realm_unmap_private_range", `RTT_CREATE (unfold) 0x${addr.toString(16)} level ${level} returned ${c}`);
         free_rtt(kvm, rtt);
         return;
       }
-      continue;
+      continue; // goto retry
     }
     if (r.ret !== RMI_SUCCESS) {
-      kvm.warn("realm_unmap_private_range", `RTT_DATA_UNMAP 0x${addr.toString(16)}..0x${end.toString(16)} returned ${r.ret}`);
-      if (r.top <= addr) break; // simulator guard: the posted loop would not move on
+      kvm.warn("realm_unmap_private_range", `RTT_DATA_UNMAP 0x${addr.toString(16)}..0x${end.toString(16)} returned ${r.ret}; continuing from 0x${r.top.toString(16)}`);
       addr = r.top;
       continue;
     }
-    stuck = 0;
-    // post-v14 stops the loop when this fails (WARN_ON + break); the model keeps going, as the v13
-    // runs of S07/S15 (a misread descriptor fails every undelegate) were written against
-    if (r.range !== 0n) undelegate_range_desc(kvm, r.range);
-    addr = Math.max(r.top, addr + GRANULE_SIZE);
+    if (undelegate_range_desc(kvm, r.range) !== 0) {
+      kvm.warn("realm_unmap_private_range", `undelegate_range_desc(0x${r.range.toString(16)}) failed: stop unmapping at 0x${r.top.toString(16)}`);
+      break;
+    }
+    addr = r.top;
     kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
   }
   realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
 }
 
 /**
- * v14 realm_unmap_shared_range: RTT_UNPROT_UNMAP(addr, end, NONE) from out_top; ERROR_RTT at or
- * below find_map_level: nothing mapped, skip one block of that level; above: create the RTTs and
- * retry. Folds afterwards.
+ * v14 23/44 realm_unmap_shared_range: RTT_UNPROT_UNMAP(addr, end, NONE) from next_addr; ERROR_RTT
+ * with err_level >= find_map_level(addr, end): nothing present, next_addr = addr +
+ * mapsize(err_level); below it: realm_create_rtt_levels(addr, err_level, level) (WARN_ON -> return,
+ * no fold) and retry at addr; another error: WARN_ON, return. cond_resched (may_block) after every
+ * pass that goes on, the ERROR_RTT ones included. Folds afterwards.
  */
 function realm_unmap_shared_range_v2(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
   const rmi = kvm.host.rmi;
@@ -152,59 +197,69 @@ function realm_unmap_shared_range_v2(kvm: Kvm, start: number, end: number, mayBl
   start = setBit(start, bit);
   end = setBit(end, bit);
   const flags = encodeRttFlags({ oaddrType: RmiAddrType.NONE });
-  let addr = start;
-  let stuck = 0;
-  while (addr < end) {
+  const guard = new SpinGuard("realm_unmap_shared_range");
+  let next: number;
+  for (let addr = start; addr < end; addr = next) {
+    guard.at(addr);
     const r = rmi.rtt_unprot_unmap(kvm.realm.rd, addr, end, flags, 0n);
-    const st = RMI_RETURN_STATUS(r.ret);
-    if (st === RMI_ERROR_RTT) {
-      const errLevel = RMI_RETURN_INDEX(r.ret);
-      const level = find_map_level(kvm, addr, end);
-      if (errLevel >= level) {
-        addr = alignUp(addr + 1, rmi_rtt_level_mapsize(errLevel));
-        continue;
+    next = r.top;
+    switch (RMI_RETURN_STATUS(r.ret)) {
+      case RMI_SUCCESS:
+        break;
+      case RMI_ERROR_RTT: {
+        const errLevel = RMI_RETURN_INDEX(r.ret);
+        const level = find_map_level(kvm, addr, end);
+        if (errLevel >= level) {
+          next = addr + rmi_rtt_level_mapsize(errLevel); // nothing present, so skip
+          break;
+        }
+        const c = runSync(realm_create_rtt_levels(kvm, addr, errLevel, level, null));
+        if (c) {
+          kvm.warn("realm_unmap_shared_range", `realm_create_rtt_levels 0x${addr.toString(16)} ${errLevel} -> ${level} returned ${c}`);
+          return;
+        }
+        next = addr; // retry with the RTT levels in place
+        break;
       }
-      // simulator guard, not in the posted code: the retry after creating the RTTs should progress
-      if (++stuck > 4) {
-        kvm.warn("realm_unmap_shared_range", `RTT_UNPROT_UNMAP 0x${addr.toString(16)} keeps failing: ${r.ret}`);
+      default:
+        kvm.warn("realm_unmap_shared_range", `RTT_UNPROT_UNMAP 0x${addr.toString(16)}..0x${end.toString(16)} returned ${r.ret}`);
         return;
-      }
-      const c = runSync(realm_create_rtt_levels(kvm, addr, errLevel, level, null));
-      if (c) {
-        // WARN_ON(ret) and return: no fold
-        kvm.warn("realm_unmap_shared_range", `realm_create_rtt_levels 0x${addr.toString(16)} ${errLevel} -> ${level} returned ${c}`);
-        return;
-      }
-      continue;
     }
-    if (r.ret !== RMI_SUCCESS) {
-      kvm.warn("realm_unmap_shared_range", `RTT_UNPROT_UNMAP 0x${addr.toString(16)}..0x${end.toString(16)} returned ${r.ret}`);
-      return;
-    }
-    stuck = 0;
-    addr = Math.max(r.top, addr + GRANULE_SIZE);
     kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
   }
   realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
 }
 
-/** realm_unmap_private_range(start, end, may_block), then fold what became homogeneous. */
+/**
+ * realm_unmap_private_range(start, end, may_block) (v9 15/43, v12 rmi.c): realm_unmap_private_page
+ * from next_addr, break on an error, cond_resched when may_block (v8: no may_block, v9 15/43
+ * changelog); then fold what became homogeneous.
+ */
 export function realm_unmap_private_range(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
   if (kvm.profile.privateUnmap === "rtt_data_unmap") return realm_unmap_private_range_v2(kvm, start, end, mayBlock);
+  const guard = new SpinGuard("realm_unmap_private_range");
   let next: number;
   for (let addr = start; addr < end; addr = next) {
+    guard.at(addr);
     const r = realm_unmap_private_page(kvm, addr);
-    next = Math.max(r.next, addr + GRANULE_SIZE);
+    next = r.next;
     if (r.ret) break;
     kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
   }
   realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
 }
 
-/** realm_unmap_shared_range(level, start, end, may_block): RTT_UNMAP_UNPROTECTED, recursing deeper. */
+/**
+ * realm_unmap_shared_range(level, start, end, may_block) (v9 15/43, v12 17/46, v13 21/48): blocks of
+ * `level` with RTT_UNMAP_UNPROTECTED, recursing deeper for unaligned parts and for a table found
+ * where a block was asked for (ERROR_RTT with next_addr == addr); any other error: WARN_ON, return.
+ * rmi_rtt_level_mapsize(level) is computed before the WARN_ON(level > RMM_RTT_MAX_LEVEL), so a
+ * level 4 WARNs twice. v9+ fold afterwards (sharedUnmapFolds).
+ */
 export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number, end: number, mayBlock: boolean): void {
   if (kvm.profile.sharedUnmap === "rtt_unprot_unmap") return realm_unmap_shared_range_v2(kvm, start, end, mayBlock);
   if (level > RMM_RTT_MAX_LEVEL) {
+    kvm.warn("rmi_rtt_level_mapsize", `level ${level} > ${RMM_RTT_MAX_LEVEL}`);
     kvm.warn("realm_unmap_shared_range", `level ${level} > ${RMM_RTT_MAX_LEVEL}`);
     return;
   }
@@ -213,8 +268,10 @@ export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number,
   const bit = sharedBit(kvm);
   start = setBit(start, bit);
   end = setBit(end, bit);
+  const guard = new SpinGuard("realm_unmap_shared_range");
   let next: number;
   for (let addr = start; addr < end; addr = next) {
+    guard.at(addr);
     const align = alignUp(addr, size);
     next = alignUp(addr + 1, size);
     if (align !== addr || next > end) {
@@ -224,12 +281,11 @@ export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number,
       continue;
     }
     const u = rmi.rtt_unmap_unprotected(kvm.realm.rd, addr, level);
+    next = u.top;
     switch (RMI_RETURN_STATUS(u.ret)) {
       case RMI_SUCCESS:
-        next = u.top;
         break;
       case RMI_ERROR_RTT:
-        next = u.top;
         if (u.top === addr) {
           // A mapping here, but not a block at this level: clear it one level deeper.
           next = alignUp(addr + 1, size);
@@ -240,25 +296,24 @@ export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number,
         kvm.warn("realm_unmap_shared_range", `RTT_UNMAP_UNPROTECTED 0x${addr.toString(16)} level ${level} returned ${u.ret}`);
         return;
     }
-    if (next <= addr) next = alignUp(addr + 1, size);
     kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
   }
   if (kvm.profile.sharedUnmapFolds) realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
 }
 
 /**
- * kvm_realm_unmap_range(kvm, start, size, unmap_private, may_block): the shared alias is always
- * unmapped (there is no private-only mode); the private range only when asked.
+ * kvm_realm_unmap_range(kvm, start, size, unmap_private, may_block): end = min(BIT(ia_bits - 1),
+ * start + size) - before the created check in v8..v12 (unmapClampBeforeCreatedCheck, S31), after
+ * it in v13/v14; the shared alias is always unmapped (v14 without a level), the private range only
+ * when asked.
  */
 export function kvm_realm_unmap_range(kvm: Kvm, start: number, size: number, unmapPrivate: boolean, mayBlock: boolean): void {
-  let end = start + size;
+  const end = Math.min(sharedBit(kvm), start + size);
   if (kvm.profile.unmapClampBeforeCreatedCheck && kvm.realm.iaBits === 0) {
     kvm.flags.push("S31: kvm_realm_unmap_range computes BIT(ia_bits - 1) with ia_bits == 0 (undefined shift)");
     kvm.event("kvm_realm_unmap_range: BIT(ia_bits - 1) with ia_bits == 0 (UB shift) before the created check");
   }
   if (!kvm.realmCreated) return;
-  end = Math.min(sharedBit(kvm), end);
-  if (start >= end) return;
   realm_unmap_shared_range(kvm, find_map_level(kvm, start, end), start, end, mayBlock);
   if (unmapPrivate) realm_unmap_private_range(kvm, start, end, mayBlock);
 }

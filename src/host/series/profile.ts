@@ -20,25 +20,31 @@ export interface SeriesProfile {
   hostVmid: boolean;
   /** §5.9 realm_map_non_secure: v8 maps an L2 block when the request is 2 MiB aligned; v9+ L3 only. */
   sharedMapLevel: "L2-block-if-aligned" | "L3-only";
-  /** §5.4 realm_create_rtt_levels, RTT_CREATE says "already exists": v8/v9 continue without freeing
-   *  the new granule (S10); v10+ free it. */
+  /** realm_create_rtt_levels, RTT_CREATE says "already exists": v8/v10 (v9 15/43 stand-in, no fix in
+   *  the v10 changelog) continue without freeing the new granule (S10); v12 17/46 on free_rtt it. */
   rttExistsFreesNewGranule: boolean;
-  /** §5.3 v8 free_delegated_granule un-accounts one page-table page for every granule it frees
-   *  (RD, REC, RTT): S11. v9+ only free_rtt un-accounts. */
+  /** v8 free_delegated_granule un-accounts one page-table page for every granule it frees (RD, REC,
+   *  RTT): S11 (v9 07/43 changelog "Fix free_delegated_granule() to not call
+   *  kvm_account_pgtable_pages()"); v10 10/43 on only free_rtt un-accounts. */
   freeDelegatedGranuleUnaccounts: boolean;
-  /** §5.10/S12: v8 kvm_realm_unmap_range ignores may_block (no cond_resched). */
+  /** S12: v8 kvm_realm_unmap_range has no may_block (v8 20/43 calls it with 4 arguments; v9 15/43
+   *  changelog "Propagate the 'may_block' flag"): no cond_resched in the unmap loops. */
   mayBlockPropagated: boolean;
-  /** §5.11 step 1: v8 unmaps [0, ~0 & PAGE_MASK) with may_block=false; v10+ [0, BIT(ia_bits-1)) with true. */
+  /** kvm_free_stage2_pgd's unmap: v8 20/43 [0, ~0ULL & PAGE_MASK) with may_block false; v10 20/43 on
+   *  [0, BIT(ia_bits - 1)) with true ("set may_block to avoid stall warnings"). */
   freePgdUnmapMayBlock: boolean;
-  /** §5.11: what kvm_free_stage2_pgd does once the realm is DEAD: v8/v9 walk the (undelegated) PGD
-   *  pages as stage-2 tables (S13); v10..v13 skip the walk and never free the PGD (S14); v14 frees it. */
+  /** What kvm_free_stage2_pgd does once the realm is DEAD (or NONE): v8 walks the undelegated PGD
+   *  pages as stage-2 tables (v9 07/43 stand-in, S13); v10..v13 skip the walk and never free the PGD
+   *  (v12 07/46 changelog "Avoid walking the stage 2 page tables", S14); v14 14/44 frees it. */
   freePgdWhenDead: "walk-junk" | "skip-leak-pgd" | "destroy-pgd";
-  /** §5.11: v12 kvm_destroy_realm unmaps and destroys RTTs before its "created" check (and
-   *  kvm_arch_destroy_vm calls it for every VM); v8/v10 do neither. */
+  /** kvm_destroy_realm unmaps [0, BIT(ia_bits - 1)) before its "created" check: v12 07/46 (+ 10/46:
+   *  and destroys the RTTs there), v13 12/48 (unmap only); v8/v10 (v9 07/43) and v14 14/44 after. */
   destroyRealmUnmapsFirst: boolean;
-  /** §5.10: shared unmap folds the RTTs afterwards (v9+, Suzuki's v8 review); v8 does not. */
+  /** realm_unmap_shared_range folds the RTTs afterwards: v9 15/43 on; v8 not (v8 15/43 was not found:
+   *  carried over from the earlier model, not checkable against a saved text). */
   sharedUnmapFolds: boolean;
-  /** §5.10: the private unmap drops the guest_memfd page reference after undelegating (v9/v10); v12 not. */
+  /** realm_unmap_private_page free_page()s the data page after undelegating it (v9 15/43, for v8/v10);
+   *  v12 17/46 on it does not (guest_memfd owns it). Never a get_page on a failed undelegate. */
   privateUnmapDropsRef: boolean;
   /** §5.7: private fault handler: v8/v10 private_memslot_fault (no mmu_lock, no invalidate retry);
    *  v11+ gmem_abort (fault lock + mmu_invalidate_retry). */
@@ -69,7 +75,8 @@ export interface SeriesProfile {
   /** §5.7: v8..v13 force PAGE_SIZE stage-2 mappings for RECs ("Always use 4k pages"). Default
    *  of the per-VM `forcePte` knob. */
   forcePteDefault: boolean;
-  /** §5.10/S31: kvm_realm_unmap_range computes BIT(ia_bits - 1) before the created check (v8..v12). */
+  /** S31: kvm_realm_unmap_range clamps with BIT(ia_bits - 1) before the created check (v9 15/43,
+   *  v12 17/46); v13 21/48 and v14 23/44 check first. */
   unmapClampBeforeCreatedCheck: boolean;
   /** S22: populate passes the uAPI flags instead of the computed data_flags (v8 19/43
    *  kvm_populate_realm, v12 20/46 kvm_arm_rmi_populate); v13 24/48 on pass data_flags. */
@@ -108,9 +115,11 @@ export interface SeriesProfile {
   /** §5.9: realm_map_non_secure: v1.0 RTT_MAP_UNPROTECTED (v13: the temporary v1.0 SMC) or v14
    *  RTT_UNPROT_MAP with MEMATTR/S2AP flags (WARN at the last level, raw RMI code returned, S04). */
   sharedMap: "rtt_map_unprotected" | "rtt_unprot_map";
-  /** §5.10: private unmap: v1.0 DATA_DESTROY per granule, or RTT_DATA_UNMAP + undelegate_range_desc. */
+  /** Private unmap: v1.0 DATA_DESTROY per granule (v9 15/43, v12 17/46), or RTT_DATA_UNMAP +
+   *  undelegate_range_desc (v13 21/48, v14 23/44). */
   privateUnmap: "data_destroy" | "rtt_data_unmap";
-  /** §5.10: shared unmap: v1.0 RTT_UNMAP_UNPROTECTED recursion, or v14 RTT_UNPROT_UNMAP range loop. */
+  /** Shared unmap: RTT_UNMAP_UNPROTECTED recursion (v9 15/43 .. v13 21/48), or the v14 23/44
+   *  RTT_UNPROT_UNMAP range loop. */
   sharedUnmap: "rtt_unmap_unprotected" | "rtt_unprot_unmap";
   /** §5.3: GRANULE_RANGE_(UN)DELEGATE helpers: v13 KVM delegate_range/undelegate_range; v14 kernel
    *  rmi_delegate_range/rmi_undelegate_range (WARN on size 0). */
@@ -136,11 +145,14 @@ export interface SeriesProfile {
    *  not among the saved postings) or in kvm_rec_pre_enter (v14 rmi.c kvm_rec_complete_psci,
    *  AFFINITY_INFO answered SUCCESS as an "XXX hack", realm_psci_complete's result ignored). */
   psciCompletion: "at-exit" | "pre-enter";
-  /** §5.11: kvm_destroy_realm: v14 calls REALM_TERMINATE before destroying the RTTs. */
+  /** kvm_destroy_realm: v14 14/44 calls REALM_TERMINATE before destroying the RTTs. */
   realmTerminate: boolean;
-  /** §5.11: mmu_notifier_release step: kvm_free_stage2_pgd (v8..v13) or kvm_realm_uninit_stage2 (v14,
-   *  only when ACTIVE). */
+  /** kvm_uninit_stage2_mmu (mmu_notifier_release): kvm_free_stage2_pgd (v8..v13) or, for realms,
+   *  kvm_realm_uninit_stage2 (v14 17/44, an early return unless ACTIVE). */
   stage2Uninit: "kvm_free_stage2_pgd" | "kvm_realm_uninit_stage2";
+  /** kvm_realm_destroy_rtts: WARN_ON(realm_tear_down_rtt_range(...)) in v10 10/43, v12 10/46,
+   *  v13 15/48 (v8 from the v10 changelog); v14 17/44 drops the WARN_ON and ignores the result. */
+  destroyRttsWarns: boolean;
   /** §5.7/S05: user_mem_abort forces a write fault for RECs (v8..v13); v14 does not. */
   sharedFaultForcesWrite: boolean;
   /** §5.7/S06: v14 passes the unaligned fault_ipa with a THP-enlarged mapping size. */

@@ -8,8 +8,10 @@ export const v10: SeriesProfile = {
   date: "2025-08-20",
   title: "v10: RMM v1.0, VMM-driven uAPI, L3-only shared maps, alloc_rtt/free_rtt",
   sharedMapLevel: "L3-only",
-  // v9 review (zhuangyiwei) accepted; present in v12, expected in v10 [unverified].
-  rttExistsFreesNewGranule: true,
+  // S10: v10 15/43 is the v9 15/43 stand-in, whose realm_create_rtt_levels continues on "already
+  // exists" without free_rtt; the v10 changelog ("Changes from v9: Minor coding style fixes",
+  // quoted in seed 003) names no fix. The free_rtt is first seen in v12 17/46.
+  rttExistsFreesNewGranule: false,
   freeDelegatedGranuleUnaccounts: false,
   mayBlockPropagated: true,
   freePgdUnmapMayBlock: true,

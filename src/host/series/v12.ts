@@ -8,6 +8,8 @@ export const v12: SeriesProfile = {
   date: "2025-12-17",
   title: "v12: RMM v1.0, implicit uAPI (rmi.c), activation on first run",
   uapi: "implicit",
+  // v12 17/46 realm_create_rtt_levels: "The RTT already exists, continue" after free_rtt(rtt).
+  rttExistsFreesNewGranule: true,
   destroyRealmUnmapsFirst: true,
   privateUnmapDropsRef: false,
   privateFault: "gmem_abort",

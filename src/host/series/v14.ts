@@ -37,6 +37,7 @@ export const v14: SeriesProfile = {
   psciCompletion: "pre-enter",
   realmTerminate: true,
   stage2Uninit: "kvm_realm_uninit_stage2",
+  destroyRttsWarns: false,
   freePgdWhenDead: "destroy-pgd",
   // §5.11: the destroy-time unmap moved after the created check.
   destroyRealmUnmapsFirst: false,

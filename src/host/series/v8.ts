@@ -49,6 +49,7 @@ export const v8: SeriesProfile = {
   psciCompletion: "at-exit",
   realmTerminate: false,
   stage2Uninit: "kvm_free_stage2_pgd",
+  destroyRttsWarns: true,
   sharedFaultForcesWrite: true,
   thpPassesUnalignedIpa: false,
   rangeMapCreatesOneLevel: false,
