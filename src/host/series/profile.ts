@@ -13,8 +13,10 @@ export interface SeriesProfile {
   title: string;
   /** The RMM ABI the posting drives. */
   rmm: "1.0" | "2.0";
-  /** §5.1/§9: v8/v10 the VMM drives CONFIG/CREATE/INIT_RIPAS/POPULATE/ACTIVATE through
-   *  KVM_CAP_ARM_RME; v12+ implicit creation, populate ioctl, activation on first KVM_RUN. */
+  /** v8/v10: the VMM drives CONFIG/CREATE/INIT_RIPAS/POPULATE/ACTIVATE through KVM_CAP_ARM_RME
+   *  (v9 07/43, 15/43, v8 19/43) and KVM_ARM_VCPU_FINALIZE(REC) (v10 11/43); v12+: the RD created
+   *  on demand (realm_ensure_created), KVM_ARM_RMI_POPULATE (v12 06/46, 20/46), activation and
+   *  RECs at the first KVM_RUN (v12 11/46, 12/46). */
   uapi: "vmm-driven" | "implicit";
   /** Host bitmap VMID allocator (v8..v12; the RMM owns VMIDs from v13). */
   hostVmid: boolean;
