@@ -3,7 +3,7 @@
  * written to bench-results.json. Benchmarks are not tests: nothing here fails on speed.
  *
  *   npm run bench                 every section
- *   npm run bench -- rmi fault    only these sections (rmi, fault, scenarios, kernel, repl)
+ *   npm run bench -- rmi fault    only these sections (rmi, fault, scenarios, kernel, repl, reliability)
  *   npm run bench -- --no-16g     skip the 16 GiB fault-in
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { benchFault } from "./fault.bench.js";
 import { benchKernel } from "./kernel.bench.js";
 import { benchKernelIntrospect } from "./kernel-introspect.bench.js";
 import { benchRepl } from "./repl.bench.js";
+import { benchReliability } from "./reliability.bench.js";
 import { benchRmi } from "./rmi.bench.js";
 import { benchScenarios } from "./scenarios.bench.js";
 
@@ -27,6 +28,7 @@ const sections: [string, string, () => Figure[] | Promise<Figure[]>][] = [
   ["kernel", "Jupyter kernel (python3 jupyter_client)", benchKernel],
   ["kernel-introspect", "Jupyter kernel: cold start, complete, inspect (issue 12)", benchKernelIntrospect],
   ["repl", "REPL command latency (session API)", benchRepl],
+  ["reliability", "bounded and big input (issue 11)", benchReliability],
 ];
 
 const m = machine();
