@@ -93,8 +93,7 @@ async function runSteps(s: Session, r: RealmEntry, command: string, total: numbe
     onResult?.(i, res);
     const why = stopReason(r, res);
     if (why !== undefined) {
-      if (run.done < total) run.stopped = `${what(i)}: ${why}; stopped after ${run.done} of ${total}`;
-      else run.stopped = `${what(i)}: ${why}`;
+      run.stopped = `${what(i)}: ${why}${run.done < total ? `; stopped after ${run.done} of ${total}` : ""}`;
       break;
     }
   }
