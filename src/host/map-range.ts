@@ -2,76 +2,74 @@
  * Mapping realm memory on RMM v2.0 (v13/v14): realm_map_protected around RTT_DATA_MAP and
  * realm_map_non_secure around RTT_UNPROT_MAP (v14). Generators: they yield before each RMI call
  * where another vCPU can interleave.
- * Sources: linux-cca-series.md §5.8, §5.9, S02, S04, S06, S07, S08; seed 000 (v13 27/48);
- * rmm-model.md §9.3, §10.
+ * Sources: v13 27/48 and v14 29/44 (addr_range_desc, realm_map_protected, realm_map_non_secure),
+ * the v13/v14 rmi.c snapshots; seed 000 (v13 27/48); v13 06/48 and v14 05/44 (rmi_rtt_data_map).
  */
 import { pt, type Gen } from "./coop.js";
 import { EINVAL, ENXIO } from "./errno.js";
 import { Kvm, PAGE_SIZE, RMM_L2_BLOCK_SIZE, RMM_RTT_BLOCK_LEVEL, RMM_RTT_MAX_LEVEL } from "./kvm.js";
 import { RMI_ERROR_RTT, RMI_INCOMPLETE, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
-import { RMI_ADDR_RANGE_MAX_PAGES, delegate_range, rmi_addr_range, undelegate_range, type DescSize } from "./range.js";
+import { RMI_ADDR_RANGE_MAX_PAGES, delegate_range, get_page_lost, level_to_size, rmi_addr_range, undelegate_range, type DescSize } from "./range.js";
 import { fold_rtt, realm_create_rtt_levels } from "./rtt.js";
 import { realm_unmap_private_range } from "./unmap.js";
 import { RMI_S2AP_DIRECT_READ, RMI_S2AP_DIRECT_WRITE, RmiAddrType, RmiOpMemState, encodeRttFlags } from "../rmm/abi/range-desc.js";
 
-/** MEMATTR of RTT_UNPROT_MAP for normal memory (FWB Normal WB: MemAttr[4:2] = 0b110). */
+/** MEMATTR of RTT_UNPROT_MAP for normal memory (MT_S2_FWB_NORMAL: MemAttr[4:2] = 0b110). */
 export const RMI_MEMATTR_NORMAL = 6;
 export const KVM_PGTABLE_PROT_R = 1;
 export const KVM_PGTABLE_PROT_W = 2;
 
+/** The size classes addr_range_desc switches on, in SZ order: PAGE_SIZE, PMD_SIZE, PUD_SIZE, P4D_SIZE. */
+const SIZE_CLASSES: readonly DescSize[] = ["PAGE", "PMD", "PUD", "P4D"];
+
 /**
- * The descriptor for [phys, phys + remaining): the default page form, CNT = min(pages, 511); with
- * the post-v14 fix (S02) the largest block class equal to what is left when it is aligned.
+ * addr_range_desc(phys, size) (v13 27/48, v14 29/44): `switch (size)`: a size equal to P4D_SIZE,
+ * PUD_SIZE, PMD_SIZE or PAGE_SIZE is one block of that size (CNT 1, SZ as the posting encodes it,
+ * S07); any other length the page form with CNT = MIN(size >> PAGE_SHIFT, PTRS_PER_PTE - 1). No
+ * alignment check besides WARN_ON(phys & ~PAGE_MASK). The posted function never sets ST (bit 63 =
+ * RMI_OP_MEM_DELEGATED); `state` is what the model writes there (see realm_map_non_secure_range).
  */
-function map_desc(kvm: Kvm, ipa: number, phys: number, remaining: number, state: RmiOpMemState): bigint {
-  if (kvm.profile.rangeMapCreatesOneLevel) {
-    const classes: [DescSize, number][] = [["PUD", 2 ** 30], ["PMD", RMM_L2_BLOCK_SIZE]];
-    for (const [c, sz] of classes) if (remaining === sz && ipa % sz === 0 && phys % sz === 0) return rmi_addr_range(kvm.profile, phys, c, 1, state);
-  }
-  return rmi_addr_range(kvm.profile, phys, "PAGE", Math.min(remaining / PAGE_SIZE, RMI_ADDR_RANGE_MAX_PAGES), state);
+export function addr_range_desc(kvm: Kvm, phys: number, size: number, state: RmiOpMemState): bigint {
+  if (phys % PAGE_SIZE !== 0) kvm.warn("addr_range_desc", `WARN_ON(phys & ~PAGE_MASK): 0x${phys.toString(16)}`);
+  const pa = phys - (phys % PAGE_SIZE);
+  for (let i = SIZE_CLASSES.length - 1; i >= 0; i--) if (size === level_to_size(i)) return rmi_addr_range(kvm.profile, pa, SIZE_CLASSES[i]!, 1, state);
+  return rmi_addr_range(kvm.profile, pa, "PAGE", Math.min(Math.floor(size / PAGE_SIZE), RMI_ADDR_RANGE_MAX_PAGES), state);
 }
 
-/** ERROR_RTT at `level` during a range map: create the missing tables (S02: all to L3, or one). */
+/** ERROR_RTT at `level` during a range map: create the missing tables (as posted to L3; S02 override: one level). */
 function* create_for_map(kvm: Kvm, ipa: number, level: number, mc: number[]): Gen<number> {
   const to = kvm.profile.rangeMapCreatesOneLevel ? Math.min(level + 1, RMM_RTT_MAX_LEVEL) : RMM_RTT_MAX_LEVEL;
   return yield* realm_create_rtt_levels(kvm, ipa, level, to, mc);
 }
 
-/** RTT_DATA_MAP's flags for one output address (OADDR_TYPE SINGLE), encoded once. */
+/** RTT_DATA_MAP's flags for one output address (RMI_ADDR_TYPE_SINGLE), encoded once. */
 const SINGLE_FLAGS = encodeRttFlags({ oaddrType: RmiAddrType.SINGLE });
 
-/** An RTT_DATA_MAP that yielded RMI_INCOMPLETE (MEMREQ NONE) is finished with OP_CONTINUE. */
-function finish_incomplete(kvm: Kvm, r: { ret: number; top: number; handle: bigint }): { ret: number; top: number } {
-  let ret = r.ret;
-  let top = r.top;
-  const handle = r.handle;
-  for (let n = 0; RMI_RETURN_STATUS(ret) === RMI_INCOMPLETE && n < 100_000; n++) {
-    const c = kvm.host.rmi.op_continue(handle);
-    ret = c.ret;
-    top = Number(c.handle);
-  }
-  return { ret, top };
-}
-
-function pin(kvm: Kvm, pa: number, why: string): void {
-  const pages = kvm.host.pages;
-  if (pages.page(pa) !== undefined) {
-    pages.get(pa);
-    pages.leak(pa, why);
-  }
+/**
+ * rmi_rtt_data_map (v13 06/48, v14 05/44): an RMI_INCOMPLETE answer is not handled ("FIXME"):
+ * `return WARN_ON(res.a0)`, i.e. 1, and out_top is not written (left at `ipa` here).
+ */
+function rmi_rtt_data_map(kvm: Kvm, ipa: number, top: number, desc: bigint): { ret: number; top: number } {
+  const r = kvm.host.rmi.rtt_data_map(kvm.realm.rd, ipa, top, SINGLE_FLAGS, desc);
+  if (RMI_RETURN_STATUS(r.ret) !== RMI_INCOMPLETE) return r;
+  kvm.warn("rmi_rtt_data_map", `RTT_DATA_MAP 0x${ipa.toString(16)} returned RMI_INCOMPLETE (${r.ret}): FIXME, WARN_ON(res.a0)`);
+  return { ret: 1, top: ipa };
 }
 
 /**
- * realm_map_protected (v13/v14): delegate the folio with one range delegation (failure = "raced
- * with another vCPU", return 0), then loop RTT_DATA_MAP(ipa, top, SINGLE, desc) advancing ipa and
- * phys by the progress made; ERROR_RTT -> WARN at L3, create RTTs, retry once. v13 pre-creates a
- * temporary L3 RTT for 2 MiB sizes and folds it afterwards; v14 does neither.
- * Unwind (S08): v13 undelegates map_size bytes from the *advanced* phys, then unmaps [base, ipa);
- * v14 unmaps [base, ipa), then undelegates the whole [base_phys, +map_size) again.
+ * realm_map_protected (v13 27/48, v14 29/44): delegate the folio with one range delegation
+ * (failure = "raced with another vCPU", return 0), then loop RTT_DATA_MAP(ipa, ipa_top, SINGLE,
+ * addr_range_desc(phys, ipa_top - ipa)) advancing ipa and phys by out_top; ERROR_RTT -> WARN_ON at
+ * L3, create RTTs to L3, retry once with the same descriptor. v13 pre-creates a temporary L3 RTT
+ * for 2 MiB sizes and folds it afterwards; v14 does neither.
+ * Unwind (S08), `goto err_undelegate`: v13 undelegates map_size bytes from the *advanced* phys
+ * (get_page(phys) if that fails), then `err:` realm_unmap_private_range(base_ipa, ipa, true); a
+ * failed fold jumps to `err:` directly. v14 unmaps [base_ipa, ipa) first, then undelegates
+ * [base_phys, +map_size) (get_page(base_phys) if that fails). Both pass may_block = true to the
+ * unmap although gmem_abort holds mmu_lock for read (kvm_fault_lock); only a multi-call map reaches
+ * it with a non-empty range, which gmem_abort's PAGE_SIZE maps never are.
  */
 export function* realm_map_protected_range(kvm: Kvm, ipa: number, phys: number, mapSize: number, mc: number[]): Gen<number> {
-  const rmi = kvm.host.rmi;
-  const rd = kvm.realm.rd;
   const baseIpa = ipa;
   const basePhys = phys;
   const top = ipa + mapSize;
@@ -91,64 +89,66 @@ export function* realm_map_protected_range(kvm: Kvm, ipa: number, phys: number, 
     kvm.event(`realm_map_protected: delegate of 0x${phys.toString(16)} failed, assume another vCPU handled the fault`);
     return 0;
   }
-  const flags = SINGLE_FLAGS;
-  let failed = false;
+  // the label the posted code jumps to: err_undelegate, or (v13, fold) err
+  let failed: "err_undelegate" | "err" | null = null;
   while (ipa < top) {
-    const desc = () => map_desc(kvm, ipa, phys, top - ipa, RmiOpMemState.DELEGATED);
+    const desc = addr_range_desc(kvm, phys, top - ipa, RmiOpMemState.DELEGATED);
     yield pt("RTT_DATA_MAP");
-    let r = finish_incomplete(kvm, rmi.rtt_data_map(rd, ipa, top, flags, desc()));
+    let r = rmi_rtt_data_map(kvm, ipa, top, desc);
     if (RMI_RETURN_STATUS(r.ret) === RMI_ERROR_RTT) {
       const level = RMI_RETURN_INDEX(r.ret);
       if (level === RMM_RTT_MAX_LEVEL) kvm.warn("realm_map_protected", `RTT_DATA_MAP 0x${ipa.toString(16)}: ERROR_RTT at level 3`);
-      const c = yield* create_for_map(kvm, ipa, level, mc);
-      if (c) {
-        failed = true;
+      if (yield* create_for_map(kvm, ipa, level, mc)) {
+        failed = "err_undelegate";
         break;
       }
       yield pt("RTT_DATA_MAP");
-      r = finish_incomplete(kvm, rmi.rtt_data_map(rd, ipa, top, flags, desc()));
+      r = rmi_rtt_data_map(kvm, ipa, top, desc);
     }
     if (r.ret !== RMI_SUCCESS) {
       kvm.warn("realm_map_protected", `RTT_DATA_MAP 0x${ipa.toString(16)}..0x${top.toString(16)} returned ${r.ret}`);
-      failed = true;
+      failed = "err_undelegate";
       break;
     }
     phys += r.top - ipa;
     ipa = r.top;
   }
-  if (!failed && v13 && mapSize === RMM_L2_BLOCK_SIZE) {
+  if (failed === null && v13 && mapSize === RMM_L2_BLOCK_SIZE) {
     const f = fold_rtt(kvm, baseIpa, mapLevel + 1);
     if (f !== 0) {
       kvm.warn("realm_map_protected", `fold_rtt 0x${baseIpa.toString(16)} returned ${f}`);
-      failed = true;
+      failed = "err";
     }
   }
-  if (!failed) return 0;
+  if (failed === null) return 0;
   if (kvm.profile.protectedMapUnwind === "v13-advanced-phys") {
     // S08 (v13): `phys` was advanced by the progress made; map_size bytes from there.
-    const u = undelegate_range(kvm, phys, mapSize);
-    if (u.ret !== 0) {
-      kvm.warn("realm_map_protected", `undelegate [0x${phys.toString(16)}, +0x${mapSize.toString(16)}) failed at 0x${u.top.toString(16)}`);
-      pin(kvm, u.top, "undelegate failed (realm_map_protected unwind)");
+    if (failed === "err_undelegate" && undelegate_range(kvm, phys, mapSize).ret !== 0) {
+      kvm.warn("realm_map_protected", `undelegate_range(0x${phys.toString(16)}, 0x${mapSize.toString(16)}) failed`);
+      get_page_lost(kvm, phys, "undelegate failed (realm_map_protected unwind)");
     }
-    if (ipa > baseIpa) realm_unmap_private_range(kvm, baseIpa, ipa, false);
+    realm_unmap_private_range(kvm, baseIpa, ipa, true);
   } else {
     // S08 (v14): the unmap already undelegates what it returns; then the whole range again.
-    if (ipa > baseIpa) realm_unmap_private_range(kvm, baseIpa, ipa, false);
-    const u = undelegate_range(kvm, basePhys, mapSize);
-    if (u.ret !== 0) {
-      kvm.warn("realm_map_protected", `undelegate [0x${basePhys.toString(16)}, +0x${mapSize.toString(16)}) failed at 0x${u.top.toString(16)}`);
-      pin(kvm, u.top, "undelegate failed (realm_map_protected unwind)");
+    realm_unmap_private_range(kvm, baseIpa, ipa, true);
+    if (undelegate_range(kvm, basePhys, mapSize).ret !== 0) {
+      kvm.warn("realm_map_protected", `rmi_undelegate_range(0x${basePhys.toString(16)}, 0x${mapSize.toString(16)}) failed`);
+      get_page_lost(kvm, basePhys, "undelegate failed (realm_map_protected unwind)");
     }
   }
   return -ENXIO;
 }
 
 /**
- * realm_map_non_secure (v14): RTT_UNPROT_MAP(ipa, top, flags = SINGLE | MEMATTR | S2AP, desc)
- * looping on progress. ERROR_RTT: WARN if already at the last level, create the tables (to L3;
- * post-v14 one level), retry; a remaining error is WARNed and returned as the raw positive RMI
- * status (S04: the fault path then resumes the guest).
+ * realm_map_non_secure (v14 29/44): RTT_UNPROT_MAP(ipa, ipa_top, flags = SINGLE | MEMATTR | S2AP,
+ * addr_range_desc(phys, ipa_top - ipa)) looping on out_top. ERROR_RTT: WARN_ON at the last level,
+ * create the tables to L3 (S02 override: one level) and return the error of that if any, retry
+ * once; a remaining error is WARNed and returned as the raw positive RMI status (S04: the fault
+ * path then resumes the guest).
+ * Descriptor state: the posted addr_range_desc leaves ST = 0 (RMI_OP_MEM_DELEGATED) here too; the
+ * simulated RMM (RMM 2.0 bet1, TF-RMM validate_map_inputs_common) requires ST = UNDELEGATED for
+ * RTT_UNPROT_MAP and would refuse every v14 shared fault, which v14 did not see on the RMM it ran
+ * against (kvmtool cca/v12 shared memory works). The model writes ST = UNDELEGATED.
  */
 export function* realm_map_non_secure_range(kvm: Kvm, ipa: number, phys: number, size: number, prot: number, mc: number[]): Gen<number> {
   const rmi = kvm.host.rmi;
@@ -164,16 +164,16 @@ export function* realm_map_non_secure_range(kvm: Kvm, ipa: number, phys: number,
   const flags = encodeRttFlags({ oaddrType: RmiAddrType.SINGLE, memattr: RMI_MEMATTR_NORMAL, s2ap });
   const top = ipa + size;
   while (ipa < top) {
-    const desc = () => map_desc(kvm, ipa, phys, top - ipa, RmiOpMemState.UNDELEGATED);
+    const desc = addr_range_desc(kvm, phys, top - ipa, RmiOpMemState.UNDELEGATED);
     yield pt("RTT_UNPROT_MAP");
-    let r = rmi.rtt_unprot_map(rd, ipa, top, flags, desc());
+    let r = rmi.rtt_unprot_map(rd, ipa, top, flags, desc);
     if (RMI_RETURN_STATUS(r.ret) === RMI_ERROR_RTT) {
       const level = RMI_RETURN_INDEX(r.ret);
       if (level === RMM_RTT_MAX_LEVEL) kvm.warn("realm_map_non_secure", `RTT_UNPROT_MAP 0x${ipa.toString(16)}: ERROR_RTT at the last level`);
       const c = yield* create_for_map(kvm, ipa, level, mc);
-      if (c) return -ENXIO;
+      if (c) return c; // v14: `if (ret) return ret;` (-ENOMEM or -ENXIO from realm_create_rtt_levels)
       yield pt("RTT_UNPROT_MAP");
-      r = rmi.rtt_unprot_map(rd, ipa, top, flags, desc());
+      r = rmi.rtt_unprot_map(rd, ipa, top, flags, desc);
     }
     if (r.ret !== RMI_SUCCESS) {
       kvm.warn("realm_map_non_secure", `RTT_UNPROT_MAP 0x${ipa.toString(16)}..0x${top.toString(16)} returned ${r.ret}`);

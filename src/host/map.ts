@@ -2,30 +2,22 @@
  * Mapping realm memory on a stage-2 fault: realm_map_ipa, realm_map_protected (DATA_CREATE_UNKNOWN
  * per granule, optional fold to an L2 block) and realm_map_non_secure (RTT_MAP_UNPROTECTED).
  * Generators: they yield before each RMI call where another vCPU can interleave.
- * Sources: seed 001 (v8 20/43), linux-cca-series.md §5.7-§5.9; v12 rmi.c.
+ * Sources: v8 20/43 (seed 001), v10 20/43, v12 24/46 (realm_map_ipa, fold_rtt, realm_map_protected,
+ * realm_map_non_secure), v13 27/48 (realm_map_non_secure through the temporary v1.0 SMC).
  */
 import { pt, returns, type Gen } from "./coop.js";
 import { EFAULT, EINVAL, ENXIO } from "./errno.js";
 import { Kvm, PAGE_SIZE, RMM_L2_BLOCK_SIZE, RMM_PAGE_SIZE, RMM_RTT_BLOCK_LEVEL, RMM_RTT_MAX_LEVEL } from "./kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
 import { fold_rtt, realm_create_rtt_levels } from "./rtt.js";
+import { get_page_lost } from "./range.js";
 import { sharedBit } from "./unmap.js";
-import { realm_map_non_secure_range, realm_map_protected_range } from "./map-range.js";
+import { KVM_PGTABLE_PROT_W, realm_map_non_secure_range, realm_map_protected_range } from "./map-range.js";
 
-export const KVM_PGTABLE_PROT_R = 1;
-export const KVM_PGTABLE_PROT_W = 2;
+export { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W } from "./map-range.js";
 
 /** PTE_S2_MEMATTR(MT_S2_FWB_NORMAL) | S2AP_R | S2AP_W: MemAttr[4:2] = 0b110, S2AP[7:6] = 0b11. */
 export const NS_DESC_ATTRS = 0x18 + 0x40 + 0x80;
-
-/** Pin a page that can no longer go back to the NS world (get_page after a failed undelegate). */
-function pinLost(kvm: Kvm, phys: number, why: string): void {
-  const pages = kvm.host.pages;
-  if (pages.page(phys) !== undefined) {
-    pages.get(phys);
-    pages.leak(phys, why);
-  }
-}
 
 /**
  * realm_map_protected(ipa, pfn, map_size, memcache). A plain function handing over the posting's
@@ -95,7 +87,7 @@ function* realm_map_protected_dcu(kvm: Kvm, ipa: number, phys: number, mapSize: 
   if (failed === "undelegate") {
     if (rmi.granule_undelegate(phys) !== RMI_SUCCESS) {
       kvm.warn("realm_map_protected", `undelegate of 0x${phys.toString(16)} failed`);
-      pinLost(kvm, phys, "undelegate failed (realm_map_protected unwind)");
+      get_page_lost(kvm, phys, "undelegate failed (realm_map_protected unwind)");
     }
   }
   while (size > 0) {
@@ -106,7 +98,7 @@ function* realm_map_protected_dcu(kvm: Kvm, ipa: number, phys: number, mapSize: 
     if (d.ret !== RMI_SUCCESS) kvm.warn("realm_map_protected", `DATA_DESTROY 0x${ipa.toString(16)} returned ${d.ret}`);
     if (rmi.granule_undelegate(phys) !== RMI_SUCCESS) {
       kvm.warn("realm_map_protected", `undelegate of 0x${phys.toString(16)} failed`);
-      pinLost(kvm, phys, "undelegate failed (realm_map_protected unwind)");
+      get_page_lost(kvm, phys, "undelegate failed (realm_map_protected unwind)");
     }
   }
   return -ENXIO;

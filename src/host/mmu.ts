@@ -1,8 +1,10 @@
 /**
  * The stage-2 fault path for realms (arch/arm64/kvm/mmu.c as the series changes it):
  * kvm_handle_guest_abort, kvm_gpa_from_fault, shared_ipa_fault, private_memslot_fault (v8/v10),
- * gmem_abort (v11+), user_mem_abort, io_mem_abort, kvm_gmem_get_pfn and the userspace backing,
- * and the attribute-mismatch KVM_EXIT_MEMORY_FAULT. Source: linux-cca-series.md §5.7; seed 000.
+ * gmem_abort (v12+), user_mem_abort, io_mem_abort, kvm_gmem_get_pfn and the userspace backing,
+ * and the attribute-mismatch KVM_EXIT_MEMORY_FAULT.
+ * Sources: v8 20/43 (seed 001), v10 20/43, v12 24/46, v13 27/48 (seed 000), v14 29/44 (the mmu.c
+ * hunks); the unchanged parts follow upstream arch/arm64/kvm/mmu.c of the posting's base.
  */
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import { pt, type Gen } from "./coop.js";
@@ -105,7 +107,12 @@ function* private_memslot_fault(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: 
   return ret;
 }
 
-/** v11+ gmem_abort (realm branch): attribute check, fault lock, invalidate retry, map, release. */
+/**
+ * v12+ gmem_abort (realm branch): attribute check, memcache, kvm_gmem_get_pfn, kvm_fault_lock,
+ * mmu_invalidate_retry (-EAGAIN), realm_map_ipa. The page reference (profile.gmemRefAfterMap):
+ * v12 24/46 and v13 27/48 "if successful don't release the page" (`goto out_unlock` past
+ * kvm_release_faultin_page), v14 29/44 `goto out_release_page` after every map.
+ */
 function* gmem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInfo): Gen<number> {
   const kvm = vcpu.kvm;
   const gpa = kvm_gpa_from_fault(kvm, faultIpa);
@@ -117,7 +124,12 @@ function* gmem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInfo):
   const gfn = gpa / PAGE_SIZE;
   const mmuSeq = kvm.mmuInvalidateSeq;
   const pfn = kvm_gmem_get_pfn(kvm, slot.gmem!, gfn);
-  if (pfn < 0) return memory_fault_exit(vcpu, gpa, PAGE_SIZE, a.write, false);
+  if (pfn < 0) {
+    // kvm_prepare_memory_fault_exit(vcpu, gpa, ...), then `return ret`: the error of
+    // kvm_gmem_get_pfn, not -EFAULT (v12 24/46, v13 27/48, v14 29/44).
+    memory_fault_exit(vcpu, gpa, PAGE_SIZE, a.write, false);
+    return pfn;
+  }
   yield* kvm.mmuLock.read();
   let ret: number;
   try {

@@ -1,21 +1,23 @@
 /**
  * RMM v2.0 range helpers of the v13/v14 postings:
- *  - v13 KVM `delegate_range` / `undelegate_range`, v14 kernel `rmi_delegate_range` /
- *    `rmi_undelegate_range`: loop GRANULE_RANGE_(UN)DELEGATE from out_top; BUSY/BLOCKED -> retry;
- *    any other error is returned (v14 WARNs on a zero size; post-v14 returns `top_delegated`);
+ *  - v13 KVM `delegate_range` / `undelegate_range` (v13 rmi.c), v14 kernel `rmi_delegate_range` /
+ *    `rmi_undelegate_range` (v14 09/44): loop GRANULE_RANGE_(UN)DELEGATE from out_top; a raw
+ *    RMI_BUSY/RMI_BLOCKED retries; any other error is returned. Only v14's rmi_undelegate_range
+ *    WARNs on a zero size; v13 returns its `ret` uninitialised for a zero size;
  *  - the address-range descriptor as each posting builds it (S07: v13 PAGE=3 .. P4D=0, v14
  *    PAGE=0 .. P4D=3) and as both decode it (`level_to_size`: 0 = PAGE .. 3 = P4D);
  *  - `undelegate_range_desc` (undelegate what RTT_DATA_UNMAP / OP_MEM_RECLAIM returned).
- * Sources: linux-cca-series.md §3.2, §5.3, §5.10, S07, S22, S28; rmm-model.md §9.2, §10.
+ * Sources: v13 rmi.c snapshot (delegate_range .. undelegate_range_desc), v14 09/44, v14 rmi.c
+ * snapshot (level_to_size, undelegate_range_desc), v13 06/48 and v14 04/44 (RMI_ADDR_RANGE_*).
  */
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import { RANGE_DESC, RmiOpMemState } from "../rmm/abi/range-desc.js";
 import { KernelHang } from "./coop.js";
-import { EINVAL, ENXIO } from "./errno.js";
+import { ENXIO } from "./errno.js";
 import type { Kvm } from "./kvm.js";
 import type { Host } from "./host.js";
 import type { SeriesProfile } from "./series/profile.js";
-import { RMI_BLOCKED, RMI_BUSY, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { RMI_BLOCKED, RMI_BUSY, RMI_SUCCESS } from "./rmi.js";
 
 /** Linux block size classes of a descriptor. */
 export type DescSize = "PAGE" | "PMD" | "PUD" | "P4D";
@@ -69,9 +71,16 @@ export function decode_range_desc(d: bigint, pgtableLevels = 4): { addr: number;
   return { addr, size: level_to_size(sz, pgtableLevels) * count, count, undelegated: (v >> RANGE_DESC.ST_SHIFT) % 2n === 1n, sz };
 }
 
-/** Retries of one call that answers BUSY/BLOCKED before the loop is reported as a hang. */
+/** Calls without progress (BUSY/BLOCKED, or SUCCESS with out_top not above base) before the loop is reported as a hang. */
 const SPIN_BOUND = 4096;
 
+/**
+ * The loop of v13 delegate_range/undelegate_range and v14 rmi_delegate_range/rmi_undelegate_range
+ * (the same body): `ret` is compared raw (`ret == RMI_SUCCESS`, `ret != RMI_BUSY && ret !=
+ * RMI_BLOCKED`), SUCCESS moves on to out_top whatever it is (no progress check: the posted loop
+ * spins, reported here as a KernelHang after SPIN_BOUND calls), any other status is returned.
+ * `top` is how far it got (the posted functions do not return it; callers here use it for reports).
+ */
 function rangeLoop(host: Host, which: "delegate" | "undelegate", phys: number, size: number): { ret: number; top: number } {
   const rmi = host.rmi;
   const end = phys + size;
@@ -79,44 +88,56 @@ function rangeLoop(host: Host, which: "delegate" | "undelegate", phys: number, s
   let spins = 0;
   while (base < end) {
     const r = which === "delegate" ? rmi.granule_range_delegate(base, end) : rmi.granule_range_undelegate(base, end);
-    const st = RMI_RETURN_STATUS(r.ret);
-    if (st === RMI_BUSY || st === RMI_BLOCKED) {
-      if (++spins > SPIN_BOUND) throw new KernelHang(`${which}_range`, spins);
+    if (r.ret === RMI_SUCCESS && r.top > base) {
+      spins = 0;
+      base = r.top;
       continue;
     }
-    if (r.ret !== RMI_SUCCESS) return { ret: r.ret, top: base };
-    if (r.top <= base) {
-      // Linux treats no progress as a bug (rmi_delegate_range: WARN + error).
-      host.warn(`${which}_range`, `GRANULE_RANGE_${which.toUpperCase()} made no progress at 0x${base.toString(16)}`);
-      return { ret: -EINVAL, top: base };
-    }
-    spins = 0;
-    base = r.top;
+    if (r.ret !== RMI_SUCCESS && r.ret !== RMI_BUSY && r.ret !== RMI_BLOCKED) return { ret: r.ret, top: base };
+    if (++spins > SPIN_BOUND) throw new KernelHang(`${which}_range`, spins);
+    if (r.ret === RMI_SUCCESS) base = r.top; // no progress: the posted loop goes on from out_top
   }
   return { ret: 0, top: base };
 }
 
 /**
- * v13 delegate_range / v14 rmi_delegate_range(phys, size): 0, or the RMI status (> 0) that stopped
- * it (`top` is how far it got: post-v14's `top_delegated`). v14 WARNs on size 0 (S22).
+ * A zero size: the loop does not run. v14 returns its initialised `ret = 0` (rmi_undelegate_range
+ * WARNs first); v13's `unsigned long ret;` is returned uninitialised: flagged, and read as 0 (or
+ * garbage with poisonUninit).
  */
-export function delegate_range(kvm: Kvm | Host, phys: number, size: number): { ret: number; top: number } {
-  const host = "host" in kvm ? kvm.host : kvm;
-  if (size === 0 && host.profile.rangeHelpers === "kernel") {
-    host.warn("rmi_delegate_range", "size == 0");
+function zeroSize(host: Host, which: "delegate" | "undelegate", phys: number): { ret: number; top: number } {
+  if (host.profile.rangeHelpers === "kernel") {
+    if (which === "undelegate") host.warn("rmi_undelegate_range", "WARN_ON(size == 0)");
     return { ret: 0, top: phys };
   }
+  const ret = host.poisonUninit ? 0xdead : 0;
+  host.log.push("event", `${which}_range(0x${phys.toString(16)}, 0): the loop does not run and \`ret\` is returned uninitialised (v13 rmi.c); read as ${ret === 0 ? "0" : "garbage 0xdead"}`);
+  return { ret, top: phys };
+}
+
+/** v13 delegate_range / v14 rmi_delegate_range(phys, size): 0, or the RMI status that stopped it. */
+export function delegate_range(kvm: Kvm | Host, phys: number, size: number): { ret: number; top: number } {
+  const host = "host" in kvm ? kvm.host : kvm;
+  if (size === 0) return zeroSize(host, "delegate", phys);
   return rangeLoop(host, "delegate", phys, size);
 }
 
-/** v13 undelegate_range / v14 rmi_undelegate_range(phys, size). */
+/** v13 undelegate_range / v14 rmi_undelegate_range(phys, size): 0, or the RMI status that stopped it. */
 export function undelegate_range(kvm: Kvm | Host, phys: number, size: number): { ret: number; top: number } {
   const host = "host" in kvm ? kvm.host : kvm;
-  if (size === 0 && host.profile.rangeHelpers === "kernel") {
-    host.warn("rmi_undelegate_range", "size == 0");
-    return { ret: 0, top: phys };
-  }
+  if (size === 0) return zeroSize(host, "undelegate", phys);
   return rangeLoop(host, "undelegate", phys, size);
+}
+
+/**
+ * get_page(phys_to_page(pa)) after a failed undelegate ("Page can't be returned to NS world so is
+ * lost"): one more reference on a page the host allocator knows, marked leaked.
+ */
+export function get_page_lost(kvm: Kvm, pa: number, why: string): void {
+  const pages = kvm.host.pages;
+  if (pages.page(pa) === undefined) return;
+  pages.get(pa);
+  pages.leak(pa, why);
 }
 
 /**
@@ -131,11 +152,7 @@ export function undelegate_range_desc(kvm: Kvm, desc: bigint): number {
   if (r.ret !== 0) {
     kvm.warn("undelegate_range_desc", `undelegate of [0x${d.addr.toString(16)}, +0x${d.size.toString(16)}) stopped at 0x${r.top.toString(16)}: ${r.ret}`);
     // The granule the RMM handed back cannot return to the NS world: pin it (get_page).
-    const pages = kvm.host.pages;
-    if (r.top === d.addr && pages.page(d.addr) !== undefined) {
-      pages.get(d.addr);
-      pages.leak(d.addr, "undelegate failed (undelegate_range_desc)");
-    }
+    if (r.top === d.addr) get_page_lost(kvm, d.addr, "undelegate failed (undelegate_range_desc)");
     return -ENXIO;
   }
   return 0;

@@ -15,7 +15,7 @@ import { runSync } from "../host/coop.js";
 import { errnoName } from "../host/errno.js";
 import { kvm_create_realm, realm_ensure_created } from "../host/realm-create.js";
 import { populate } from "../host/lifecycle.js";
-import { realm_map_protected } from "../host/map.js";
+import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, realm_map_ipa, realm_map_protected } from "../host/map.js";
 import { topup_memcache } from "../host/ripas.js";
 import { descSizeCode, level_to_size } from "../host/range.js";
 
@@ -376,7 +376,7 @@ const DEFS: ScenarioDef[] = [
   // ---- v13/v14 scenarios (RMM v2.0 postings), runnable on every posting ----
   {
     id: "S02",
-    title: "v14 map paths build tables down to L3: one extra RTT per 2 MiB, no block (Suzuki, v14 29/44)",
+    title: "v14 map paths build tables down to L3: with a 2 MiB block descriptor the retry fails (Suzuki, v14 29/44)",
     affects: ["v14"],
     run(series, mk) {
       const one = (overrides?: Parameters<typeof Host.create>[0]["overrides"]) => {
@@ -401,6 +401,32 @@ const DEFS: ScenarioDef[] = [
         const b = one({ rangeMapCreatesOneLevel: true });
         rec.data.postV14 = { rttsAllocated: b.rtts, mapping: { level: b.level, state: b.state }, outcome: b.t.outcome };
         rec.notes.push(`RTT granules for the 2 MiB block: v14 ${a.rtts}, post-v14 (one level at a time) ${b.rtts}`);
+        // No table down to L2: realm_map_ipa of a 2 MiB THP at a 1 GiB shared region the share never
+        // touched, twice (a fault and its refault), as user_mem_abort would call it.
+        const noTables = (overrides?: Parameters<typeof Host.create>[0]["overrides"]) => {
+          const h = Host.create(overrides === undefined ? { series, seed: 1 } : { series, seed: 1, overrides });
+          const v = h.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1, forcePte: false, thp: true });
+          v.start();
+          const k = v.kvm;
+          const ipa = Number(SHARED_40 | (RAM + (1n << 30n)));
+          const pa = h.pages.allocHuge("user", k.id);
+          topup_memcache(k.vcpus[0]!, 4);
+          const rtt0 = h.granules().RTT;
+          const rets = [0, 1].map(() => errnoName(runSync(realm_map_ipa(k, ipa, pa, 0x20_0000, KVM_PGTABLE_PROT_R + KVM_PGTABLE_PROT_W, k.vcpus[0]!.memcache))));
+          const m = v.mappingOf(BigInt(ipa));
+          return { h, data: { rets, rttsAllocated: h.granules().RTT - rtt0, warns: h.warnCount, mapping: { level: m.level, state: m.state } } };
+        };
+        const c = noTables();
+        const e = noTables({ rangeMapCreatesOneLevel: true });
+        rec.data.noTables = { v14: c.data, postV14: e.data };
+        // v14 29/44 realm_map_non_secure: addr_range_desc's `case PMD_SIZE` block descriptor, created
+        // tables to KVM_PGTABLE_LAST_LEVEL, the retry with the same descriptor, `if (WARN_ON(ret)) return ret;`
+        rec.notes.push(
+          "v14 29/44 addr_range_desc gives one PMD block descriptor when exactly 2 MiB is left. After a share, the shared unmap has created the L2 table, so the THP-backed fault maps the block at L2 with no new RTT, as post-v14 does.",
+          "Where no table exists down to L2, v14 creates L2 and L3 (realm_create_rtt_levels to KVM_PGTABLE_LAST_LEVEL) and re-issues the same PMD descriptor: the L2 entry is now a table, RTT_UNPROT_MAP answers ERROR_RTT(2), WARN_ON(ret) and the raw status goes up the fault path, which resumes the guest; every refault does the same (a WARN per fault, no mapping). Post-v14 (one level at a time) maps the block with one RTT. linux-cca-series.md describes one extra RTT and 4K mappings; that would hold for a page-form descriptor, which addr_range_desc does not build for a 2 MiB remainder.",
+        );
+        rec.otherRunWarns += c.h.warnCount + e.h.warnCount;
+        if (c.h.warnCount > 0) rec.mark("warn", `no table down to L2: RTT_UNPROT_MAP of the 2 MiB block after creating L2 and L3 answers ${c.data.rets[0]}: ${c.h.warnCount} WARN(s) in a fault and its refault`);
       }
       return { host: a.host, rec };
     },
@@ -551,30 +577,35 @@ const DEFS: ScenarioDef[] = [
       const { host, vm } = started(series);
       const rec = mk(host);
       const k = vm.kvm;
-      // Latent: gmem_abort maps PAGE_SIZE; driven here with a 2 MiB folio, as a bigger fault would.
+      // Latent: gmem_abort maps PAGE_SIZE (one descriptor, one call). A partial RTT_DATA_MAP needs a
+      // size that is not a block size: addr_range_desc (v13 27/48, v14 29/44) gives one block for
+      // exactly 2 MiB, the page form (CNT 511) for 4 MiB. Driven here with a 4 MiB folio.
+      const SIZE = 0x40_0000;
       const ipa = Number(RAM) + 0x80_0000;
-      const folio = host.pages.allocHuge("gmem", k.id);
+      const folio = host.pages.allocBlock(SIZE / 4096, "gmem", k.id);
       const v2 = host.platform.abi === "2.0";
       // Fail the second chunk (v13/v14 RTT_DATA_MAP from folio page 511; v8..v12 the 2nd granule).
       const failAt = v2 ? ipa + 511 * 4096 : ipa + 4096;
       host.inject(v2 ? { rmi: "RTT_DATA_MAP", status: "RMI_ERROR_INPUT", pa: BigInt(failAt) } : { rmi: "DATA_CREATE_UNKNOWN", status: "RMI_ERROR_INPUT", pa: BigInt(failAt) });
       topup_memcache(k.vcpus[0]!, 4);
       const n0 = host.trace.length;
-      const ret = runSync(realm_map_protected(k, ipa, folio, 0x20_0000, k.vcpus[0]!.memcache));
-      host.step("realm_map_protected 2 MiB with the second chunk failing");
+      const ret = runSync(realm_map_protected(k, ipa, folio, SIZE, k.vcpus[0]!.memcache));
+      host.step("realm_map_protected 4 MiB with the second chunk failing");
       rec.data.ret = errnoName(ret);
       const undel = host.trace.slice(n0).filter((l) => l.startsWith("SMC_RMI_GRANULE_RANGE_UNDELEGATE") || l.startsWith("SMC_RMI_GRANULE_UNDELEGATE"));
       const outside = undel.filter((l) => {
         const base = parseInt(l.split(" ")[1]!, 16);
-        return base < folio || base >= folio + 0x20_0000;
+        return base < folio || base >= folio + SIZE;
       });
       rec.data.undelegateCalls = undel.length;
       rec.data.undelegateOutsideFolio = outside.length;
       rec.data.undelegateFailures = undel.filter((l) => !l.includes("RMI_SUCCESS")).length;
       let stillDelegated = 0;
-      for (let a = folio; a < folio + 0x20_0000; a += 4096) if (host.platform.rmm.granules.state(a / 4096) !== GranuleState.NS) stillDelegated++;
+      for (let a = folio; a < folio + SIZE; a += 4096) if (host.platform.rmm.granules.state(a / 4096) !== GranuleState.NS) stillDelegated++;
       rec.data.folioGranulesNotReturned = stillDelegated;
-      rec.data.pinned = [...host.pages.pagesOf(k.id)].filter((p) => p.leaked).length;
+      const pinned = [...host.pages.pagesOf(k.id)].filter((p) => p.leaked);
+      rec.data.pinned = pinned.length;
+      rec.data.pinnedFolioPage = pinned.length === 1 ? (pinned[0]!.pa - folio) / 4096 : null;
       rec.check("map with a failing chunk");
       return { host, rec };
     },
@@ -646,8 +677,8 @@ const DEFS: ScenarioDef[] = [
   },
   {
     id: "S24",
-    title: "guest_memfd page references over fault + unmap cycles (v13 keeps one per fault)",
-    affects: ["v13"],
+    title: "guest_memfd page references over fault + unmap cycles (v12 and v13 keep one per fault)",
+    affects: ["v12", "v13"],
     run(series, mk) {
       const { host, vm } = started(series);
       const rec = mk(host);
@@ -661,6 +692,10 @@ const DEFS: ScenarioDef[] = [
       const ref = host.pages.page(pa)?.refcount ?? 0;
       rec.data.refcount = ref; // guest_memfd's own reference is 1
       if (ref > 1) rec.mark("leak", `gmem page 0x${pa.toString(16)} holds ${ref - 1} reference(s) nobody will drop`);
+      // v12 24/46 and v13 27/48 gmem_abort: "if successful don't release the page" (goto out_unlock
+      // past kvm_release_faultin_page), and their private unmaps do not drop it; v14 29/44 goes to
+      // out_release_page after every map; v8/v10 keep it and drop it in the private unmap.
+      if (ref > 1) rec.notes.push(`${host.profile.id} gmem_abort keeps the kvm_gmem_get_pfn reference of each successful map ("if successful don't release the page") and the private unmap does not drop it: one reference per fault stays (linux-cca-series.md leaves v12 unverified; v12 24/46 keeps it as v13 27/48 does)`);
       return { host, rec };
     },
   },

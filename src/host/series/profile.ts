@@ -20,7 +20,8 @@ export interface SeriesProfile {
   uapi: "vmm-driven" | "implicit";
   /** Host bitmap VMID allocator (v8..v12; the RMM owns VMIDs from v13). */
   hostVmid: boolean;
-  /** §5.9 realm_map_non_secure: v8 maps an L2 block when the request is 2 MiB aligned; v9+ L3 only. */
+  /** realm_map_non_secure: v8 20/43 maps L2 blocks when the size is 2 MiB aligned; v10 20/43 on
+   *  ("TODO: Support block mappings") L3 pages only. */
   sharedMapLevel: "L2-block-if-aligned" | "L3-only";
   /** realm_create_rtt_levels, RTT_CREATE says "already exists": v8/v10 (v9 15/43 stand-in, no fix in
    *  the v10 changelog) continue without freeing the new granule (S10); v12 17/46 on free_rtt it. */
@@ -48,11 +49,14 @@ export interface SeriesProfile {
   /** realm_unmap_private_page free_page()s the data page after undelegating it (v9 15/43, for v8/v10);
    *  v12 17/46 on it does not (guest_memfd owns it). Never a get_page on a failed undelegate. */
   privateUnmapDropsRef: boolean;
-  /** §5.7: private fault handler: v8/v10 private_memslot_fault (no mmu_lock, no invalidate retry);
-   *  v11+ gmem_abort (fault lock + mmu_invalidate_retry). */
+  /** kvm_handle_guest_abort's private path: v8/v10 20/43 private_memslot_fault (no mmu_lock, no
+   *  invalidate retry; -EINVAL falls through to user_mem_abort); v12 24/46 on gmem_abort
+   *  (kvm_fault_lock + mmu_invalidate_retry), chosen by !shared_ipa_fault. */
   privateFault: "private_memslot_fault" | "gmem_abort";
-  /** §5.7/S24: guest_memfd page reference after a private map: v8/v10 keep it on success (dropped by
-   *  the private unmap) and put it on failure; v12 always releases it after the map attempt. */
+  /** S24: the kvm_gmem_get_pfn reference after a private fault's map: v8/v10 private_memslot_fault
+   *  (v8 20/43, v10 20/43) and v12/v13 gmem_abort ("if successful don't release the page", v12 24/46,
+   *  v13 27/48) keep it when realm_map_ipa returns 0 (a raced delegate included) and put it
+   *  otherwise; v14 29/44 gmem_abort releases it after every map attempt. */
   gmemRefAfterMap: "keep-on-success" | "release-always";
   /** ripas_change, ERROR_RTT with err_level >= find_map_level: v8 WARN_ON(level == 3) and -EINVAL
    *  (S19, Suzuki's review; v8 15/43 not saved); v10 -EINVAL (v9 15/43 stands in); v12 17/46 and
@@ -107,15 +111,20 @@ export interface SeriesProfile {
    *  DATA_CREATE, WARN at L3, create RTTs, one retry; -ENXIO); v13 24/48 / v14 26/44
    *  RTT_DATA_MAP_INIT with KVM_BUG_ON at L3, returning the raw RMI status (v14 realm_data_map_init). */
   populateCall: "data_create" | "rtt_data_map_init";
-  /** §5.8: realm_map_protected: v8..v12 per granule DATA_CREATE_UNKNOWN (+fold); v13 delegate_range
-   *  + RTT_DATA_MAP loop, creates RTTs to L3 and retries once, with a temporary L3 RTT for L2 sizes;
-   *  v14 the same loop with no temporary RTT. */
+  /** realm_map_protected: v8 20/43 .. v12 24/46 GRANULE_DELEGATE + DATA_CREATE_UNKNOWN per granule
+   *  (+ fold_rtt for 2 MiB); v13 27/48 delegate_range + RTT_DATA_MAP loop (addr_range_desc), RTTs
+   *  created to L3 and one retry, a temporary L3 RTT pre-created and folded for 2 MiB; v14 29/44
+   *  the same loop with rmi_delegate_range and no temporary RTT. */
   protectedMap: "data_create_unknown" | "v13-data_map" | "v14-data_map";
-  /** §5.8/S08: error unwind of the RTT_DATA_MAP loop: v13 undelegates map_size from the advanced
-   *  phys, then unmaps [base, ipa); v14 unmaps [base, ipa) then undelegates the whole range. */
+  /** S08, realm_map_protected's unwind: v8..v12 per granule (err_undelegate, then DATA_DESTROY +
+   *  undelegate backwards); v13 27/48 undelegate_range(phys, map_size) from the advanced phys
+   *  (get_page(phys) on failure), then realm_unmap_private_range(base_ipa, ipa, true) (a failed
+   *  fold jumps there directly); v14 29/44 realm_unmap_private_range first, then
+   *  rmi_undelegate_range(base_phys, map_size) (get_page(base_phys) on failure). */
   protectedMapUnwind: "per-granule" | "v13-advanced-phys" | "v14-unmap-then-whole";
-  /** §5.9: realm_map_non_secure: v1.0 RTT_MAP_UNPROTECTED (v13: the temporary v1.0 SMC) or v14
-   *  RTT_UNPROT_MAP with MEMATTR/S2AP flags (WARN at the last level, raw RMI code returned, S04). */
+  /** realm_map_non_secure: RTT_MAP_UNPROTECTED per page (v8 20/43 .. v12 24/46; v13 27/48 through
+   *  the temporary v1.0 SMC) or v14 29/44 RTT_UNPROT_MAP with MEMATTR/S2AP flags (WARN_ON at the
+   *  last level, the create error or the raw RMI status returned, S04). */
   sharedMap: "rtt_map_unprotected" | "rtt_unprot_map";
   /** Private unmap: v1.0 DATA_DESTROY per granule (v9 15/43, v12 17/46), or RTT_DATA_UNMAP +
    *  undelegate_range_desc (v13 21/48, v14 23/44). */
@@ -123,8 +132,9 @@ export interface SeriesProfile {
   /** Shared unmap: RTT_UNMAP_UNPROTECTED recursion (v9 15/43 .. v13 21/48), or the v14 23/44
    *  RTT_UNPROT_UNMAP range loop. */
   sharedUnmap: "rtt_unmap_unprotected" | "rtt_unprot_unmap";
-  /** §5.3: GRANULE_RANGE_(UN)DELEGATE helpers: v13 KVM delegate_range/undelegate_range; v14 kernel
-   *  rmi_delegate_range/rmi_undelegate_range (WARN on size 0). */
+  /** GRANULE_RANGE_(UN)DELEGATE helpers: v13 rmi.c delegate_range/undelegate_range (`ret` returned
+   *  uninitialised for a zero size); v14 09/44 rmi_delegate_range/rmi_undelegate_range (`ret = 0`;
+   *  only rmi_undelegate_range WARNs on a zero size). */
   rangeHelpers: "none" | "kvm" | "kernel";
   /** S07: how the posting encodes RmiAddrRangeDesc.SZ for the descriptors it builds (its decoder,
    *  level_to_size and the SRO path, always reads 0 = PAGE .. 3 = P4D). v13: PAGE=3 .. P4D=0. */
@@ -155,12 +165,16 @@ export interface SeriesProfile {
   /** kvm_realm_destroy_rtts: WARN_ON(realm_tear_down_rtt_range(...)) in v10 10/43, v12 10/46,
    *  v13 15/48 (v8 from the v10 changelog); v14 17/44 drops the WARN_ON and ignores the result. */
   destroyRttsWarns: boolean;
-  /** §5.7/S05: user_mem_abort forces a write fault for RECs (v8..v13); v14 does not. */
+  /** S05: user_mem_abort forces a write fault for RECs, `if (vcpu_is_rec(vcpu)) write_fault = true`
+   *  (v8 20/43 .. v13 27/48); v14 29/44 does not. */
   sharedFaultForcesWrite: boolean;
-  /** §5.7/S06: v14 passes the unaligned fault_ipa with a THP-enlarged mapping size. */
+  /** S06: v14 29/44 kvm_s2_fault_map passes s2fd->fault_ipa (unaligned) with a THP-enlarged
+   *  mapping_size; v8..v13 user_mem_abort aligns fault_ipa to vma_pagesize. */
   thpPassesUnalignedIpa: boolean;
-  /** S02: on ERROR_RTT the v14 range map paths create every level down to L3 before retrying;
-   *  post-v14 creates one level at a time and passes block descriptors (Suzuki's fix). */
+  /** S02, not a posting (an override): on ERROR_RTT the range map paths create one level at a
+   *  time (Suzuki's v14 29/44 review, the post-v14 fix). As posted (v13 27/48, v14 29/44) they
+   *  create every level down to L3 before retrying; both already pass one block descriptor when
+   *  what is left equals a block size (addr_range_desc). */
   rangeMapCreatesOneLevel: boolean;
 
   // ---- Run path, vGIC, populate uAPI (S17, S20, S22, S26, S27) ----

@@ -13,7 +13,8 @@ export const v12: SeriesProfile = {
   destroyRealmUnmapsFirst: true,
   privateUnmapDropsRef: false,
   privateFault: "gmem_abort",
-  gmemRefAfterMap: "release-always",
+  // v12 24/46 gmem_abort: "if successful don't release the page".
+  gmemRefAfterMap: "keep-on-success",
   ripasErrAtMapLevel: "skip-page",
   ripasInit: "activation-all-gmem",
   activationIrqchipAfterDead: true,
