@@ -9,7 +9,12 @@
  * - the execute queue of the messaging spec: `stop_on_error` aborts only the requests already
  *   queued when the error happened (tslab instead cancels everything arriving within 200 ms,
  *   which silently skipped the cell after a `raises-exception` cell);
- * - interrupt (SIGINT for synchronous code, interrupt_request too), shutdown that exits.
+ * - interrupt (SIGINT for synchronous code, interrupt_request too) that also cancels the cell's
+ *   pending timers and immediates (kernel/cancel.ts); a failed or interrupted cell keeps the
+ *   declarations that ran (kernel/introspect.ts), as IPython keeps assigned names;
+ * - inspect with signature help, is_complete with invalid/incomplete, history across sessions
+ *   (kernel/history.ts), user_expressions, comm_close for unknown comm targets, aborted cells
+ *   without an execution count; shutdown that exits.
  */
 import { inspect as utilInspect } from "node:util";
 import vm from "node:vm";
