@@ -299,7 +299,4 @@ export class RmiClient {
     for (let i = 0; i < n; i++) descs.push(this.desc(v.getBigUint64(8 * i, true)));
     return { ret: o.ret, descs };
   }
-  op_cancel(handle: bigint): number {
-    return this.raw("opCancel", handle).ret;
-  }
 }
