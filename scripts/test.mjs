@@ -24,6 +24,7 @@ const NEEDS = [
   { pkg: "jupyter-client", why: "jupyter kernelspec", ok: () => existsSync("/usr/bin/jupyter-kernelspec") },
   { pkg: "jupyter-notebook", why: "the browser test's Notebook server", ok: () => existsSync("/usr/bin/jupyter-notebook") },
   { pkg: "chromium", why: "the browser test (driven by puppeteer-core, no browser download)", ok: () => existsSync("/usr/bin/chromium") },
+  { pkg: "fonts-liberation", why: "text in the browser test's failure screenshots", ok: () => existsSync("/usr/share/fonts/truetype/liberation") },
   { pkg: "tmux", why: "the REPL's terminal tests", ok: () => works("tmux", ["-V"]) },
 ];
 
