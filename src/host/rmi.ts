@@ -13,6 +13,7 @@ import type { Platform } from "../system/platform.js";
 import type { RmiCommand } from "../rmm/dispatch.js";
 import { rmiArg } from "../system/rmi-api.js";
 import { RANGE_DESC, encodeRangeList } from "../rmm/abi/range-desc.js";
+import { KernelHang } from "./coop.js";
 
 export const RMI_SUCCESS = 0;
 export const RMI_ERROR_INPUT = 1;
@@ -47,6 +48,20 @@ export function RMI_RETURN_STATUS(ret: number): number {
 }
 export function RMI_RETURN_INDEX(ret: number): number {
   return Math.floor(ret / 256) % 256;
+}
+
+/**
+ * rmi_smccc_invoke (v14 10/44): every SMC of an SRO (rmi_sro_execute's first call, OP_CONTINUE,
+ * OP_MEM_DONATE, OP_MEM_RECLAIM) is issued again while it answers BUSY or BLOCKED (bounded here:
+ * a call that never gets through is reported as a hang).
+ */
+export function rmi_smccc_invoke<T extends { ret: number }>(fn: string, call: () => T): T {
+  for (let n = 0; ; n++) {
+    const o = call();
+    const st = RMI_RETURN_STATUS(o.ret);
+    if (st !== RMI_BUSY && st !== RMI_BLOCKED) return o;
+    if (n >= 4096) throw new KernelHang(fn, n);
+  }
 }
 
 /** A host address as a register; NULL (modelled as -1, e.g. an RD never set) is passed as 0. */
@@ -271,14 +286,15 @@ export class RmiClient {
   }
   /** REC_CREATE v2.0: an SRO (x1 = handle, x2 = donate request). */
   rec_create_sro(rd: number, rec: number, params: number): { ret: number; handle: bigint; request: bigint } {
-    const o = this.raw("recCreate", B(rd), B(rec), B(params));
+    const o = rmi_smccc_invoke("rmi_rec_create", () => this.raw("recCreate", B(rd), B(rec), B(params)));
     return { ret: o.ret, handle: o.x1, request: this.desc(o.x2) };
   }
   /** REC_DESTROY v2.0: an SRO (x1 = handle). */
   rec_destroy_sro(rec: number): { ret: number; handle: bigint } {
-    const o = this.raw("recDestroy", B(rec));
+    const o = rmi_smccc_invoke("rmi_rec_destroy", () => this.raw("recDestroy", B(rec)));
     return { ret: o.ret, handle: o.x1 };
   }
+
   op_continue(handle: bigint): { ret: number; handle: bigint; request: bigint } {
     const o = this.raw("opContinue", handle, 0n);
     return { ret: o.ret, handle: o.x1, request: this.desc(o.x2) };

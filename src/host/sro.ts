@@ -33,7 +33,7 @@ import { KernelHang } from "./coop.js";
 import { decode_range_desc, level_to_size } from "./range.js";
 import { RANGE_DESC } from "../rmm/abi/range-desc.js";
 import {
-  RMI_BLOCKED, RMI_BUSY, RMI_INCOMPLETE, RMI_OP_MEM_REQ_DONATE, RMI_OP_MEM_REQ_NONE, RMI_OP_MEM_REQ_RECLAIM,
+  rmi_smccc_invoke, RMI_INCOMPLETE, RMI_OP_MEM_REQ_DONATE, RMI_OP_MEM_REQ_NONE, RMI_OP_MEM_REQ_RECLAIM,
   RMI_RETURN_CANCANCEL, RMI_RETURN_MEMREQ, RMI_RETURN_STATUS,
 } from "./rmi.js";
 
@@ -83,7 +83,6 @@ export interface SroFirst {
 }
 
 const MAX_ROUNDS = 100_000;
-const SPIN_BOUND = 4096;
 
 /** CNT of a descriptor. */
 const cnt = (d: bigint): number => Number((d >> RANGE_DESC.CNT_SHIFT) & RANGE_DESC.CNT_MASK);
@@ -106,16 +105,6 @@ export function rmi_sro_execute(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn = 
   }
 }
 
-/** rmi_smccc_invoke: repeat the call while it answers BUSY or BLOCKED. */
-function invoke<T extends { ret: number }>(fn: string, call: () => T): T {
-  for (let n = 0; ; n++) {
-    const o = call();
-    const st = RMI_RETURN_STATUS(o.ret);
-    if (st !== RMI_BUSY && st !== RMI_BLOCKED) return o;
-    if (n > SPIN_BOUND) throw new KernelHang(fn, n);
-  }
-}
-
 function sro_loop(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn: string, sro: { kind: "donated" | "reclaimed"; descs: bigint[] }[]): number {
   const host = kvm.host;
   const rmi = host.rmi;
@@ -130,7 +119,7 @@ function sro_loop(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn: string, sro: { 
     const memreq = RMI_RETURN_MEMREQ(a0);
     let ret: number;
     if (memreq === RMI_OP_MEM_REQ_NONE) {
-      const c = invoke(fn, () => rmi.op_continue(handle));
+      const c = rmi_smccc_invoke(fn, () => rmi.op_continue(handle));
       a0 = c.ret;
       a2 = c.request;
       if (host.profile.sroUninitResult) {
@@ -154,7 +143,7 @@ function sro_loop(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn: string, sro: { 
         host.log.push("event", `${fn}: donation of ${req.count} x 0x${req.blockSize.toString(16)} bytes: allocation failed (-ENOMEM)`);
         ret = -ENOMEM;
       } else {
-        const d = invoke(fn, () => rmi.op_mem_donate(handle, descs));
+        const d = rmi_smccc_invoke(fn, () => rmi.op_mem_donate(handle, descs));
         a0 = d.ret;
         a2 = d.request;
         // donated_granules = a1: blocks the RMM did not take stay in the list (freed by rmi_sro_free)
@@ -176,7 +165,7 @@ function sro_loop(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn: string, sro: { 
       }
     } else if (memreq === RMI_OP_MEM_REQ_RECLAIM) {
       const capacity = RMI_MAX_ADDR_LIST - sro.reduce((a, e) => a + e.descs.length, 0);
-      const r = invoke(fn, () => rmi.op_mem_reclaim(handle, capacity));
+      const r = rmi_smccc_invoke(fn, () => rmi.op_mem_reclaim(handle, capacity));
       a0 = r.ret;
       sro.push({ kind: "reclaimed", descs: r.descs });
       ret = 0;

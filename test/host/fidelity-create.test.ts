@@ -17,6 +17,7 @@
  *  C10 rmi_sro_execute: OP_MEM_DONATE's error status is the result (not checked, no WARN)
  *  C11 v8/v10 KVM_CAP_ARM_RME_CONFIG_REALM (kvm_rme_config_realm)
  *  C12 the `long level` argument of the RTT wrappers (-1 is all ones)
+ *  C13 v14 rmi_rec_create: the first SMC of the SRO retried while BUSY
  */
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host.js";
@@ -266,5 +267,19 @@ describe("C12 rmi_rtt_* wrappers pass `long level` as the register holds it", ()
     const lines = host.trace.slice(n0).filter((l) => l.startsWith("SMC_RMI_RTT_"));
     expect(lines).toHaveLength(2);
     for (const l of lines) expect(l.split(" > ")[0]).toMatch(/ ffffffffffffffff$/);
+  });
+});
+
+describe("C13 rmi_rec_create (v14 05/44 + 10/44): rmi_smccc_invoke repeats the first SMC while BUSY", () => {
+  it("REC_CREATE answering RMI_BUSY once is issued again and the realm starts", () => {
+    const host = Host.create({ series: "v14", seed: 1 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
+    host.inject({ rmi: "REC_CREATE", status: "RMI_BUSY" });
+    const n0 = host.trace.length;
+    expect(vm.start().ok).toBe(true);
+    const calls = smcs(host, n0);
+    const i = calls.indexOf("REC_CREATE");
+    expect(calls.slice(i, i + 2)).toEqual(["REC_CREATE", "REC_CREATE"]);
+    expect(host.warnCount).toBe(0);
   });
 });

@@ -104,7 +104,8 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
   },
   S10: {
     v8: { outcome: "leak", check: (r) => expect(r.data.delegatedOrphans).toBe(1) },
-    v10: { outcome: "ok", check: (r) => expect(r.data.delegatedOrphans).toBe(0) },
+    // v10 15/43 = the v9 15/43 stand-in (changelog: "Minor coding style fixes"): no free_rtt on "already exists"
+    v10: { outcome: "leak", check: (r) => expect(r.data.delegatedOrphans).toBe(1) },
     v12: { outcome: "ok", check: (r) => expect(r.data.delegatedOrphans).toBe(0) },
     v13: { outcome: "ok", check: (r) => expect(r.data.delegatedOrphans).toBe(0) },
     v14: { outcome: "ok", check: (r) => expect(r.data.delegatedOrphans).toBe(0) },
@@ -136,7 +137,9 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
     v8: { outcome: "ok", check: (r) => expect(d(r)).toMatchObject({ rttDestroyCalls: 11, rttDestroySuccess: 6 }) },
     v10: { outcome: "leak", check: (r) => expect(d(r)).toMatchObject({ rttDestroyCalls: 11, rttDestroySuccess: 6 }) },
     v12: { outcome: "leak", check: (r) => expect(d(r)).toMatchObject({ rttDestroyCalls: 13, rttDestroySuccess: 6 }) },
-    v13: { outcome: "warn", check: (r) => expect(d(r)).toMatchObject({ rttDestroyCalls: 13, rttDestroySuccess: 6 }) },
+    // v13 21/48 realm_unmap_private_range: undelegate_range_desc fails on the misread descriptor (S07),
+    // WARN_ON + break; kvm_realm_destroy_rtts then stops at the first live L3 table (v13 15/48)
+    v13: { outcome: "warn", check: (r) => expect(d(r)).toMatchObject({ rttDestroyCalls: 7, rttDestroySuccess: 1 }) },
     v14: { outcome: "ok", check: (r) => expect(d(r)).toMatchObject({ rttDestroyCalls: 13, rttDestroySuccess: 6 }) },
   },
   S16: {
@@ -161,12 +164,15 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
     v14: { outcome: "warn", check: (r) => expect(d(r)).toMatchObject({ sizeZero: { ret: "-EINVAL", warns: 1 }, double: { first: 4096, second: "-ENXIO" }, errorRttL3: { ret: 0x304 * 4096, vmBugged: true } }) },
   },
   S23: {
-    v8: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 3 }) },
-    v10: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 3 }) },
+    // v9 15/43 (v8/v10): the failed undelegate returns -ENXIO before realm_unmap_private_page's
+    // free_page: guest_memfd's reference + the fault's, never dropped; no get_page in any posting
+    v8: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 2 }) },
+    v10: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 2 }) },
     // v12: gmem_abort's kept reference (v12 24/46, S24); the private unmap does not pin (-ENXIO)
     v12: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 2 }) },
-    v13: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 3 }) },
-    v14: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 2 }) },
+    // v13/v14 undelegate_range_desc: no get_page (v13 21/48, v14 23/44); v13 gmem_abort keeps the fault's reference (S24)
+    v13: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 2 }) },
+    v14: { outcome: "warn", check: (r) => expect(r.data.page).toMatchObject({ leaked: true, refcount: 1 }) },
   },
   S24: {
     ...same({ outcome: "ok", check: (r) => expect(r.data.refcount).toBe(1) }),
