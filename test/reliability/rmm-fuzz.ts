@@ -31,12 +31,18 @@ const RMM_SKIP = new Set(["machine", "granules", "realms", "rtts", "recs", "vmid
 const FIELD_SKIP = new Set(["guestState", "rmm", "machine", "platform", "host"]);
 
 const f64 = new Float64Array(1);
+/** Hashers for Map/Set entries, one per depth (reused: no allocation per entry). */
+const SUB: Fnv[] = [];
 const i32 = new Int32Array(f64.buffer);
 
 /** Two FNV-1a-style 32-bit lanes over 32-bit words. */
 export class Fnv {
   a = 0x811c9dc5 | 0;
   b = 0x2545f491 | 0;
+  reset(): void {
+    this.a = 0x811c9dc5 | 0;
+    this.b = 0x2545f491 | 0;
+  }
   int(x: number): void {
     this.a = Math.imul(this.a ^ x, 0x01000193);
     this.b = Math.imul(this.b ^ x, 0x5bd1e995) ^ (this.b >>> 15);
@@ -90,7 +96,9 @@ export class Fnv {
         return;
       case "bigint":
         this.int(0x62);
-        this.str(x.toString(16));
+        // (no string for the common small values)
+        if (x >= -0x1f_ffff_ffff_ffffn && x <= 0x1f_ffff_ffff_ffffn) this.num(Number(x));
+        else this.str(x.toString(16));
         return;
       case "string":
         this.str(x);
@@ -123,8 +131,9 @@ export class Fnv {
       // order-insensitive: the sum and xor of the entries' own hashes
       let sa = 0;
       let sb = 0;
+      const h = SUB[depth] ?? (SUB[depth] = new Fnv());
       for (const e of o instanceof Map ? o.entries() : o.values()) {
-        const h = new Fnv();
+        h.reset();
         h.value(e, depth + 1, seen);
         sa = (sa + h.a) | 0;
         sb ^= h.b;
@@ -134,9 +143,11 @@ export class Fnv {
       this.int(sb);
     } else {
       const rec = o as Record<string, unknown>;
-      for (const k of Object.keys(o)) {
+      // values in key order (objects of one class have their fields in one order): the key's
+      // length stands for the key
+      for (const k in rec) {
         if (FIELD_SKIP.has(k)) continue;
-        this.str(k);
+        this.int(k.length);
         this.value(rec[k], depth + 1, seen);
       }
     }
