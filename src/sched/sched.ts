@@ -4,7 +4,7 @@
  * lock acquisition. `explore` enumerates schedules by replay (stateless model checking):
  * exhaustive up to a bound on preemptions, or a seeded random sample of schedules.
  */
-import type { Gen } from "../host/coop.js";
+import type { Gen, YieldPoint } from "../host/coop.js";
 import { Prng } from "../arch/prng.js";
 
 export interface RunOutcome<R> {
@@ -17,7 +17,8 @@ export function interleave<T>(threads: Gen<T>[], pick: (runnable: number[], step
   const n = threads.length;
   const results: (T | undefined)[] = new Array(n).fill(undefined);
   const finished = new Array<boolean>(n).fill(false);
-  const blocked: (undefined | (() => boolean))[] = new Array(n).fill(undefined);
+  // the point each thread waits at (its `blocked` is a method: called on the point, not detached)
+  const blocked: (YieldPoint | undefined)[] = new Array(n).fill(undefined);
   const started = new Array<boolean>(n).fill(false);
   const at: string[] = new Array<string>(n).fill("start");
   const choices: number[] = [];
@@ -25,7 +26,7 @@ export function interleave<T>(threads: Gen<T>[], pick: (runnable: number[], step
   let last = -1;
   for (;;) {
     const runnable: number[] = [];
-    for (let i = 0; i < n; i++) if (!finished[i] && !(blocked[i]?.() ?? false)) runnable.push(i);
+    for (let i = 0; i < n; i++) if (!finished[i] && !(blocked[i]?.blocked?.() ?? false)) runnable.push(i);
     if (runnable.length === 0) {
       if (finished.every((f) => f)) break;
       throw new Error("sched: deadlock: every live thread is blocked");
@@ -40,7 +41,7 @@ export function interleave<T>(threads: Gen<T>[], pick: (runnable: number[], step
       results[t] = r.value;
       at[t] = "done";
     } else {
-      blocked[t] = r.value.blocked;
+      blocked[t] = r.value;
       at[t] = r.value.at;
     }
   }

@@ -17,6 +17,8 @@ import { kvm_create_realm } from "../../src/host/realm-create.js";
 import { kvm_init_ipa_range_realm } from "../../src/host/ripas.js";
 import { kvm_arm_rmi_populate, kvm_populate_realm, VmmBuffer } from "../../src/host/populate-uapi.js";
 import type { RealmVm } from "../../src/host/vm.js";
+import { interleave } from "../../src/sched/sched.js";
+import { psciOps, realmMpidr } from "../../src/guest/guest.js";
 
 const RAM = 0x8000_0000n;
 const SRC_VA = 0x7f00_0000_0000;
@@ -55,7 +57,7 @@ describe("handle_rec_exit (v9 16/43, v12 16/46, v13 20/48, v14 22/44 rmi-exit.c)
       expect(t.errno).toBe("-ENXIO");
       // no stage-2 fault handling after the exit: only REC_ENTER, no map / RTT call
       expect(smcs(host, from).every((c) => c === "REC_ENTER")).toBe(true);
-      expect(vm.mappingOf(ipa).state).not.toBe("ASSIGNED");
+      expect(vm.mappingOf(ipa).state).not.toMatch(/^ASSIGNED/);
       expect(host.warnCount).toBe(w); // vcpu_err, no WARN
       // a data abort on the same page is still handled (rec_exit_sync_dabt)
       expect(vm.touch(ipa, { access: "write" }).outcome).toBe("ok");
@@ -302,4 +304,34 @@ describe("v13 17/48 RECs: plain REC_CREATE with the aux granules in RecParams (S
       expect(host.warnCount).toBe(1); // kvm_gmem_populate's npages <= 0 only: no WARN on this unwind
     });
   }
+});
+
+describe("the same paths through the scheduler (vCPU threads, src/sched interleave)", () => {
+  it("v14: vCPU 0's CPU_ON with a failing PSCI_COMPLETE, interleaved with vCPU 1: no KVM_RUN ends in -EINVAL", () => {
+    const host = Host.create({ series: "v14", seed: 1 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 2 });
+    expect(vm.start().ok).toBe(true);
+    vm.run(1, [psciOps.cpuOff()]);
+    host.inject({ rmi: "PSCI_COMPLETE", status: "RMI_ERROR_INPUT" });
+    const { threads } = vm.raceThreads([
+      { vcpu: 0, ops: [psciOps.cpuOn(realmMpidr(1), vm.entry)] },
+      { vcpu: 1, ops: [{ kind: "access", ipa: RAM + 0x3000n, access: "read" }] },
+    ]);
+    const { results } = interleave(threads, (runnable) => runnable[0]!);
+    expect(results[0]!.ret).not.toBe(-22);
+    expect(host.trace.some((l) => l.includes("kvm_rec_complete_psci: PSCI_COMPLETE returned"))).toBe(true);
+  });
+
+  it("v12: an instruction fetch on vCPU 1's thread ends its KVM_RUN with -ENXIO while vCPU 0 maps a page", () => {
+    const { host, vm } = started("v12", 2);
+    const { threads } = vm.raceThreads([
+      { vcpu: 0, ops: [{ kind: "access", ipa: RAM + 0x50_0000n, access: "write" }] },
+      { vcpu: 1, ops: [{ kind: "access", ipa: RAM + 0x60_0000n, access: "exec" }] },
+    ]);
+    const { results } = interleave(threads, (runnable) => runnable[runnable.length - 1]!);
+    expect(results[1]!.ret).toBe(-6);
+    expect(vm.mappingOf(RAM + 0x50_0000n).state).toMatch(/^ASSIGNED/);
+    expect(vm.mappingOf(RAM + 0x60_0000n).state).not.toMatch(/^ASSIGNED/);
+    expect(host.warnCount).toBe(0);
+  });
 });
