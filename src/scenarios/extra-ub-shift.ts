@@ -8,6 +8,10 @@
  *   size argument, computed in kvm_destroy_realm itself, so v13 is affected although its
  *   kvm_realm_unmap_range checks `created` first. v14 moved the unmap after the check.
  * A shift by -1 is undefined behaviour in C; the host model flags each one (kvm.flags "S31").
+ * v12's kvm_realm_destroy_rtts on B would also start its walk at get_start_level() of ia_bits 0
+ * (unsigned ia_bits - 8: a garbage level); flagged, the walk is not modelled.
+ * v14 has no UB here, but B's PGD is never freed: kvm_realm_uninit_stage2 returns unless ACTIVE
+ * (v14 17/44) and kvm_destroy_realm returns before kvm_free_stage2_pgd (v14 14/44): outcome "leak".
  */
 import { Host } from "../host/host.js";
 import { kvm_arch_flush_shadow_memslot } from "../host/memslot-ops.js";
