@@ -2,8 +2,7 @@
  * A campaign's result document, streamed: a header line, one line per point (in point order), and
  * the summary computed from the points as they pass (memory flat in the number of points):
  *
- *   {"format":"cca-realm-sim/explore","version":1,"campaign":{...},"id":"...","shard":null,"postings":[...],
- *   "points":[
+ *   {"format":"cca-realm-sim/explore","version":1,"campaign":{...},"id":"...","shard":null,"postings":[...],"points":[
  *   {...point...},
  *   ...
  *   ],
@@ -149,7 +148,7 @@ export class ResultWriter {
   constructor(private readonly sink: (chunk: string) => void, readonly header: ResultHeader) {
     this.summary = new SummaryBuilder(header.campaign.series);
     const h = JSON.stringify(header);
-    sink(`${h.slice(0, -1)},\n"points":[\n`);
+    sink(`${h.slice(0, -1)},"points":[\n`);
   }
 
   point(p: PointLine): void {
