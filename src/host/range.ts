@@ -6,14 +6,13 @@
  *    WARNs on a zero size; v13 returns its `ret` uninitialised for a zero size;
  *  - the address-range descriptor as each posting builds it (S07: v13 PAGE=3 .. P4D=0, v14
  *    PAGE=0 .. P4D=3) and as both decode it (`level_to_size`: 0 = PAGE .. 3 = P4D);
- *  - `undelegate_range_desc` (undelegate what RTT_DATA_UNMAP / OP_MEM_RECLAIM returned).
- * Sources: v13 rmi.c snapshot (delegate_range .. undelegate_range_desc), v14 09/44, v14 rmi.c
- * snapshot (level_to_size, undelegate_range_desc), v13 06/48 and v14 04/44 (RMI_ADDR_RANGE_*).
+ *  - get_page after a failed undelegate (the page is lost to the normal world).
+ * Sources: v13 rmi.c snapshot (delegate_range .. level_to_size), v14 09/44, v14 rmi.c snapshot
+ * (level_to_size), v13 06/48 and v14 04/44 (RMI_ADDR_RANGE_*).
  */
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import { RANGE_DESC, RmiOpMemState } from "../rmm/abi/range-desc.js";
 import { KernelHang } from "./coop.js";
-import { ENXIO } from "./errno.js";
 import type { Kvm } from "./kvm.js";
 import type { Host } from "./host.js";
 import type { SeriesProfile } from "./series/profile.js";
@@ -138,22 +137,4 @@ export function get_page_lost(kvm: Kvm, pa: number, why: string): void {
   if (pages.page(pa) === undefined) return;
   pages.get(pa);
   pages.leak(pa, why);
-}
-
-/**
- * undelegate_range_desc(desc): undelegate what an RTT_DATA_UNMAP returned, skipping descriptors
- * already UNDELEGATED and (v14) zero-sized ones. The pages belong to guest_memfd; nothing is freed
- * here. A failure WARNs and is returned (the kernel has no way to recover the granule).
- */
-export function undelegate_range_desc(kvm: Kvm, desc: bigint): number {
-  const d = decode_range_desc(desc);
-  if (d.undelegated || d.size === 0) return 0;
-  const r = undelegate_range(kvm, d.addr, d.size);
-  if (r.ret !== 0) {
-    kvm.warn("undelegate_range_desc", `undelegate of [0x${d.addr.toString(16)}, +0x${d.size.toString(16)}) stopped at 0x${r.top.toString(16)}: ${r.ret}`);
-    // The granule the RMM handed back cannot return to the NS world: pin it (get_page).
-    if (r.top === d.addr) get_page_lost(kvm, d.addr, "undelegate failed (undelegate_range_desc)");
-    return -ENXIO;
-  }
-  return 0;
 }
