@@ -31,7 +31,7 @@ export function benchKernel(): Figure[] {
     mkdirSync(cwd);
     const r = spawnSync(python, [join(r0, "test", "bench", "kernel-bench.py"), "realm", cwd, "50"], {
       cwd,
-      env: { ...process.env, JUPYTER_PATH: join(dir, "jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+      env: { ...process.env, JUPYTER_PATH: join(dir, "jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1", REALM_KERNEL_HISTORY: join(dir, "history.jsonl") },
       encoding: "utf8",
       timeout: 300_000,
     });
