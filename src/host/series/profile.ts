@@ -23,15 +23,23 @@ export interface SeriesProfile {
   /** realm_map_non_secure: v8 20/43 maps L2 blocks when the size is 2 MiB aligned; v10 20/43 on
    *  ("TODO: Support block mappings") L3 pages only. */
   sharedMapLevel: "L2-block-if-aligned" | "L3-only";
-  /** realm_create_rtt_levels, RTT_CREATE says "already exists": v8/v10 (v9 15/43 stand-in, no fix in
-   *  the v10 changelog) continue without freeing the new granule (S10); v12 17/46 on free_rtt it. */
+  /** realm_create_rtt_levels, RTT_CREATE says "already exists" (ERROR_RTT at level - 1): v10 (v9 15/43
+   *  stand-in, no fix in the v10 changelog) continues without freeing the new granule (S10); v12 17/46
+   *  on free_rtt it. v8 15/43 (as quoted in Gavin Shan's reply of 30 Apr 2025) tests
+   *  `RMI_RETURN_INDEX(ret) == level` on the new level, which RTT_CREATE never reports: "already
+   *  exists" takes the error branch (WARN, free_delegated_granule, -ENXIO). The v8 value below still
+   *  models the v9 code (test/host/fidelity-v8-quoted.test.ts, "v8 divergences to fix"). */
   rttExistsFreesNewGranule: boolean;
   /** v8 free_delegated_granule un-accounts one page-table page for every granule it frees (RD, REC,
    *  RTT): S11 (v9 07/43 changelog "Fix free_delegated_granule() to not call
    *  kvm_account_pgtable_pages()"); v10 10/43 on only free_rtt un-accounts. */
   freeDelegatedGranuleUnaccounts: boolean;
   /** S12: v8 kvm_realm_unmap_range has no may_block (v8 20/43 calls it with 4 arguments; v9 15/43
-   *  changelog "Propagate the 'may_block' flag"): no cond_resched in the unmap loops. */
+   *  changelog "Propagate the 'may_block' flag"). v8 15/43 as quoted in Gavin Shan's reply of 30 Apr
+   *  2025: realm_unmap_private_range never reschedules, realm_unmap_shared_range calls
+   *  cond_resched_rwlock_write on every pass unconditionally (also from a non-blockable notifier).
+   *  false models only the first half: the model's shared loop does not reschedule on v8 yet
+   *  (test/host/fidelity-v8-quoted.test.ts, "v8 divergences to fix"). */
   mayBlockPropagated: boolean;
   /** kvm_free_stage2_pgd's unmap: v8 20/43 [0, ~0ULL & PAGE_MASK) with may_block false; v10 20/43 on
    *  [0, BIT(ia_bits - 1)) with true ("set may_block to avoid stall warnings"). */
@@ -43,8 +51,9 @@ export interface SeriesProfile {
   /** kvm_destroy_realm unmaps [0, BIT(ia_bits - 1)) before its "created" check: v12 07/46 (+ 10/46:
    *  and destroys the RTTs there), v13 12/48 (unmap only); v8/v10 (v9 07/43) and v14 14/44 after. */
   destroyRealmUnmapsFirst: boolean;
-  /** realm_unmap_shared_range folds the RTTs afterwards: v9 15/43 on; v8 not (v8 15/43 was not found:
-   *  carried over from the earlier model, not checkable against a saved text). */
+  /** realm_unmap_shared_range folds the RTTs afterwards: v9 15/43 on; v8 15/43 not (as quoted in
+   *  Gavin Shan's reply of 30 Apr 2025; Steven Price, 14 May 2025, to Suzuki K Poulose: "I'll stick a
+   *  call to realm_fold_rtt_level() at the end of realm_unmap_shared_range()"). S01 on v8 rests on it. */
   sharedUnmapFolds: boolean;
   /** realm_unmap_private_page free_page()s the data page after undelegating it (v9 15/43, for v8/v10);
    *  v12 17/46 on it does not (guest_memfd owns it). Never a get_page on a failed undelegate. */
@@ -58,8 +67,12 @@ export interface SeriesProfile {
    *  v13 27/48) keep it when realm_map_ipa returns 0 (a raced delegate included) and put it
    *  otherwise; v14 29/44 gmem_abort releases it after every map attempt. */
   gmemRefAfterMap: "keep-on-success" | "release-always";
-  /** ripas_change, ERROR_RTT with err_level >= find_map_level: v8 WARN_ON(level == 3) and -EINVAL
-   *  (S19, Suzuki's review; v8 15/43 not saved); v10 -EINVAL (v9 15/43 stands in); v12 17/46 and
+  /** ripas_change, ERROR_RTT with err_level >= find_map_level: v8 has two functions (v8 15/43 and
+   *  17/43 as quoted in Gavin Shan's replies of 30 Apr 2025): realm_init_ipa_state WARN_ON (any level)
+   *  and -ENXIO, realm_set_ipa_state -EINVAL without a WARN. "warn-level3-einval" (WARN only at level
+   *  3, -EINVAL for both) was Suzuki's suggestion, not the v8 code: the model still diverges (S19 on
+   *  v8 should end -ENXIO; test/host/fidelity-v8-quoted.test.ts). v10 -EINVAL (v9 15/43 stands in:
+   *  one ripas_change "following review"); v12 17/46 and
    *  v13 21/48 the "FIXME: Ugly hack" skip of PAGE_SIZE; v14 23/44 drops the hack: a no-op
    *  realm_create_rtt_levels and a retry (the RMM answers the same: the kernel loops). */
   ripasErrAtMapLevel: "warn-level3-einval" | "einval" | "skip-page" | "create-and-retry";
@@ -73,8 +86,10 @@ export interface SeriesProfile {
   /** Early return of kvm_activate_realm: v12 11/46 `== REALM_STATE_ACTIVE`; v13 16/48 / v14 18/44
    *  `>= REALM_STATE_ACTIVE` ("avoid a dead guest being revived"); v8/v10: no such function. */
   activationEarlyExit: "active" | "active-or-later" | "vmm";
-  /** handle_rec_exit on a failed REC_ENTER: v8 -ENXIO with KVM_EXIT_UNKNOWN (v9 16/43 changelog:
-   *  "return KVM_EXIT_SHUTDOWN rather than KVM_EXIT_UNKNOWN"); v10 (v9 16/43) .. v13 20/48
+  /** handle_rec_exit on a failed REC_ENTER: v8 16/43 (as quoted in Gavin Shan's reply of 30 Apr 2025)
+   *  ERROR_REALM index 1 -> KVM_EXIT_UNKNOWN and return 0, any other error -ENXIO (v9 16/43 changelog:
+   *  "return KVM_EXIT_SHUTDOWN rather than KVM_EXIT_UNKNOWN"); "enxio" still returns -ENXIO for index 1
+   *  too (S25 on v8; test/host/fidelity-v8-quoted.test.ts); v10 (v9 16/43) .. v13 20/48
    *  ERROR_REALM index 1 -> KVM_EXIT_SHUTDOWN; v14 22/44 any ERROR_REALM -> KVM_EXIT_SHUTDOWN and
    *  ERROR_REC -> -EAGAIN. */
   recEnterRealmError: "enxio" | "shutdown-index1" | "shutdown-any";

@@ -15,6 +15,8 @@ export const v8: SeriesProfile = {
   freePgdUnmapMayBlock: false,
   freePgdWhenDead: "walk-junk",
   destroyRealmUnmapsFirst: false,
+  // v8 15/43 as quoted in Gavin Shan's reply of 30 Apr 2025 <cc2c5834-c942-4454-903d-11b53f8f5451@redhat.com>:
+  // no fold at the end of realm_unmap_shared_range (S01), no may_block anywhere in the unmap path.
   sharedUnmapFolds: false,
   privateUnmapDropsRef: true,
   privateFault: "private_memslot_fault",
