@@ -19,8 +19,8 @@ export const RMI_MEMATTR_NORMAL = 6;
 export const KVM_PGTABLE_PROT_R = 1;
 export const KVM_PGTABLE_PROT_W = 2;
 
-/** The size classes addr_range_desc switches on, in SZ order: PAGE_SIZE, PMD_SIZE, PUD_SIZE, P4D_SIZE. */
-const SIZE_CLASSES: readonly DescSize[] = ["PAGE", "PMD", "PUD", "P4D"];
+/** The sizes addr_range_desc switches on (PAGE_SIZE, PMD_SIZE, PUD_SIZE, P4D_SIZE), with their class. */
+const SIZE_CLASSES: readonly (readonly [DescSize, number])[] = (["PAGE", "PMD", "PUD", "P4D"] as const).map((c, i) => [c, level_to_size(i)] as const);
 
 /**
  * addr_range_desc(phys, size) (v13 27/48, v14 29/44): `switch (size)`: a size equal to P4D_SIZE,
@@ -32,7 +32,7 @@ const SIZE_CLASSES: readonly DescSize[] = ["PAGE", "PMD", "PUD", "P4D"];
 export function addr_range_desc(kvm: Kvm, phys: number, size: number, state: RmiOpMemState): bigint {
   if (phys % PAGE_SIZE !== 0) kvm.warn("addr_range_desc", `WARN_ON(phys & ~PAGE_MASK): 0x${phys.toString(16)}`);
   const pa = phys - (phys % PAGE_SIZE);
-  for (let i = SIZE_CLASSES.length - 1; i >= 0; i--) if (size === level_to_size(i)) return rmi_addr_range(kvm.profile, pa, SIZE_CLASSES[i]!, 1, state);
+  for (const [c, sz] of SIZE_CLASSES) if (size === sz) return rmi_addr_range(kvm.profile, pa, c, 1, state);
   return rmi_addr_range(kvm.profile, pa, "PAGE", Math.min(Math.floor(size / PAGE_SIZE), RMI_ADDR_RANGE_MAX_PAGES), state);
 }
 
