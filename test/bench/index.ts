@@ -3,7 +3,7 @@
  * written to bench-results.json. Benchmarks are not tests: nothing here fails on speed.
  *
  *   npm run bench                 every section
- *   npm run bench -- rmi fault    only these sections (rmi, fault, scenarios, kernel, repl, reliability)
+ *   npm run bench -- rmi fault    only these sections (rmi, fault, scenarios, kernel, repl, reliability, explore)
  *   npm run bench -- --no-16g     skip the 16 GiB fault-in
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -16,6 +16,7 @@ import { benchRepl } from "./repl.bench.js";
 import { benchReliability } from "./reliability.bench.js";
 import { benchRmi } from "./rmi.bench.js";
 import { benchScenarios } from "./scenarios.bench.js";
+import { benchExplore } from "./explore.bench.js";
 
 const args = process.argv.slice(2);
 const big = !args.includes("--no-16g");
@@ -29,6 +30,7 @@ const sections: [string, string, () => Figure[] | Promise<Figure[]>][] = [
   ["kernel-introspect", "Jupyter kernel: cold start, complete, inspect (issue 12)", benchKernelIntrospect],
   ["repl", "REPL command latency (session API)", benchRepl],
   ["reliability", "bounded and big input (issue 11)", benchReliability],
+  ["explore", "error-path campaigns (issue 13)", benchExplore],
 ];
 
 const m = machine();
