@@ -93,8 +93,9 @@ export interface SeriesProfile {
    *  ERROR_REALM index 1 -> KVM_EXIT_SHUTDOWN; v14 22/44 any ERROR_REALM -> KVM_EXIT_SHUTDOWN and
    *  ERROR_REC -> -EAGAIN. */
   recEnterRealmError: "enxio" | "shutdown-index1" | "shutdown-any";
-  /** §5.7: v8..v13 force PAGE_SIZE stage-2 mappings for RECs ("Always use 4k pages"). Default
-   *  of the per-VM `forcePte` knob. */
+  /** v8..v13 force PAGE_SIZE stage-2 mappings for RECs ("Always use 4k pages": a patch not among
+   *  the saved postings, so not checked against posted lines); v14 29/44 lets THP enlarge the
+   *  mapping (S06). Default of the per-VM `forcePte` knob. */
   forcePteDefault: boolean;
   /** S31: kvm_realm_unmap_range clamps with BIT(ia_bits - 1) before the created check (v9 15/43,
    *  v12 17/46); v13 21/48 and v14 23/44 check first. */
