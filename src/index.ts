@@ -41,6 +41,9 @@ export { TraceLog, formatEntry, type TraceEntry, type TraceKind } from "./trace/
 export { TimeSeries, type SeriesSample } from "./trace/series.js";
 export { chromeTrace, chromeTraceJson, writeChromeTrace, type ChromeTrace, type ChromeTraceEvent, type ChromeTraceSource } from "./trace/chrome-trace.js";
 export { explore, interleave } from "./sched/sched.js";
+/** Error-path campaigns (issue 13): `campaigns.explore({workload: "lifecycle", series: "all"})`, `campaigns.liveExplore(...)` in a notebook. */
+export * as campaigns from "./explore/index.js";
+export { HOST_SNAPSHOT_VERSION, type HostSnapshot } from "./host/snapshot.js";
 export { GuestVm, GuestCpu, psciOps, realmMpidr, type GuestOp, type GuestOpResult, type GuestOpRecord } from "./guest/guest.js";
 export { sequentialWorkload, randomWorkload, bootWorkload } from "./guest/workloads.js";
 export { realm_num_root_rtts } from "./host/realm-create.js";

@@ -5,3 +5,4 @@ export { failuresFor, explorableCommands, checkStatusOverrides, type StatusOverr
 export { explore, prepare, type ExploreOptions, type ExploreResult, type Progress } from "./run.js";
 export { parseShard, worst, ResultWriter, SummaryBuilder, readResult, RESULT_FORMAT, RESULT_VERSION, type Shard, type Summary, type ResultHeader, type PointLine, type SiteChange } from "./result.js";
 export { checkShards, mergeShards, type ShardSource } from "./merge.js";
+export { formatSummary, summaryHtml, heatmapPng, exploreView, liveExplore, OUTCOME_COLORS } from "./render.js";
