@@ -160,7 +160,9 @@ export const injectCommand: CommandSpec<Session> = {
     "  inject undelegate 0x80123000              undelegating that granule fails (every time)\n" +
     "  inject delegateRaced [PA] [nth=N]         GRANULE_DELEGATE fails as if another vCPU won\n" +
     '  inject {"rmi":"RTT_FOLD","status":"RMI_ERROR_RTT","index":2}\n' +
-    "Keys: rmi, status, index (or level), nth (default 1), count (default 1; 'always'), pa.",
+    "Keys: rmi, status, index (or level), nth (default 1), count (default 1; 'always'), pa.\n" +
+    "Refused, naming the key or value: RMI_SUCCESS (a success that did nothing), a status the\n" +
+    "host's RMM does not return (RMM 1.0: only RMI_ERROR_INPUT, _REALM, _REC, _RTT), unknown keys.",
   args: [{ name: "rule", kind: "string", rest: true, help: "the rule (words or JSON)" }],
   examples: ["inject RTT_CREATE RMI_ERROR_RTT 2", "inject alloc nth=3"],
   run(s, a) {
