@@ -121,9 +121,11 @@ export function realm_rtt_fold(kvm: Kvm, addr: number, level: number): { ret: nu
 
 /**
  * realm_create_rtt_levels(ipa, level, max_level, mc): create the tables from level+1 down to
- * max_level. "Already exists" (ERROR_RTT at new_level - 1) continues; v8/v10 (v9 15/43 stand-in)
- * forget the new granule, v12 on free_rtt it (rttExistsFreesNewGranule, S10); another error WARNs,
- * free_rtt, -ENXIO. Does nothing at all when level >= max_level (the root of S01).
+ * max_level. "Already exists" (ERROR_RTT at new_level - 1) continues: v10 (v9 15/43 stand-in)
+ * forgets the new granule, v12 on free_rtt it (rttExistsFreesNewGranule); v8 15/43 compares the
+ * index with the new level itself, which RTT_CREATE never reports, so it WARNs, frees and fails
+ * instead (rttExistsChecksNewLevel). S10. Another error WARNs, free_rtt, -ENXIO. Does nothing at
+ * all when level >= max_level (the root of S01).
  */
 export function* realm_create_rtt_levels(kvm: Kvm, ipa: number, level: number, maxLevel: number, mc: number[] | null): Gen<number> {
   while (level++ < maxLevel) {
@@ -131,7 +133,8 @@ export function* realm_create_rtt_levels(kvm: Kvm, ipa: number, level: number, m
     if (rtt === PHYS_ADDR_MAX) return -ENOMEM;
     yield pt("RTT_CREATE");
     const ret = realm_rtt_create(kvm, ipa, level, rtt);
-    if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT && RMI_RETURN_INDEX(ret) === level - 1) {
+    const existsIndex = kvm.profile.rttExistsChecksNewLevel ? level : level - 1;
+    if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT && RMI_RETURN_INDEX(ret) === existsIndex) {
       // The RTT already exists, continue.
       if (kvm.profile.rttExistsFreesNewGranule) free_rtt(kvm, rtt);
       else kvm.event(`realm_create_rtt_levels: RTT at level ${level} for 0x${ipa.toString(16)} already exists; granule 0x${rtt.toString(16)} not freed`);

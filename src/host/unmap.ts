@@ -253,6 +253,8 @@ export function realm_unmap_private_range(kvm: Kvm, start: number, end: number, 
  * realm_unmap_shared_range(level, start, end, may_block) (v9 15/43, v12 17/46, v13 21/48): blocks of
  * `level` with RTT_UNMAP_UNPROTECTED, recursing deeper for unaligned parts and for a table found
  * where a block was asked for (ERROR_RTT with next_addr == addr); any other error: WARN_ON, return.
+ * cond_resched_rwlock_write after every pass: when may_block (v9 15/43 on); v8 15/43, which has no
+ * may_block, unconditionally (mayBlockPropagated false; Gavin Shan's v8 review, docs/provenance-parts/v8-quoted.md).
  * rmi_rtt_level_mapsize(level) is computed before the WARN_ON(level > RMM_RTT_MAX_LEVEL), so a
  * level 4 WARNs twice. v9+ fold afterwards (sharedUnmapFolds).
  */
@@ -296,7 +298,7 @@ export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number,
         kvm.warn("realm_unmap_shared_range", `RTT_UNMAP_UNPROTECTED 0x${addr.toString(16)} level ${level} returned ${u.ret}`);
         return;
     }
-    kvm.condResched(kvm.profile.mayBlockPropagated && mayBlock);
+    kvm.condResched(kvm.profile.mayBlockPropagated ? mayBlock : true);
   }
   if (kvm.profile.sharedUnmapFolds) realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
 }

@@ -185,7 +185,7 @@ const DEFS: ScenarioDef[] = [
   },
   {
     id: "S10",
-    title: "RTT \"already exists\" leaks the freshly allocated RTT (v8, v10: the v9 15/43 code)",
+    title: "RTT \"already exists\": v10 (the v9 15/43 code) leaks the freshly allocated RTT; v8 WARNs and fails the fault",
     affects: ["v8", "v10"],
     run(series, mk) {
       const { host, vm } = started(series, { vcpus: 2 });
@@ -206,7 +206,10 @@ const DEFS: ScenarioDef[] = [
       rec.data.delegatedOrphans = host.granules().DELEGATED;
       // realm_create_rtt_levels: v9 15/43 (the stand-in for v8 and v10 15/43; the v10 changelog says
       // only "Minor coding style fixes") continues on "already exists" without free_rtt; v12 17/46 frees it.
-      if (!host.profile.rttExistsFreesNewGranule) rec.notes.push("realm_create_rtt_levels (v9 15/43 code): \"The RTT already exists, continue\" without free_rtt: the loser's delegated RTT is lost (the summary expected the v9 review fix in v10; the v10 changelog does not name it)");
+      // v8 15/43 (quoted in Gavin Shan's review) tests the index against the new level: never "already
+      // exists", so the loser WARNs, frees its RTT and fails (realm_map_protected -ENXIO).
+      if (host.profile.rttExistsChecksNewLevel) rec.notes.push("realm_create_rtt_levels (v8 15/43): RMI_RETURN_INDEX(ret) == level is never true for an existing RTT (RTT_CREATE answers level - 1): WARN \"Failed to create RTT\", free, -ENXIO; the summary's v8 leak is the v9 code");
+      else if (!host.profile.rttExistsFreesNewGranule) rec.notes.push("realm_create_rtt_levels (v9 15/43 code): \"The RTT already exists, continue\" without free_rtt: the loser's delegated RTT is lost (the summary expected the v9 review fix in v10; the v10 changelog does not name it)");
       return { host, rec };
     },
   },

@@ -103,7 +103,9 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
     v14: { outcome: "warn", check: (r) => expect(d(r)).toMatchObject({ errno: "-ENXIO", pgdGranulesLeftDelegated: 0, pgdLeaked: true }) },
   },
   S10: {
-    v8: { outcome: "leak", check: (r) => expect(r.data.delegatedOrphans).toBe(1) },
+    // v8 15/43 (quoted in Gavin Shan's review): "already exists" tested as index == level, never true:
+    // the loser WARNs, frees its RTT, the fault fails (-ENXIO)
+    v8: { outcome: "warn", check: (r) => expect(r.data.delegatedOrphans).toBe(0) },
     // v10 15/43 = the v9 15/43 stand-in (changelog: "Minor coding style fixes"): no free_rtt on "already exists"
     v10: { outcome: "leak", check: (r) => expect(r.data.delegatedOrphans).toBe(1) },
     v12: { outcome: "ok", check: (r) => expect(r.data.delegatedOrphans).toBe(0) },
@@ -118,7 +120,8 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
     v14: { outcome: "ok", check: (r) => expect(r.pgtablePages).toBe(0) },
   },
   S12: {
-    v8: { outcome: "ok", check: (r) => expect((r.data.resched as { taken: number }).taken).toBe(0) },
+    // v8 15/43 (quoted): the shared unmap reschedules on every pass unconditionally, the private one never
+    v8: { outcome: "ok", check: (r) => { const rs = r.data.resched as { taken: number; longestWithout: number }; expect(rs.taken).toBeGreaterThan(0); expect(rs.longestWithout).toBeGreaterThan(0); } },
     v10: { outcome: "leak", check: (r) => expect((r.data.resched as { longestWithout: number }).longestWithout).toBe(0) },
     v12: { outcome: "leak", check: (r) => expect((r.data.resched as { longestWithout: number }).longestWithout).toBe(0) },
     v13: { outcome: "warn", check: (r) => expect((r.data.resched as { longestWithout: number }).longestWithout).toBe(0) },

@@ -30,6 +30,10 @@ export interface SeriesProfile {
    *  exists" takes the error branch (WARN, free_delegated_granule, -ENXIO). The v8 value below still
    *  models the v9 code (test/host/fidelity-v8-quoted.test.ts, "v8 divergences to fix"). */
   rttExistsFreesNewGranule: boolean;
+  /** v8 15/43 realm_create_rtt_levels tests RMI_RETURN_INDEX(ret) == level (the new level) for
+   *  "already exists", which RTT_CREATE never reports (it answers level - 1): WARN, free, -ENXIO
+   *  (S10). v9 15/43 on test level - 1. */
+  rttExistsChecksNewLevel: boolean;
   /** v8 free_delegated_granule un-accounts one page-table page for every granule it frees (RD, REC,
    *  RTT): S11 (v9 07/43 changelog "Fix free_delegated_granule() to not call
    *  kvm_account_pgtable_pages()"); v10 10/43 on only free_rtt un-accounts. */

@@ -12,6 +12,7 @@ export const v10: SeriesProfile = {
   // exists" without free_rtt; the v10 changelog ("Changes from v9: Minor coding style fixes",
   // quoted in seed 003) names no fix. The free_rtt is first seen in v12 17/46.
   rttExistsFreesNewGranule: false,
+  rttExistsChecksNewLevel: false,
   freeDelegatedGranuleUnaccounts: false,
   mayBlockPropagated: true,
   freePgdUnmapMayBlock: true,

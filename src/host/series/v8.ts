@@ -10,6 +10,7 @@ export const v8: SeriesProfile = {
   hostVmid: true,
   sharedMapLevel: "L2-block-if-aligned",
   rttExistsFreesNewGranule: false,
+  rttExistsChecksNewLevel: true,
   freeDelegatedGranuleUnaccounts: true,
   mayBlockPropagated: false,
   freePgdUnmapMayBlock: false,
