@@ -70,7 +70,10 @@ describe("RMM v2.0 postings on the Host API (v13, v14)", () => {
         vm.start();
         vm.destroy();
       }
-      expect(free0 - host.stats().freePages).toBe(series === "v13" ? 4 : 0);
+      // v13: 2 PGD pages per destroy (S14), and on the second realm's destroy the RD and 2 RTTs too:
+      // v13 21/48 realm_unmap_private_range WARN_ON + break when undelegate_range_desc fails on the
+      // misread descriptor (S07), so mappings stay and the teardown stops at a live table.
+      expect(free0 - host.stats().freePages).toBe(series === "v13" ? 7 : 0);
     }
   });
 
