@@ -612,6 +612,15 @@ const DEFS: ScenarioDef[] = [
       const pinned = [...host.pages.pagesOf(k.id)].filter((p) => p.leaked);
       rec.data.pinned = pinned.length;
       rec.data.pinnedFolioPage = pinned.length === 1 ? (pinned[0]!.pa - folio) / 4096 : null;
+      if (v2) {
+        // v13 27/48 / v14 29/44 realm_map_protected, err_undelegate
+        rec.notes.push(
+          "Latent in both postings: gmem_abort maps PAGE_SIZE (one descriptor, one RTT_DATA_MAP), and a 2 MiB map is one PMD block descriptor (addr_range_desc), so a partial map needs a size that is not a block size: a 4 MiB folio here.",
+          host.profile.protectedMapUnwind === "v13-advanced-phys"
+            ? "v13: undelegate_range(phys, map_size) starts at the advanced phys (folio page 511) and runs past the folio until it fails: WARN, get_page(phys) pins folio page 511; then realm_unmap_private_range(base_ipa, ipa) returns pages 0..510 (its decoder misreads v13's SZ, S07)."
+            : "v14: realm_unmap_private_range(base_ipa, ipa) returns pages 0..510, then rmi_undelegate_range(base_phys, map_size) fails at once on page 0: WARN, get_page(base_phys); the 513 granules never mapped stay delegated (leaked).",
+        );
+      }
       rec.check("map with a failing chunk");
       return { host, rec };
     },
