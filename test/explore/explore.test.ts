@@ -10,7 +10,8 @@
  *      catalogue gives them on the postings it names; the expectation of each comes from running
  *      the scenario of the same id here (so it follows the host model when it is fixed);
  *   E. points: rmi points never inject RMI_SUCCESS and only the statuses of that command; no
- *      point of the small campaigns crashes or breaks an invariant.
+ *      point of the small campaigns crashes or breaks an invariant;
+ *   F. no crash or invariant outcome in a teardown campaign beyond the known model issues listed.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -224,5 +225,25 @@ describe("E. points", () => {
       expect(p.trace.some((l) => l.startsWith("INJECT: "))).toBe(true);
     }
     expect(points.filter((p) => p.outcome === "crash" || p.outcome === "invariant").map((p) => `${p.series} ${p.step} ${p.cmd} ${p.status}: ${p.detail}`)).toEqual([]);
+  }, 300_000);
+});
+
+/**
+ * crash / invariant outcomes are simulator bugs. Those found and not fixed yet (in host files under
+ * fidelity review) are listed here, each with what the model does; any other one fails the test.
+ *  - v12 realm_destroy_private_granule (src/host/unmap.ts): GRANULE_UNDELEGATE of a DATA granule
+ *    fails at teardown -> WARN, then the guest_memfd page is freed to the host while the RMM still
+ *    has it delegated (the catalogue, S23: v12 returns -ENXIO "without pinning"; whether the model
+ *    should pin, leak or keep it is for the fidelity review).
+ *  - v13/v14 realm_unmap_private_range (src/host/unmap.ts): undelegate_range_desc fails -> WARN,
+ *    "stop unmapping", then the same: the page is freed while delegated.
+ */
+const KNOWN_MODEL_ISSUES: RegExp[] = [/^(v12|v13|v14) destroy (rmi|undelegate) GRANULE_(RANGE_)?UNDELEGATE: granule 0x[0-9a-f]+ is DELEGATED in the RMM but free in the host$/];
+
+describe("F. no unknown crash or invariant outcome", () => {
+  it("teardown campaign, every undelegate stuck and every REALM_DESTROY / REC_DESTROY failure, all postings", async () => {
+    const { points } = await doc({ workload: "teardown", series: "all", kinds: ["rmi", "undelegate"], commands: ["REALM_DESTROY", "REALM_TERMINATE", "REC_DESTROY", "GRANULE_UNDELEGATE", "GRANULE_RANGE_UNDELEGATE"] });
+    const bad = points.filter((p) => p.outcome === "crash" || p.outcome === "invariant").map((p) => `${p.series} ${p.step} ${p.kind} ${p.cmd}: ${p.detail}`);
+    expect(bad.filter((b) => !KNOWN_MODEL_ISSUES.some((re) => re.test(b)))).toEqual([]);
   }, 300_000);
 });
