@@ -176,7 +176,7 @@ export async function exploreMain(argv: string[]): Promise<number> {
       process.off("SIGINT", onInt);
     }
   } catch (e) {
-    process.stderr.write(`realm explore: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`realm explore: ${(e instanceof Error ? e.message : String(e)).replace(/^explore:? /, "")}\n`);
     return 2;
   }
 }

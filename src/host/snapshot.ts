@@ -198,6 +198,7 @@ export function encodeGraph(root: object, what: string, binary = false): EncGrap
 }
 
 const STATIC_PROTOS: ReadonlyMap<string, object> = new Map(CLASSES.map((c) => [c.name, c.prototype as object]));
+const FRESH_PROTOS = new Map<string, object>();
 
 /** Prototypes of the class instances reachable from `root`, by class name. */
 function protosOf(root: object): Map<string, object> {
@@ -256,7 +257,9 @@ function decodeKey(k: Enc): unknown {
 export function decodeGraph(g: EncGraph, fresh: object | undefined, what: string): unknown {
   const nodes = g.nodes;
   if (!Array.isArray(nodes) || nodes.length === 0) throw new TypeError(`${what}: the snapshot has no objects`);
-  const freshProtos = fresh === undefined ? new Map<string, object>() : protosOf(fresh);
+  // the fresh host's classes, found once per process (prototypes do not change)
+  if (fresh !== undefined && FRESH_PROTOS.size === 0) for (const [k, v] of protosOf(fresh)) FRESH_PROTOS.set(k, v);
+  const freshProtos = FRESH_PROTOS;
   // 1. the fresh host's object at each node's place (before anything is refilled)
   const freshAt: unknown[] = new Array(nodes.length);
   freshAt[0] = fresh;
