@@ -19,7 +19,7 @@ export const exploreCommand: CommandSpec<Session> = {
   ],
   readOnly: true,
   interruptible: true,
-  examples: ["explore boot --series v14 --kinds alloc", "explore lifecycle --series v13,v14 --commands REALM_DESTROY,RTT_DESTROY"],
+  examples: ["explore boot --series v14 --kinds alloc", "explore lifecycle --series v13,v14 --kinds rmi --commands REALM_DESTROY"],
   async run(s, a) {
     const input: CampaignInput = { workload: a.str("workload")!, series: a.str("series") ?? "all", seed: s.seed };
     const kinds = a.str("kinds");
