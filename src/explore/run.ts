@@ -56,10 +56,12 @@ function postingInfo(rec: Recording): PostingInfo {
 }
 
 /** Check the input, record the postings and list this shard's points (nothing is written yet). */
-export function prepare(input: CampaignInput, opts: Pick<ExploreOptions, "shard" | "workload" | "fromScratch"> = {}): { spec: CampaignSpec; recs: Recording[]; header: ResultHeader; slots: Slot[] } {
+export function prepare(input: CampaignInput, opts: Pick<ExploreOptions, "shard" | "workload" | "fromScratch" | "workers"> = {}): { spec: CampaignSpec; recs: Recording[]; header: ResultHeader; slots: Slot[] } {
   const spec = campaignSpec(input, opts.workload);
   const workload = workloadOf(spec, opts.workload);
-  const recs = spec.series.map((s) => record(spec, s, workload, { snapshots: opts.fromScratch !== true }));
+  // the points run here need the step snapshots; with worker threads each worker records its own
+  const snapshots = opts.fromScratch !== true && (opts.workers ?? 0) <= 1;
+  const recs = spec.series.map((s) => record(spec, s, workload, { snapshots }));
   const header = makeHeader(spec, recs.map(postingInfo), opts.shard);
   const slots: Slot[] = [];
   let g = 0;
