@@ -27,8 +27,7 @@ export interface SeriesProfile {
    *  stand-in, no fix in the v10 changelog) continues without freeing the new granule (S10); v12 17/46
    *  on free_rtt it. v8 15/43 (as quoted in Gavin Shan's reply of 30 Apr 2025) tests
    *  `RMI_RETURN_INDEX(ret) == level` on the new level, which RTT_CREATE never reports: "already
-   *  exists" takes the error branch (WARN, free_delegated_granule, -ENXIO). The v8 value below still
-   *  models the v9 code (test/host/fidelity-v8-quoted.test.ts, "v8 divergences to fix"). */
+   *  exists" takes the error branch (WARN, free_delegated_granule, -ENXIO): rttExistsChecksNewLevel. */
   rttExistsFreesNewGranule: boolean;
   /** v8 15/43 realm_create_rtt_levels tests RMI_RETURN_INDEX(ret) == level (the new level) for
    *  "already exists", which RTT_CREATE never reports (it answers level - 1): WARN, free, -ENXIO
@@ -41,9 +40,8 @@ export interface SeriesProfile {
   /** S12: v8 kvm_realm_unmap_range has no may_block (v8 20/43 calls it with 4 arguments; v9 15/43
    *  changelog "Propagate the 'may_block' flag"). v8 15/43 as quoted in Gavin Shan's reply of 30 Apr
    *  2025: realm_unmap_private_range never reschedules, realm_unmap_shared_range calls
-   *  cond_resched_rwlock_write on every pass unconditionally (also from a non-blockable notifier).
-   *  false models only the first half: the model's shared loop does not reschedule on v8 yet
-   *  (test/host/fidelity-v8-quoted.test.ts, "v8 divergences to fix"). */
+   *  cond_resched_rwlock_write on every pass unconditionally (also from a non-blockable notifier):
+   *  false means both (src/host/unmap.ts). */
   mayBlockPropagated: boolean;
   /** kvm_free_stage2_pgd's unmap: v8 20/43 [0, ~0ULL & PAGE_MASK) with may_block false; v10 20/43 on
    *  [0, BIT(ia_bits - 1)) with true ("set may_block to avoid stall warnings"). */
