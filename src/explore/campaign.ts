@@ -289,12 +289,17 @@ export function runPoint(rec: Recording, p: Point, spec: CampaignSpec): PointRes
   // invariants once at the end (checkInvariants), not after every step; no time series
   host.invariants = false;
   host.timeSeries.enabled = false;
-  host.inject(ruleFor(p, b));
-  const t0 = host.log.length;
   const reports: StepReport[] = [];
   let crash: string | undefined;
   let detail: string | undefined;
-  for (let i = p.step; i < steps.length; i++) {
+  try {
+    host.inject(ruleFor(p, b));
+  } catch (e) {
+    // the failure table offered what the fault injector refuses: a bug of the explorer, shown as such
+    crash = `inject: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const t0 = host.log.length;
+  for (let i = p.step; crash === undefined && i < steps.length; i++) {
     try {
       const r = steps[i]!.run(host);
       reports.push(r);
