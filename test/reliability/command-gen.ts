@@ -25,7 +25,12 @@ const NAMES = ["a", "b", "r1", "big", "x"];
 const SERIES = ["v8", "v10", "v12", "v13", "v14"];
 const ADDRS = ["0x80000000", "0x80001000", "0x80100000", "0x801ff000", "0x80200000", "0x8080000000", "0x8080100000", "0", "0x1000", "2G", "0x7fffffff", "0xffffffffffffffff"];
 const SIZES = ["4K", "8K", "2M", "1M", "0x1000", "0", "3K", "64K"];
-const RMI = ["VERSION 0x10000", "GRANULE_DELEGATE 0x88000000", "GRANULE_UNDELEGATE 0x88000000", "RTT_READ_ENTRY rd 0x80000000 3", "RTT_CREATE rd 0x88001000 0x80000000 3", "REC_ENTER rec0 run0", "FEATURES 0", "DATA_DESTROY rd 0x80000000", "RTT_FOLD rd 0x80000000 3", "GRANULE_RANGE_DELEGATE 0x88000000 0x88002000"];
+/**
+ * Raw RMI calls that read, or that the RMM refuses (unaligned, outside DRAM, wrong level): raw
+ * calls that change state bypass the host model (`help smc`), after which its own code may fault
+ * on a granule it believes free - a desync the user asked for, not a command-language defect.
+ */
+const RMI = ["VERSION 0x10000", "GRANULE_DELEGATE 0x88000010", "GRANULE_UNDELEGATE 0x1c000000", "RTT_READ_ENTRY rd 0x80000000 3", "RTT_CREATE rd 0x88001000 0x80000000 7", "FEATURES 0", "DATA_DESTROY rd 0x123", "RTT_FOLD rd 0x80000000 9", "GRANULE_RANGE_DELEGATE 0x88000000 0x88000000", "REC_AUX_COUNT rd", "RTT_READ_ENTRY rd 0x8080000000 2"];
 const INJECT = ["RTT_CREATE RMI_ERROR_RTT 2", "alloc nth=3", "DATA_CREATE_UNKNOWN RMI_ERROR_INPUT", "RTT_CREATE RMI_SUCCESS", "RTT_CREATE RMI_INCOMPLETE", "bogus=1", '{"rmi":"RTT_CREATE","status":"RMI_ERROR_RTT","every":2}', "undelegate 0x80123000", "delegateRaced", "GRANULE_RANGE_DELEGATE RMI_BUSY count=2", "alloc nth=1 count=always"];
 const JUNK = ["--", "-", "--count", "--count=", "''", '"', "'", "\\", "#", "0x", "1e9", "-1", "NaN", "∞", "\u0000", "\u0007", "ü", "--vcpu 999", "--mem 1T", "--ipa-bits 99", "--steps -3", "--live maybe", "--no-such"];
 

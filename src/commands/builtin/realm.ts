@@ -79,7 +79,15 @@ export const newCommand: CommandSpec<Session> = {
     const entry: RealmEntry = { name, series, host, vm, ipaBits, memory, vcpus };
     s.realms.set(name, entry);
     s.current = name;
-    const start: StartResult = vm.start();
+    let start: StartResult;
+    try {
+      start = vm.start();
+    } catch (e) {
+      // the host model threw part-way (e.g. a granule that raw `smc` calls delegated behind the
+      // host's back): the realm exists, so this is a failed start that `save` keeps
+      const msg = `start failed: ${(e as Error).name}: ${(e as Error).message}`;
+      return { value: { ...summary(entry), message: `realm ${name}: ${msg}` }, kind: "realm", failed: msg, replay };
+    }
     const value = { ...summary(entry), start };
     const failed = startFailure(start);
     return failed === undefined
