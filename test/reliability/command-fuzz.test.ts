@@ -26,11 +26,13 @@ import { PageHashes, stateHash } from "./rmm-fuzz.js";
 const pageHashes = new WeakMap<Host, PageHashes>();
 
 /**
- * Known model defect the fuzz runs into (reported with issue 11, not fixed here: src/host teardown
- * is another session's): on the v13 host, `new x --series v13 --mem 2M --vcpus 1`, `destroy x`,
+ * What the fuzz runs into on v13, as posted: `new x --series v13 --mem 2M --vcpus 1`, `destroy x`,
  * `new b --series v13 --mem 2M --vcpus 2`, `destroy b` leaves b's RD, 12 DATA and 4 RTT granules in
- * the RMM with their host pages freed ("granule ... is DATA in the RMM but free in the host"); a
- * later allocation of such a page then writes it from the Non-secure world (GranuleProtectionFault).
+ * the RMM with their host pages freed ("granule ... is DATA in the RMM but free in the host"):
+ * v13 21/48 realm_unmap_private_range breaks after the misread descriptor's failed undelegate (S07;
+ * see commit ca17f79 and test/explore's known results). A later allocation of such a page writes
+ * it from the Non-secure world, and the model raises the GranuleProtectionFault the real kernel
+ * would take.
  */
 const KNOWN_BROKEN = ["v13"];
 
