@@ -2,7 +2,8 @@
  * RECs on the KVM side: kvm_create_rec (+ alloc_rec_aux / free_rec_aux), kvm_destroy_rec,
  * kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit with its exit handlers (SYNC aborts, PSCI,
  * RIPAS_CHANGE; no HOST_CALL case in any posting). Sources: v10 11/43, v12 12/46, v13 17/48,
- * v14 19/44 (RECs); v9 16/43 (stand-in for v10 16), v12 16/46, v13 20/48, v14 22/44 (enter/exit);
+ * v14 19/44 (RECs); v8 16/43 as quoted in Gavin Shan's reply of 30 Apr 2025, v9 16/43 (stand-in
+ * for v10 16), v12 16/46, v13 20/48, v14 22/44 (enter/exit);
  * v10 17/43 .. v14 23/44 (RIPAS change at pre-enter); v14 rmi.c kvm_rec_complete_psci;
  * per function: docs/provenance-parts/run.md.
  */
@@ -357,7 +358,11 @@ export function prepare_entry(vcpu: Vcpu, rejectRipas: boolean): void {
   setRunField(vcpu, REC_RUN.enter.flags, flags);
 }
 
-/** rec_exit_ripas_change: shared addresses are rejected (-EINVAL, S21); else a memory-fault exit. */
+/**
+ * rec_exit_ripas_change: a range reaching the shared half is refused with -EINVAL (S21), with
+ * REC_ENTER_FLAG_RIPAS_RESPONSE for the next entry from v9 16/43 on ("Set RMI_REJECT bit"; not in
+ * v8 16/43: ripasChangeRejectFlag); else KVM_EXIT_MEMORY_FAULT and -EFAULT.
+ */
 function rec_exit_ripas_change(vcpu: Vcpu): number {
   const kvm = vcpu.kvm;
   const base = Number(runField(vcpu, REC_RUN.exit.ripas_base));
@@ -365,9 +370,12 @@ function rec_exit_ripas_change(vcpu: Vcpu): number {
   const ripas = kvm.host.platform.ns.read(BigInt(vcpu.rec.run + REC_RUN.exit.ripas_value), 1)[0]!;
   const bit = sharedBit(kvm);
   if (base >= bit || top - 1 >= bit) {
-    setRunField(vcpu, REC_RUN.enter.flags, REC_ENTER_FLAG_RIPAS_RESPONSE);
-    vcpu.ripasReject = true;
-    kvm.event(`rec_exit_ripas_change: 0x${base.toString(16)}..0x${top.toString(16)} reaches the shared half: reject, -EINVAL`);
+    const reject = kvm.profile.ripasChangeRejectFlag;
+    if (reject) {
+      setRunField(vcpu, REC_RUN.enter.flags, REC_ENTER_FLAG_RIPAS_RESPONSE);
+      vcpu.ripasReject = true;
+    }
+    kvm.event(`rec_exit_ripas_change: 0x${base.toString(16)}..0x${top.toString(16)} reaches the shared half: ${reject ? "reject, " : ""}-EINVAL`);
     return -EINVAL;
   }
   vcpu.lastExit = { kind: "memory-fault", fault: { gpa: base, size: top - base, private: ripas === RMI_RAM, write: false } };
@@ -427,7 +435,8 @@ function rec_exit_psci(vcpu: Vcpu): number {
 
 /**
  * handle_rec_exit(vcpu, rec_run_ret): 1 resume, 0 exit to userspace, < 0 error (v12 16/46, v13 20/48,
- * v14 22/44 rmi-exit.c; v9 16/43 rme-exit.c stands in for v10).
+ * v14 22/44 rmi-exit.c; v8 16/43 rme-exit.c as quoted in Gavin Shan's reply of 30 Apr 2025; v9 16/43
+ * rme-exit.c stands in for v10).
  */
 export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
   const d = rec_exit_nowait(vcpu, ret);
@@ -448,8 +457,10 @@ export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, ex
     const st = RMI_RETURN_STATUS(ret);
     const idx = RMI_RETURN_INDEX(ret);
     const prof = kvm.profile.recEnterRealmError;
-    if (st === RMI_ERROR_REALM && (prof === "shutdown-any" || (prof === "shutdown-index1" && idx === 1))) {
-      vcpu.lastExit = { kind: "shutdown" };
+    if (st === RMI_ERROR_REALM && (prof === "shutdown-any" || idx === 1)) {
+      // "If a PSCI_SYSTEM_OFF request raced with a vcpu executing ... return to user space":
+      // v8 16/43 KVM_EXIT_UNKNOWN, v9 16/43 on KVM_EXIT_SHUTDOWN (S25)
+      vcpu.lastExit = { kind: prof === "unknown-index1" ? "unknown" : "shutdown" };
       return 0;
     }
     if (st === RMI_ERROR_REC && prof === "shutdown-any") {

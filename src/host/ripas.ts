@@ -2,8 +2,11 @@
  * RIPAS on the KVM side: ripas_change (INIT via RTT_INIT_RIPAS, SET via RTT_SET_RIPAS),
  * realm_set_ipa_state, realm_init_ipa_state, kvm_complete_ripas_change, the v8/v10 VMM ioctl
  * (kvm_init_ipa_range_realm) and v12's set_ripas_of_protected_regions.
- * Sources: v9 15/43 (stand-in for v8/v10 15), v10 17/43, v12 17/46 and 21/46, v13 21/48 and 25/48,
- * v14 23/44 and 27/44; seed 003 (Gavin's review of v10 15/43).
+ * Sources: v8 15/43 and 17/43 as quoted in Gavin Shan's replies of 30 Apr 2025 (v8's
+ * realm_init_ipa_state and realm_set_ipa_state have a loop each: ripas_change below with the v8
+ * values of ripasInitErrAtMapLevel, ripasSetErrAtMapLevel and ripasTopWrittenOnError), v9 15/43
+ * (stand-in for v10 15), v10 17/43, v12 17/46 and 21/46, v13 21/48 and 25/48, v14 23/44 and 27/44;
+ * seed 003 (Gavin's review of v10 15/43).
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { REC_RUN } from "../rmm/abi/rec-params.js";
@@ -54,12 +57,14 @@ export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: num
         const errLevel = RMI_RETURN_INDEX(r.ret);
         const level = find_map_level(kvm, ipa, end);
         if (errLevel >= level) {
-          switch (kvm.profile.ripasErrAtMapLevel) {
-            case "warn-level3-einval":
-              // v8: WARN_ON(level == 3), a VMM-triggerable WARN (Suzuki, S19).
-              if (errLevel === 3) kvm.warn("ripas_change", `ERROR_RTT at level 3 for 0x${ipa.toString(16)}`);
-              return fail(-EINVAL);
+          switch (action === "RIPAS_INIT" ? kvm.profile.ripasInitErrAtMapLevel : kvm.profile.ripasSetErrAtMapLevel) {
+            case "warn-enxio":
+              // v8 15/43 realm_init_ipa_state: `if (WARN_ON(err_level >= level)) return -ENXIO;` at any
+              // level, a VMM-triggerable WARN (S19)
+              kvm.warn("realm_init_ipa_state", `ERROR_RTT at level ${errLevel} >= map level ${level} for 0x${ipa.toString(16)}`);
+              return fail(-ENXIO);
             case "einval":
+              // v8 17/43 realm_set_ipa_state `ret = -EINVAL;`, v9 15/43 ripas_change `return -EINVAL;`
               return fail(-EINVAL);
             case "skip-page":
               // v12/v13 "FIXME: Ugly hack to skip regions which are already RIPAS_RAM".

@@ -303,6 +303,10 @@ const DEFS: ScenarioDef[] = [
       rec.data.start = s.steps;
       rec.data.rttInitRipasCalls = host.trace.filter((l) => l.startsWith("SMC_RMI_RTT_INIT_RIPAS")).length;
       rec.check("start", { outcome: s.ok ? "ok" : "error" });
+      // RTT_INIT_RIPAS answers ERROR_RTT at level 3 (the populated DATA entries) = find_map_level
+      if (host.profile.ripasInitErrAtMapLevel === "warn-enxio") {
+        rec.notes.push("v8 15/43 realm_init_ipa_state (as quoted in Gavin Shan's reply of 30 Apr 2025): `if (WARN_ON(err_level >= level)) return -ENXIO;` at any level: INIT_RIPAS_REALM fails with -ENXIO after a VMM-triggerable WARN. (linux-cca-series.md: WARN_ON(level == 3) and -EINVAL, which was Suzuki's review suggestion, not the posted code; v9 15/43 drops the WARN and returns -EINVAL.)");
+      }
       if (host.platform.abi === "2.0") {
         // The v2.0 RMM accepts INIT_RIPAS over populated (ASSIGNED) entries, so the v13 hack is never
         // reached. Variant: an RMM that still answers ERROR_RTT at level 3 for each populated page.
@@ -345,9 +349,19 @@ const DEFS: ScenarioDef[] = [
       const rec = mk(host);
       const off = vm.run(0, [psciOps.systemOff()]);
       rec.data.vcpu0 = off.outcome;
-      const t = vm.touch(RAM + 0x2000n, { vcpu: 1 });
-      rec.data.vcpu1 = { outcome: t.outcome, errno: t.errno };
-      rec.check("vcpu1 enters after SYSTEM_OFF", t);
+      // vCPU 1's one KVM_RUN: REC_ENTER answers RMI_ERROR_REALM index 1 (the RD is SYSTEM_OFF).
+      // (KVM's PSCI SYSTEM_OFF handling leaves a sleep request on vCPU 1, which the model does not
+      // have: the VMM's next KVM_RUN is not simulated.)
+      const one = vm.raceThreads([{ vcpu: 1, ops: [{ kind: "access", ipa: RAM + 0x2000n, access: "read" }] }]);
+      const run1 = interleave(one.threads, (runnable) => runnable[0]!).results[0]!;
+      const exit1 = vm.kvm.vcpus[1]!.lastExit.kind;
+      rec.data.vcpu1 = { kvmRun: errnoName(run1.ret), exit: exit1 === "unknown" ? "KVM_EXIT_UNKNOWN" : exit1 === "shutdown" ? "KVM_EXIT_SHUTDOWN" : exit1 };
+      rec.check("vcpu1 enters after SYSTEM_OFF");
+      if (host.profile.recEnterRealmError === "unknown-index1") {
+        // v8 16/43 handle_rec_exit (as quoted in Gavin Shan's reply of 30 Apr 2025):
+        // `if (status == RMI_ERROR_REALM && index == 1) { vcpu->run->exit_reason = KVM_EXIT_UNKNOWN; return 0; }`
+        rec.mark("error", "vcpu1 enters after SYSTEM_OFF: KVM_RUN returns 0 with KVM_EXIT_UNKNOWN (v8 16/43 handle_rec_exit, as quoted in Gavin Shan's reply of 30 Apr 2025); the VMM cannot tell it from an error (Emi Kisanuki, 29 May 2025: 'Error: KVM exit reason: 0 (\"KVM_EXIT_UNKNOWN\")'). linux-cca-series.md has v8 return -ENXIO for every REC_ENTER failure; the posted code has this case and returns 0.");
+      }
       // B (v14 rmi.c: kvm_rec_pre_enter -> kvm_rec_complete_psci): vCPU 1 is off; vCPU 0 turns
       // it on with CPU_ON and vCPU 1's thread runs KVM_RUN as soon as KVM marks it on. v8..v13
       // answer PSCI_COMPLETE while handling the exit, so REC 1 is runnable by then; v14 answers it

@@ -7,7 +7,10 @@
  *     top lies in the shared half — modelled by rewriting exit.ripas_top of that one exit right
  *     after REC_ENTER returns. KVM sets REC_ENTER_FLAG_RIPAS_RESPONSE (reject) in rec_run.enter and
  *     returns -EINVAL: the run ioctl fails, so the rejection reaches the RMM only if the VMM runs
- *     the vCPU again (and that entry first tries to complete the change).
+ *     the vCPU again (and that entry first tries to complete the change). The flag is set from
+ *     v9 16/43 on ("Set RMI_REJECT bit"); v8 16/43 (as quoted in Gavin Shan's reply of 30 Apr 2025)
+ *     returns -EINVAL without it (ripasChangeRejectFlag), so the next entry answers the realm
+ *     ACCEPT with no progress.
  */
 import { REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RmiExitReason } from "../rmm/abi/rec-params.js";
 import { RSI_CHANGE_DESTROYED } from "../rmm/realm-exec.js";
@@ -58,6 +61,9 @@ export const S21: ExtraScenario = {
       recEntersAfterReject: countRmi(host, "REC_ENTER") - enters0 - 1,
     };
     rec.check("RIPAS_CHANGE exit reaching the shared half", t2);
+    if (!host.profile.ripasChangeRejectFlag) {
+      rec.notes.push("v8 16/43 rec_exit_ripas_change (as quoted in Gavin Shan's reply of 30 Apr 2025): vcpu_err and -EINVAL, no REC_ENTER_FLAG_RIPAS_RESPONSE (\"Set RMI_REJECT bit\" is v9 16/43): the next REC_ENTER answers the realm RSI_ACCEPT with no progress, for a request to RAM too (linux-cca-series.md has the reject flag in all versions).");
+    }
     // The VMM runs the vCPU again: the reject goes out with the next entry.
     const e1 = countRmi(host, "REC_ENTER");
     const t3 = vm.run(0, []);

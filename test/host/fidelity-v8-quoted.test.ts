@@ -7,21 +7,26 @@
  *  - v8 17/43 as quoted in Gavin Shan's reply of 30 Apr 2025 <b5770d9b-4f17-4be8-95a7-1549322debb2@redhat.com>
  *  - Steven Price's replies of 12 and 14 May 2025 to Suzuki K Poulose on 15/43 (<36c46f16-85c2-43f8-b460-942f34631e0d@arm.com>)
  *
- * "v8 15/43 ... (faithful)" asserts what the model already does as quoted. "v8 divergences to fix"
- * asserts the quoted v8 behaviour where the model still differs: these fail until the host code
- * changes (listed in the helper's report for the lead).
+ * "v8 15/43 ... (faithful)" and "v8 16/43 and 17/43 ... (faithful)" assert what the model does as
+ * quoted (realm_init_ipa_state, realm_set_ipa_state, handle_rec_exit and rec_exit_ripas_change were
+ * fixed to it: ripasInitErrAtMapLevel, ripasSetErrAtMapLevel, recEnterRealmError,
+ * ripasChangeRejectFlag). "v8 divergences to fix" asserts the quoted v8 behaviour where the model
+ * still differs: these fail until the host code changes (listed in the helper's report for the lead).
  */
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
 import type { SeriesId } from "../../src/host/series/index.js";
 import { IOCTL_TID, runSync } from "../../src/host/coop.js";
 import { kvm_realm_unmap_range, realm_unmap_private_range, realm_unmap_shared_range } from "../../src/host/unmap.js";
-import { kvm_init_ipa_range_realm, realm_set_ipa_state, RMI_RAM } from "../../src/host/ripas.js";
+import { cache_min_pages, kvm_init_ipa_range_realm, realm_set_ipa_state, RMI_RAM, topup_memcache } from "../../src/host/ripas.js";
 import { rec_exit_nowait } from "../../src/host/rec.js";
 import { kvm_create_realm } from "../../src/host/realm-create.js";
 import { RMI_ERROR_REALM } from "../../src/host/rmi.js";
 import { REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RmiExitReason } from "../../src/rmm/abi/rec-params.js";
 import * as scenarios from "../../src/scenarios/index.js";
+import { SHARED_40, startedRealm } from "../../src/scenarios/extra-common.js";
+import { RSI_ACCEPT, RSI_REJECT, RSI_SUCCESS } from "../../src/rmm/realm-exec.js";
+import type { RmiCallRecord } from "../../src/rmm/trace.js";
 
 const RAM = 0x8000_0000n;
 const ENXIO = -6;
@@ -86,6 +91,130 @@ describe("v8 15/43 as quoted in Gavin Shan's reply of 30 Apr 2025 (faithful)", (
     expect(r.outcome).toBe("livelock");
     expect(r.livelock).toBe(true);
   });
+  it("v8 15/43 realm_init_ipa_state: ERROR_RTT at or below find_map_level is WARN_ON (any level) and -ENXIO", () => {
+    const host = Host.create({ series: "v8", seed: 1 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
+    // KVM_CAP_ARM_RME_CREATE_REALM first: kvm_init_ipa_range_realm needs a NEW realm
+    expect(kvm_create_realm(vm.kvm)).toBe(0);
+    const w = host.warnCount;
+    host.inject({ rmi: "RTT_INIT_RIPAS", status: "RMI_ERROR_RTT", index: 2 });
+    const ret = kvm_init_ipa_range_realm(vm.kvm, Number(RAM), 2 << 20); // find_map_level = 2, err_level 2
+    expect(ret).toBe(ENXIO);
+    expect(host.warnCount).toBe(w + 1);
+  });
+
+  it("S19 on v8 (INIT_RIPAS after POPULATE, Suzuki's case): WARN and -ENXIO", () => {
+    const r = scenarios.run("S19", { series: "v8" });
+    expect(r.warnCount).toBe(1);
+    expect((r.data.start as { ret: string }[]).at(-1)!.ret).toBe("-ENXIO");
+  });
+
+
+  it("realm_init_ipa_state: the WARN_ON at level 1 too (not only level 3); v10 (v9 15/43 ripas_change) -EINVAL without a WARN", () => {
+    for (const [series, ret, warns] of [["v8", ENXIO, 1], ["v10", EINVAL, 0]] as const) {
+      const host = Host.create({ series, seed: 1 });
+      const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
+      expect(kvm_create_realm(vm.kvm)).toBe(0);
+      const w = host.warnCount;
+      host.inject({ rmi: "RTT_INIT_RIPAS", status: "RMI_ERROR_RTT", index: 1 });
+      const n0 = host.trace.length;
+      // [1 GiB, 2 GiB): find_map_level = 1, err_level 1
+      expect(kvm_init_ipa_range_realm(vm.kvm, 1 << 30, 1 << 30)).toBe(ret);
+      expect(host.warnCount - w).toBe(warns);
+      // nothing after the failed RTT_INIT_RIPAS (no RTT_CREATE, no retry)
+      expect(host.trace.slice(n0).filter((l) => l.startsWith("SMC_RMI_")).map((l) => l.split(" ")[0])).toEqual(["SMC_RMI_RTT_INIT_RIPAS"]);
+    }
+  });
+
+  it("S19 notes cite the posted line and say where linux-cca-series.md differs", () => {
+    const r = scenarios.run("S19", { series: "v8" });
+    expect(r.notes.some((n) => n.includes("if (WARN_ON(err_level >= level)) return -ENXIO;") && n.includes("linux-cca-series.md"))).toBe(true);
+  });
+});
+
+describe("v8 16/43 and 17/43 as quoted in Gavin Shan's replies of 30 Apr 2025 (faithful)", () => {
+  it("v8 17/43 realm_set_ipa_state: walk_level >= find_map_level is -EINVAL without a WARN, top_ipa written", () => {
+    const { host, vm } = started("v8");
+    const vcpu = vm.kvm.vcpus[0]!;
+    const w = host.warnCount;
+    host.inject({ rmi: "RTT_SET_RIPAS", status: "RMI_ERROR_RTT", index: 3 });
+    const base = Number(RAM) + (8 << 20);
+    const r = runSync(realm_set_ipa_state(vcpu, base, base + 0x1000, RMI_RAM));
+    expect(r).toEqual({ ret: EINVAL, top: base });
+    expect(host.warnCount).toBe(w);
+  });
+
+  it("v8 17/43 realm_set_ipa_state: a failed realm_create_rtt_levels breaks with its error, top_ipa written, no WARN of its own", () => {
+    const { host, vm } = started("v8");
+    const vcpu = vm.kvm.vcpus[0]!;
+    const base = Number(RAM) + (8 << 20);
+    host.inject({ rmi: "RTT_SET_RIPAS", status: "RMI_ERROR_RTT", index: 2 }); // walk ended at L2: L3 needed
+    host.inject({ rmi: "RTT_CREATE", status: "RMI_ERROR_INPUT" });
+    expect(topup_memcache(vcpu, cache_min_pages(vm.kvm))).toBe(0); // as kvm_complete_ripas_change does
+    const w = host.warnCount;
+    const n0 = host.trace.length;
+    const r = runSync(realm_set_ipa_state(vcpu, base, base + 0x1000, RMI_RAM));
+    expect(r).toEqual({ ret: ENXIO, top: base });
+    // the WARN is realm_create_rtt_levels' ("Failed to create RTT at level"), then no retry
+    expect(host.warnCount - w).toBe(1);
+    expect(host.trace.slice(n0).filter((l) => l.startsWith("WARNING: "))).toEqual([expect.stringMatching(/^WARNING: realm_create_rtt_levels: Failed to create RTT at level 3/)]);
+    expect(smcsSince(host, n0, "RTT_SET_RIPAS")).toHaveLength(1);
+  });
+
+  it("v8 16/43 handle_rec_exit: RMI_ERROR_REALM index 1 (SYSTEM_OFF race) -> KVM_EXIT_UNKNOWN and return 0, not -ENXIO", () => {
+    const { vm } = started("v8");
+    const vcpu = vm.kvm.vcpus[0]!;
+    expect(rec_exit_nowait(vcpu, RMI_ERROR_REALM + (1 << 8))).toBe(0);
+    expect(vcpu.lastExit).toEqual({ kind: "unknown" });
+    // any other REC_ENTER error: `if (rec_run_ret) return -ENXIO;`
+    expect(rec_exit_nowait(vcpu, RMI_ERROR_REALM)).toBe(ENXIO);
+  });
+
+  it("v8 16/43 rec_exit_ripas_change: an out-of-range request is -EINVAL without setting REC_ENTER_FLAG_RIPAS_RESPONSE (added in v9 16/43)", () => {
+    const { vm } = started("v8");
+    const vcpu = vm.kvm.vcpus[0]!;
+    const ns = vm.kvm.host.platform.ns;
+    const run = BigInt(vcpu.rec.run);
+    ns.writeU64(run + BigInt(REC_RUN.enter.flags), 0n);
+    ns.writeU64(run + BigInt(REC_RUN.exit.exit_reason), BigInt(RmiExitReason.RMI_EXIT_RIPAS_CHANGE));
+    ns.writeU64(run + BigInt(REC_RUN.exit.ripas_base), RAM);
+    ns.writeU64(run + BigInt(REC_RUN.exit.ripas_top), (1n << 39n) + 0x1000n); // reaches the shared half
+    expect(rec_exit_nowait(vcpu, 0)).toBe(EINVAL);
+    expect(ns.readU64(run + BigInt(REC_RUN.enter.flags)) & BigInt(REC_ENTER_FLAG_RIPAS_RESPONSE)).toBe(0n);
+  });
+
+  it("S25 on v8: vCPU 1's KVM_RUN after vCPU 0's SYSTEM_OFF returns 0 with KVM_EXIT_UNKNOWN (Emi Kisanuki's report); v10 KVM_EXIT_SHUTDOWN", () => {
+    expect(scenarios.run("S25", { series: "v8" }).data.vcpu1).toEqual({ kvmRun: "0", exit: "KVM_EXIT_UNKNOWN" });
+    expect(scenarios.run("S25", { series: "v10" }).data.vcpu1).toEqual({ kvmRun: "0", exit: "KVM_EXIT_SHUTDOWN" });
+  });
+
+  it("rec_exit_ripas_change without the reject flag: the next REC_ENTER answers a RAM request RSI_ACCEPT with no progress on v8, RSI_REJECT on v10", () => {
+    for (const [series, x2] of [["v8", RSI_ACCEPT], ["v10", RSI_REJECT]] as const) {
+      const { host, vm } = startedRealm(series, { ramBase: 0n, memory: 16n << 20n });
+      const ns = host.platform.ns;
+      const rmm = host.platform.rmm;
+      const vcpu = vm.kvm.vcpus[0]!;
+      const run = BigInt(vcpu.rec.run);
+      const base = SHARED_40 - 0x10000n;
+      expect(vm.run(0, [{ kind: "ipa-state-set", base, top: SHARED_40, ripas: 0 }]).outcome).toBe("ok");
+      // the RMM reports the RAM request's top in the shared half (S21's non-conforming RMM)
+      let armed = true;
+      const unsub = rmm.trace.subscribe((c: RmiCallRecord) => {
+        if (!armed || c.name !== "RMI_REC_ENTER" || c.x0 !== 0) return;
+        if (ns.readU64(run + BigInt(REC_RUN.exit.exit_reason)) !== BigInt(RmiExitReason.RMI_EXIT_RIPAS_CHANGE)) return;
+        armed = false;
+        ns.writeU64(run + BigInt(REC_RUN.exit.ripas_top), SHARED_40 + 4096n);
+      });
+      try {
+        expect(vm.run(0, [{ kind: "ipa-state-set", base, top: SHARED_40, ripas: RMI_RAM }]).errno).toBe("-EINVAL");
+      } finally {
+        unsub();
+      }
+      vm.run(0, []);
+      const g = rmm.recs.get(vcpu.rec.recPage / 4096)!.gprs;
+      expect([g[0], g[1], g[2]]).toEqual([RSI_SUCCESS, base, x2]);
+    }
+  });
 });
 
 describe("v8 divergences to fix", () => {
@@ -111,57 +240,6 @@ describe("v8 divergences to fix", () => {
     const rs = r.data.resched as { taken: number; longestWithout: number };
     expect(rs.taken).toBeGreaterThan(0);
     expect(rs.longestWithout).toBeGreaterThan(0);
-  });
-
-  it("v8 15/43 realm_init_ipa_state: ERROR_RTT at or below find_map_level is WARN_ON (any level) and -ENXIO", () => {
-    const host = Host.create({ series: "v8", seed: 1 });
-    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
-    // KVM_CAP_ARM_RME_CREATE_REALM first: kvm_init_ipa_range_realm needs a NEW realm
-    expect(kvm_create_realm(vm.kvm)).toBe(0);
-    const w = host.warnCount;
-    host.inject({ rmi: "RTT_INIT_RIPAS", status: "RMI_ERROR_RTT", index: 2 });
-    const ret = kvm_init_ipa_range_realm(vm.kvm, Number(RAM), 2 << 20); // find_map_level = 2, err_level 2
-    expect(ret).toBe(ENXIO);
-    expect(host.warnCount).toBe(w + 1);
-  });
-
-  it("S19 on v8 (INIT_RIPAS after POPULATE, Suzuki's case): WARN and -ENXIO", () => {
-    const r = scenarios.run("S19", { series: "v8" });
-    expect(r.warnCount).toBe(1);
-    expect((r.data.start as { ret: string }[]).at(-1)!.ret).toBe("-ENXIO");
-  });
-
-  it("v8 17/43 realm_set_ipa_state: walk_level >= find_map_level is -EINVAL without a WARN, top_ipa written", () => {
-    const { host, vm } = started("v8");
-    const vcpu = vm.kvm.vcpus[0]!;
-    const w = host.warnCount;
-    host.inject({ rmi: "RTT_SET_RIPAS", status: "RMI_ERROR_RTT", index: 3 });
-    const base = Number(RAM) + (8 << 20);
-    const r = runSync(realm_set_ipa_state(vcpu, base, base + 0x1000, RMI_RAM));
-    expect(r).toEqual({ ret: EINVAL, top: base });
-    expect(host.warnCount).toBe(w);
-  });
-
-  it("v8 16/43 handle_rec_exit: RMI_ERROR_REALM index 1 (SYSTEM_OFF race) -> KVM_EXIT_UNKNOWN and return 0, not -ENXIO", () => {
-    const { vm } = started("v8");
-    const vcpu = vm.kvm.vcpus[0]!;
-    expect(rec_exit_nowait(vcpu, RMI_ERROR_REALM + (1 << 8))).toBe(0);
-    expect(vcpu.lastExit).toEqual({ kind: "unknown" });
-    // any other REC_ENTER error: `if (rec_run_ret) return -ENXIO;`
-    expect(rec_exit_nowait(vcpu, RMI_ERROR_REALM)).toBe(ENXIO);
-  });
-
-  it("v8 16/43 rec_exit_ripas_change: an out-of-range request is -EINVAL without setting REC_ENTER_FLAG_RIPAS_RESPONSE (added in v9 16/43)", () => {
-    const { vm } = started("v8");
-    const vcpu = vm.kvm.vcpus[0]!;
-    const ns = vm.kvm.host.platform.ns;
-    const run = BigInt(vcpu.rec.run);
-    ns.writeU64(run + BigInt(REC_RUN.enter.flags), 0n);
-    ns.writeU64(run + BigInt(REC_RUN.exit.exit_reason), BigInt(RmiExitReason.RMI_EXIT_RIPAS_CHANGE));
-    ns.writeU64(run + BigInt(REC_RUN.exit.ripas_base), RAM);
-    ns.writeU64(run + BigInt(REC_RUN.exit.ripas_top), (1n << 39n) + 0x1000n); // reaches the shared half
-    expect(rec_exit_nowait(vcpu, 0)).toBe(EINVAL);
-    expect(ns.readU64(run + BigInt(REC_RUN.enter.flags)) & BigInt(REC_ENTER_FLAG_RIPAS_RESPONSE)).toBe(0n);
   });
 
   it("v8 15/43 realm_create_rtt_levels: 'already exists' tests RMI_RETURN_INDEX(ret) == level (never true): S10's loser WARNs, frees its RTT, -ENXIO", () => {

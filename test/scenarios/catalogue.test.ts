@@ -151,8 +151,10 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
     v14: { outcome: "warn", check: (r) => expect(d(r)).toMatchObject({ state: "DYING", vmidHeld: false }) },
   },
   S19: {
-    v8: { outcome: "error", check: (r) => expect(r.warnCount).toBe(1) },
-    v10: { outcome: "error", check: (r) => expect(r.warnCount).toBe(0) },
+    // v8 15/43 realm_init_ipa_state (as quoted in Gavin Shan's reply of 30 Apr 2025):
+    // `if (WARN_ON(err_level >= level)) return -ENXIO;`; v9 15/43 ripas_change: `return -EINVAL;`
+    v8: { outcome: "error", check: (r) => { expect(r.warnCount).toBe(1); expect((r.data.start as { ret: string }[]).at(-1)!.ret).toBe("-ENXIO"); } },
+    v10: { outcome: "error", check: (r) => { expect(r.warnCount).toBe(0); expect((r.data.start as { ret: string }[]).at(-1)!.ret).toBe("-EINVAL"); } },
     // the "ugly hack": one extra RTT_INIT_RIPAS per populated page (16 MiB = 4096 pages)
     v12: { outcome: "ok", check: (r) => expect(r.data.rttInitRipasCalls).toBeGreaterThanOrEqual(4096) },
     // RMM v2.0 accepts INIT_RIPAS over populated entries; with an RMM that still refuses them the
@@ -185,13 +187,15 @@ const E: Record<string, Partial<Record<Series, Expect>>> = {
   },
   S25: {
     // A: SYSTEM_OFF from vCPU 0, then vCPU 1 enters. B: CPU_ON race (vCPU 1 enters as soon as KVM marks it on).
-    v8: { outcome: "error", check: (r) => { expect(r.data.vcpu1).toEqual({ outcome: "error", errno: "-ENXIO" }); expect(r.data.cpuOnRace).toEqual(CPU_ON_COMPLETED_AT_EXIT); } },
-    v10: { outcome: "ok", check: (r) => { expect(r.data.vcpu1).toEqual({ outcome: "shutdown" }); expect(r.data.cpuOnRace).toEqual(CPU_ON_COMPLETED_AT_EXIT); } },
-    v12: { outcome: "ok", check: (r) => { expect(r.data.vcpu1).toEqual({ outcome: "shutdown" }); expect(r.data.cpuOnRace).toEqual(CPU_ON_COMPLETED_AT_EXIT); } },
-    v13: { outcome: "ok", check: (r) => { expect(r.data.vcpu1).toEqual({ outcome: "shutdown" }); expect(r.data.cpuOnRace).toEqual(CPU_ON_COMPLETED_AT_EXIT); } },
+    // v8 16/43 handle_rec_exit (as quoted in Gavin Shan's reply of 30 Apr 2025): ERROR_REALM index 1 ->
+    // `vcpu->run->exit_reason = KVM_EXIT_UNKNOWN; return 0;` (Emi Kisanuki's report); v9 16/43 on KVM_EXIT_SHUTDOWN
+    v8: { outcome: "error", check: (r) => { expect(r.data.vcpu1).toEqual({ kvmRun: "0", exit: "KVM_EXIT_UNKNOWN" }); expect(r.data.cpuOnRace).toEqual(CPU_ON_COMPLETED_AT_EXIT); } },
+    v10: { outcome: "ok", check: (r) => { expect(r.data.vcpu1).toEqual({ kvmRun: "0", exit: "KVM_EXIT_SHUTDOWN" }); expect(r.data.cpuOnRace).toEqual(CPU_ON_COMPLETED_AT_EXIT); } },
+    v12: { outcome: "ok", check: (r) => { expect(r.data.vcpu1).toEqual({ kvmRun: "0", exit: "KVM_EXIT_SHUTDOWN" }); expect(r.data.cpuOnRace).toEqual(CPU_ON_COMPLETED_AT_EXIT); } },
+    v13: { outcome: "ok", check: (r) => { expect(r.data.vcpu1).toEqual({ kvmRun: "0", exit: "KVM_EXIT_SHUTDOWN" }); expect(r.data.cpuOnRace).toEqual(CPU_ON_COMPLETED_AT_EXIT); } },
     // v14 completes PSCI in vCPU 0's next pre-enter: REC 1 is refused (RMI_ERROR_REC) -> -EAGAIN, the VMM's retry runs
     v14: { outcome: "ok", check: (r) => {
-      expect(r.data.vcpu1).toEqual({ outcome: "shutdown" });
+      expect(r.data.vcpu1).toEqual({ kvmRun: "0", exit: "KVM_EXIT_SHUTDOWN" });
       expect(r.data.cpuOnRace).toEqual({ vcpu1FirstRun: "-EAGAIN", recEnterErrorRec: 1, retry: "ok", vcpu1Access: "ok", cpuOnPsciReturn: 0 });
     } },
   },

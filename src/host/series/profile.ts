@@ -7,6 +7,11 @@
 export type SeriesId = "v8" | "v10" | "v12" | "v13" | "v14";
 export const SERIES_IDS: readonly SeriesId[] = ["v8", "v10", "v12", "v13", "v14"];
 
+/** What ripas_change / realm_init_ipa_state / realm_set_ipa_state do on ERROR_RTT with err_level >=
+ *  find_map_level: WARN and -ENXIO, -EINVAL, skip a page ("FIXME: Ugly hack"), or create the
+ *  (existing) levels and retry. */
+export type RipasErrAtMapLevel = "warn-enxio" | "einval" | "skip-page" | "create-and-retry";
+
 export interface SeriesProfile {
   id: SeriesId;
   date: string;
@@ -69,15 +74,18 @@ export interface SeriesProfile {
    *  v13 27/48) keep it when realm_map_ipa returns 0 (a raced delegate included) and put it
    *  otherwise; v14 29/44 gmem_abort releases it after every map attempt. */
   gmemRefAfterMap: "keep-on-success" | "release-always";
-  /** ripas_change, ERROR_RTT with err_level >= find_map_level: v8 has two functions (v8 15/43 and
-   *  17/43 as quoted in Gavin Shan's replies of 30 Apr 2025): realm_init_ipa_state WARN_ON (any level)
-   *  and -ENXIO, realm_set_ipa_state -EINVAL without a WARN. "warn-level3-einval" (WARN only at level
-   *  3, -EINVAL for both) was Suzuki's suggestion, not the v8 code: the model still diverges (S19 on
-   *  v8 should end -ENXIO; test/host/fidelity-v8-quoted.test.ts). v10 -EINVAL (v9 15/43 stands in:
-   *  one ripas_change "following review"); v12 17/46 and
-   *  v13 21/48 the "FIXME: Ugly hack" skip of PAGE_SIZE; v14 23/44 drops the hack: a no-op
-   *  realm_create_rtt_levels and a retry (the RMM answers the same: the kernel loops). */
-  ripasErrAtMapLevel: "warn-level3-einval" | "einval" | "skip-page" | "create-and-retry";
+  /** RTT_INIT_RIPAS answering ERROR_RTT with err_level >= find_map_level (the tables reach the
+   *  level the range maps at): v8 15/43 realm_init_ipa_state (as quoted in Gavin Shan's reply of
+   *  30 Apr 2025) `if (WARN_ON(err_level >= level)) return -ENXIO;` at any level ("warn-enxio",
+   *  S19: Suzuki's review asked to WARN only at level 3; v9 dropped the WARN); v10 (v9 15/43 stands
+   *  in: one ripas_change "following review") `return -EINVAL;`; v12 17/46 and v13 21/48 the
+   *  "FIXME: Ugly hack" skip of PAGE_SIZE; v14 23/44 drops the test: a no-op realm_create_rtt_levels
+   *  and a retry (the RMM answers the same: the kernel loops). */
+  ripasInitErrAtMapLevel: RipasErrAtMapLevel;
+  /** The same for RTT_SET_RIPAS: v8 17/43 realm_set_ipa_state (as quoted in Gavin Shan's reply of
+   *  30 Apr 2025) `ret = -EINVAL;` and break, no WARN; v10 (v10 17/43 calls the v9 15/43
+   *  ripas_change) .. v14: the same ripas_change values as for INIT. */
+  ripasSetErrAtMapLevel: RipasErrAtMapLevel;
   /** Who sets the initial RIPAS: the VMM (v8/v10 KVM_CAP_ARM_RME_INIT_RIPAS_REALM, v9 15/43) or KVM
    *  at activation over every guest_memfd memslot (set_ripas_of_protected_regions, v12 21/46,
    *  v13 25/48, v14 27/44). */
@@ -89,12 +97,17 @@ export interface SeriesProfile {
    *  `>= REALM_STATE_ACTIVE` ("avoid a dead guest being revived"); v8/v10: no such function. */
   activationEarlyExit: "active" | "active-or-later" | "vmm";
   /** handle_rec_exit on a failed REC_ENTER: v8 16/43 (as quoted in Gavin Shan's reply of 30 Apr 2025)
-   *  ERROR_REALM index 1 -> KVM_EXIT_UNKNOWN and return 0, any other error -ENXIO (v9 16/43 changelog:
-   *  "return KVM_EXIT_SHUTDOWN rather than KVM_EXIT_UNKNOWN"); "enxio" still returns -ENXIO for index 1
-   *  too (S25 on v8; test/host/fidelity-v8-quoted.test.ts); v10 (v9 16/43) .. v13 20/48
-   *  ERROR_REALM index 1 -> KVM_EXIT_SHUTDOWN; v14 22/44 any ERROR_REALM -> KVM_EXIT_SHUTDOWN and
-   *  ERROR_REC -> -EAGAIN. */
-  recEnterRealmError: "enxio" | "shutdown-index1" | "shutdown-any";
+   *  ERROR_REALM index 1 (a PSCI_SYSTEM_OFF race) -> KVM_EXIT_UNKNOWN and return 0 ("unknown-index1",
+   *  S25: Emi Kisanuki's KVM_EXIT_UNKNOWN; v9 16/43 changelog: "return KVM_EXIT_SHUTDOWN rather than
+   *  KVM_EXIT_UNKNOWN"); v10 (v9 16/43) .. v13 20/48 ERROR_REALM index 1 -> KVM_EXIT_SHUTDOWN;
+   *  v14 22/44 any ERROR_REALM -> KVM_EXIT_SHUTDOWN and ERROR_REC -> -EAGAIN. Every other failure
+   *  -ENXIO in every posting. */
+  recEnterRealmError: "unknown-index1" | "shutdown-index1" | "shutdown-any";
+  /** rec_exit_ripas_change, a request outside the protected half: -EINVAL and, from v9 16/43 on
+   *  ("Set RMI_REJECT bit"; v12 16/46, v13 20/48, v14 22/44), REC_ENTER_FLAG_RIPAS_RESPONSE in
+   *  rec_run.enter.flags; v8 16/43 (as quoted in Gavin Shan's reply of 30 Apr 2025) returns -EINVAL
+   *  without setting it (S21). */
+  ripasChangeRejectFlag: boolean;
   /** v8..v13 force PAGE_SIZE stage-2 mappings for RECs ("Always use 4k pages": a patch not among
    *  the saved postings, so not checked against posted lines); v14 29/44 lets THP enlarge the
    *  mapping (S06). Default of the per-VM `forcePte` knob. */

@@ -18,8 +18,11 @@ export const v10: SeriesProfile = {
   freePgdUnmapMayBlock: true,
   freePgdWhenDead: "skip-leak-pgd",
   sharedUnmapFolds: true,
-  ripasErrAtMapLevel: "einval",
+  ripasInitErrAtMapLevel: "einval",
+  ripasSetErrAtMapLevel: "einval",
+  // v9 16/43 (stand-in): KVM_EXIT_SHUTDOWN for the SYSTEM_OFF race, "Set RMI_REJECT bit".
   recEnterRealmError: "shutdown-index1",
+  ripasChangeRejectFlag: true,
   // v12 07/46 changelog "Changes since v9: Fix an error path in realm_create_rd() to actually
   // return an error value": v10 sets r = -ENXIO on the REC_AUX_COUNT path.
   realmCreateRd: "per-granule",

@@ -15,7 +15,8 @@ export const v12: SeriesProfile = {
   privateFault: "gmem_abort",
   // v12 24/46 gmem_abort: "if successful don't release the page".
   gmemRefAfterMap: "keep-on-success",
-  ripasErrAtMapLevel: "skip-page",
+  ripasInitErrAtMapLevel: "skip-page",
+  ripasSetErrAtMapLevel: "skip-page",
   ripasInit: "activation-all-gmem",
   activationIrqchipAfterDead: true,
   activationEarlyExit: "active",

@@ -31,8 +31,9 @@ export const v14: SeriesProfile = {
   allocRecAuxUnwind: "current-page", // no alloc_rec_aux in v14 (SRO donations)
   sroUninitResult: true,
   gmemRefAfterMap: "release-always",
-  // §5.5/S19: the "ugly hack" is gone: a no-op realm_create_rtt_levels and retry.
-  ripasErrAtMapLevel: "create-and-retry",
+  // v14 23/44 ripas_change (S19): the "ugly hack" is gone: a no-op realm_create_rtt_levels and retry.
+  ripasInitErrAtMapLevel: "create-and-retry",
+  ripasSetErrAtMapLevel: "create-and-retry",
   recEnterRealmError: "shutdown-any",
   psciCompletion: "pre-enter",
   realmTerminate: true,

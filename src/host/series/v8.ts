@@ -22,11 +22,17 @@ export const v8: SeriesProfile = {
   privateUnmapDropsRef: true,
   privateFault: "private_memslot_fault",
   gmemRefAfterMap: "keep-on-success",
-  ripasErrAtMapLevel: "warn-level3-einval",
+  // v8 15/43 realm_init_ipa_state and 17/43 realm_set_ipa_state as quoted in Gavin Shan's replies of
+  // 30 Apr 2025: two loops, WARN_ON + -ENXIO for INIT (S19), -EINVAL without a WARN for SET.
+  ripasInitErrAtMapLevel: "warn-enxio",
+  ripasSetErrAtMapLevel: "einval",
   ripasInit: "vmm",
   activationIrqchipAfterDead: false,
   activationEarlyExit: "vmm",
-  recEnterRealmError: "enxio",
+  // v8 16/43 handle_rec_exit / rec_exit_ripas_change as quoted in Gavin Shan's reply of 30 Apr 2025:
+  // ERROR_REALM index 1 -> KVM_EXIT_UNKNOWN, return 0 (S25); no "Set RMI_REJECT bit" yet (S21).
+  recEnterRealmError: "unknown-index1",
+  ripasChangeRejectFlag: false,
   forcePteDefault: true,
   unmapClampBeforeCreatedCheck: true,
   populatePassesUapiFlags: true,
