@@ -191,6 +191,8 @@ export class Host {
     if (this.profile.rmm === "2.0") popts.v1Compat = this.profile.v1Compat;
     this.platform = Platform.create(popts);
     this.pages = new PageAllocator(this.platform.machine);
+    this.pages.onFreeDelegated = (pa, owner) =>
+      this.log.push("event", `BUG: the last reference to PA 0x${pa.toString(16)} (${owner}) dropped while its granule is still delegated: the kernel frees a Realm-PAS page (its next user takes a granule protection fault); quarantined as leaked`);
     this.rmi = new RmiClient(this.platform);
     this.faults = new FaultInjector(this.platform.rmm, this.pages, this.log);
     this.platform.rmm.trace.subscribe((r: RmiCallRecord) => {

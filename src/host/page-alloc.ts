@@ -12,6 +12,7 @@
 import { Chunks } from "../arch/chunks.js";
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import type { Machine } from "../platform/machine.js";
+import { Pas } from "../platform/gpt.js";
 
 export type PageOwner =
   | "kvm-rd" | "kvm-rec" | "kvm-aux" | "kvm-rtt" | "kvm-pgd" | "kvm-params" | "kvm-run"
@@ -111,6 +112,11 @@ export class PageAllocator {
   /** Allocations attempted so far (1-based count for "the Nth allocation"). */
   allocations = 0;
   hook: AllocHook | undefined;
+  /**
+   * Called when the last reference to a page goes while its granule is not in the Non-secure PAS
+   * (the host code freed a page the RMM still holds). See put().
+   */
+  onFreeDelegated: ((pa: number, owner: PageOwner) => void) | undefined = undefined;
   /**
    * When set, the PA of every page allocated, freed, leaked or given another owner or VM is
    * appended here (incremental invariant checks, src/host/invariants.ts). Undefined: no journal.
@@ -229,6 +235,18 @@ export class PageAllocator {
     const rc = c.refcount[i]!;
     if (rc <= 0) throw new Error(`host: put_page on PA 0x${pa.toString(16)} with refcount ${rc}`);
     c.refcount[i] = rc - 1;
+    if (rc === 1 && this.machine.gpt.get(pa / GRANULE_SIZE) !== Pas.NS) {
+      // The posted code frees a page whose undelegate failed or was never attempted (v12
+      // realm_destroy_private_granule's failed undelegate, v13 21/48 / v14 23/44
+      // realm_unmap_private_range breaking out of its loop, then guest_memfd's release). The kernel
+      // would hand a Realm-PAS page to its next user, who takes a granule protection fault on first
+      // touch. The model cannot run that later fault, so it shows the free visibly: the page is
+      // quarantined as leaked (never reused), with its reason, and the host logs the event.
+      const owner = OWNERS[c.owner[i]! - 1]!;
+      this.leak(pa, `freed by the host while still delegated to the realm (${owner})`);
+      this.onFreeDelegated?.(pa, owner);
+      return;
+    }
     if (rc === 1) {
       if (c.leaked[i] === 1) {
         this.leakedCount--;

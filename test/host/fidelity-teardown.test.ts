@@ -193,3 +193,38 @@ describe("kvm_destroy_vm: guest_memfd release of a realm left DEAD by a failed a
     expect(between.filter((l) => l.startsWith("SMC_RMI_DATA_DESTROY") || l.startsWith("SMC_RMI_RTT_UNMAP_UNPROTECTED")).length).toBeGreaterThan(0);
   });
 });
+
+describe("a page the posted code frees while the RMM still holds it (guest_memfd release after a failed undelegate)", () => {
+  // v13 21/48 / v14 23/44 realm_unmap_private_range (and v12 17/46 realm_destroy_private_granule)
+  // leave the granule delegated after a failed undelegate. Where the fault path released its
+  // guest_memfd reference (v14 29/44 gmem_abort: always), destroying the VM drops the last
+  // reference and the kernel frees a Realm-PAS page. The model quarantines it (leaked, never
+  // reused) and logs the BUG event; no invariant breaks. v12/v13 still hold the fault's reference
+  // ("if successful don't release the page", v12 24/46, v13 27/48): the page is never freed.
+  for (const series of ["v12", "v13", "v14"] as const) {
+    it(`${series}: destroy after the failed undelegate: invariants hold; v14 frees it (BUG event, quarantined), v12/v13 keep a reference`, () => {
+      const { host, vm } = started(series);
+      const X = RAM + (8n << 20n);
+      expect(vm.touch(X, { access: "write" }).outcome).toBe("ok");
+      const pa = Number(vm.mappingOf(X).pa!);
+      host.inject({ undelegate: BigInt(pa) });
+      unmapLocked(vm, X, 0x1000n);
+      vm.destroy();
+      const page = host.pages.page(pa)!;
+      const bug = host.trace.filter((l) => l.includes(`BUG: the last reference to PA 0x${pa.toString(16)} `));
+      expect(page.leaked).toBe(true);
+      expect(page.leakReason).toMatch(/undelegate/);
+      expect(host.platform.granule(BigInt(pa)).state).not.toBe("NS");
+      expect(host.violations).toEqual([]);
+      if (series === "v14") {
+        expect(page.refcount).toBe(0);
+        expect(bug).toHaveLength(1);
+        // the quarantined page is never handed out again
+        for (let i = 0; i < 64; i++) expect(host.pages.alloc("kernel", 0)).not.toBe(pa);
+      } else {
+        expect(page.refcount).toBeGreaterThan(0);
+        expect(bug).toHaveLength(0);
+      }
+    });
+  }
+});
