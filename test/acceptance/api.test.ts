@@ -225,14 +225,24 @@ describe("Host.create for every posting (design.md: Host, guest, scenarios)", ()
       vm.destroy();
       const s1 = host.stats();
       // Everything the realm held is gone from the RMM, except what the posting leaks (S14: v10..v13).
-      expect(s1.granules.RD + s1.granules.REC + s1.granules.REC_AUX + s1.granules.DATA).toBe(0);
-      // Leaked pages may be delegated granules (RTT/DELEGATED) or undelegated pages never freed (S14's PGD).
-      expect(s1.granules.RTT + s1.granules.DELEGATED).toBeLessThanOrEqual(s1.leakedPages);
+      // v13 (S07): its decoder misreads the descriptors RTT_DATA_UNMAP returns, the undelegate fails
+      // and v13 21/48 realm_unmap_private_range breaks out of its loop: DATA granules stay behind,
+      // so the RTT teardown meets live entries and REALM_DESTROY fails (the RD stays, DYING): all
+      // counted as leaked. Every other posting gives the RD, RECs and DATA back.
+      const rdLeft = series === "v13" ? 1 : 0;
+      expect(s1.granules.REC + s1.granules.REC_AUX).toBe(0);
+      expect(s1.granules.RD).toBe(rdLeft);
+      if (series === "v13") expect(s1.granules.DATA).toBeGreaterThan(0);
+      else expect(s1.granules.DATA).toBe(0);
+      // Leaked pages may be delegated granules (RTT/DELEGATED/DATA) or undelegated pages never freed (S14's PGD).
+      expect(s1.granules.RTT + s1.granules.DELEGATED + s1.granules.DATA + s1.granules.RD).toBeLessThanOrEqual(s1.leakedPages);
       // Page-table accounting balanced after teardown, except v8's drift (S11: -(1 + vCPUs) or lower).
       if (series === "v8") expect(s1.vms[0].pgtablePages).toBeLessThanOrEqual(-3);
+      // v13: the RTTs the failed teardown left are still accounted (the realm stays DYING)
+      else if (series === "v13") expect(s1.vms[0]).toMatchObject({ id: vm.id, state: "DYING", pgtablePages: 3 });
       else expect(s1.vms[0]).toMatchObject({ id: vm.id, pgtablePages: 0 });
       if (series === "v8" || series === "v14") expect(s1.leakedPages).toBe(0);
-      expect(host.platform.granuleCounts().RD ?? 0).toBe(0);
+      expect(host.platform.granuleCounts().RD ?? 0).toBe(rdLeft);
       expect(s1.violations).toBe(0);
     });
   }
