@@ -22,10 +22,8 @@
  * reads it uninitialised (Steven: "must init 0"). Modelled as the previous iteration's value
  * (0 if none: "stale 0"), or garbage (0xdead) when the host poisons uninitialised reads, which
  * WARNs and returns 0xdead.
- * The v13 REC path (profile recCreate "v13-sro-preallocated") is not a posted function: v13 17/48
- * kvm_create_rec calls the plain v1.0-style rmi_rec_create(rd, rec, params) with the aux granules
- * in the params; the model drives the simulated RMM's SRO REC_CREATE through this loop instead
- * (docs/provenance-parts/create.md).
+ * v13 has no SRO: v13 17/48 kvm_create_rec calls the plain v1.0-style rmi_rec_create(rd, rec,
+ * params) with the aux granules in the params (profile recCreate "aux-params"; src/host/rec.ts).
  */
 import { ENOMEM } from "./errno.js";
 import type { Kvm } from "./kvm.js";

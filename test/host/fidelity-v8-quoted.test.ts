@@ -10,8 +10,8 @@
  * "v8 15/43 ... (faithful)" and "v8 16/43 and 17/43 ... (faithful)" assert what the model does as
  * quoted (realm_init_ipa_state, realm_set_ipa_state, handle_rec_exit and rec_exit_ripas_change were
  * fixed to it: ripasInitErrAtMapLevel, ripasSetErrAtMapLevel, recEnterRealmError,
- * ripasChangeRejectFlag). "v8 divergences to fix" asserts the quoted v8 behaviour where the model
- * still differs: these fail until the host code changes (listed in the helper's report for the lead).
+ * ripasChangeRejectFlag), and realm_unmap_shared_range / realm_create_rtt_levels (mayBlockPropagated,
+ * rttExistsChecksNewLevel), which differed from the quoted v8 code before this round.
  */
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
@@ -217,7 +217,7 @@ describe("v8 16/43 and 17/43 as quoted in Gavin Shan's replies of 30 Apr 2025 (f
   });
 });
 
-describe("v8 divergences to fix", () => {
+describe("v8 15/43 realm_unmap_shared_range and realm_create_rtt_levels as quoted (faithful; were divergences)", () => {
   it("v8 15/43 realm_unmap_shared_range: cond_resched_rwlock_write on every pass, may_block or not (no may_block parameter)", () => {
     const { host, vm } = started("v8");
     const k = vm.kvm;
