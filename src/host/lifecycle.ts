@@ -5,7 +5,7 @@ import { IOCTL_TID } from "./coop.js";
  * (kvm_free_stage2_pgd, kvm_destroy_realm, kvm_destroy_vm in the order the kernel calls them).
  * Teardown sources: v9 07/43 (stand-in for v8/v10 07), v10 10/43, v12 07/46, 10/46, 23/46,
  * v13 12/48, 15/48, v14 14/44, 17/44, and the mmu.c hunks of v8 20/43 .. v14 29/44
- * (kvm_free_stage2_pgd's unmap); per function: docs/provenance-parts/teardown.md.
+ * (kvm_free_stage2_pgd's unmap); per function: docs/provenance.md.
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { EINVAL, ENOENT, ENXIO, EOPNOTSUPP } from "./errno.js";

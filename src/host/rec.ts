@@ -5,7 +5,7 @@
  * v14 19/44 (RECs); v8 16/43 as quoted in Gavin Shan's reply of 30 Apr 2025, v9 16/43 (stand-in
  * for v10 16), v12 16/46, v13 20/48, v14 22/44 (enter/exit);
  * v10 17/43 .. v14 23/44 (RIPAS change at pre-enter); v14 rmi.c kvm_rec_complete_psci;
- * per function: docs/provenance-parts/run.md.
+ * per function: docs/provenance.md.
  */
 import { encodeRecParams, REC_ENTER_FLAG_EMUL_MMIO, REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RMI_REC_PARAMS_FLAG_RUNNABLE, RmiExitReason } from "../rmm/abi/rec-params.js";
 import { pt, type Gen } from "./coop.js";

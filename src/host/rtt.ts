@@ -4,7 +4,7 @@
  * realm_fold_rtt_level, realm_tear_down_rtt_level/range, kvm_realm_destroy_rtts.
  * Sources: v10 10/43, v12 10/46, v13 15/48, v14 17/44 "RTT tear down"; v9 15/43 (stand-in for
  * v8/v10 15), v12 17/46, v13 21/48, v14 23/44 (alloc_rtt, realm_create_rtt_levels,
- * realm_fold_rtt_level); the v12/v13/v14 rmi.c snapshots. Per function: docs/provenance-parts/teardown.md.
+ * realm_fold_rtt_level); the v12/v13/v14 rmi.c snapshots. Per function: docs/provenance.md.
  */
 import { alignDown, alignUp, mapSize } from "../arch/geometry.js";
 import { pt, runSync, type Gen } from "./coop.js";

@@ -3,7 +3,7 @@
  * realm_unmap_shared_range, undelegate_range_desc and kvm_realm_unmap_range (the realm branch of
  * __unmap_stage2_range). Sources: v9 15/43 (stand-in for v8/v10 15), v12 17/46, v13 21/48,
  * v14 23/44 "Handle RMI_EXIT_RIPAS_CHANGE"; the v12/v13/v14 rmi.c snapshots. Per function:
- * docs/provenance-parts/teardown.md.
+ * docs/provenance.md.
  */
 import { GRANULE_SIZE, alignUp } from "../arch/geometry.js";
 import { KernelHang, runSync } from "./coop.js";
@@ -254,7 +254,7 @@ export function realm_unmap_private_range(kvm: Kvm, start: number, end: number, 
  * `level` with RTT_UNMAP_UNPROTECTED, recursing deeper for unaligned parts and for a table found
  * where a block was asked for (ERROR_RTT with next_addr == addr); any other error: WARN_ON, return.
  * cond_resched_rwlock_write after every pass: when may_block (v9 15/43 on); v8 15/43, which has no
- * may_block, unconditionally (mayBlockPropagated false; Gavin Shan's v8 review, docs/provenance-parts/v8-quoted.md).
+ * may_block, unconditionally (mayBlockPropagated false; Gavin Shan's v8 review, docs/provenance.md).
  * rmi_rtt_level_mapsize(level) is computed before the WARN_ON(level > RMM_RTT_MAX_LEVEL), so a
  * level 4 WARNs twice. v9+ fold afterwards (sharedUnmapFolds).
  */

@@ -1,7 +1,7 @@
 /**
  * Issue 10: the v8 patches missing from the saved postings (04, 07, 10, 11, 15, 16, 17) read from
  * the review replies that quote them verbatim ("> +" lines). Each case names the reply; the full
- * citations (author, subject, date, Message-ID) are in docs/provenance-parts/v8-quoted.md:
+ * citations (author, subject, date, Message-ID) are in docs/provenance.md:
  *  - v8 15/43 as quoted in Gavin Shan's reply of 30 Apr 2025 <cc2c5834-c942-4454-903d-11b53f8f5451@redhat.com>
  *  - v8 16/43 as quoted in Gavin Shan's reply of 30 Apr 2025 <e6a69a4a-8014-44b4-aef6-37afe0fa8d29@redhat.com>
  *  - v8 17/43 as quoted in Gavin Shan's reply of 30 Apr 2025 <b5770d9b-4f17-4be8-95a7-1549322debb2@redhat.com>
