@@ -136,6 +136,10 @@ async function runMerge(a: Args): Promise<number> {
 }
 
 export async function exploreMain(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h")) {
+    process.stdout.write(`usage:\n${EXPLORE_USAGE}\n`);
+    return 0;
+  }
   const a = parse(argv);
   if (typeof a === "string") {
     process.stderr.write(`realm explore: ${a}\nusage:\n${EXPLORE_USAGE}\n`);
