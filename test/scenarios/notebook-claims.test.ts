@@ -728,6 +728,25 @@ describe("N5-tearing-it-all-down (RMM 2.0 postings)", () => {
     }
   });
 
+  // N5's S12 paragraph. v8 15/43 as quoted in Gavin Shan's reply of 30 Apr 2025: realm_unmap_private_range
+  // never reschedules, realm_unmap_shared_range calls cond_resched_rwlock_write on every pass. v12 24/46
+  // gmem_abort keeps each mapped page's reference (PGD + 255 faulted pages). v13 21/48
+  // realm_unmap_private_range stops at the misread descriptor (S07): DATA and RTTs stay, REALM_DESTROY fails.
+  it("S12 as N5 states it: v8 one reschedule (shared half) after 274 private steps; v12 leaks 257; v13 8 WARNs, 266 leaked, 8 RTT pages counted, DYING", () => {
+    const v8 = scenarios.run("S12", { series: "v8" });
+    expect(v8.outcome).toBe("ok");
+    expect(v8.data.resched).toMatchObject({ taken: 1, longestWithout: 274 });
+    expect(scenarios.run("S12", { series: "v12" })).toMatchObject({ outcome: "leak", warnCount: 0, leakedGranules: 257 });
+    const v13 = scenarios.run("S12", { series: "v13" });
+    expect(v13).toMatchObject({ outcome: "warn", warnCount: 8, leakedGranules: 266, pgtablePages: 8 });
+    expect(v13.trace.some((l) => l.startsWith("WARNING: kvm_destroy_realm: REALM_DESTROY") && l.includes("stays DYING"))).toBe(true);
+    // S16 on v13: two unmap passes stop at a misread descriptor, the RTT teardown they block WARNs twice, then REALM_DESTROY
+    const s16 = scenarios.run("S16", { series: "v13" });
+    expect(s16.trace.filter((l) => l.startsWith("WARNING: ")).map((l) => l.split(":")[1]!.trim())).toEqual([
+      "realm_unmap_private_range", "realm_tear_down_rtt_level", "kvm_realm_destroy_rtts", "realm_unmap_private_range", "kvm_destroy_realm",
+    ]);
+  });
+
   it("S16 on v13/v14: DYING, no host VMID to hold", () => {
     for (const series of ["v13", "v14"] as const) {
       const r = scenarios.run("S16", { series });
