@@ -162,8 +162,9 @@ export class Kvm {
   destroyed = false;
   /** KVM_BUG_ON fired (kvm->vm_bugged): every vCPU ioctl fails with -EIO. */
   vmBugged = false;
-  /** Count of cond_resched points taken / missed during long unmaps (S12). */
-  resched = { taken: 0, longestWithout: 0, current: 0 };
+  /** Count of cond_resched points taken / missed during long unmaps (S12); `whileAtomic`: taken
+   *  although the caller passed may_block = false (v8 15/43 realm_unmap_shared_range). */
+  resched = { taken: 0, longestWithout: 0, current: 0, whileAtomic: 0 };
 
   constructor(
     readonly host: Host,
@@ -214,10 +215,14 @@ export class Kvm {
     return this.privateGfns.has(gfn);
   }
 
-  /** cond_resched_rwlock_write: counts reschedule points of long unmaps (S12). */
-  condResched(mayBlock: boolean): void {
-    if (mayBlock) {
+  /**
+   * cond_resched_rwlock_write: counts reschedule points of long unmaps (S12). `take`: the posted
+   * code reschedules here; `callerMayBlock`: whether its caller allowed it (may_block).
+   */
+  condResched(take: boolean, callerMayBlock = take): void {
+    if (take) {
       this.resched.taken++;
+      if (!callerMayBlock) this.resched.whileAtomic++;
       this.resched.current = 0;
     } else {
       this.resched.current++;

@@ -298,7 +298,7 @@ export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number,
         kvm.warn("realm_unmap_shared_range", `RTT_UNMAP_UNPROTECTED 0x${addr.toString(16)} level ${level} returned ${u.ret}`);
         return;
     }
-    kvm.condResched(kvm.profile.mayBlockPropagated ? mayBlock : true);
+    kvm.condResched(kvm.profile.mayBlockPropagated ? mayBlock : true, mayBlock);
   }
   if (kvm.profile.sharedUnmapFolds) realm_fold_rtt_level(kvm, get_start_level(kvm) + 1, start, end);
 }

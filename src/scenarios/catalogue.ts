@@ -240,7 +240,12 @@ const DEFS: ScenarioDef[] = [
       vm.destroy();
       rec.check("destroy");
       rec.data.resched = { ...vm.kvm.resched };
-      if (vm.kvm.resched.taken === 0) rec.notes.push(`no cond_resched during ${vm.kvm.resched.longestWithout} unmap steps (RCU stall risk)`);
+      // v8 15/43 as quoted in Gavin Shan's reply of 30 Apr 2025: realm_unmap_private_range never
+      // reschedules, realm_unmap_shared_range always does (it has no may_block), also for a caller
+      // that may not block. v9 15/43 propagates may_block to both.
+      const rs = vm.kvm.resched;
+      if (rs.longestWithout > 0) rec.notes.push(`no cond_resched during ${rs.longestWithout} consecutive unmap steps (RCU stall risk)`);
+      if (rs.whileAtomic > 0) rec.notes.push(`cond_resched_rwlock_write taken ${rs.whileAtomic} time(s) for a caller that passed may_block = false`);
       return { host, rec };
     },
   },

@@ -233,13 +233,19 @@ describe("v8 15/43 realm_unmap_shared_range and realm_create_rtt_levels as quote
     const passes = smcsSince(host, n0, "RTT_UNMAP_UNPROTECTED").length;
     expect(passes).toBeGreaterThan(0);
     expect(k.resched.taken - taken).toBe(passes);
+    // every one of them for a caller that may not block (S12's "taken ... may_block = false" note)
+    expect(k.resched.whileAtomic).toBe(passes);
   });
 
   it("S12 on v8: the shared unmap reschedules, the private unmap never does", () => {
     const r = scenarios.run("S12", { series: "v8" });
-    const rs = r.data.resched as { taken: number; longestWithout: number };
+    const rs = r.data.resched as { taken: number; longestWithout: number; whileAtomic: number };
     expect(rs.taken).toBeGreaterThan(0);
     expect(rs.longestWithout).toBeGreaterThan(0);
+    expect(r.notes.some((n) => /^no cond_resched during \d+ consecutive unmap steps/.test(n))).toBe(true);
+    // v10 (v9 15/43): may_block propagated to both loops
+    const v10 = scenarios.run("S12", { series: "v10" }).data.resched as { longestWithout: number; whileAtomic: number };
+    expect(v10).toMatchObject({ longestWithout: 0, whileAtomic: 0 });
   });
 
   it("v8 15/43 realm_create_rtt_levels: 'already exists' tests RMI_RETURN_INDEX(ret) == level (never true): S10's loser WARNs, frees its RTT, -ENXIO", () => {
