@@ -7,14 +7,22 @@ export class Prng {
   constructor(seed: number, zeroSeed = 0x9e3779b9) {
     this.s = (seed >>> 0) || zeroSeed;
   }
-  /** Uniform in [0, 1). */
-  next(): number {
+  /** The next 32-bit state: uniform in [1, 2^32). */
+  u32(): number {
     let x = this.s;
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
     this.s = x >>> 0;
-    return this.s / 4294967296;
+    return this.s;
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.u32() / 4294967296;
+  }
+  /** One element of `xs`, uniformly. */
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
   }
   /** Uniform integer in [0, n). */
   int(n: number): number {

@@ -137,7 +137,11 @@ export function* realm_create_rtt_levels(kvm: Kvm, ipa: number, level: number, m
     if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT && RMI_RETURN_INDEX(ret) === existsIndex) {
       // The RTT already exists, continue.
       if (kvm.profile.rttExistsFreesNewGranule) free_rtt(kvm, rtt);
-      else kvm.event(`realm_create_rtt_levels: RTT at level ${level} for 0x${ipa.toString(16)} already exists; granule 0x${rtt.toString(16)} not freed`);
+      else {
+        // the posted code forgets the granule here: still delegated, referenced by nothing
+        kvm.event(`realm_create_rtt_levels: RTT at level ${level} for 0x${ipa.toString(16)} already exists; granule 0x${rtt.toString(16)} not freed`);
+        kvm.host.pages.leak(rtt, "realm_create_rtt_levels: 'already exists', the new RTT granule is not freed (delegated)");
+      }
       continue;
     }
     if (ret !== RMI_SUCCESS) {

@@ -152,7 +152,23 @@ describe("v14 14/44 + 17/44: a realm VM that never got an RD", () => {
 
 describe("realm_create_rtt_levels \"already exists\" (S10): v10 is the v9 15/43 stand-in", () => {
   it("v10: continue without free_rtt: the racing vCPU's RTT stays delegated", () => {
-    expect(scenarios.run("S10", { series: "v10" }).data.delegatedOrphans).toBe(1);
+    const r = scenarios.run("S10", { series: "v10" });
+    expect(r.data.delegatedOrphans).toBe(1);
+    // forgotten by the posted code at that point: counted as leaked there (no orphan invariant)
+    expect(r.trace.filter((l) => l.includes("already exists; granule"))).toHaveLength(1);
+  });
+  it("v10: an RTT granule forgotten on 'already exists' is leaked at once, while the VM lives (invariants hold)", () => {
+    const host = Host.create({ series: "v10", seed: 1 });
+    const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
+    expect(vm.start().ok).toBe(true);
+    // the next RTT_CREATE answers "already exists" (ERROR_RTT at new level - 1)
+    host.inject({ rmi: "RTT_CREATE", status: "RMI_ERROR_RTT", index: 2 });
+    const leaked0 = host.pages.leakedPages;
+    vm.touch(RAM + (8n << 20n), { access: "write" });
+    const forgotten = [...host.pages.allocated()].filter((p) => p.owner === "kvm-rtt" && p.leaked && /already exists/.test(p.leakReason ?? ""));
+    expect(forgotten).toHaveLength(1);
+    expect(host.pages.leakedPages).toBe(leaked0 + 1);
+    expect(host.violations).toEqual([]);
   });
   it("v12 17/46: free_rtt(rtt) before continue", () => {
     expect(scenarios.run("S10", { series: "v12" }).data.delegatedOrphans).toBe(0);

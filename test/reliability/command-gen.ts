@@ -3,23 +3,7 @@
  * valid commands with values that may be out of range, some malformed (junk words, unknown
  * commands and options, open quotes, 10,000-character tokens, control characters). Seeded.
  */
-export class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-}
+import { Rng } from "./rng.js";
 
 const NAMES = ["a", "b", "r1", "big", "x"];
 const SERIES = ["v8", "v10", "v12", "v13", "v14"];

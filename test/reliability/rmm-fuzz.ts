@@ -18,6 +18,7 @@
  * `fullEvery`-th failed call of a run).
  */
 import { GRANULE_SIZE } from "../../src/arch/geometry.js";
+import { Rng } from "./rng.js";
 import { Host } from "../../src/host/host.js";
 import { checkRmmInvariants, encodeRangeDesc, encodeRttFlags, rmmDigest, type Platform } from "../../src/index.js";
 import type { RmiCommand } from "../../src/rmm/dispatch.js";
@@ -287,26 +288,6 @@ export function callLine(c: Call): string {
   return ["smc", c.name.replace(/^RMI_/, ""), ...c.args.map((a) => `0x${a.toString(16)}`)].join(" ");
 }
 
-/** xorshift32 (the simulator's PRNG), for the generator. */
-class Rng {
-  constructor(private s: number) {
-    this.s = s >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-}
 
 const G = BigInt(GRANULE_SIZE);
 const DRAM = 0x8000_0000n;
@@ -348,7 +329,7 @@ export function genCall(w: World, r: Rng, objs: readonly bigint[] = addresses(w)
     const roll = r.int(20);
     let v: bigint;
     if (roll === 0) v = r.pick(HOSTILE);
-    else if (roll === 1) v = u64(BigInt(r.next()) * BigInt(r.next()));
+    else if (roll === 1) v = u64(BigInt(r.u32()) * BigInt(r.u32()));
     else if (n === "level") v = r.pick(LEVELS);
     else if (n === "top" && granuleRange) v = args[0]! + BigInt(1 + r.int(3)) * G;
     else if (n === "base" && granuleRange) v = pa();
