@@ -103,7 +103,8 @@ describe("realm run", () => {
     // one host per posting: r2 lives on the v12 host, acct shows the v8 one (r1 is current)
     expect(rows[9].value).toMatchObject({ machine: "v8", stats: { granules: { RD: 1, REC: 2 } } });
     expect(rows[10].value.realms.map((x: { name: string }) => x.name)).toEqual(["r1", "r2"]);
-    expect(rows[12].value.results).toMatchObject([{ id: "S10", series: "v8", outcome: "leak" }]);
+    // S10 on v8: 15/43 as quoted compares the index with the new level: WARN, free the RTT, -ENXIO
+    expect(rows[12].value.results).toMatchObject([{ id: "S10", series: "v8", outcome: "warn" }]);
   });
 
   it("a reader that goes away (| head -1) ends the run quietly, with no EPIPE trace", () => {
