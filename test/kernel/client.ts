@@ -70,6 +70,11 @@ export class KernelClient {
     return c;
   }
 
+  /** The client process (kclient.py), whose stdout and stderr the kernel inherits. */
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
   private next(): Promise<any> {
     const v = this.lines.shift();
     if (v !== undefined) return Promise.resolve(v);
