@@ -124,6 +124,7 @@ function smallInt(n: number): number {
 /** "RMI_RTT_CREATE" -> "RTT_CREATE", computed once per command name. */
 const SHORT_NAMES = new Map<string, string>();
 
+const UNDELEGATES = new Set(["RMI_GRANULE_UNDELEGATE", "RMI_GRANULE_RANGE_UNDELEGATE"]);
 const READ_ONLY = new Set(["RMI_VERSION", "RMI_FEATURES", "RMI_RTT_READ_ENTRY", "RMI_REC_AUX_COUNT", "RMI_REC_ENTER"]);
 
 /**
@@ -203,6 +204,8 @@ export class Host {
       if (short === undefined) SHORT_NAMES.set(r.name, (short = r.name.replace(/^RMI_/, "")));
       this.rmiByCmd[short] = (this.rmiByCmd[short] ?? 0) + 1;
       if (r.x0 === 0 && !READ_ONLY.has(r.name)) this.mutations++;
+      // a page the posted code freed while delegated is a free page again once undelegated
+      if (UNDELEGATES.has(r.name)) this.pages.releaseUndelegated();
     });
     this.rmi.descConvention = this.profile.rmm === "2.0" ? this.profile.rmmDescConvention : "bet1";
     this.rmi.onWarn = (fn, msg) => this.warn(fn, msg);

@@ -117,6 +117,8 @@ export class PageAllocator {
    * (the host code freed a page the RMM still holds). See put().
    */
   onFreeDelegated: ((pa: number, owner: PageOwner) => void) | undefined = undefined;
+  /** Pages freed while their granule was not NS (see put()), until it is undelegated. */
+  private readonly quarantined = new Set<number>();
   /**
    * When set, the PA of every page allocated, freed, leaked or given another owner or VM is
    * appended here (incremental invariant checks, src/host/invariants.ts). Undefined: no journal.
@@ -244,21 +246,39 @@ export class PageAllocator {
       // quarantined as leaked (never reused), with its reason, and the host logs the event.
       const owner = OWNERS[c.owner[i]! - 1]!;
       this.leak(pa, `freed by the host while still delegated to the realm (${owner})`);
+      this.quarantined.add(pa);
       this.onFreeDelegated?.(pa, owner);
       return;
     }
-    if (rc === 1) {
-      if (c.leaked[i] === 1) {
-        this.leakedCount--;
-        this.reasons.delete(pa);
-      }
-      c.owner[i] = 0;
-      c.leaked[i] = 0;
-      c.vm[i] = 0;
-      this.used--;
-      this.freeList.push(pa);
-      this.journal?.push(pa);
+    if (rc === 1) this.release(pa, c, i);
+  }
+
+  /**
+   * After an undelegate: a quarantined page whose granule is back in the Non-secure PAS is what
+   * the kernel's free left it, a free page (the posted code freed it before undelegating it).
+   */
+  releaseUndelegated(): void {
+    if (this.quarantined.size === 0) return;
+    for (const pa of [...this.quarantined]) {
+      if (this.machine.gpt.get(pa / GRANULE_SIZE) !== Pas.NS) continue;
+      this.quarantined.delete(pa);
+      const c = this.mustPage(pa, "free_page");
+      this.release(pa, c, this.mi);
     }
+  }
+
+  /** The page returns to the free list (its last reference is gone). */
+  private release(pa: number, c: Chunk, i: number): void {
+    if (c.leaked[i] === 1) {
+      this.leakedCount--;
+      this.reasons.delete(pa);
+    }
+    c.owner[i] = 0;
+    c.leaked[i] = 0;
+    c.vm[i] = 0;
+    this.used--;
+    this.freeList.push(pa);
+    this.journal?.push(pa);
   }
 
   /** Mark a page as lost for good (it stays allocated and is never reused). */
