@@ -21,38 +21,45 @@ export function root(): string {
   throw new Error("bench: cannot find the repository root");
 }
 
-export function benchKernel(): Figure[] {
+/**
+ * Runs one of the bench's jupyter_client scripts (test/bench/*.py) against the built kernel,
+ * registered in a temporary JUPYTER_PATH and started in a temporary folder (its history there
+ * too). Returns the JSON object the script prints last, or why it could not be measured.
+ */
+export function runKernelScript<T>(script: string, args: string[]): { ok: true; value: T } | { ok: false; why: string } {
   const python = process.env["REALM_PYTHON"] ?? "/usr/bin/python3";
-  const r0 = root();
   const dir = mkdtempSync(join(tmpdir(), "realm-kernel-bench-"));
   try {
     installKernel({ dataDir: join(dir, "jupyter") });
     const cwd = join(dir, "notebooks");
     mkdirSync(cwd);
-    const r = spawnSync(python, [join(r0, "test", "bench", "kernel-bench.py"), "realm", cwd, "50"], {
+    const r = spawnSync(python, [join(root(), "test", "bench", script), "realm", cwd, ...args], {
       cwd,
       env: { ...process.env, JUPYTER_PATH: join(dir, "jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1", REALM_KERNEL_HISTORY: join(dir, "history.jsonl") },
       encoding: "utf8",
       timeout: 300_000,
     });
     const line = r.stdout.trim().split("\n").pop() ?? "";
-    if (r.status !== 0 || !line.startsWith("{")) {
-      const why = (r.stderr || r.stdout || String(r.error ?? r.status)).trim().split("\n").slice(-2).join(" | ");
-      return [{ name: "kernel: cold start to first cell result", value: NaN, unit: "s", note: `not measured: ${why}` }];
-    }
-    const k = JSON.parse(line) as {
-      ready_s: number;
-      first_result_s: number;
-      first_result: string | null;
-      trivial: { median_ms: number; p99_ms: number };
-      realm: { median_ms: number; p99_ms: number; result: string | null };
-    };
-    return [
-      { name: "kernel: cold start to first cell result", value: k.first_result_s, unit: "s", target: { value: 4, better: "lower" }, note: `kernel ready after ${k.ready_s.toFixed(2)} s; first result ${JSON.stringify(k.first_result)}` },
-      { name: "kernel: cell round trip (1 + 1), median", value: k.trivial.median_ms, unit: "ms", target: { value: 50, better: "lower" }, note: `p99 ${k.trivial.p99_ms.toFixed(1)} ms, 50 cells` },
-      { name: "kernel: cell round trip (%realm acct), median", value: k.realm.median_ms, unit: "ms", target: { value: 50, better: "lower" }, note: `p99 ${k.realm.p99_ms.toFixed(1)} ms, 50 cells` },
-    ];
+    if (r.status !== 0 || !line.startsWith("{")) return { ok: false, why: (r.stderr || r.stdout || String(r.error ?? r.status)).trim().split("\n").slice(-2).join(" | ") };
+    return { ok: true, value: JSON.parse(line) as T };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export function benchKernel(): Figure[] {
+  const r = runKernelScript<{
+    ready_s: number;
+    first_result_s: number;
+    first_result: string | null;
+    trivial: { median_ms: number; p99_ms: number };
+    realm: { median_ms: number; p99_ms: number; result: string | null };
+  }>("kernel-bench.py", ["50"]);
+  if (!r.ok) return [{ name: "kernel: cold start to first cell result", value: NaN, unit: "s", note: `not measured: ${r.why}` }];
+  const k = r.value;
+  return [
+    { name: "kernel: cold start to first cell result", value: k.first_result_s, unit: "s", target: { value: 4, better: "lower" }, note: `kernel ready after ${k.ready_s.toFixed(2)} s; first result ${JSON.stringify(k.first_result)}` },
+    { name: "kernel: cell round trip (1 + 1), median", value: k.trivial.median_ms, unit: "ms", target: { value: 50, better: "lower" }, note: `p99 ${k.trivial.p99_ms.toFixed(1)} ms, 50 cells` },
+    { name: "kernel: cell round trip (%realm acct), median", value: k.realm.median_ms, unit: "ms", target: { value: 50, better: "lower" }, note: `p99 ${k.realm.p99_ms.toFixed(1)} ms, 50 cells` },
+  ];
 }
