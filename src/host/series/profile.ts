@@ -1,7 +1,8 @@
 /**
  * What differs between the postings of "arm64: Support for Arm CCA in KVM" (Steven Price), as
  * named variation points. The host code (src/host) is written once; each profile only says which
- * variant of a function that posting had. Sources: linux-cca-series.md §2, §5 (per function), §6.
+ * variant of a function that posting had. Each field cites the posted patches that decide it;
+ * docs/provenance.md has the row of every function.
  */
 
 export type SeriesId = "v8" | "v10" | "v12" | "v13" | "v14";
@@ -119,7 +120,7 @@ export interface SeriesProfile {
    *  kvm_populate_realm, v12 20/46 kvm_arm_rmi_populate); v13 24/48 on pass data_flags. */
   populatePassesUapiFlags: boolean;
 
-  // ---- RMM v2.0 postings (v13, v14): §2, §3.2, §5 v13/v14 columns, rmm-model.md §9-§10 ----
+  // ---- RMM v2.0 postings (v13, v14) ----
   /** v13: the RMM keeps the "temporary v1.0 SMCs" (RTT_MAP/UNMAP_UNPROTECTED, REC_AUX_COUNT). */
   v1Compat: boolean;
   /** S29: RMI init's check that the RMM tracks each memblock region FINE/CONVENTIONAL
@@ -127,7 +128,7 @@ export interface SeriesProfile {
    *  tracking region and asks GRANULE_TRACKING_GET per region; v14 asks with the range form and
    *  walks by the returned top. RMM v1.0 postings: none. */
   memoryTrackingCheck: "none" | "v13-align-down" | "v14-range";
-  /** §5.2/S09: realm_create_rd's PGD delegation and unwind. v8..v12: per-granule loop, unwind [0, i)
+  /** S09 (v9 07/43, v12 22/46, v13 26/48, v14 28/44): realm_create_rd's PGD delegation and unwind. v8..v12: per-granule loop, unwind [0, i)
    *  (v8/v9 also leave `r` unset when REC_AUX_COUNT fails); v13: delegate_range once, unwind
    *  undelegate_range(pgd, i) with `i` uninitialised; v14: rmi_delegate_range, unwind undelegates
    *  the whole PGD even after a partial delegate. */
@@ -136,7 +137,7 @@ export interface SeriesProfile {
    *  v8..v13 `goto err_free_cpumask`, which skips the stage-2 uninit (the PGD is leaked); v14 `goto
    *  err_uninit_mmu` (PGD freed). v9 07/43, v12 07/46, v13 12/48, v14 14/44 (arm.c hunks). */
   initRealmVmErrorLabel: "err_free_cpumask" | "err_uninit_mmu";
-  /** §5.2: realm_create_rd asks REC_AUX_COUNT (v8..v13; the temporary v1.0 SMC in v13). */
+  /** realm_create_rd asks REC_AUX_COUNT (v9 07/43 .. v13 26/48; the temporary v1.0 SMC in v13 05/48). */
   recAuxCount: boolean;
   /** Populate per page: v8 19/43 / v12 20/46 realm_create_protected_data_page (DELEGATE +
    *  DATA_CREATE, WARN at L3, create RTTs, one retry; -ENXIO); v13 24/48 / v14 26/44

@@ -20,7 +20,7 @@ export const v12: SeriesProfile = {
   ripasInit: "activation-all-gmem",
   activationIrqchipAfterDead: true,
   activationEarlyExit: "active",
-  // §5.13: the irqchip check moved into kvm_activate_realm (S17 A).
+  // v12 11/46 kvm_activate_realm: the irqchip check moved into it (S17 A).
   firstRunIrqchipCheck: false,
   populateUapi: "ioctl-int-bytes",
 };

@@ -18,16 +18,16 @@ export const v13: SeriesProfile = {
   // S29: rmi_verify_memory_tracking aligns the region to 1 GiB and asks region by region.
   memoryTrackingCheck: "v13-align-down",
   hostVmid: false,
-  // §5.1/S31: v13 checks `created` first inside kvm_realm_unmap_range.
+  // v13 rmi.c kvm_realm_unmap_range: the created check comes first (S31).
   unmapClampBeforeCreatedCheck: false,
-  // §5.6: fixed in v13 (data_flags passed).
+  // v13 24/48 populate_region: the computed data_flags are passed (S22).
   populatePassesUapiFlags: false,
   populateCall: "rtt_data_map_init",
   realmCreateRd: "v13-uninit-i",
   recAuxCount: true,
   protectedMap: "v13-data_map",
   protectedMapUnwind: "v13-advanced-phys",
-  // §5.9: still per page through the temporary v1.0 RTT_MAP_UNPROTECTED, L3 only.
+  // v13 27/48 realm_map_non_secure: still per page through the temporary v1.0 RTT_MAP_UNPROTECTED, L3 only.
   sharedMap: "rtt_map_unprotected",
   privateUnmap: "rtt_data_unmap",
   sharedUnmap: "rtt_unmap_unprotected",
@@ -39,13 +39,13 @@ export const v13: SeriesProfile = {
   // v13 17/48: plain REC_CREATE with the aux granules in RecParams (SRO RECs come with v14 19/44).
   recCreate: "aux-params",
   allocRecAuxUnwind: "v13-undelegate-all",
-  // §5.7/S24: gmem_abort skips the release on success; the range private unmap drops nothing.
+  // v13 27/48 gmem_abort skips the release on success; v13 21/48 realm_unmap_private_range drops nothing (S24).
   gmemRefAfterMap: "keep-on-success",
   privateUnmapDropsRef: false,
-  // §5.13: irqchip checked first; early exit for state >= ACTIVE.
+  // v13 16/48 kvm_activate_realm: irqchip checked first; early exit for state >= ACTIVE.
   activationIrqchipAfterDead: false,
   activationEarlyExit: "active-or-later",
-  // §5.11: same PGD leak as v10/v12 (S14), unmap + RTT teardown before the created check.
+  // v13 12/48 kvm_free_stage2_pgd, 15/48 kvm_destroy_realm: same PGD leak as v10/v12 (S14), unmap + RTT teardown before the created check.
   freePgdWhenDead: "skip-leak-pgd",
   destroyRealmUnmapsFirst: true,
   // S26: GIC state in ICH_*_EL2, loaded only on the VHE run path (Jiahao Zheng).

@@ -3,7 +3,7 @@
  * cca/v12. Range RTT_UNPROT_MAP/UNMAP, v1.0 compat dropped, generic RMI code in
  * arch/arm64/kernel/rmi.c, PSCI completed by the kernel before REC entry, REALM_TERMINATE,
  * kvm_realm_uninit_stage2, PGD freed, descriptor encoding fixed, no temporary RTT for protected
- * maps. Sources: linux-cca-series.md §2, §5 (v14 columns), §6.
+ * maps. Sources: the v14 patches cited per field, and the v14 rmi.c snapshot.
  */
 import type { SeriesProfile } from "./profile.js";
 import { v13 } from "./v13.js";
@@ -40,9 +40,9 @@ export const v14: SeriesProfile = {
   stage2Uninit: "kvm_realm_uninit_stage2",
   destroyRttsWarns: false,
   freePgdWhenDead: "destroy-pgd",
-  // §5.11: the destroy-time unmap moved after the created check.
+  // v14 rmi.c kvm_realm_unmap_range: the unmap moved after the created check.
   destroyRealmUnmapsFirst: false,
-  // §5.7: no forced write (S05), no forced PTE mappings; THP may enlarge the mapping (S06).
+  // v14 29/44 user_mem_abort: no forced write (S05), no forced PTE mappings; THP may enlarge the mapping (S06).
   sharedFaultForcesWrite: false,
   forcePteDefault: false,
   thpPassesUnalignedIpa: true,
