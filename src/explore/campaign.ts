@@ -174,7 +174,8 @@ export function record(spec: CampaignSpec, series: SeriesId, workload: Workload,
   const kinds = new Set(spec.kinds);
   workload.steps.forEach((st, si) => {
     boundaries.push({
-      snap: opts.snapshots === false ? undefined : host.snapshot({ binary: true }),
+      // without the trace history: a point reads only the entries after its own injection
+      snap: opts.snapshots === false ? undefined : host.snapshot({ binary: true, history: false }),
       rmiByCmd: new Map(rmiByCmd),
       allocs,
       undelegByPa: new Map(undelegByPa),

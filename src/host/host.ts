@@ -234,14 +234,17 @@ export class Host {
    * The whole host state as a plain JSON value (src/host/snapshot.ts), versioned; only at a
    * quiescent point (between host steps: no vCPU thread alive, no lock held), else it throws.
    */
-  snapshot(opts: { binary?: boolean } = {}): HostSnapshot {
-    // binary: memory kept as ArrayBuffer copies (faster to take and restore; not JSON)
+  snapshot(opts: { binary?: boolean; history?: boolean } = {}): HostSnapshot {
+    // binary: memory kept as ArrayBuffer copies (faster to take and restore; not JSON).
+    // history: false leaves out the trace and the RMM's call log (a restored host starts them
+    // empty; their sequence counters continue): nothing the simulation does reads them back.
+    const omit = opts.history === false ? new Set<object>([...this.log.historyArrays(), this.platform.rmm.trace.records]) : undefined;
     return {
       format: HOST_SNAPSHOT_FORMAT,
       version: HOST_SNAPSHOT_VERSION,
       series: this.series,
       options: encodeGraph(this.createOptions, "host.snapshot"),
-      graph: encodeGraph(this, "host.snapshot", opts.binary === true),
+      graph: encodeGraph(this, "host.snapshot", opts.binary === true, omit),
     };
   }
 

@@ -97,8 +97,9 @@ function pathText(nodes: EncNode[], i: number): string {
 /**
  * Encode the object graph reachable from `root`. `what` names the caller in errors. A generator
  * (a live cooperative thread) or a held lock in the graph is refused (not a quiescent point).
+ * Arrays in `omit` are encoded empty (restored as empty arrays at their place).
  */
-export function encodeGraph(root: object, what: string, binary = false): EncGraph {
+export function encodeGraph(root: object, what: string, binary = false, omit?: ReadonlySet<object>): EncGraph {
   const nodes: EncNode[] = [];
   const ids = new Map<object, number>();
   const protoNames = new Map<string, object>();
@@ -141,6 +142,12 @@ export function encodeGraph(root: object, what: string, binary = false): EncGrap
   // so objects a Host makes at creation are found at the place a fresh Host has them
   function fill(o: object, n: number, node: EncNode): void {
     if (Object.isFrozen(o)) node.z = 1;
+    // an array left out (a log's history): restored empty, in place
+    if (omit !== undefined && omit.has(o)) {
+      node.t = "A";
+      node.v = [];
+      return;
+    }
     const tag = Object.prototype.toString.call(o);
     if (tag === "[object Generator]") throw new Error(`${what}: not at a quiescent point: a live cooperative thread (generator) is held at ${where(n)}`);
     if (o instanceof RwLock && (o.writer >= 0 || o.readers > 0)) throw new Error(`${what}: not at a quiescent point: lock '${o.name}' at ${where(n)} is held (writer ${o.writer}, readers ${o.readers})`);

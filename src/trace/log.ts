@@ -95,4 +95,9 @@ export class TraceLog {
     this.entries.length = 0;
     this.cache.length = 0;
   }
+
+  /** The arrays that hold the history (entries and their formatted lines), for a snapshot without it. */
+  historyArrays(): readonly object[] {
+    return [this.entries, this.cache];
+  }
 }

@@ -175,3 +175,28 @@ describe("D. independence", () => {
     expect(Host.restore(snap).trace.length).toBe(before);
   });
 });
+
+describe("snapshot({history: false})", () => {
+  it("leaves the trace and the RMM call log out; restore then continue gives the uninterrupted run's later trace", async () => {
+    const { Host } = await import("../../src/host/host.js");
+    const run = (h: InstanceType<typeof Host>, from: number) => {
+      const vm = h.vms[0]!;
+      for (let i = from; i < from + 8; i++) vm.touch(0x8000_0000n + BigInt(i) * 0x1000n, { access: "write" });
+    };
+    const a = Host.create({ series: "v14", seed: 3 });
+    a.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 }).start();
+    run(a, 0);
+    const n = a.log.length;
+    const full = a.snapshot();
+    const lean = a.snapshot({ history: false });
+    expect(lean.graph.nodes.length).toBeLessThan(full.graph.nodes.length);
+    run(a, 8);
+    const tail = a.trace.slice(n);
+    const b = Host.restore(JSON.parse(JSON.stringify(lean, (_k, v) => (typeof v === "bigint" ? v.toString() : v))));
+    expect(b.trace).toEqual([]);
+    expect(b.platform.rmm.trace.records).toEqual([]);
+    run(b, 8);
+    expect(b.trace).toEqual(tail);
+    expect(b.stats()).toEqual(a.stats());
+  });
+});
