@@ -54,34 +54,20 @@ export interface Executor {
   close(): void;
 }
 
-export interface ZmqMessageLike {
-  identity: Buffer[];
-  header: { msg_type: string; msg_id: string; session: string; username: string; date: string; version: string };
-  parent: unknown;
-  metadata: Record<string, unknown>;
-  content: Record<string, unknown>;
-  createReply(): ZmqMessageLike;
-  signAndSend(key: string, sock: unknown): void;
-}
-
-export interface ZmqMessageClass {
-  fromRaw(key: string, raw: Buffer[]): ZmqMessageLike;
-}
-
-/** tslab's ZmqServer (dist/jupyter.js), which we subclass. */
+/**
+ * tslab's ZmqServer (dist/jupyter.js): binds the sockets of a connection file and calls
+ * `handleShellMessage` for each message on shell and control; `close()` calls the handler's
+ * close() and closes the sockets. The kernel replaces handleShellMessage (kernel/server.ts).
+ */
 export interface ZmqServerInstance {
   connInfo: { key: string };
   iopub: unknown;
-  shell: unknown;
-  control: unknown;
-  handler: unknown;
-  publishStatus(status: string, parent: ZmqMessageLike): void;
-  handleShellMessage(sock: unknown, ...args: Buffer[]): Promise<void>;
+  handleShellMessage(sock: unknown, ...frames: Buffer[]): Promise<void>;
   init(): Promise<void>;
   close(): void;
 }
 
-export type ZmqServerClass = new (handler: unknown, configPath: string) => ZmqServerInstance;
+export type ZmqServerClass = new (handler: { close(): void }, configPath: string) => ZmqServerInstance;
 
 export interface TslabModules {
   jupyter: { ZmqServer: ZmqServerClass; lastWriteDisplayData: unknown };
