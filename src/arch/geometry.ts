@@ -97,3 +97,14 @@ export function u64(v: bigint): bigint {
 export function hex(v: number | bigint): string {
   return v.toString(16);
 }
+
+/**
+ * stage2_pgtable_levels(ipa) for 4 KiB pages: ARM64_HW_PGTABLE_LEVELS(ipa - 4) =
+ * ((ipa - 4) - 4) / (PAGE_SHIFT - 3) = (ipa - 8) / 9 (Linux arch/arm64/include/asm/stage2_pgtable.h,
+ * asm/pgtable-hwdef.h). The posted get_start_level(realm) is 4 - stage2_pgtable_levels(ia_bits)
+ * (v13 15/48, v14 17/44; open coded in v10/v12), and the VTCR_EL2 starting level KVM programs for a
+ * stage-2 of `ipa` bits is the same 4 - levels.
+ */
+export function stage2_pgtable_levels(ipa: number): number {
+  return Math.floor((ipa - 8) / 9);
+}

@@ -5,7 +5,8 @@
  * next entry, as the realm would see it: an access re-executes after a stage-2 fault, a RIPAS
  * change continues from where the host got to, a PSCI call returns the host's answer.
  */
-import { RSI_REJECT, PSCI_CPU_ON_64, PSCI_SYSTEM_OFF, PSCI_CPU_OFF, PSCI_AFFINITY_INFO_64, type AccessKind, type RealmVcpu } from "../rmm/realm-exec.js";
+import { PSCI_0_2_FN64_AFFINITY_INFO, PSCI_0_2_FN64_CPU_ON, PSCI_0_2_FN_CPU_OFF, PSCI_0_2_FN_SYSTEM_OFF } from "../arch/psci.js";
+import { RSI_REJECT, type AccessKind, type RealmVcpu } from "../rmm/realm-exec.js";
 
 export type GuestOp =
   | { kind: "access"; ipa: bigint; access: AccessKind; value?: bigint }
@@ -130,16 +131,16 @@ export class GuestVm {
 /** Helpers to build PSCI operations. */
 export const psciOps = {
   cpuOn(targetMpidr: bigint, entry: bigint): GuestOp {
-    return { kind: "psci", fid: PSCI_CPU_ON_64, x1: targetMpidr, x2: entry, x3: 0n };
+    return { kind: "psci", fid: PSCI_0_2_FN64_CPU_ON, x1: targetMpidr, x2: entry, x3: 0n };
   },
   affinityInfo(targetMpidr: bigint): GuestOp {
-    return { kind: "psci", fid: PSCI_AFFINITY_INFO_64, x1: targetMpidr, x2: 0n };
+    return { kind: "psci", fid: PSCI_0_2_FN64_AFFINITY_INFO, x1: targetMpidr, x2: 0n };
   },
   cpuOff(): GuestOp {
-    return { kind: "psci", fid: PSCI_CPU_OFF };
+    return { kind: "psci", fid: PSCI_0_2_FN_CPU_OFF };
   },
   systemOff(): GuestOp {
-    return { kind: "psci", fid: PSCI_SYSTEM_OFF };
+    return { kind: "psci", fid: PSCI_0_2_FN_SYSTEM_OFF };
   },
 };
 

@@ -13,57 +13,50 @@
  * runtime/rsi/psci.c, runtime/rsi/memory.c (handle_rsi_ipa_state_set).
  */
 import { GRANULE_SIZE, toNum } from "../arch/geometry.js";
+import { ESR_ELx_EA, ESR_ELx_EC_DABT_LOW, ESR_ELx_EC_IABT_LOW, ESR_ELx_EC_MASK, ESR_ELx_EC_SHIFT, ESR_ELx_EC_SMC64, ESR_ELx_EC_WFx, ESR_ELx_FnV, ESR_ELx_FSC, ESR_ELx_FSC_FAULT_L, ESR_ELx_FSC_GPF, ESR_ELx_FSC_PERM_L, ESR_ELx_IL, ESR_ELx_ISV, ESR_ELx_SAS, ESR_ELx_SAS_SHIFT, ESR_ELx_SET_MASK, ESR_ELx_SF, ESR_ELx_SRT_SHIFT, ESR_ELx_SSE, ESR_ELx_WFx_ISS_WFE, ESR_ELx_WNR, hpfarFromIpa } from "../arch/esr.js";
+import {
+  ARM_SMCCC_VERSION_FUNC_ID,
+  PSCI_0_2_AFFINITY_LEVEL_ON,
+  PSCI_0_2_FN64_AFFINITY_INFO,
+  PSCI_0_2_FN64_CPU_ON,
+  PSCI_0_2_FN64_CPU_SUSPEND,
+  PSCI_0_2_FN_AFFINITY_INFO,
+  PSCI_0_2_FN_CPU_OFF,
+  PSCI_0_2_FN_CPU_ON,
+  PSCI_0_2_FN_CPU_SUSPEND,
+  PSCI_0_2_FN_PSCI_VERSION,
+  PSCI_0_2_FN_SYSTEM_OFF,
+  PSCI_0_2_FN_SYSTEM_RESET,
+  PSCI_1_0_FN_PSCI_FEATURES,
+  PSCI_RET_ALREADY_ON,
+  PSCI_RET_INVALID_ADDRESS,
+  PSCI_RET_INVALID_PARAMS,
+  PSCI_RET_NOT_SUPPORTED,
+  PSCI_RET_SUCCESS,
+  PSCI_VERSION,
+  isPsciFunctionId,
+  psciRetToReg,
+} from "../arch/psci.js";
 import { Pas } from "../platform/gpt.js";
 import { RmiExitReason, mpidrEl1ToRecIndex, recMpidrToMpidrEl1 } from "./abi/rec-params.js";
 import { RealmState, type Realm } from "./realm.js";
 import type { Rec, RecResumeKind } from "./rec.js";
 import type { Rmm } from "./rmm.js";
-import { Ripas, S2tte, ripasOf } from "./s2tt.js";
+import { Ripas } from "../arch/ripas.js";
+import { S2tte, ripasOf } from "./s2tt.js";
 import { rttWalk } from "./walk.js";
 
 export type RealmGuest = (vcpu: RealmVcpu) => void;
 
-// ---- ESR_EL2 encoding (Arm ARM D24.2.x ESR_EL2; TF-RMM lib/arch/include/esr.h) ----
-export const ESR_EC_SHIFT = 26n;
-export const ESR_EC_WFX = 0x01n;
-export const ESR_EC_SMC64 = 0x17n;
-export const ESR_EC_IABT_LOWER = 0x20n;
-export const ESR_EC_DABT_LOWER = 0x24n;
-export const ESR_IL_BIT = 1n << 25n;
-export const ESR_ISV_BIT = 1n << 24n;
-export const ESR_SAS_SHIFT = 22n;
-export const ESR_SSE_BIT = 1n << 21n;
-export const ESR_SRT_SHIFT = 16n;
-export const ESR_SF_BIT = 1n << 15n;
-export const ESR_WNR_BIT = 1n << 6n;
-export const ESR_WFX_TI_WFE = 1n;
-/** FSC: translation fault at level 0..3 is 0x04 + level; level -1 (LPA2) is 0x2B. */
-export const FSC_TRANSLATION_L0 = 0x04n;
-export const FSC_TRANSLATION_LM1 = 0x2bn;
-export const FSC_PERMISSION_L0 = 0x0cn;
-export const FSC_SEA = 0x10n;
-export const FSC_GPF = 0x28n;
-/** EC | SET[12:11] | FnV | EA | FSC: what the host sees of a non-emulatable abort (ESR_NONEMULATED_ABORT_MASK). */
-export const ESR_NONEMULATED_ABORT_MASK = (0x3fn << 26n) | (3n << 11n) | (1n << 10n) | (1n << 9n) | 0x3fn;
+// ---- ESR_EL2 as the RMM reports it (encodings: src/arch/esr.ts) ----
+/** EC | SET[12:11] | FnV | EA | FSC: what the host sees of a non-emulatable abort (TF-RMM exit.c ESR_NONEMULATED_ABORT_MASK). */
+export const ESR_NONEMULATED_ABORT_MASK = ESR_ELx_EC_MASK | ESR_ELx_SET_MASK | ESR_ELx_FnV | ESR_ELx_EA | ESR_ELx_FSC;
 /** ... plus ISV, SAS, SF and WnR for an emulatable one (ESR_EMULATED_ABORT_MASK). SRT is not reported. */
-export const ESR_EMULATED_ABORT_MASK = ESR_NONEMULATED_ABORT_MASK | ESR_ISV_BIT | (3n << ESR_SAS_SHIFT) | ESR_SF_BIT | ESR_WNR_BIT;
+export const ESR_EMULATED_ABORT_MASK = ESR_NONEMULATED_ABORT_MASK | ESR_ELx_ISV | ESR_ELx_SAS | ESR_ELx_SF | ESR_ELx_WNR;
 
-export function esrEc(esr: bigint): bigint {
-  return (esr >> ESR_EC_SHIFT) & 0x3fn;
-}
-
-/** HPFAR_EL2.FIPA holds IPA[51:12] from bit 4 (TF-RMM HPFAR_EL2_FIPA_OFFSET = 8). */
-export function hpfarOf(ipa: number): bigint {
-  return BigInt(Math.floor(ipa / GRANULE_SIZE) * 16); // exact: IPA[51:12] << 4 < 2^44
-}
-
-const NOT_ESR_ISV_BIT = BigInt.asUintN(64, ~ESR_ISV_BIT);
-const FSC_TRANSLATION_BY_LEVEL = [FSC_TRANSLATION_L0, FSC_TRANSLATION_L0 + 1n, FSC_TRANSLATION_L0 + 2n, FSC_TRANSLATION_L0 + 3n];
-
-/** FSC of a stage-2 translation fault at `level` (0x04 + level; 0x2B for level -1). */
-function fscTranslation(level: number): bigint {
-  return level === -1 ? FSC_TRANSLATION_LM1 : FSC_TRANSLATION_BY_LEVEL[level] ?? FSC_TRANSLATION_L0 + BigInt(level);
-}
+const NOT_ESR_ISV_BIT = BigInt.asUintN(64, ~ESR_ELx_ISV);
+/** The syndrome of a trapped SMC (RSI and PSCI calls): EC_SMC64 | IL. */
+const ESR_SMC64 = (ESR_ELx_EC_SMC64 << ESR_ELx_EC_SHIFT) | ESR_ELx_IL;
 
 /** Little-endian value of `size` bytes at `off` of a granule buffer (undefined: never written, zero). */
 function readLe(page: Uint8Array | undefined, off: number, size: number): bigint {
@@ -76,35 +69,7 @@ function readLe(page: Uint8Array | undefined, off: number, size: number): bigint
   return BigInt(hi) * 0x1_0000_0000n + BigInt(lo);
 }
 
-export function ipaOfHpfar(hpfar: bigint): number {
-  return Number((hpfar >> 4n) & 0xff_ffff_ffffn) * GRANULE_SIZE;
-}
-
-// ---- PSCI and RSI (PSCI 1.1 DEN0022; RMM spec B5 RSI) ----
-export const PSCI_VERSION = 0x8400_0000n;
-export const PSCI_CPU_SUSPEND_32 = 0x8400_0001n;
-export const PSCI_CPU_SUSPEND_64 = 0xc400_0001n;
-export const PSCI_CPU_OFF = 0x8400_0002n;
-export const PSCI_CPU_ON_32 = 0x8400_0003n;
-export const PSCI_CPU_ON_64 = 0xc400_0003n;
-export const PSCI_AFFINITY_INFO_32 = 0x8400_0004n;
-export const PSCI_AFFINITY_INFO_64 = 0xc400_0004n;
-export const PSCI_SYSTEM_OFF = 0x8400_0008n;
-export const PSCI_SYSTEM_RESET = 0x8400_0009n;
-export const PSCI_FEATURES = 0x8400_000an;
-export const SMCCC_VERSION = 0x8000_0000n;
-/** PSCI return codes as 64-bit register values. */
-export const PSCI_RETURN_SUCCESS = 0n;
-export const PSCI_RETURN_NOT_SUPPORTED = BigInt.asUintN(64, -1n);
-export const PSCI_RETURN_INVALID_PARAMS = BigInt.asUintN(64, -2n);
-export const PSCI_RETURN_DENIED = BigInt.asUintN(64, -3n);
-export const PSCI_RETURN_ALREADY_ON = BigInt.asUintN(64, -4n);
-export const PSCI_RETURN_INVALID_ADDRESS = BigInt.asUintN(64, -9n);
-export const PSCI_AFFINITY_INFO_ON = 0n;
-export const PSCI_AFFINITY_INFO_OFF = 1n;
-/** PSCI 1.1 as the RMM reports it (TF-RMM psci.c psci_version). */
-export const PSCI_VERSION_1_1 = 0x1_0001n;
-
+// ---- RSI (RMM spec B5 RSI); PSCI encodings: src/arch/psci.ts ----
 export const RSI_IPA_STATE_SET = 0xc400_0197n;
 export const RSI_HOST_CALL = 0xc400_0199n;
 export const RSI_SUCCESS = 0n;
@@ -113,10 +78,6 @@ export const RSI_ACCEPT = 0n;
 export const RSI_REJECT = 1n;
 /** RsiRipasChangeFlags bit 0. */
 export const RSI_CHANGE_DESTROYED = 1n;
-
-function isPsciFid(fid32: bigint): boolean {
-  return (fid32 >= 0x8400_0000n && fid32 <= 0x8400_001fn) || (fid32 >= 0xc400_0000n && fid32 <= 0xc400_001fn);
-}
 
 /** The REC exit the RMM writes into RmiRecRun.exit (all other fields zero). */
 export interface RecExit {
@@ -319,9 +280,9 @@ export class RealmVcpu {
         return "ok";
       }
       // UNASSIGNED_RAM, UNASSIGNED_DESTROYED, ASSIGNED_DESTROYED: stage-2 translation fault
-      const ec = kind === "exec" ? ESR_EC_IABT_LOWER : ESR_EC_DABT_LOWER;
-      const isv = kind === "exec" ? 0n : ESR_ISV_BIT; // the hardware syndrome; the RMM hides ISV for the PAR
-      const esr = (ec << ESR_EC_SHIFT) | ESR_IL_BIT | isv | fscTranslation(w.level) | this.dabtIss(kind, size, rt, signed, sf);
+      const ec = kind === "exec" ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_DABT_LOW;
+      const isv = kind === "exec" ? 0n : ESR_ELx_ISV; // the hardware syndrome; the RMM hides ISV for the PAR
+      const esr = (ec << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | isv | ESR_ELx_FSC_FAULT_L(w.level) | this.dabtIss(kind, size, rt, signed, sf);
       return this.abortExit(esr, ESR_NONEMULATED_ABORT_MASK, a, 0n, 0n);
     }
     // unprotected IPA: no instruction fetch from it
@@ -343,14 +304,14 @@ export class RealmVcpu {
           this.move(oa, kind, size, rt, storeVal, signed, sf);
           return "ok";
         }
-        fsc = FSC_GPF; // the host mapped something that is not NS memory: granule protection fault
+        fsc = ESR_ELx_FSC_GPF; // the host mapped something that is not NS memory: granule protection fault
       } else {
-        fsc = FSC_PERMISSION_L0 + BigInt(w.level);
+        fsc = ESR_ELx_FSC_PERM_L(w.level);
       }
     } else {
-      fsc = fscTranslation(w.level);
+      fsc = ESR_ELx_FSC_FAULT_L(w.level);
     }
-    const esr = (ESR_EC_DABT_LOWER << ESR_EC_SHIFT) | ESR_IL_BIT | ESR_ISV_BIT | fsc | this.dabtIss(kind, size, rt, signed, sf);
+    const esr = (ESR_ELx_EC_DABT_LOW << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | ESR_ELx_ISV | fsc | this.dabtIss(kind, size, rt, signed, sf);
     return this.abortExit(esr, ESR_EMULATED_ABORT_MASK, a, far, storeVal);
   }
 
@@ -358,10 +319,10 @@ export class RealmVcpu {
   private dabtIss(kind: AccessKind, size: number, rt: number, signed: boolean, sf: boolean): bigint {
     if (kind === "exec") return 0n;
     const sas = BigInt(Math.log2(size));
-    let iss = (sas << ESR_SAS_SHIFT) | (BigInt(rt) << ESR_SRT_SHIFT);
-    if (signed) iss |= ESR_SSE_BIT;
-    if (sf) iss |= ESR_SF_BIT;
-    if (kind === "write") iss |= ESR_WNR_BIT;
+    let iss = (sas << ESR_ELx_SAS_SHIFT) | (BigInt(rt) << ESR_ELx_SRT_SHIFT);
+    if (signed) iss |= ESR_ELx_SSE;
+    if (sf) iss |= ESR_ELx_SF;
+    if (kind === "write") iss |= ESR_ELx_WNR;
     return iss;
   }
 
@@ -386,10 +347,10 @@ export class RealmVcpu {
     const e = emptyExit(RmiExitReason.RMI_EXIT_SYNC);
     e.esr = esr & mask;
     e.far = far;
-    e.hpfar = hpfarOf(ipa);
+    e.hpfar = hpfarFromIpa(ipa);
     if (storeVal !== 0n) exitGprs(e)[0] = storeVal;
     // last_run_info keeps the full ESR, with ISV cleared when the host was not told ISV = 1
-    this.rec.lastRun = { esr: (e.esr & ESR_ISV_BIT) === 0n ? esr & NOT_ESR_ISV_BIT : esr, hpfar: e.hpfar, far };
+    this.rec.lastRun = { esr: (e.esr & ESR_ELx_ISV) === 0n ? esr & NOT_ESR_ISV_BIT : esr, hpfar: e.hpfar, far };
     return this.leave(e, "abort");
   }
 
@@ -421,7 +382,7 @@ export class RealmVcpu {
     e.ripasBase = BigInt(b);
     e.ripasTop = BigInt(tp);
     e.ripasValue = Number(rip);
-    this.rec.lastRun = { esr: (ESR_EC_SMC64 << ESR_EC_SHIFT) | ESR_IL_BIT, hpfar: 0n, far: 0n };
+    this.rec.lastRun = { esr: ESR_SMC64, hpfar: 0n, far: 0n };
     return this.leave(e, "ripas-change");
   }
 
@@ -435,7 +396,7 @@ export class RealmVcpu {
   psci(fid: bigint, x1 = 0n, x2 = 0n, x3 = 0n): bigint | "exit" {
     this.running("psci");
     const f = BigInt.asUintN(32, fid);
-    if (!isPsciFid(f)) throw new RangeError(`RealmVcpu.psci: 0x${fid.toString(16)} is not a PSCI function ID`);
+    if (!isPsciFunctionId(f)) throw new RangeError(`RealmVcpu.psci: 0x${fid.toString(16)} is not a PSCI function ID`);
     const g = this.rec.gprs;
     g[0] = BigInt.asUintN(64, fid);
     g[1] = BigInt.asUintN(64, x1);
@@ -451,50 +412,50 @@ export class RealmVcpu {
       const eg = exitGprs(e);
       for (let i = 0; i < forward; i++) eg[i] = g[i]!;
       if (resultX0 !== undefined) this.smcReturn(resultX0);
-      this.rec.lastRun = { esr: (ESR_EC_SMC64 << ESR_EC_SHIFT) | ESR_IL_BIT, hpfar: 0n, far: 0n };
+      this.rec.lastRun = { esr: ESR_SMC64, hpfar: 0n, far: 0n };
       return this.leave(e, "psci");
     };
     const recCount = this.realm.recCount;
     switch (f) {
-      case PSCI_VERSION:
-        return answer(PSCI_VERSION_1_1);
-      case PSCI_CPU_SUSPEND_32:
-      case PSCI_CPU_SUSPEND_64:
+      case PSCI_0_2_FN_PSCI_VERSION:
+        return answer(BigInt(PSCI_VERSION(1, 1)));
+      case PSCI_0_2_FN_CPU_SUSPEND:
+      case PSCI_0_2_FN64_CPU_SUSPEND:
         // a notification: the realm's call returns SUCCESS at the next entry
-        return exitPsci(1, PSCI_RETURN_SUCCESS);
-      case PSCI_CPU_OFF:
+        return exitPsci(1, psciRetToReg(PSCI_RET_SUCCESS));
+      case PSCI_0_2_FN_CPU_OFF:
         this.rec.runnable = false;
-        return exitPsci(1, PSCI_RETURN_SUCCESS);
-      case PSCI_CPU_ON_32:
-      case PSCI_CPU_ON_64: {
-        if (toNum(g[2]!) >= this.realm.parSize) return answer(PSCI_RETURN_INVALID_ADDRESS);
+        return exitPsci(1, psciRetToReg(PSCI_RET_SUCCESS));
+      case PSCI_0_2_FN_CPU_ON:
+      case PSCI_0_2_FN64_CPU_ON: {
+        if (toNum(g[2]!) >= this.realm.parSize) return answer(psciRetToReg(PSCI_RET_INVALID_ADDRESS));
         const target = mpidrEl1ToRecIndex(g[1]!);
-        if (target >= recCount) return answer(PSCI_RETURN_INVALID_PARAMS);
-        if (target === this.rec.index) return answer(PSCI_RETURN_ALREADY_ON);
+        if (target >= recCount) return answer(psciRetToReg(PSCI_RET_INVALID_PARAMS));
+        if (target === this.rec.index) return answer(psciRetToReg(PSCI_RET_ALREADY_ON));
         this.rec.psci = { fid: g[0]!, args: [g[1]!, g[2]!, g[3]!] };
         return exitPsci(2, undefined);
       }
-      case PSCI_AFFINITY_INFO_32:
-      case PSCI_AFFINITY_INFO_64: {
-        if (g[2] !== 0n) return answer(PSCI_RETURN_INVALID_PARAMS);
+      case PSCI_0_2_FN_AFFINITY_INFO:
+      case PSCI_0_2_FN64_AFFINITY_INFO: {
+        if (g[2] !== 0n) return answer(psciRetToReg(PSCI_RET_INVALID_PARAMS));
         const target = mpidrEl1ToRecIndex(g[1]!);
-        if (target >= recCount) return answer(PSCI_RETURN_INVALID_PARAMS);
-        if (target === this.rec.index) return answer(PSCI_AFFINITY_INFO_ON);
+        if (target >= recCount) return answer(psciRetToReg(PSCI_RET_INVALID_PARAMS));
+        if (target === this.rec.index) return answer(BigInt(PSCI_0_2_AFFINITY_LEVEL_ON));
         this.rec.psci = { fid: g[0]!, args: [g[1]!, g[2]!, g[3]!] };
         return exitPsci(2, undefined);
       }
-      case PSCI_SYSTEM_OFF:
-      case PSCI_SYSTEM_RESET:
+      case PSCI_0_2_FN_SYSTEM_OFF:
+      case PSCI_0_2_FN_SYSTEM_RESET:
         // the RMM stops the realm; reboot is the host's business (a new realm)
         this.realm.state = RealmState.SYSTEM_OFF;
         return exitPsci(1, undefined);
-      case PSCI_FEATURES: {
+      case PSCI_1_0_FN_PSCI_FEATURES: {
         const q = BigInt.asUintN(32, g[1]!);
-        const known = [PSCI_CPU_SUSPEND_32, PSCI_CPU_SUSPEND_64, PSCI_CPU_OFF, PSCI_CPU_ON_32, PSCI_CPU_ON_64, PSCI_AFFINITY_INFO_32, PSCI_AFFINITY_INFO_64, PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET, PSCI_FEATURES, SMCCC_VERSION];
-        return answer(known.includes(q) ? PSCI_RETURN_SUCCESS : PSCI_RETURN_NOT_SUPPORTED);
+        const known = [PSCI_0_2_FN_CPU_SUSPEND, PSCI_0_2_FN64_CPU_SUSPEND, PSCI_0_2_FN_CPU_OFF, PSCI_0_2_FN_CPU_ON, PSCI_0_2_FN64_CPU_ON, PSCI_0_2_FN_AFFINITY_INFO, PSCI_0_2_FN64_AFFINITY_INFO, PSCI_0_2_FN_SYSTEM_OFF, PSCI_0_2_FN_SYSTEM_RESET, PSCI_1_0_FN_PSCI_FEATURES, ARM_SMCCC_VERSION_FUNC_ID];
+        return answer(psciRetToReg(known.includes(q) ? PSCI_RET_SUCCESS : PSCI_RET_NOT_SUPPORTED));
       }
       default:
-        return answer(PSCI_RETURN_NOT_SUPPORTED);
+        return answer(psciRetToReg(PSCI_RET_NOT_SUPPORTED));
     }
   }
 
@@ -513,7 +474,7 @@ export class RealmVcpu {
     this.rec.gprs[0] = RSI_HOST_CALL;
     this.advancePc();
     this.rec.hostCall = true;
-    this.rec.lastRun = { esr: (ESR_EC_SMC64 << ESR_EC_SHIFT) | ESR_IL_BIT, hpfar: 0n, far: 0n };
+    this.rec.lastRun = { esr: ESR_SMC64, hpfar: 0n, far: 0n };
     return this.leave(e, "host-call");
   }
 
@@ -534,8 +495,8 @@ export class RealmVcpu {
     this.advancePc();
     if (wfe ? this.rec.trapWfe : this.rec.trapWfi) {
       const e = emptyExit(RmiExitReason.RMI_EXIT_SYNC);
-      const esr = (ESR_EC_WFX << ESR_EC_SHIFT) | ESR_IL_BIT | (wfe ? ESR_WFX_TI_WFE : 0n);
-      e.esr = esr & ((0x3fn << ESR_EC_SHIFT) | 1n);
+      const esr = (ESR_ELx_EC_WFx << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | (wfe ? ESR_ELx_WFx_ISS_WFE : 0n);
+      e.esr = esr & (ESR_ELx_EC_MASK | ESR_ELx_WFx_ISS_WFE);
       this.rec.lastRun = { esr, hpfar: 0n, far: 0n };
       return this.leave(e, "wfx");
     }

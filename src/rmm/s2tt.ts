@@ -7,6 +7,7 @@
  * host-controlled attribute bits. Typed arrays: about 11 bytes per entry.
  */
 import { S2TTES_PER_S2TT, S2TTES_PER_S2TT_LM1, mapSize } from "../arch/geometry.js";
+import { Ripas } from "../arch/ripas.js";
 
 /** Internal RTTE states (TF-RMM s2tt.c naming). */
 export enum S2tte {
@@ -34,14 +35,8 @@ export enum RmiRttEntryState {
   TABLE = 2,
 }
 
-/** RmiRipas (RTT_READ_ENTRY x4, RIPAS change exits). */
-export enum Ripas {
-  EMPTY = 0,
-  RAM = 1,
-  DESTROYED = 2,
-}
-
-export const RIPAS_NAMES = ["EMPTY", "RAM", "DESTROYED"] as const;
+/** RmiRipas (RTT_READ_ENTRY x4, RIPAS change exits): defined in src/arch/ripas.ts. */
+export { Ripas, RIPAS_NAMES } from "../arch/ripas.js";
 
 export function isUnassigned(s: S2tte): boolean {
   return s <= S2tte.UNASSIGNED_DESTROYED;

@@ -4,21 +4,23 @@
  * smc_psci_complete, runtime/rsi/psci.c psci_complete_request.
  */
 import { GRANULE_SIZE, toNum } from "../../arch/geometry.js";
+import {
+  PSCI_0_2_AFFINITY_LEVEL_OFF,
+  PSCI_0_2_AFFINITY_LEVEL_ON,
+  PSCI_0_2_FN64_AFFINITY_INFO,
+  PSCI_0_2_FN64_CPU_ON,
+  PSCI_0_2_FN_AFFINITY_INFO,
+  PSCI_0_2_FN_CPU_ON,
+  PSCI_RET_ALREADY_ON,
+  PSCI_RET_DENIED,
+  PSCI_RET_SUCCESS,
+  psciRetFromReg,
+  psciRetToReg,
+} from "../../arch/psci.js";
 import { mpidrEl1ToRecIndex } from "../abi/rec-params.js";
 import { gran } from "../checks.js";
 import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
-import {
-  PSCI_AFFINITY_INFO_32,
-  PSCI_AFFINITY_INFO_64,
-  PSCI_AFFINITY_INFO_OFF,
-  PSCI_AFFINITY_INFO_ON,
-  PSCI_CPU_ON_32,
-  PSCI_CPU_ON_64,
-  PSCI_RETURN_ALREADY_ON,
-  PSCI_RETURN_DENIED,
-  PSCI_RETURN_SUCCESS,
-} from "../realm-exec.js";
 import type { Rec } from "../rec.js";
 import { recIsRunning } from "../rec-ops.js";
 import type { Rmm } from "../rmm.js";
@@ -47,32 +49,33 @@ function psciComplete(rmm: Rmm, callingAddr: bigint, targetAddr: bigint, status:
   // 6 target: the request's MPIDR (calling x1) names the target REC
   if (mpidrEl1ToRecIndex(calling.gprs[1]!) !== target.index) return ERROR_INPUT;
   const fid = BigInt.asUintN(32, calling.gprs[0]!);
-  const cpuOn = fid === PSCI_CPU_ON_32 || fid === PSCI_CPU_ON_64;
-  const affinityInfo = fid === PSCI_AFFINITY_INFO_32 || fid === PSCI_AFFINITY_INFO_64;
+  const cpuOn = fid === PSCI_0_2_FN_CPU_ON || fid === PSCI_0_2_FN64_CPU_ON;
+  const affinityInfo = fid === PSCI_0_2_FN_AFFINITY_INFO || fid === PSCI_0_2_FN64_AFFINITY_INFO;
   if (!cpuOn && !affinityInfo) throw new Error(`RMM bug: REC ${calling.index} has a pending PSCI request with fid 0x${fid.toString(16)}`);
   // 7 status: CPU_ON accepts SUCCESS or DENIED, AFFINITY_INFO only SUCCESS
-  if (cpuOn && status !== PSCI_RETURN_SUCCESS && status !== PSCI_RETURN_DENIED) return ERROR_INPUT;
-  if (affinityInfo && status !== PSCI_RETURN_SUCCESS) return ERROR_INPUT;
+  const ret = psciRetFromReg(status);
+  if (cpuOn && ret !== PSCI_RET_SUCCESS && ret !== PSCI_RET_DENIED) return ERROR_INPUT;
+  if (affinityInfo && ret !== PSCI_RET_SUCCESS) return ERROR_INPUT;
   // 8 the host may deny CPU_ON only for a target that is off. TF-RMM (psci_complete_request)
   // completes the request before it reports this error; here, as for every failure, nothing changes.
-  if (cpuOn && status === PSCI_RETURN_DENIED && targetIsOn(rmm, target)) return ERROR_INPUT;
+  if (cpuOn && ret === PSCI_RET_DENIED && targetIsOn(rmm, target)) return ERROR_INPUT;
 
   let result: bigint;
   if (cpuOn) {
     if (targetIsOn(rmm, target)) {
-      result = PSCI_RETURN_ALREADY_ON;
-    } else if (status === PSCI_RETURN_DENIED) {
-      result = PSCI_RETURN_DENIED;
+      result = psciRetToReg(PSCI_RET_ALREADY_ON);
+    } else if (ret === PSCI_RET_DENIED) {
+      result = psciRetToReg(PSCI_RET_DENIED);
     } else {
       // psci_reset_rec: EL1h, exceptions masked, MMU off; pc = entry point, x0 = context id
       target.pc = calling.gprs[2]!;
       target.gprs[0] = calling.gprs[3]!;
       target.runnable = true;
       target.resume = "reset";
-      result = PSCI_RETURN_SUCCESS;
+      result = psciRetToReg(PSCI_RET_SUCCESS);
     }
   } else {
-    result = targetIsOn(rmm, target) ? PSCI_AFFINITY_INFO_ON : PSCI_AFFINITY_INFO_OFF;
+    result = BigInt(targetIsOn(rmm, target) ? PSCI_0_2_AFFINITY_LEVEL_ON : PSCI_0_2_AFFINITY_LEVEL_OFF);
   }
   calling.gprs[0] = result;
   calling.gprs[1] = 0n;

@@ -14,26 +14,18 @@ import {
   REC_RUN,
   RmiExitReason,
 } from "../abi/rec-params.js";
+import { ESR_ELx_EC, ESR_ELx_EC_DABT_LOW, ESR_ELx_ISV, ESR_ELx_SAS, ESR_ELx_SAS_SHIFT, ESR_ELx_SF, ESR_ELx_SRT_MASK, ESR_ELx_SRT_SHIFT, ESR_ELx_SSE, ESR_ELx_WNR, ipaFromHpfar } from "../../arch/esr.js";
 import { gran } from "../checks.js";
 import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
 import { RealmState } from "../realm.js";
 import {
-  ESR_EC_DABT_LOWER,
-  ESR_ISV_BIT,
-  ESR_SAS_SHIFT,
-  ESR_SF_BIT,
-  ESR_SRT_SHIFT,
-  ESR_SSE_BIT,
-  ESR_WNR_BIT,
   RSI_ACCEPT,
   RSI_REJECT,
   RSI_SUCCESS,
   RealmVcpu,
   emptyExit,
-  esrEc,
   exitGprsZero,
-  ipaOfHpfar,
   loadValue,
   type RecEntryInfo,
   type RecExit,
@@ -41,7 +33,7 @@ import {
 import type { Rec } from "../rec.js";
 import { nsBufferAccessible, nsBufferFound, recIsRunning } from "../rec-ops.js";
 import type { Rmm } from "../rmm.js";
-import { Ripas } from "../s2tt.js";
+import { Ripas } from "../../arch/ripas.js";
 import { ERROR_INPUT, ERROR_REC, SUCCESS, pack, RmiStatus } from "../status.js";
 
 // ---- GICv3 virtual interface (TF-RMM lib/gic/include/gic.h) ----
@@ -224,12 +216,12 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
   if (withGic && !gicStateValid(enter.gicv3Hcr, enter.gicv3Lrs, nrLrs)) return ERROR_REC;
   // 10 INJECT_SEA only after a data abort at an unprotected IPA (complete_sea_insertion)
   const last = rec.lastRun;
-  const lastIsDabt = last.esr !== 0n && esrEc(last.esr) === ESR_EC_DABT_LOWER;
+  const lastIsDabt = last.esr !== 0n && ESR_ELx_EC(last.esr) === ESR_ELx_EC_DABT_LOW;
   const injectSea = flag(enter.flags, FLAG_INJECT_SEA);
-  if (injectSea && (!lastIsDabt || realm.addrInPar(ipaOfHpfar(last.hpfar)))) return ERROR_REC;
+  if (injectSea && (!lastIsDabt || realm.addrInPar(ipaFromHpfar(last.hpfar)))) return ERROR_REC;
   // 11 EMUL_MMIO (ignored with INJECT_SEA) only after an emulatable data abort (EC DABT, ISV 1)
   const emulMmio = !injectSea && flag(enter.flags, FLAG_EMUL_MMIO);
-  if (emulMmio && (!lastIsDabt || (last.esr & ESR_ISV_BIT) === 0n)) return ERROR_REC;
+  if (emulMmio && (!lastIsDabt || (last.esr & ESR_ELx_ISV) === 0n)) return ERROR_REC;
 
   // ---- every check passed: from here the command succeeds ----
   // the host's GIC state (gic_copy_state_from_rec_entry)
@@ -244,11 +236,11 @@ function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
     // complete_mmio_emulation: a load gets enter.gprs[0] (masked to the access size,
     // sign-extended if ESR.SSE, cut to 32 bits if !ESR.SF) into Rt; loads and stores both
     // complete, PC moves past the instruction
-    const write = (last.esr & ESR_WNR_BIT) !== 0n;
-    const rt = Number((last.esr >> ESR_SRT_SHIFT) & 0x1fn);
-    const size = 1 << Number((last.esr >> ESR_SAS_SHIFT) & 3n);
+    const write = (last.esr & ESR_ELx_WNR) !== 0n;
+    const rt = Number((last.esr & ESR_ELx_SRT_MASK) >> ESR_ELx_SRT_SHIFT);
+    const size = 1 << Number((last.esr & ESR_ELx_SAS) >> ESR_ELx_SAS_SHIFT);
     if (!write && rt !== 31) {
-      const val = loadValue(enterGpr(enter, 0), size, (last.esr & ESR_SSE_BIT) !== 0n, (last.esr & ESR_SF_BIT) !== 0n);
+      const val = loadValue(enterGpr(enter, 0), size, (last.esr & ESR_ELx_SSE) !== 0n, (last.esr & ESR_ELx_SF) !== 0n);
       rec.gprs[rt] = val;
       info.mmioValue = val;
     }
