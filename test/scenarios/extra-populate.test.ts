@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import * as scenarios from "../../src/scenarios/index.js";
-import { toCInt } from "../../src/host/populate-uapi.js";
+import { toCInt } from "../../src/kvm/rmi/populate.js";
 
 describe("S22 populate edge cases (v8..v12)", () => {
   for (const series of ["v8", "v10", "v12"] as const) {

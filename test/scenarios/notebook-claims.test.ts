@@ -5,7 +5,7 @@
  */
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
-import type { SeriesId } from "../../src/host/series/index.js";
+import type { SeriesId } from "../../src/kvm/series/index.js";
 import * as scenarios from "../../src/scenarios/index.js";
 
 describe("00-quickstart", () => {
@@ -331,7 +331,7 @@ describe("N2-range-apis-arrive", () => {
   });
 
   it("addr_range_desc (v13 27/48, v14 29/44): a size equal to a block size is one block descriptor of that class; any other size the page form with CNT min(pages, 511)", async () => {
-    const { addr_range_desc } = await import("../../src/host/map-range.js");
+    const { addr_range_desc } = await import("../../src/kvm/rmi/map.js");
     const { RmiOpMemState } = await import("../../src/rmm/abi/range-desc.js");
     // SZ as each posting encodes it: v13 PAGE 3, PMD 2, PUD 1; v14 PAGE 0, PMD 1, PUD 2
     for (const [series, page, pmd, pud] of [["v13", 3n, 2n, 1n], ["v14", 0n, 1n, 2n]] as const) {
@@ -388,7 +388,7 @@ describe("N2-range-apis-arrive", () => {
 
 describe("N3-who-configures-the-realm", () => {
   it("realm_num_root_rtts for ia_bits 32..52 is the count REALM_CREATE accepts (LPA2 above 48 bits), and only that count", async () => {
-    const { realm_num_root_rtts } = await import("../../src/host/realm-create.js");
+    const { realm_num_root_rtts } = await import("../../src/kvm/rmi/realm.js");
     const { Platform } = await import("../../src/system/platform.js");
     const { encodeRealmParams } = await import("../../src/rmm/abi/realm-params.js");
     const p = Platform.create({ rmm: "1.0", paBits: 52, features: { lpa2: true, s2sz: 52 } });

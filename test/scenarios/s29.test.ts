@@ -8,7 +8,7 @@
 import { describe, it, expect } from "vitest";
 import * as scenarios from "../../src/scenarios/index.js";
 import { Host } from "../../src/host/host.js";
-import { SBSA_MEMORY_MAP } from "../../src/scenarios/extra-tracking.js";
+import { SBSA_MEMORY_MAP } from "../../src/scenarios/s29-granule-tracking.js";
 
 const smc = (h: Host, name: string) => h.trace.filter((l) => l.startsWith(`SMC_RMI_${name} `));
 

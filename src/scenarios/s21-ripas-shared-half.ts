@@ -15,13 +15,14 @@
 import { REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RmiExitReason } from "../rmm/abi/rec-params.js";
 import { RSI_CHANGE_DESTROYED } from "../rmm/realm-exec.js";
 import type { RmiCallRecord } from "../rmm/trace.js";
-import { countRmi, SHARED_40, startedRealm, type ExtraScenario } from "./extra-common.js";
+import { countRmi, SHARED_40, startedRealm } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
 function ripasExits(host: { trace: string[] }): number {
   return host.trace.filter((l) => l.includes("vcpu0 RIPAS_CHANGE")).length;
 }
 
-export const S21: ExtraScenario = {
+export const S21: ScenarioDef = {
   id: "S21",
   title: "RIPAS change for a range reaching the shared half: RMM refusal; host reject flag and -EINVAL",
   affects: ["v8", "v10", "v12"],

@@ -6,13 +6,14 @@
  * (kvm-arm.mode=nvhe), makes a virtual interrupt (the timer PPI, 27) pending for vCPU 0 and runs it.
  */
 import { Host } from "../host/host.js";
-import { kvm_realm_vhe_check, kvm_vgic_inject_irq, vgicCpu } from "../host/vgic.js";
-import { errnoName } from "../host/errno.js";
-import { RAM, type ExtraScenario } from "./extra-common.js";
+import { kvm_realm_vhe_check, kvm_vgic_inject_irq, vgicCpu } from "../kvm/vgic.js";
+import { errnoName } from "../kvm/errno.js";
+import { RAM } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
 const TIMER_PPI = 27;
 
-export const S26: ExtraScenario = {
+export const S26: ScenarioDef = {
   id: "S26",
   title: "nVHE host (kvm-arm.mode=nvhe): does a realm vCPU get its virtual interrupts?",
   affects: ["v13"],

@@ -3,12 +3,13 @@
  * kvm_vcpu_load_debug before the REC early return, kvm_arch_vcpu_put returns early for RECs
  * before kvm_vcpu_put_debug (src/host/first-run.ts). Every KVM_RUN is one load/put cycle.
  */
-import { vcpuDebugState } from "../host/first-run.js";
-import { startedRealm, type ExtraScenario } from "./extra-common.js";
+import { vcpuDebugState } from "../kvm/arm.js";
+import { startedRealm } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
 const CYCLES = 8;
 
-export const S27: ExtraScenario = {
+export const S27: ScenarioDef = {
   id: "S27",
   title: "Debug state load/put for RECs: depth after repeated KVM_RUN",
   affects: ["v14"],

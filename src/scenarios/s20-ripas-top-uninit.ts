@@ -17,15 +17,16 @@
  * attempt: one allocation (or RTT_CREATE) per unmap that tries first. Those unmaps WARN
  * (WARN_ON(rtt == PHYS_ADDR_MAX), WARN_ON(ret)): the extra WARNs are theirs, not S20's.
  */
-import type { SeriesProfile } from "../host/series/index.js";
-import { flagsOf, RAM, startedRealm, type ExtraScenario } from "./extra-common.js";
+import type { SeriesProfile } from "../kvm/series/index.js";
+import { flagsOf, RAM, startedRealm } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
 /** RTT delegations (or RTT_CREATEs) the posting's unmaps make before ripas_change needs its own, plus that one. */
 function failuresUntilRipasChange(p: SeriesProfile): number {
   return 1 + (p.privateUnmap === "rtt_data_unmap" ? 1 : 0) + (p.sharedUnmap === "rtt_unprot_unmap" ? 1 : 0);
 }
 
-export const S20: ExtraScenario = {
+export const S20: ScenarioDef = {
   id: "S20",
   title: "top_ipa read uninitialised after a RIPAS change error (-ENOMEM from a failed RTT delegation; failing RTT_CREATE)",
   affects: ["v10", "v12", "v13", "v14"],

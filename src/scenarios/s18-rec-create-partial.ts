@@ -7,9 +7,10 @@
  * Either way destroying the VM must give every REC granule back.
  */
 import { Host } from "../host/host.js";
-import { countRmi, type ExtraScenario } from "./extra-common.js";
+import { countRmi } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
-export const S18: ExtraScenario = {
+export const S18: ScenarioDef = {
   id: "S18",
   title: "Partial REC creation during activation: REC_CREATE fails for vCPU 1 of 3",
   affects: ["v12"],

@@ -10,17 +10,18 @@
  *    VMM's CAP ACTIVATE_REALM fails, the realm stays NEW and the VMM may simply retry.
  */
 import { Host } from "../host/host.js";
-import { kvm_activate_realm_cap } from "../host/lifecycle.js";
-import { errnoName } from "../host/errno.js";
-import type { StartResult } from "../host/vm.js";
-import { rdExists, type ExtraScenario } from "./extra-common.js";
+import { kvm_activate_realm_cap } from "../kvm/rmi/lifecycle.js";
+import { errnoName } from "../kvm/errno.js";
+import type { StartResult } from "../vmm/vm.js";
+import { rdExists } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
 /** What the first KVM_RUN of vCPU 0 returned during vm.start(). */
 function firstRunErrno(s: StartResult): string {
   return s.steps.find((x) => x.ioctl === "KVM_RUN(vcpu0)")?.ret ?? "(no KVM_RUN: the VMM stopped before it)";
 }
 
-export const S17: ExtraScenario = {
+export const S17: ScenarioDef = {
   id: "S17",
   title: "Activation failure semantics: no in-kernel irqchip (A), a second run after a failed activation (B)",
   affects: ["v12"],

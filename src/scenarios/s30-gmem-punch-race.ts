@@ -7,12 +7,13 @@
  * (-EAGAIN), so the refault maps the file's new page.
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
-import { kvm_gmem_punch_hole } from "../host/memslot-ops.js";
+import { kvm_gmem_punch_hole } from "../kvm/guest_memfd.js";
 import { interleave } from "../sched/sched.js";
-import type { Gen } from "../host/coop.js";
-import { countRmi, RAM, startedRealm, type ExtraScenario } from "./extra-common.js";
+import type { Gen } from "../sched/coop.js";
+import { countRmi, RAM, startedRealm } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
-export const S30: ExtraScenario = {
+export const S30: ScenarioDef = {
   id: "S30",
   title: "Private fault racing a guest_memfd hole punch (no invalidation retry in v8/v10)",
   affects: ["v8", "v10"],

@@ -14,10 +14,11 @@
  * (v14 17/44) and kvm_destroy_realm returns before kvm_free_stage2_pgd (v14 14/44): outcome "leak".
  */
 import { Host } from "../host/host.js";
-import { kvm_arch_flush_shadow_memslot } from "../host/memslot-ops.js";
-import { flagsOf, type ExtraScenario } from "./extra-common.js";
+import { kvm_arch_flush_shadow_memslot } from "../kvm/mmu.js";
+import { flagsOf } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
-export const S31: ExtraScenario = {
+export const S31: ScenarioDef = {
   id: "S31",
   title: "UB shift BIT(ia_bits - 1) on a never-created realm (memslot flush; destroy)",
   affects: ["v8", "v10", "v12", "v13"],

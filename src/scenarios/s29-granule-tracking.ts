@@ -10,11 +10,12 @@
  * trigger. Code: src/host/rmi-init.ts, src/rmm/commands/v2/tracking.ts.
  */
 import { Host } from "../host/host.js";
-import { errnoName } from "../host/errno.js";
-import { rmiUnavailableReason } from "../host/rmi-init.js";
+import { errnoName } from "../kvm/errno.js";
+import { rmiUnavailableReason } from "../kvm/rmi/init.js";
 import type { MemoryRegion } from "../platform/memory-map.js";
 import { statusName } from "../rmm/status.js";
-import { RAM, countRmi, type ExtraScenario } from "./extra-common.js";
+import { RAM, countRmi } from "./helpers.js";
+import type { ScenarioDef } from "./scenario.js";
 
 /** QEMU sbsa-ref's DRAM base: 48 MiB into a 1 GiB tracking region. */
 export const SBSA_DRAM_BASE = 0x100_4300_0000n;
@@ -47,7 +48,7 @@ function trackingCalls(host: Host): { base: string; top: string; status: string;
   return out;
 }
 
-export const S29: ExtraScenario = {
+export const S29: ScenarioDef = {
   id: "S29",
   title: "Granule-tracking alignment at init (Mathieu Poirier, v13 10/48)",
   affects: ["v13"],
