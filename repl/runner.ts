@@ -5,7 +5,7 @@
  * end the REPL when `exit` is set. All simulation work is the session's (src/commands).
  */
 import { useApp } from "ink";
-import { useEffect, useRef, type Dispatch } from "react";
+import { useEffect, useLayoutEffect, useRef, type Dispatch } from "react";
 import { BUILTIN_COMMANDS } from "../src/commands/builtin/index.js";
 import { chartSeries } from "../src/commands/builtin/inspect.js";
 import { findCommand } from "../src/commands/parser.js";
@@ -64,8 +64,9 @@ export function useCommandRunner(busy: Busy | null, { session, history, dispatch
     })();
   }, [id, line, session, history, dispatch, columns]);
 
+  // A layout effect: the abort happens in the same turn as the Ctrl-C that asked for it.
   const stopping = busy?.stopping === true;
-  useEffect(() => {
+  useLayoutEffect(() => {
     const r = running.current;
     if (stopping && r !== null && r.id === id) r.controller.abort();
   }, [stopping, id]);
