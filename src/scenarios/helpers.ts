@@ -1,5 +1,5 @@
 /** Helpers shared by the scenario modules (sNN-*.ts): realm set-up, trace counts, model flags. */
-import { Host } from "../host/host.js";
+import { Host, type HostOptions } from "../host/host.js";
 import type { SeriesId } from "../kvm/series/index.js";
 import type { CreateRealmOptions, RealmVm, StartResult } from "../vmm/vm.js";
 import type { GuestOpResult } from "../guest/guest.js";
@@ -9,9 +9,14 @@ export const RAM = 0x8000_0000n;
 /** BIT(ia_bits - 1) for the 40-bit realms the scenarios use. */
 export const SHARED_40 = 1n << 39n;
 
+/** A fresh host of `series` as the scenarios make it (PRNG seed 1), with any other Host.create options. */
+export function newHost(series: SeriesId, opts: Omit<HostOptions, "series" | "seed"> = {}): Host {
+  return Host.create({ series, seed: 1, ...opts });
+}
+
 /** A host of `series` with one realm VM (40-bit IPA, 64 MiB unless told) taken through vm.start(). */
 export function startedRealm(series: SeriesId, opts: CreateRealmOptions = {}): { host: Host; vm: RealmVm; ok: boolean; start: StartResult } {
-  const host = Host.create({ series, seed: 1 });
+  const host = newHost(series);
   const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1, ...opts });
   const start = vm.start();
   return { host, vm, ok: start.ok, start };
@@ -55,7 +60,7 @@ export function notesOnly(id: string, title: string, notes: string[], why = "is 
     title,
     affects: [],
     run(series, mk) {
-      const host = Host.create({ series, seed: 1 });
+      const host = newHost(series);
       const rec = mk(host);
       rec.notes.push(`${id} ${why}: ${title.toLowerCase()}; nothing was run.`, ...notes);
       rec.data.simulatable = false;

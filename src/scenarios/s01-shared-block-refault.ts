@@ -1,3 +1,8 @@
+/**
+ * S01: Suzuki's refault (v8 20/43). The VMM touches page P (4 KiB backing), P is shared and mapped,
+ * then the rest of its 2 MiB block is shared and collapsed into one huge page; records how a shared
+ * touch of Q, elsewhere in the block, ends and Q's entry.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, SHARED_40, started } from "./helpers.js";
 

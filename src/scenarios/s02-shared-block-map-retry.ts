@@ -1,20 +1,24 @@
-import { Host } from "../host/host.js";
+/**
+ * S02: v14 29/44 map paths (addr_range_desc's PMD block descriptor). A THP-backed 2 MiB shared
+ * block after a share (tables exist down to L2); on v14 also realm_map_ipa of a 2 MiB block where
+ * no table exists down to L2, against the post-v14 profile that creates one level at a time
+ * (rangeMapCreatesOneLevel).
+ */
+import type { ProfileOverrides } from "../kvm/series/index.js";
 import { runSync } from "../sched/coop.js";
 import { errnoName } from "../kvm/errno.js";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, realm_map_ipa } from "../kvm/rmi/map.js";
 import { topup_memcache } from "../kvm/rmi/ripas.js";
 import type { ScenarioDef } from "./scenario.js";
-import { RAM, SHARED_40 } from "./helpers.js";
+import { RAM, SHARED_40, newHost } from "./helpers.js";
 
 export const S02: ScenarioDef = {
   id: "S02",
   title: "v14 map paths build tables down to L3: with a 2 MiB block descriptor the retry fails (Suzuki, v14 29/44)",
   affects: ["v14"],
   run(series, mk) {
-    const one = (overrides?: Parameters<typeof Host.create>[0]["overrides"]) => {
-      const hostOpts: Parameters<typeof Host.create>[0] = { series, seed: 1 };
-      if (overrides !== undefined) hostOpts.overrides = overrides;
-      const host = Host.create(hostOpts);
+    const one = (overrides?: ProfileOverrides) => {
+      const host = newHost(series, { overrides });
       const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1, forcePte: false, thp: true });
       vm.start();
       const B = RAM + (8n << 20n); // 2 MiB aligned, no shared tables yet
@@ -35,8 +39,8 @@ export const S02: ScenarioDef = {
       rec.notes.push(`RTT granules for the 2 MiB block: v14 ${a.rtts}, post-v14 (one level at a time) ${b.rtts}`);
       // No table down to L2: realm_map_ipa of a 2 MiB THP at a 1 GiB shared region the share never
       // touched, twice (a fault and its refault), as user_mem_abort would call it.
-      const noTables = (overrides?: Parameters<typeof Host.create>[0]["overrides"]) => {
-        const h = Host.create(overrides === undefined ? { series, seed: 1 } : { series, seed: 1, overrides });
+      const noTables = (overrides?: ProfileOverrides) => {
+        const h = newHost(series, { overrides });
         const v = h.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1, forcePte: false, thp: true });
         v.start();
         const k = v.kvm;

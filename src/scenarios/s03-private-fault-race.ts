@@ -1,3 +1,8 @@
+/**
+ * S03: Every interleaving (up to two preemptions) of two vCPUs faulting on one private page,
+ * summarised by outcome; then a fault whose guest_memfd page the RMM refuses to delegate, which the
+ * posting takes for a race.
+ */
 import { explore } from "../sched/sched.js";
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, started } from "./helpers.js";

@@ -1,3 +1,7 @@
+/**
+ * S04: Two vCPUs fault on one shared page, both reaching the map call before either maps; on the
+ * RMM v2.0 postings also against an RMM that answers the second RTT_UNPROT_MAP with ERROR_RTT(3).
+ */
 import type { Host } from "../host/host.js";
 import type { SeriesId } from "../kvm/series/index.js";
 import type { RealmVm } from "../vmm/vm.js";

@@ -1,3 +1,7 @@
+/**
+ * S05: A read fault on a shared page nothing has mapped yet. Trigger B of the catalogue
+ * (MAP_PRIVATE zero-page aliasing) is not modelled.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, SHARED_40, started } from "./helpers.js";
 

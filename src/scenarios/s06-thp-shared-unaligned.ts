@@ -1,3 +1,6 @@
+/**
+ * S06: A write at an unaligned IPA inside a shared 2 MiB block, with THP backing on and off.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, SHARED_40, started } from "./helpers.js";
 

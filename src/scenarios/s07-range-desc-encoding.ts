@@ -1,7 +1,10 @@
-import { Host } from "../host/host.js";
+/**
+ * S07: A private fault, then a private unmap whose RTT_DATA_UNMAP descriptor the posting decodes;
+ * on RMM v2.0 also against an RMM with the other SZ convention.
+ */
 import { descSizeCode, level_to_size } from "../kvm/rmi/range.js";
 import type { ScenarioDef } from "./scenario.js";
-import { RAM } from "./helpers.js";
+import { RAM, newHost } from "./helpers.js";
 
 export const S07: ScenarioDef = {
   id: "S07",
@@ -9,9 +12,7 @@ export const S07: ScenarioDef = {
   affects: ["v13"],
   run(series, mk) {
     const go = (overrides?: { rmmDescConvention: "bet1" | "inverted" }) => {
-      const hostOpts: Parameters<typeof Host.create>[0] = { series, seed: 1 };
-      if (overrides !== undefined) hostOpts.overrides = overrides;
-      const host = Host.create(hostOpts);
+      const host = newHost(series, { overrides });
       const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1 });
       vm.start();
       const X = RAM + (8n << 20n);

@@ -1,3 +1,7 @@
+/**
+ * S08: realm_map_protected of a 4 MiB folio with its second chunk failing: what the unwind
+ * undelegates, what stays delegated, which page gets pinned.
+ */
 import { GranuleState } from "../rmm/granule.js";
 import { runSync } from "../sched/coop.js";
 import { errnoName } from "../kvm/errno.js";

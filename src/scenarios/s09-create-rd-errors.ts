@@ -1,15 +1,20 @@
+/**
+ * S09: Realm creation with the step each posting's error path follows made to fail (REC_AUX_COUNT,
+ * REALM_CREATE, the PGD's range delegate), then the VM destroyed: errno, realm state, PGD granules
+ * left delegated.
+ */
 import { GranuleState } from "../rmm/granule.js";
-import { Host } from "../host/host.js";
 import { errnoName } from "../kvm/errno.js";
 import { kvm_create_realm, realm_ensure_created } from "../kvm/rmi/realm.js";
 import type { ScenarioDef } from "./scenario.js";
+import { newHost } from "./helpers.js";
 
 export const S09: ScenarioDef = {
   id: "S09",
   title: "realm_create_rd error paths: v8 r unset, v13 uninitialised i, v14 whole-PGD undelegate after a partial delegate",
   affects: ["v8", "v13", "v14"],
   run(series, mk) {
-    const host = Host.create({ series, seed: 1 });
+    const host = newHost(series);
     const rec = mk(host);
     const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
     const k = vm.kvm;

@@ -1,3 +1,7 @@
+/**
+ * S10: Two vCPUs fault in one 2 MiB region without an L3 RTT; both allocate and delegate an RTT
+ * before either creates it, so the second RTT_CREATE finds the table there.
+ */
 import { interleave } from "../sched/sched.js";
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, started } from "./helpers.js";

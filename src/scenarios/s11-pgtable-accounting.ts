@@ -1,3 +1,6 @@
+/**
+ * S11: kvm_account_pgtable_pages after a fault and after the VM is destroyed.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, started } from "./helpers.js";
 

@@ -1,3 +1,7 @@
+/**
+ * S12: 16 MiB of touched pages torn down: the longest run of unmap steps without cond_resched, and
+ * the cond_resched calls made for a caller that may not block.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, started } from "./helpers.js";
 

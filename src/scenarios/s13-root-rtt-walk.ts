@@ -1,3 +1,7 @@
+/**
+ * S13: A realm destroyed after start: the model flags every former root RTT page
+ * kvm_free_stage2_pgd walks as a stage-2 table.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { started } from "./helpers.js";
 

@@ -1,3 +1,7 @@
+/**
+ * S15: A realm with four private pages and one shared page destroyed: the unmap and RTT_DESTROY
+ * calls its teardown makes.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, SHARED_40, started } from "./helpers.js";
 

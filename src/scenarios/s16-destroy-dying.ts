@@ -1,3 +1,7 @@
+/**
+ * S16: REALM_DESTROY fails during the VM's destruction: the state the VM is left in and whether its
+ * VMID is still held.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { started } from "./helpers.js";
 

@@ -9,11 +9,10 @@
  *    `state >= ACTIVE` returns 0 and the run fails in kvm_rec_pre_enter (-EINVAL). v8/v10: the
  *    VMM's CAP ACTIVATE_REALM fails, the realm stays NEW and the VMM may simply retry.
  */
-import { Host } from "../host/host.js";
 import { kvm_activate_realm_cap } from "../kvm/rmi/lifecycle.js";
 import { errnoName } from "../kvm/errno.js";
 import type { StartResult } from "../vmm/vm.js";
-import { rdExists } from "./helpers.js";
+import { rdExists, newHost } from "./helpers.js";
 import type { ScenarioDef } from "./scenario.js";
 
 /** What the first KVM_RUN of vCPU 0 returned during vm.start(). */
@@ -26,7 +25,7 @@ export const S17: ScenarioDef = {
   title: "Activation failure semantics: no in-kernel irqchip (A), a second run after a failed activation (B)",
   affects: ["v12"],
   run(series, mk) {
-    const host = Host.create({ series, seed: 1 });
+    const host = newHost(series);
     const rec = mk(host);
     // A: userspace irqchip.
     const a = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, irqchip: false });

@@ -6,8 +6,7 @@
  * kvm_arm_vcpu_finalize -> kvm_create_rec): the VMM sees that ioctl fail, the realm stays NEW.
  * Either way destroying the VM must give every REC granule back.
  */
-import { Host } from "../host/host.js";
-import { countRmi } from "./helpers.js";
+import { countRmi, newHost } from "./helpers.js";
 import type { ScenarioDef } from "./scenario.js";
 
 export const S18: ScenarioDef = {
@@ -15,7 +14,7 @@ export const S18: ScenarioDef = {
   title: "Partial REC creation during activation: REC_CREATE fails for vCPU 1 of 3",
   affects: ["v12"],
   run(series, mk) {
-    const host = Host.create({ series, seed: 1 });
+    const host = newHost(series);
     const rec = mk(host);
     const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 3 });
     host.inject({ rmi: "REC_CREATE", nth: 2, status: "RMI_ERROR_INPUT" });

@@ -1,12 +1,17 @@
-import { Host } from "../host/host.js";
+/**
+ * S19: RTT_INIT_RIPAS over the populated image (initRipasAfterPopulate): the RMM answers ERROR_RTT
+ * at the map level; on RMM v2.0 (which accepts it) a variant RMM that answers ERROR_RTT at level 3
+ * for each populated page.
+ */
 import type { ScenarioDef } from "./scenario.js";
+import { newHost } from "./helpers.js";
 
 export const S19: ScenarioDef = {
   id: "S19",
   title: "INIT_RIPAS over memory that is already populated",
   affects: ["v8", "v10", "v12"],
   run(series, mk) {
-    const host = Host.create({ series, seed: 1 });
+    const host = newHost(series);
     const rec = mk(host);
     const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1, image: 16n << 20n, initRipasAfterPopulate: true });
     const s = vm.start();
@@ -20,7 +25,7 @@ export const S19: ScenarioDef = {
     if (host.platform.abi === "2.0") {
       // The v2.0 RMM accepts INIT_RIPAS over populated (ASSIGNED) entries, so the v13 hack is never
       // reached. Variant: an RMM that still answers ERROR_RTT at level 3 for each populated page.
-      const h2 = Host.create({ series, seed: 1 });
+      const h2 = newHost(series);
       const vm2 = h2.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1, image: 16n << 20n });
       h2.inject({ rmi: "RTT_INIT_RIPAS", status: "RMI_ERROR_RTT", index: 3, count: 4096 });
       const s2 = vm2.start();

@@ -15,7 +15,7 @@
  *   level 3 (KVM_BUG_ON, then the RMI status returned as a page count).
  * Not run: the v12 `int` byte count for >= 2 GiB (needs a 2 GiB populate), the v13/v14 wrap.
  */
-import { Host } from "../host/host.js";
+import type { Host } from "../host/host.js";
 import { profileOf, type SeriesId } from "../kvm/series/index.js";
 import { kvm_init_ipa_range_realm } from "../kvm/rmi/ripas.js";
 import { kvm_create_realm } from "../kvm/rmi/realm.js";
@@ -23,7 +23,7 @@ import { kvm_arm_rmi_populate, kvm_populate_realm, VmmBuffer } from "../kvm/rmi/
 import { errnoName } from "../kvm/errno.js";
 import { populate } from "../vmm/populate.js";
 import type { RealmVm } from "../vmm/vm.js";
-import { RAM, rdExists } from "./helpers.js";
+import { RAM, rdExists, newHost } from "./helpers.js";
 import type { Recorder, ScenarioDef } from "./scenario.js";
 
 const IMAGE = 64 * 1024;
@@ -68,7 +68,7 @@ function populateImage(vm: RealmVm, bytes: Uint8Array, measureFlag: number, srcV
 
 /** v8..v12 (RMM v1.0): the uAPI flags passed to the RMM, an unaligned source_uaddr, size 0. */
 function runRmm10(series: SeriesId, mk: (host: Host) => Recorder): { host: Host; rec: Recorder } {
-  const host = Host.create({ series, seed: 1 });
+  const host = newHost(series);
   const rec = mk(host);
   const x = host.profile;
   const img = image();
@@ -109,7 +109,7 @@ function runRmm10(series: SeriesId, mk: (host: Host) => Recorder): { host: Host;
 
 /** v13/v14 (RMM v2.0): size 0 (WARN), double populate, RTT_DATA_MAP_INIT at L3 -> KVM_BUG_ON. */
 function runRmm20(series: SeriesId, mk: (host: Host) => Recorder): { host: Host; rec: Recorder } {
-  const host = Host.create({ series, seed: 1 });
+  const host = newHost(series);
   const rec = mk(host);
   const vm = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1, image: 0n });
   const k = vm.kvm;

@@ -1,3 +1,7 @@
+/**
+ * S23: The undelegate of a private page fails in the private unmap of a share: the page's refcount
+ * and leaked state.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, started } from "./helpers.js";
 

@@ -1,3 +1,7 @@
+/**
+ * S24: Three cycles of fault, share (private unmap) and unshare on one private page: the
+ * guest_memfd page's reference count.
+ */
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, started } from "./helpers.js";
 

@@ -1,3 +1,7 @@
+/**
+ * S25: A: vCPU 0 powers the system off, then vCPU 1 enters its REC. B: vCPU 0 turns vCPU 1 on with
+ * CPU_ON and vCPU 1 runs KVM_RUN as soon as KVM marks it on, before or after the PSCI completion.
+ */
 import { psciOps, realmMpidr } from "../guest/guest.js";
 import { interleave } from "../sched/sched.js";
 import { errnoName } from "../kvm/errno.js";

@@ -5,10 +5,9 @@
  * refuses realm support on nVHE (src/host/vgic.ts). The scenario boots a realm on an nVHE host
  * (kvm-arm.mode=nvhe), makes a virtual interrupt (the timer PPI, 27) pending for vCPU 0 and runs it.
  */
-import { Host } from "../host/host.js";
 import { kvm_realm_vhe_check, kvm_vgic_inject_irq, vgicCpu } from "../kvm/vgic.js";
 import { errnoName } from "../kvm/errno.js";
-import { RAM } from "./helpers.js";
+import { RAM, newHost } from "./helpers.js";
 import type { ScenarioDef } from "./scenario.js";
 
 const TIMER_PPI = 27;
@@ -18,7 +17,7 @@ export const S26: ScenarioDef = {
   title: "nVHE host (kvm-arm.mode=nvhe): does a realm vCPU get its virtual interrupts?",
   affects: ["v13"],
   run(series, mk) {
-    const host = Host.create({ series, seed: 1, kvmArmMode: "nvhe" });
+    const host = newHost(series, { kvmArmMode: "nvhe" });
     const rec = mk(host);
     const sup = kvm_realm_vhe_check(host);
     if (sup !== 0) {

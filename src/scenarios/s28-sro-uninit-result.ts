@@ -1,7 +1,10 @@
-import { Host } from "../host/host.js";
+/**
+ * S28: The v14 10/44 SRO engine: a realm start with uninitialised reads poisoned (ret on the
+ * MEMREQ NONE path), the stale reads of a plain run, and the donation unit sizes with folded levels.
+ */
 import { level_to_size } from "../kvm/rmi/range.js";
 import type { ScenarioDef } from "./scenario.js";
-import { started } from "./helpers.js";
+import { started, newHost } from "./helpers.js";
 
 export const S28: ScenarioDef = {
   id: "S28",
@@ -10,7 +13,7 @@ export const S28: ScenarioDef = {
   run(series, mk) {
     const plain = started(series);
     const flagged = plain.vm.kvm.flags.filter((f) => f.startsWith("S28")).length;
-    const host = Host.create({ series, seed: 1, poisonUninit: true });
+    const host = newHost(series, { poisonUninit: true });
     const rec = mk(host);
     const vm = host.createRealm({ ipaBits: 40, memory: 64n << 20n, vcpus: 1 });
     const s = vm.start();

@@ -9,12 +9,12 @@
  * ask. A control run with DRAM at 0x8000_0000 (1 GiB aligned) shows that the start address is the
  * trigger. Code: src/host/rmi-init.ts, src/rmm/commands/v2/tracking.ts.
  */
-import { Host } from "../host/host.js";
+import type { Host } from "../host/host.js";
 import { errnoName } from "../kvm/errno.js";
 import { rmiUnavailableReason } from "../kvm/rmi/init.js";
 import type { MemoryRegion } from "../platform/memory-map.js";
 import { statusName } from "../rmm/status.js";
-import { RAM, countRmi } from "./helpers.js";
+import { RAM, countRmi, newHost } from "./helpers.js";
 import type { ScenarioDef } from "./scenario.js";
 
 /** QEMU sbsa-ref's DRAM base: 48 MiB into a 1 GiB tracking region. */
@@ -53,7 +53,7 @@ export const S29: ScenarioDef = {
   title: "Granule-tracking alignment at init (Mathieu Poirier, v13 10/48)",
   affects: ["v13"],
   run(series, mk) {
-    const host = Host.create({ series, seed: 1, memoryMap: SBSA_MEMORY_MAP });
+    const host = newHost(series, { memoryMap: SBSA_MEMORY_MAP });
     const rec = mk(host);
     rec.data.dramBase = `0x${SBSA_DRAM_BASE.toString(16)}`;
     rec.data.rmiInit = errnoName(host.rmiInit);
@@ -89,7 +89,7 @@ export const S29: ScenarioDef = {
     }
     // Control: the same posting with DRAM on a tracking-region boundary (the default map).
     if (host.profile.memoryTrackingCheck !== "none") {
-      const control = Host.create({ series, seed: 1 });
+      const control = newHost(series);
       rec.otherRunWarns += control.warnCount;
       rec.data.alignedDram = { dramBase: "0x80000000", rmiInit: errnoName(control.rmiInit), trackingGet: countRmi(control, "GRANULE_TRACKING_GET") };
     }

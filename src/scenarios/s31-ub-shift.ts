@@ -13,9 +13,8 @@
  * v14 has no UB here, but B's PGD is never freed: kvm_realm_uninit_stage2 returns unless ACTIVE
  * (v14 17/44) and kvm_destroy_realm returns before kvm_free_stage2_pgd (v14 14/44): outcome "leak".
  */
-import { Host } from "../host/host.js";
 import { kvm_arch_flush_shadow_memslot } from "../kvm/mmu.js";
-import { flagsOf } from "./helpers.js";
+import { flagsOf, newHost } from "./helpers.js";
 import type { ScenarioDef } from "./scenario.js";
 
 export const S31: ScenarioDef = {
@@ -23,7 +22,7 @@ export const S31: ScenarioDef = {
   title: "UB shift BIT(ia_bits - 1) on a never-created realm (memslot flush; destroy)",
   affects: ["v8", "v10", "v12", "v13"],
   run(series, mk) {
-    const host = Host.create({ series, seed: 1 });
+    const host = newHost(series);
     const rec = mk(host);
     const a = host.createRealm({ ipaBits: 40, memory: 16n << 20n, vcpus: 1 });
     kvm_arch_flush_shadow_memslot(a.kvm, 0);
