@@ -41,6 +41,24 @@ export const RMI_FNUM_MAX = 0x24f;
 
 const NO_REGS: bigint[] = [];
 
+const STD_BASE_N = BigInt(SMC64_STD_BASE);
+/** The last function ID of the SMC64 standard range this table looks up (fnum 0xffff). */
+const STD_LAST_N = STD_BASE_N + 0xffffn;
+const TWO_64 = 1n << 64n;
+
+/** A register value wrapped to 64 bits (no new bigint when it already fits). */
+function u64(v: bigint): bigint {
+  return v >= 0n && v < TWO_64 ? v : BigInt.asUintN(64, v);
+}
+
+/** x0 as a bigint: each packed status (< 2^16) made once. */
+const X0_BIGINT: bigint[] = [];
+function x0Reg(x0: number): bigint {
+  let b = X0_BIGINT[x0];
+  if (b === undefined) X0_BIGINT[x0] = b = BigInt(x0);
+  return b;
+}
+
 /** The first `n` argument registers as a list (a fresh array; NO_REGS when n is 0). */
 function argList(n: number, x1: bigint, x2: bigint, x3: bigint, x4: bigint, x5: bigint, x6: bigint): bigint[] {
   switch (n) {
@@ -74,6 +92,8 @@ export class Rmm {
   /** VMIDs in use (v1.0: given by the host in RealmParams). */
   readonly vmids = new Set<number>();
   readonly table: Map<number, RmiCommand>;
+  /** The table as an array indexed by fnum (the SMC entry's lookup). */
+  private readonly byFnum: (RmiCommand | undefined)[] = [];
   readonly trace = new RmiTrace();
   /** Output registers x1..x4 of the current call. */
   out1 = 0n;
@@ -101,6 +121,8 @@ export class Rmm {
     if (this.abi !== "1.0" && this.abi !== "2.0") throw new RangeError(`rmm: expected "1.0" or "2.0", got ${String(this.abi)}`);
     this.features = { ...defaultFeatures(machine.paBits), ...opts.features };
     this.table = buildTable(ALL_COMMANDS, this.abi, opts.v1Compat ?? false);
+    const top = Math.max(...this.table.keys());
+    for (let f = 0; f <= top; f++) this.byFnum.push(this.table.get(f));
     this.v1Compat = this.abi === "2.0" && opts.v1Compat === true;
     this.trace.enabled = opts.trace ?? true;
     this.active = this.abi === "1.0";
@@ -144,9 +166,18 @@ export class Rmm {
 
   /** SMCCC entry: returns [x0, x1, x2, x3, x4]. Unknown RMI function IDs give SMC_UNKNOWN. */
   smc(fid: bigint, args: readonly bigint[]): bigint[] {
-    const f = BigInt.asUintN(64, fid);
-    const fnum = Number(f - BigInt(SMC64_STD_BASE));
-    const cmd = f >= BigInt(SMC64_STD_BASE) && fnum <= 0xffff ? this.table.get(fnum) : undefined;
+    const a = (i: number) => u64(args[i] ?? 0n);
+    return this.smcRegs(u64(fid), a(0), a(1), a(2), a(3), a(4), a(5));
+  }
+
+  /**
+   * SMCCC entry with the function ID and X1..X6 already 64-bit register values (what `smc` and
+   * `Platform.smc` make of their arguments): returns a fresh [x0, x1, x2, x3, x4].
+   */
+  smcRegs(f: bigint, x1: bigint, x2: bigint, x3: bigint, x4: bigint, x5: bigint, x6: bigint): bigint[] {
+    // fnum = f - SMC64_STD_BASE when f is in the standard range (f < 2^53 there: Number is exact)
+    const fnum = f >= STD_BASE_N && f <= STD_LAST_N ? Number(f) - SMC64_STD_BASE : -1;
+    const cmd = fnum >= 0 && fnum < this.byFnum.length ? this.byFnum[fnum] : undefined;
     if (cmd === undefined) {
       if (this.trace.wanted) {
         const name = fnum >= RMI_FNUM_MIN && fnum <= RMI_FNUM_MAX ? `RMI_UNKNOWN_${fnum.toString(16)}` : `SMC_${f.toString(16)}`;
@@ -154,9 +185,8 @@ export class Rmm {
       }
       return [SMC_UNKNOWN, 0n, 0n, 0n, 0n];
     }
-    const a = (i: number) => BigInt.asUintN(64, args[i] ?? 0n);
-    const x0 = this.call(cmd, a(0), a(1), a(2), a(3), a(4), a(5));
-    return [BigInt(x0), this.out1, this.out2, this.out3, this.out4];
+    const x0 = this.call(cmd, x1, x2, x3, x4, x5, x6);
+    return [x0Reg(x0), this.out1, this.out2, this.out3, this.out4];
   }
 
   fid(name: string): bigint {

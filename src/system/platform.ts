@@ -51,6 +51,14 @@ export interface GranuleInfo {
   recIndex?: number;
 }
 
+const TWO_64 = 1n << 64n;
+
+/** Register `i` of `smc`: a bigint wrapped to 64 bits, or a safe integer as a signed register value. */
+function smcReg(i: number, v: unknown): bigint {
+  if (typeof v === "bigint") return v >= 0n && v < TWO_64 ? v : BigInt.asUintN(64, v);
+  return requireReg(`x${i}`, v);
+}
+
 const PLATFORM_OPTIONS = ["rmm", "memoryMap", "paBits", "features", "v1Compat", "trace", "progress", "startActive"];
 
 /**
@@ -147,10 +155,31 @@ export class Platform {
     return this.machine.ns;
   }
 
-  /** SMCCC call: returns [x0, x1, x2, x3, x4]. Bad arguments give the RMM's status, never a throw. */
-  smc(fid: bigint, ...args: bigint[]): bigint[] {
-    const f = requireReg("fid", fid);
-    return this.rmm.smc(f, args.map((a, i) => (typeof a === "bigint" ? BigInt.asUintN(64, a) : requireReg(`x${i + 1}`, a))));
+  /**
+   * SMCCC call: returns [x0, x1, x2, x3, x4]. Bad register values give the RMM's status, never a
+   * throw; a register that is not a bigint or a safe integer is misuse (a TypeError naming it).
+   */
+  smc(fid: bigint, ...args: bigint[]): bigint[];
+  smc(fid: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown, a6?: unknown): bigint[] {
+    // Fixed parameters instead of a rest array, and no new bigint for a value that is already a
+    // 64-bit register value: the raw ABI costs what the typed wrappers cost (issue 14).
+    const n = arguments.length;
+    if (n > 7) {
+      // more registers than X1..X6: each is still checked, as given, before the call
+      const rest = Array.prototype.slice.call(arguments, 1) as unknown[];
+      const f = requireReg("fid", fid);
+      return this.rmm.smc(f, rest.map((a, i) => smcReg(i + 1, a)));
+    }
+    const f = typeof fid === "bigint" && fid >= 0n && fid < TWO_64 ? fid : requireReg("fid", fid);
+    return this.rmm.smcRegs(
+      f,
+      n > 1 ? smcReg(1, a1) : 0n,
+      n > 2 ? smcReg(2, a2) : 0n,
+      n > 3 ? smcReg(3, a3) : 0n,
+      n > 4 ? smcReg(4, a4) : 0n,
+      n > 5 ? smcReg(5, a5) : 0n,
+      n > 6 ? smcReg(6, a6) : 0n,
+    );
   }
 
   /** Function ID of an RMI command by spec name ("RMI_RTT_CREATE") or wrapper name ("rttCreate"). */
