@@ -11,6 +11,7 @@
  * page of contents (sparse physical memory) - that is the realm's data, not the model's overhead.
  */
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Host } from "../../src/index.js";
 import { heapUsed, type Figure } from "./harness.js";
@@ -146,9 +147,10 @@ export function faultRun(o: FaultRunOptions): FaultRunResult {
   return res;
 }
 
-/** Run one fault-in in a child node (fresh heap, --expose-gc). */
-export function faultRunChild(o: FaultRunOptions, heapMiB = 4096): FaultRunResult {
-  const child = fileURLToPath(new URL("./fault-child.js", import.meta.url));
+const OWN_CHILD = fileURLToPath(new URL("./fault-child.js", import.meta.url));
+
+/** Run one fault-in in a child node (fresh heap, --expose-gc); `child`: another build's fault-child.js. */
+export function faultRunChild(o: FaultRunOptions, heapMiB = 4096, child = OWN_CHILD): FaultRunResult {
   const r = spawnSync(process.execPath, ["--expose-gc", `--max-old-space-size=${heapMiB}`, child, JSON.stringify(o)], {
     encoding: "utf8",
     maxBuffer: 1 << 24,
@@ -175,6 +177,24 @@ export function faultRunBest(o: FaultRunOptions, n = 2, heapMiB = 4096): FaultRu
 
 const spread = (r: { ms: number; slowestMs?: number }) => (r.slowestMs !== undefined && r.slowestMs !== r.ms ? ` (best of 2; the other run ${fmtMs(r.slowestMs)})` : "");
 
+/**
+ * This build and the baseline build side by side: `n` runs of each, alternating (this, baseline,
+ * this, baseline...) so that a change in the machine's load falls on both; the best of each.
+ */
+export function faultRunPair(o: FaultRunOptions, baselineChild: string, n = 2): { cur: FaultRunResult & { slowestMs?: number }; base: FaultRunResult & { slowestMs?: number } } {
+  const cur: FaultRunResult[] = [];
+  const base: FaultRunResult[] = [];
+  for (let i = 0; i < n; i++) {
+    cur.push(faultRunChild(o));
+    base.push(faultRunChild(o, 4096, baselineChild));
+  }
+  const best = (runs: FaultRunResult[]) => {
+    const ok = runs.filter((r) => !r.error).sort((a, b) => a.ms - b.ms);
+    return ok.length === 0 ? runs[0]! : { ...ok[0]!, slowestMs: ok[ok.length - 1]!.ms };
+  };
+  return { cur: best(cur), base: best(base) };
+}
+
 /** Can Host.create build this posting yet (v13/v14 are being added)? */
 export function seriesWorks(series: string): string | undefined {
   try {
@@ -191,8 +211,12 @@ export function seriesWorks(series: string): string | undefined {
 
 const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
-/** Fault-in figures: v12 (and v14 when the host has it), heap per granule, scaling, teardown, 16 GiB. */
-export function benchFault(opts: { big?: boolean } = {}): Figure[] {
+/**
+ * Fault-in figures: v12 (and v14 when the host has it), heap per granule, scaling, teardown, 16 GiB.
+ * With `baseline` (a build from baseline.ts), each 1 GiB run alternates with the same run of the
+ * baseline build, and a figure per run gives the ratio this / baseline.
+ */
+export function benchFault(opts: { big?: boolean; baseline?: { name: string; dir: string } } = {}): Figure[] {
   const figs: Figure[] = [];
   const runs: FaultRunResult[] = [];
   const fail = (r: FaultRunResult, name: string) => {
@@ -201,16 +225,27 @@ export function benchFault(opts: { big?: boolean } = {}): Figure[] {
   const postings: string[] = ["v12"];
   const v14 = seriesWorks("v14");
   if (v14 === undefined) postings.push("v14");
+  const baseChild = opts.baseline === undefined ? undefined : join(opts.baseline.dir, "dist", "test", "bench", "fault-child.js");
+  // one 1 GiB figure: alone (best of 2), or alternating with the baseline (best of 2 each) and the ratio
+  const best1g = (series: string, mode: FaultRunOptions["mode"]) => {
+    const o: FaultRunOptions = { series, mib: 1024, mode };
+    if (baseChild === undefined) return faultRunBest(o);
+    const { cur, base } = faultRunPair(o, baseChild);
+    const name = `${series} 1 GiB fault-in, ${mode === "lean" ? "trace/series off" : "host defaults"}: this / baseline ${opts.baseline!.name}`;
+    if (cur.error || base.error) figs.push({ name, value: NaN, unit: "", note: `not measured: ${cur.error ?? base.error}` });
+    else figs.push({ name, value: cur.faultsPerSec / base.faultsPerSec, unit: "x", target: { value: 1, better: "higher" }, note: `${cur.faultsPerSec.toFixed(0)} vs ${base.faultsPerSec.toFixed(0)} faults/s, runs alternating, best of 2 each` });
+    return cur;
+  };
   for (const series of postings) {
     const rmm = series === "v14" ? "RMM 2.0" : "RMM 1.0";
-    const d = faultRunBest({ series, mib: 1024, mode: "default" });
+    const d = best1g(series, "default");
     runs.push(d);
     if (d.error) fail(d, `${series} fault-in 1 GiB`);
     else {
       figs.push({ name: `${series} (${rmm}) 1 GiB fault-in, host defaults, invariants off`, value: d.faultsPerSec, unit: "faults/s", target: { value: 250_000, better: "higher" }, note: `${d.faults} faults in ${fmtMs(d.ms)}, ${(d.rmiCalls / d.faults).toFixed(2)} RMI calls/fault; trace + time series on${spread(d)}` });
       figs.push({ name: `${series} heap per mapped granule, host defaults`, value: d.heapPerGranule, unit: "B", target: { value: 100, better: "lower" }, note: `the ordered trace and a time-series sample per step; +${d.arrayBuffersPerGranule.toFixed(0)} B typed arrays` });
     }
-    const l = faultRunBest({ series, mib: 1024, mode: "lean" });
+    const l = best1g(series, "lean");
     runs.push(l);
     if (l.error) fail(l, `${series} fault-in 1 GiB (lean)`);
     else {
