@@ -32,8 +32,8 @@ export { rttTree, rttWalkPath, formatRttTree, formatRttWalkPath, formatSize, typ
 export * as rttOps from "./rmm/rtt-ops.js";
 export { Prng } from "./arch/prng.js";
 export { Host, type HostOptions, type HostStats, type WarnRecord } from "./host/host.js";
-export { RealmVm, type CreateRealmOptions, type TouchResult, type TouchOutcome, type StartResult } from "./host/vm.js";
-export { PROFILES, availableSeries, profileOf, SERIES_IDS, type SeriesId, type SeriesProfile } from "./host/series/index.js";
+export { RealmVm, type CreateRealmOptions, type TouchResult, type TouchOutcome, type StartResult } from "./vmm/vm.js";
+export { PROFILES, availableSeries, profileOf, SERIES_IDS, type SeriesId, type SeriesProfile } from "./kvm/series/index.js";
 export * as scenarios from "./scenarios/index.js";
 export type { ScenarioResult, ScenarioInfo, ScenarioOutcome } from "./scenarios/index.js";
 export { FaultInjector, describeRule, type FaultRule } from "./faults/inject.js";
@@ -46,5 +46,5 @@ export * as campaigns from "./explore/index.js";
 export { HOST_SNAPSHOT_VERSION, type HostSnapshot } from "./host/snapshot.js";
 export { GuestVm, GuestCpu, psciOps, realmMpidr, type GuestOp, type GuestOpResult, type GuestOpRecord } from "./guest/guest.js";
 export { sequentialWorkload, randomWorkload, bootWorkload } from "./guest/workloads.js";
-export { realm_num_root_rtts } from "./host/realm-create.js";
+export { realm_num_root_rtts } from "./kvm/rmi/realm.js";
 export { RmiMemCategory, RmiTrackingRegionState, TRACKING_REGION_SIZE, L0GPT_SIZE } from "./rmm/commands/v2/tracking.js";

@@ -14,5 +14,5 @@ export { Args, UsageError, usage, type CommandSpec, type ArgSpec, type OptSpec, 
 /** Seeds are integers in [0, SEED_MAX] (the PRNG has 32 bits of state). */
 export { SEED_MAX } from "../host/host.js";
 /** The postings `new --series` takes (src/host/series). */
-export { SERIES_IDS as SERIES } from "../host/series/index.js";
+export { SERIES_IDS as SERIES } from "../kvm/series/index.js";
 export { runScript, type ScriptOptions, type ScriptReport } from "./script.js";

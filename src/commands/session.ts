@@ -6,8 +6,8 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { checkSeed, Host } from "../host/host.js";
-import { SERIES_IDS, type SeriesId } from "../host/series/index.js";
-import type { RealmVm } from "../host/vm.js";
+import { SERIES_IDS, type SeriesId } from "../kvm/series/index.js";
+import type { RealmVm } from "../vmm/vm.js";
 import * as scenarios from "../scenarios/index.js";
 import { Platform } from "../system/platform.js";
 import type { SeriesSample } from "../trace/series.js";

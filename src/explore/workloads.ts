@@ -4,7 +4,7 @@
  * the teardown of every VM still alive.
  */
 import type { Host } from "../host/host.js";
-import type { CreateRealmOptions, RealmVm, TouchResult } from "../host/vm.js";
+import type { CreateRealmOptions, RealmVm, TouchResult } from "../vmm/vm.js";
 
 /** What one step reported: the VMM-visible outcome and the errno, if an ioctl failed. */
 export interface StepReport {

@@ -18,10 +18,11 @@ import { FaultInjector, type FaultRule } from "../faults/inject.js";
 import { TraceLog } from "../trace/log.js";
 import { TimeSeries, type SeriesSample } from "../trace/series.js";
 import { PageAllocator } from "./page-alloc.js";
-import { RmiClient } from "./rmi.js";
-import { profileOf, type ProfileOverrides, type SeriesId, type SeriesProfile } from "./series/index.js";
-import { kvm_init_rmi, rmiUnavailableReason } from "./rmi-init.js";
-import { RealmVm, type CreateRealmOptions } from "./vm.js";
+import { RmiClient } from "../kvm/rmi_cmds.js";
+import type { KvmArmMode, KvmEnv, KvmNs } from "../kvm/env.js";
+import { profileOf, type ProfileOverrides, type SeriesId, type SeriesProfile } from "../kvm/series/index.js";
+import { kvm_init_rmi, rmiUnavailableReason } from "../kvm/rmi/init.js";
+import { RealmVm, type CreateRealmOptions } from "../vmm/vm.js";
 import { IncrementalInvariants } from "./invariants.js";
 import { checkSnapshot, decodeGraph, encodeGraph, HOST_SNAPSHOT_FORMAT, HOST_SNAPSHOT_VERSION, type HostSnapshot } from "./snapshot.js";
 
@@ -53,7 +54,7 @@ export interface HostOptions {
 }
 
 /** kvm-arm.mode on the host kernel command line (VHE: the kernel runs at EL2). */
-export type KvmArmMode = "vhe" | "nvhe";
+export type { KvmArmMode };
 
 export interface HostStats {
   freePages: number;
@@ -132,7 +133,7 @@ const READ_ONLY = new Set(["RMI_VERSION", "RMI_FEATURES", "RMI_RTT_READ_ENTRY", 
  * `host.createRealm(...)` for VMs, the host's trace log, accounting time series, fault injection
  * and invariant checks.
  */
-export class Host {
+export class Host implements KvmEnv {
   readonly platform: Platform;
   readonly profile: SeriesProfile;
   readonly series: SeriesId;
@@ -281,6 +282,16 @@ export class Host {
   /** Add a fault-injection rule (src/faults/inject.ts). Throws on a bad rule, changing nothing. */
   inject(rule: FaultRule): string {
     return this.faults.add(rule);
+  }
+
+  /** KvmEnv: NS memory through the kernel's linear map. */
+  get ns(): KvmNs {
+    return this.platform.ns;
+  }
+
+  /** KvmEnv: whether the granule at `pa` is still delegated (bookkeeping after a failed undelegate). */
+  delegated(pa: number): boolean {
+    return this.platform.rmm.granules.state(pa / GRANULE_SIZE) === GranuleState.DELEGATED;
   }
 
   warn(fn: string, msg: string): void {

@@ -4,7 +4,7 @@
  * lock acquisition. `explore` enumerates schedules by replay (stateless model checking):
  * exhaustive up to a bound on preemptions, or a seeded random sample of schedules.
  */
-import type { Gen, YieldPoint } from "../host/coop.js";
+import type { Gen, YieldPoint } from "./coop.js";
 import { Prng } from "../arch/prng.js";
 
 export interface RunOutcome<R> {

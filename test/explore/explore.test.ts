@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host.js";
-import type { SeriesId } from "../../src/host/series/index.js";
+import type { SeriesId } from "../../src/kvm/series/index.js";
 import { builtinWorkload, explore, mergeShards, parseShard, type CampaignInput, type PointLine, type ShardSource } from "../../src/explore/index.js";
 import * as scenarios from "../../src/scenarios/index.js";
 

@@ -21,14 +21,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host.js";
-import { RealmStateK } from "../../src/host/kvm.js";
+import { RealmStateK } from "../../src/kvm/kvm.js";
 import {
   ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, ARM_RME_CONFIG_RPV, kvm_create_realm, kvm_rme_config_realm, realm_ensure_created,
-} from "../../src/host/realm-create.js";
-import { kvm_init_rmi, rmiUnavailableReason } from "../../src/host/rmi-init.js";
-import { RMI_INCOMPLETE } from "../../src/host/rmi.js";
-import { rmi_sro_execute } from "../../src/host/sro.js";
-import { SERIES_IDS } from "../../src/host/series/index.js";
+} from "../../src/kvm/rmi/realm.js";
+import { kvm_init_rmi, rmiUnavailableReason } from "../../src/kvm/rmi/init.js";
+import { RMI_INCOMPLETE } from "../../src/kvm/rmi_cmds.js";
+import { rmi_sro_execute } from "../../src/kvm/rmi/sro.js";
+import { SERIES_IDS } from "../../src/kvm/series/index.js";
 
 const RMM_V1 = ["v8", "v10", "v12"] as const;
 const RMM_V2 = ["v13", "v14"] as const;

@@ -8,15 +8,15 @@
  */
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
-import { SERIES_IDS, type SeriesId } from "../../src/host/series/index.js";
-import { runSync } from "../../src/host/coop.js";
-import { realm_map_ipa, realm_map_protected, KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W } from "../../src/host/map.js";
-import { addr_range_desc } from "../../src/host/map-range.js";
-import { delegate_range, undelegate_range } from "../../src/host/range.js";
-import { topup_memcache } from "../../src/host/ripas.js";
+import { SERIES_IDS, type SeriesId } from "../../src/kvm/series/index.js";
+import { runSync } from "../../src/sched/coop.js";
+import { realm_map_ipa, realm_map_protected, KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W } from "../../src/kvm/rmi/map.js";
+import { addr_range_desc } from "../../src/kvm/rmi/map.js";
+import { delegate_range, undelegate_range } from "../../src/kvm/rmi/range.js";
+import { topup_memcache } from "../../src/kvm/rmi/ripas.js";
 import { RmiOpMemState } from "../../src/rmm/abi/range-desc.js";
 import { GranuleState } from "../../src/rmm/granule.js";
-import type { RealmVm } from "../../src/host/vm.js";
+import type { RealmVm } from "../../src/vmm/vm.js";
 
 const RAM = 0x8000_0000n;
 const SHARED = 2 ** 39;

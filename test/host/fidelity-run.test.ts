@@ -6,17 +6,19 @@
  */
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
-import { SERIES_IDS, type SeriesId } from "../../src/host/series/index.js";
-import { runSync } from "../../src/host/coop.js";
-import { kvm_vcpu_run } from "../../src/host/run.js";
-import { untilDone } from "../../src/host/run-control.js";
-import { handle_rec_exit, kvm_create_rec, kvm_destroy_rec, rec_exit_nowait } from "../../src/host/rec.js";
+import { SERIES_IDS, type SeriesId } from "../../src/kvm/series/index.js";
+import { runSync } from "../../src/sched/coop.js";
+import { kvm_vcpu_run } from "../../src/kvm/arm.js";
+import { untilDone } from "../../src/sched/run-control.js";
+import { handle_rec_exit, rec_exit_nowait } from "../../src/kvm/rmi-exit.js";
+import { kvm_create_rec, kvm_destroy_rec } from "../../src/kvm/rmi/rec.js";
 import { REC_RUN, RmiExitReason } from "../../src/rmm/abi/rec-params.js";
-import { kvm_finalize_rec, populate } from "../../src/host/lifecycle.js";
-import { kvm_create_realm } from "../../src/host/realm-create.js";
-import { kvm_init_ipa_range_realm } from "../../src/host/ripas.js";
-import { kvm_arm_rmi_populate, kvm_populate_realm, VmmBuffer } from "../../src/host/populate-uapi.js";
-import type { RealmVm } from "../../src/host/vm.js";
+import { kvm_finalize_rec } from "../../src/kvm/rmi/lifecycle.js";
+import { populate } from "../../src/vmm/populate.js";
+import { kvm_create_realm } from "../../src/kvm/rmi/realm.js";
+import { kvm_init_ipa_range_realm } from "../../src/kvm/rmi/ripas.js";
+import { kvm_arm_rmi_populate, kvm_populate_realm, VmmBuffer } from "../../src/kvm/rmi/populate.js";
+import type { RealmVm } from "../../src/vmm/vm.js";
 import { interleave } from "../../src/sched/sched.js";
 import { psciOps, realmMpidr } from "../../src/guest/guest.js";
 

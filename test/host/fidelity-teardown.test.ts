@@ -6,13 +6,13 @@
  */
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
-import type { SeriesId } from "../../src/host/series/index.js";
-import { IOCTL_TID, runSync } from "../../src/host/coop.js";
-import { alloc_rtt } from "../../src/host/rtt.js";
-import { PHYS_ADDR_MAX } from "../../src/host/kvm.js";
-import { kvm_realm_unmap_range, realm_unmap_shared_range } from "../../src/host/unmap.js";
+import type { SeriesId } from "../../src/kvm/series/index.js";
+import { IOCTL_TID, runSync } from "../../src/sched/coop.js";
+import { alloc_rtt } from "../../src/kvm/rmi/rtt.js";
+import { PHYS_ADDR_MAX } from "../../src/kvm/kvm.js";
+import { kvm_realm_unmap_range, realm_unmap_shared_range } from "../../src/kvm/rmi/unmap.js";
 import * as scenarios from "../../src/scenarios/index.js";
-import type { RealmVm } from "../../src/host/vm.js";
+import type { RealmVm } from "../../src/vmm/vm.js";
 
 const RAM = 0x8000_0000n;
 

@@ -15,16 +15,16 @@
  */
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
-import type { SeriesId } from "../../src/host/series/index.js";
-import { IOCTL_TID, runSync } from "../../src/host/coop.js";
-import { kvm_realm_unmap_range, realm_unmap_private_range, realm_unmap_shared_range } from "../../src/host/unmap.js";
-import { cache_min_pages, kvm_init_ipa_range_realm, realm_set_ipa_state, RMI_RAM, topup_memcache } from "../../src/host/ripas.js";
-import { rec_exit_nowait } from "../../src/host/rec.js";
-import { kvm_create_realm } from "../../src/host/realm-create.js";
-import { RMI_ERROR_REALM } from "../../src/host/rmi.js";
+import type { SeriesId } from "../../src/kvm/series/index.js";
+import { IOCTL_TID, runSync } from "../../src/sched/coop.js";
+import { kvm_realm_unmap_range, realm_unmap_private_range, realm_unmap_shared_range } from "../../src/kvm/rmi/unmap.js";
+import { cache_min_pages, kvm_init_ipa_range_realm, realm_set_ipa_state, RMI_RAM, topup_memcache } from "../../src/kvm/rmi/ripas.js";
+import { rec_exit_nowait } from "../../src/kvm/rmi-exit.js";
+import { kvm_create_realm } from "../../src/kvm/rmi/realm.js";
+import { RMI_ERROR_REALM } from "../../src/kvm/rmi_cmds.js";
 import { REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RmiExitReason } from "../../src/rmm/abi/rec-params.js";
 import * as scenarios from "../../src/scenarios/index.js";
-import { SHARED_40, startedRealm } from "../../src/scenarios/extra-common.js";
+import { SHARED_40, startedRealm } from "../../src/scenarios/helpers.js";
 import { RSI_ACCEPT, RSI_REJECT, RSI_SUCCESS } from "../../src/rmm/realm-exec.js";
 import type { RmiCallRecord } from "../../src/rmm/trace.js";
 
@@ -173,7 +173,7 @@ describe("v8 16/43 and 17/43 as quoted in Gavin Shan's replies of 30 Apr 2025 (f
   it("v8 16/43 rec_exit_ripas_change: an out-of-range request is -EINVAL without setting REC_ENTER_FLAG_RIPAS_RESPONSE (added in v9 16/43)", () => {
     const { vm } = started("v8");
     const vcpu = vm.kvm.vcpus[0]!;
-    const ns = vm.kvm.host.platform.ns;
+    const ns = vm.kvm.env.ns;
     const run = BigInt(vcpu.rec.run);
     ns.writeU64(run + BigInt(REC_RUN.enter.flags), 0n);
     ns.writeU64(run + BigInt(REC_RUN.exit.exit_reason), BigInt(RmiExitReason.RMI_EXIT_RIPAS_CHANGE));

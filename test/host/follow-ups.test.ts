@@ -5,10 +5,10 @@
  */
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
-import { vcpuDebugState } from "../../src/host/first-run.js";
-import { kvm_realm_vhe_check } from "../../src/host/vgic.js";
-import { PROFILES, SERIES_IDS } from "../../src/host/series/index.js";
-import { populate } from "../../src/host/lifecycle.js";
+import { vcpuDebugState } from "../../src/kvm/arm.js";
+import { kvm_realm_vhe_check } from "../../src/kvm/vgic.js";
+import { PROFILES, SERIES_IDS } from "../../src/kvm/series/index.js";
+import { populate } from "../../src/vmm/populate.js";
 
 const RAM = 0x8000_0000n;
 

@@ -1,7 +1,7 @@
 /** GfnBitmap (kvm->mem_attr_array PRIVATE bits) answers as a Set<number> of gfns would. */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { GfnBitmap } from "../../src/host/mem-attr.js";
+import { GfnBitmap } from "../../src/kvm/mem-attr.js";
 
 describe("GfnBitmap", () => {
   it("has/add/delete/size/iteration agree with a Set over random operations (gfns up to 2^40)", () => {

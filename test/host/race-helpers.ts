@@ -6,7 +6,7 @@
  * host invariants.
  */
 import { Host } from "../../src/host/host.js";
-import type { SeriesId } from "../../src/host/series/index.js";
+import type { SeriesId } from "../../src/kvm/series/index.js";
 import { explore } from "../../src/sched/sched.js";
 
 export const RACE_IPA = 0x8000_0000n + 0x20000n;

@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { Host } from "../../src/host/host.js";
 import { racePrivatePage } from "./race-helpers.js";
-import { descSizeCode, decode_range_desc, level_to_size, rmi_addr_range } from "../../src/host/range.js";
+import { descSizeCode, decode_range_desc, level_to_size, rmi_addr_range } from "../../src/kvm/rmi/range.js";
 import { RmiOpMemState } from "../../src/rmm/abi/range-desc.js";
 
 const RAM = 0x8000_0000n;

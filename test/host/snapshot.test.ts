@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host.js";
-import { availableSeries, type SeriesId } from "../../src/host/series/index.js";
+import { availableSeries, type SeriesId } from "../../src/kvm/series/index.js";
 import * as scenarios from "../../src/scenarios/index.js";
 
 const RAM = 0x8000_0000n;

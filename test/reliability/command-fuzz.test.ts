@@ -20,7 +20,7 @@ import { scriptLines } from "../../src/commands/script.js";
 import { runFile, runLines } from "../../repl/plain.js";
 import { generateLines } from "./command-gen.js";
 import type { Host } from "../../src/host/host.js";
-import type { SeriesId } from "../../src/host/series/index.js";
+import type { SeriesId } from "../../src/kvm/series/index.js";
 import { PageHashes, stateHash } from "./rmm-fuzz.js";
 
 const pageHashes = new WeakMap<Host, PageHashes>();

@@ -13,7 +13,7 @@ import { SEED_MAX } from "../../src/commands/index.js";
 import { scriptLines } from "../../src/commands/script.js";
 import { runLines, progressReporter } from "../../repl/plain.js";
 import { random, randomWorkload, sequential, boot, bootWorkload } from "../../src/guest/workloads.js";
-import { GfnBitmap } from "../../src/host/mem-attr.js";
+import { GfnBitmap } from "../../src/kvm/mem-attr.js";
 import { IncrementalInvariants } from "../../src/host/invariants.js";
 import { TimeSeries, type SeriesSample } from "../../src/trace/series.js";
 

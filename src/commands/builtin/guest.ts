@@ -1,7 +1,7 @@
 /** Guest activity on the current realm: touch, share, unshare, workload. */
 import type { GuestOp } from "../../guest/guest.js";
 import { boot, random, sequential, type Workload } from "../../guest/workloads.js";
-import type { TouchResult } from "../../host/vm.js";
+import type { TouchResult } from "../../vmm/vm.js";
 import type { AccessKind } from "../../rmm/realm-exec.js";
 import type { RealmEntry, Session } from "../session.js";
 import { UsageError, type Args, type CommandSpec, type Outcome } from "../spec.js";

@@ -1,7 +1,7 @@
 /** Realm lifecycle: new, use, ls, destroy. */
-import { SERIES_IDS, type SeriesId } from "../../host/series/index.js";
+import { SERIES_IDS, type SeriesId } from "../../kvm/series/index.js";
 import type { Host } from "../../host/host.js";
-import type { RealmVm, StartResult } from "../../host/vm.js";
+import type { RealmVm, StartResult } from "../../vmm/vm.js";
 import type { RealmEntry, Session } from "../session.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";

@@ -1,5 +1,5 @@
 /** `scenario list`, `scenario run ID [--series vN|all]`: the S-catalogue, postings side by side. */
-import { SERIES_IDS } from "../../host/series/index.js";
+import { SERIES_IDS } from "../../kvm/series/index.js";
 import * as scenarios from "../../scenarios/index.js";
 import type { ComparisonRow } from "../../viz/scenarios.js";
 import type { Session } from "../session.js";

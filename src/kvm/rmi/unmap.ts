@@ -5,15 +5,14 @@
  * v14 23/44 "Handle RMI_EXIT_RIPAS_CHANGE"; the v12/v13/v14 rmi.c snapshots. Per function:
  * docs/provenance.md.
  */
-import { GRANULE_SIZE, alignUp } from "../arch/geometry.js";
-import { KernelHang, runSync } from "./coop.js";
-import { ENOMEM, ENXIO } from "./errno.js";
-import { Kvm, PAGE_SIZE, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "./kvm.js";
-import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { GRANULE_SIZE, alignUp } from "../../arch/geometry.js";
+import { KernelHang, runSync } from "../../sched/coop.js";
+import { ENOMEM, ENXIO } from "../errno.js";
+import { Kvm, PAGE_SIZE, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "../kvm.js";
+import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "../rmi_cmds.js";
 import { alloc_rtt, find_map_level, free_rtt, get_start_level, realm_create_rtt_levels, realm_fold_rtt_level, realm_rtt_create, rmi_rtt_level_mapsize } from "./rtt.js";
 import { decode_range_desc, undelegate_range } from "./range.js";
-import { RmiAddrType, encodeRttFlags } from "../rmm/abi/range-desc.js";
-import { GranuleState } from "../rmm/granule.js";
+import { RmiAddrType, encodeRttFlags } from "../../rmm/abi/range-desc.js";
 
 /** `x |= bit` for a power-of-two bit, without 32-bit operators. */
 export function setBit(x: number, bit: number): number {
@@ -61,7 +60,7 @@ class SpinGuard {
  * free it although it is still delegated. Either way the page is marked leaked.
  */
 export function realm_destroy_private_granule(kvm: Kvm, ipa: number): { ret: number; next: number } {
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   for (;;) {
     const d = rmi.data_destroy(kvm.realm.rd, ipa);
     if (RMI_RETURN_STATUS(d.ret) === RMI_ERROR_RTT) {
@@ -85,7 +84,7 @@ export function realm_destroy_private_granule(kvm: Kvm, ipa: number): { ret: num
       kvm.warn("realm_destroy_private_granule", `DATA_DESTROY 0x${ipa.toString(16)} returned ${d.ret}`);
       return { ret: -ENXIO, next: d.top };
     }
-    const pages = kvm.host.pages;
+    const pages = kvm.env.pages;
     if (rmi.granule_undelegate(d.data) !== RMI_SUCCESS) {
       kvm.warn("realm_destroy_private_granule", `undelegate of 0x${d.data.toString(16)} failed`);
       if (pages.page(d.data) !== undefined) {
@@ -124,9 +123,8 @@ export function undelegate_range_desc(kvm: Kvm, desc: bigint): number {
   const r = undelegate_range(kvm, d.addr, d.size);
   if (r.ret !== 0) {
     // Bookkeeping only: the granules from the failure point that the RMM still holds delegated.
-    const pages = kvm.host.pages;
-    const granules = kvm.host.platform.rmm.granules;
-    for (let a = r.top; a < d.addr + d.size && granules.state(a / GRANULE_SIZE) === GranuleState.DELEGATED; a += GRANULE_SIZE) {
+    const pages = kvm.env.pages;
+    for (let a = r.top; a < d.addr + d.size && kvm.env.delegated(a); a += GRANULE_SIZE) {
       if (pages.page(a) !== undefined) pages.leak(a, "undelegate failed (undelegate_range_desc): left delegated");
     }
   }
@@ -144,7 +142,7 @@ export function undelegate_range_desc(kvm: Kvm, desc: bigint): number {
  * not. The guest_memfd references are not touched (S24).
  */
 function realm_unmap_private_range_v2(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   const flags = encodeRttFlags({ oaddrType: RmiAddrType.SINGLE });
   const guard = new SpinGuard("realm_unmap_private_range");
   for (let addr = start; addr < end; ) {
@@ -192,7 +190,7 @@ function realm_unmap_private_range_v2(kvm: Kvm, start: number, end: number, mayB
  * pass that goes on, the ERROR_RTT ones included. Folds afterwards.
  */
 function realm_unmap_shared_range_v2(kvm: Kvm, start: number, end: number, mayBlock: boolean): void {
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   const bit = sharedBit(kvm);
   start = setBit(start, bit);
   end = setBit(end, bit);
@@ -265,7 +263,7 @@ export function realm_unmap_shared_range(kvm: Kvm, level: number, start: number,
     kvm.warn("realm_unmap_shared_range", `level ${level} > ${RMM_RTT_MAX_LEVEL}`);
     return;
   }
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   const size = rmi_rtt_level_mapsize(level);
   const bit = sharedBit(kvm);
   start = setBit(start, bit);

@@ -23,17 +23,17 @@
  * (0 if none: "stale 0"), or garbage (0xdead) when the host poisons uninitialised reads, which
  * WARNs and returns 0xdead.
  * v13 has no SRO: v13 17/48 kvm_create_rec calls the plain v1.0-style rmi_rec_create(rd, rec,
- * params) with the aux granules in the params (profile recCreate "aux-params"; src/host/rec.ts).
+ * params) with the aux granules in the params (profile recCreate "aux-params"; src/kvm/rmi/rec.ts).
  */
-import { ENOMEM } from "./errno.js";
-import type { Kvm } from "./kvm.js";
-import { KernelHang } from "./coop.js";
+import { ENOMEM } from "../errno.js";
+import type { Kvm } from "../kvm.js";
+import { KernelHang } from "../../sched/coop.js";
 import { decode_range_desc, level_to_size } from "./range.js";
-import { RANGE_DESC } from "../rmm/abi/range-desc.js";
+import { RANGE_DESC } from "../../rmm/abi/range-desc.js";
 import {
   rmi_smccc_invoke, RMI_INCOMPLETE, RMI_OP_MEM_REQ_DONATE, RMI_OP_MEM_REQ_NONE, RMI_OP_MEM_REQ_RECLAIM,
   RMI_RETURN_CANCANCEL, RMI_RETURN_MEMREQ, RMI_RETURN_STATUS,
-} from "./rmi.js";
+} from "../rmi_cmds.js";
 
 /** RMI_MAX_ADDR_LIST (v14 05/44): entries of struct rmi_sro_state's addr_list. */
 export const RMI_MAX_ADDR_LIST = 256;
@@ -104,7 +104,7 @@ export function rmi_sro_execute(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn = 
 }
 
 function sro_loop(kvm: Kvm, first: SroFirst, ops: SroMemOps, fn: string, sro: { kind: "donated" | "reclaimed"; descs: bigint[] }[]): number {
-  const host = kvm.host;
+  const host = kvm.env;
   const rmi = host.rmi;
   let a0 = first.ret;
   const handle = first.handle;

@@ -10,16 +10,16 @@
  * v14 refuses realm support unless the kernel runs at EL2 (VHE).
  */
 import { REC_RUN } from "../rmm/abi/rec-params.js";
-import type { Host } from "./host.js";
+import type { KvmEnv } from "./env.js";
 import type { Vcpu } from "./kvm.js";
 
-export type { KvmArmMode } from "./host.js";
+export type { KvmArmMode } from "./env.js";
 
 /**
  * Whether KVM offers realms on this host (the KVM_CAP for realm VMs): v14's RMI init bails out on
  * an nVHE host (!has_vhe()). Returns 0 or -EINVAL as KVM_CREATE_VM(REALM) would.
  */
-export function kvm_realm_vhe_check(host: Host): number {
+export function kvm_realm_vhe_check(host: KvmEnv): number {
   if (host.profile.vheRequired && host.kvmArmMode === "nvhe") return -22;
   return 0;
 }
@@ -65,7 +65,7 @@ export function vgic_flush_rec(vcpu: Vcpu): void {
   const kvm = vcpu.kvm;
   if (kvm.profile.gicStateVia === "sysregs") {
     // ICH_*_EL2 are loaded only on the VHE vcpu run path; the nVHE REC entry bypasses it.
-    if (kvm.host.kvmArmMode === "nvhe") {
+    if (kvm.env.kvmArmMode === "nvhe") {
       s.lost++;
       kvm.event(`vcpu${vcpu.id}: nVHE REC entry: ICH_LR<n>_EL2 not loaded, ${s.pending.length} virtual interrupt(s) not presented`);
     } else {
@@ -73,7 +73,7 @@ export function vgic_flush_rec(vcpu: Vcpu): void {
     }
     return;
   }
-  const ns = kvm.host.platform.ns;
+  const ns = kvm.env.ns;
   const run = BigInt(vcpu.rec.run);
   ns.writeU64(run + BigInt(REC_RUN.enter.gicv3_hcr), 0n);
   for (let i = 0; i < 16; i++) {
@@ -87,7 +87,7 @@ export function vgic_flush_rec(vcpu: Vcpu): void {
 export function vgic_sync_rec(vcpu: Vcpu): void {
   const s = VGIC.get(vcpu);
   if (s === undefined || vcpu.kvm.profile.gicStateVia !== "rec_run") return;
-  const ns = vcpu.kvm.host.platform.ns;
+  const ns = vcpu.kvm.env.ns;
   const run = BigInt(vcpu.rec.run);
   const lrs: bigint[] = [];
   for (let i = 0; i < 16; i++) {

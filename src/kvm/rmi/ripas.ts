@@ -8,12 +8,12 @@
  * (stand-in for v10 15), v10 17/43, v12 17/46 and 21/46, v13 21/48 and 25/48, v14 23/44 and 27/44;
  * seed 003 (Gavin's review of v10 15/43).
  */
-import { GRANULE_SIZE } from "../arch/geometry.js";
-import { REC_RUN } from "../rmm/abi/rec-params.js";
-import { KernelHang, pt, runSync, type Gen } from "./coop.js";
-import { EINVAL, ENOMEM, ENXIO, EPERM } from "./errno.js";
-import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "./kvm.js";
-import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { GRANULE_SIZE } from "../../arch/geometry.js";
+import { REC_RUN } from "../../rmm/abi/rec-params.js";
+import { KernelHang, pt, runSync, type Gen } from "../../sched/coop.js";
+import { EINVAL, ENOMEM, ENXIO, EPERM } from "../errno.js";
+import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "../kvm.js";
+import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "../rmi_cmds.js";
 import { find_map_level, realm_create_rtt_levels } from "./rtt.js";
 import { realm_unmap_private_range } from "./unmap.js";
 
@@ -30,7 +30,7 @@ export const HANG_BOUND = 256;
  * on success (S20: callers read it regardless).
  */
 export function* ripas_change(kvm: Kvm, vcpu: Vcpu | null, ipa: number, end: number, action: RipasAction): Gen<{ ret: number; top: number | undefined }> {
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   const rd = kvm.realm.rd;
   const mc = vcpu !== null ? vcpu.memcache : null;
   let stuck = 0;
@@ -131,7 +131,7 @@ export function cache_min_pages(kvm: Kvm): number {
  */
 export function* kvm_complete_ripas_change(vcpu: Vcpu): Gen<void> {
   const kvm = vcpu.kvm;
-  const ns = kvm.host.platform.ns;
+  const ns = kvm.env.ns;
   const run = BigInt(vcpu.rec.run);
   let base = Number(ns.readU64(run + BigInt(REC_RUN.exit.ripas_base)));
   const top = Number(ns.readU64(run + BigInt(REC_RUN.exit.ripas_top)));

@@ -3,7 +3,7 @@
  * livelocks (the same REC exit repeating while nothing changes in the RMM or the guest), or a
  * bound on exits is hit. A livelock is recognised after LIVELOCK_REPEATS identical exits.
  */
-import type { Vcpu } from "./kvm.js";
+import type { Vcpu } from "../kvm/kvm.js";
 
 export const EINTR_LIKE = -4; // -EINTR: the run was interrupted (signal) before an exit to userspace
 export const LIVELOCK_REPEATS = 16;

@@ -7,14 +7,14 @@
  * Sources: v9 07/43 (stand-in for v8/v10 07/43), v12 07/46, 22/46 and 23/46, v13 12/48 and 26/48,
  * v14 14/44 and 28/44; seed 002 (v12 22/46) and Steven's reply to it.
  */
-import { GRANULE_SIZE } from "../arch/geometry.js";
-import { encodeRealmParams } from "../rmm/abi/realm-params.js";
-import { EBUSY, EEXIST, EINVAL, ENOMEM, ENXIO } from "./errno.js";
-import { Kvm, RealmStateK, RMM_PAGE_SIZE } from "./kvm.js";
-import { RMI_SUCCESS } from "./rmi.js";
+import { GRANULE_SIZE } from "../../arch/geometry.js";
+import { encodeRealmParams } from "../../rmm/abi/realm-params.js";
+import { EBUSY, EEXIST, EINVAL, ENOMEM, ENXIO } from "../errno.js";
+import { Kvm, RealmStateK, RMM_PAGE_SIZE } from "../kvm.js";
+import { RMI_SUCCESS } from "../rmi_cmds.js";
 import { get_start_level, undelegate_page, delegate_page } from "./rtt.js";
 import { delegate_range, undelegate_range } from "./range.js";
-import { rmi_has_feature, RMI_FEATURE_REGISTER_0_HASH_SHA_256, RMI_FEATURE_REGISTER_0_HASH_SHA_512 } from "./rmi-init.js";
+import { rmi_has_feature, RMI_FEATURE_REGISTER_0_HASH_SHA_256, RMI_FEATURE_REGISTER_0_HASH_SHA_512 } from "./init.js";
 
 /**
  * The realm part of kvm_arch_init_vm (KVM_CREATE_VM of a realm VM), in the posted order:
@@ -28,14 +28,14 @@ import { rmi_has_feature, RMI_FEATURE_REGISTER_0_HASH_SHA_256, RMI_FEATURE_REGIS
 export function kvm_arch_init_vm_realm(kvm: Kvm): number {
   const mmu = kvm.mmu;
   const roots = 2 ** Math.max(0, mmu.iaBits - ((4 - mmu.startLevel) * 9 + 12));
-  const pgd = kvm.host.pages.allocBlock(roots, "kvm-pgd", kvm.id);
+  const pgd = kvm.env.pages.allocBlock(roots, "kvm-pgd", kvm.id);
   if (pgd < 0) return -ENOMEM; // kvm_init_stage2_mmu: nothing else allocated yet
   mmu.pgdPhys = pgd;
   mmu.pgdSize = roots * GRANULE_SIZE;
   mmu.pgt = true;
   const r = kvm_init_realm_vm(kvm);
   if (r === 0) return 0;
-  const pages = kvm.host.pages;
+  const pages = kvm.env.pages;
   if (kvm.profile.initRealmVmErrorLabel === "err_uninit_mmu") {
     for (let a = pgd; a < pgd + mmu.pgdSize; a += GRANULE_SIZE) pages.put(a);
   } else {
@@ -62,7 +62,7 @@ export function kvm_init_realm_vm(kvm: Kvm): number {
 /** The `if (realm->params) { free_page(params); params = NULL; }` of kvm_destroy_realm and realm_create_rd. */
 export function free_params(kvm: Kvm): void {
   if (kvm.realm.params >= 0) {
-    kvm.host.pages.put(kvm.realm.params);
+    kvm.env.pages.put(kvm.realm.params);
     kvm.realm.params = -1;
   }
 }
@@ -88,9 +88,9 @@ export function kvm_rme_config_realm(kvm: Kvm, cfg: { cfg: number; hashAlgo?: nu
     case ARM_RME_CONFIG_HASH_ALGO: {
       const h = cfg.hashAlgo;
       if (h === ARM_RME_CONFIG_HASH_ALGO_SHA256) {
-        if (!rmi_has_feature(kvm.host, RMI_FEATURE_REGISTER_0_HASH_SHA_256)) return -EINVAL;
+        if (!rmi_has_feature(kvm.env, RMI_FEATURE_REGISTER_0_HASH_SHA_256)) return -EINVAL;
       } else if (h === ARM_RME_CONFIG_HASH_ALGO_SHA512) {
-        if (!rmi_has_feature(kvm.host, RMI_FEATURE_REGISTER_0_HASH_SHA_512)) return -EINVAL;
+        if (!rmi_has_feature(kvm.env, RMI_FEATURE_REGISTER_0_HASH_SHA_512)) return -EINVAL;
       } else return -EINVAL;
       realm.hashAlgo = h;
       return 0;
@@ -121,7 +121,7 @@ export function realm_num_root_rtts(kvm: Kvm): number {
 export function realm_create_rd(kvm: Kvm): number {
   if (kvm.profile.rmm === "2.0") return realm_create_rd_v2(kvm);
   const realm = kvm.realm;
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   const pgdSize = kvm.mmu.pgdSize;
   realm.iaBits = kvm.mmu.iaBits;
   const rttNumStart = realm_num_root_rtts(kvm);
@@ -148,15 +148,15 @@ export function realm_create_rd(kvm: Kvm): number {
     }
     if (rmi.granule_undelegate(rd) !== RMI_SUCCESS) {
       kvm.warn("realm_create_rd", `undelegate of RD 0x${rd.toString(16)} failed: leak it`);
-      kvm.host.pages.leak(rd, "RD undelegate failed (realm_create_rd)");
+      kvm.env.pages.leak(rd, "RD undelegate failed (realm_create_rd)");
       return r;
     }
-    kvm.host.pages.put(rd);
+    kvm.env.pages.put(rd);
     return r;
   };
 
   if (rmi.granule_delegate(rd) !== RMI_SUCCESS) {
-    kvm.host.pages.put(rd);
+    kvm.env.pages.put(rd);
     return -ENXIO;
   }
   for (i = 0; i < pgdSize; i += RMM_PAGE_SIZE) {
@@ -174,7 +174,7 @@ export function realm_create_rd(kvm: Kvm): number {
     hashAlgo: realm.hashAlgo,
     rpv: realm.rpv,
   });
-  kvm.host.platform.ns.write(BigInt(realm.params), params);
+  kvm.env.ns.write(BigInt(realm.params), params);
   if (rmi.realm_create(rd, realm.params) !== RMI_SUCCESS) {
     r = -ENXIO;
     return unwind();
@@ -189,7 +189,7 @@ export function realm_create_rd(kvm: Kvm): number {
       // (fixed in v10: v12 07/46 "Changes since v9: Fix an error path in realm_create_rd() to
       // actually return an error value"). Modelled as a stale 0 (the caller then takes the realm
       // as created, NEW with rd == NULL), or -0xdead when the host poisons uninitialised reads.
-      r = kvm.host.poisonUninit ? -0xdead : 0;
+      r = kvm.env.poisonUninit ? -0xdead : 0;
       kvm.flags.push(`S09: realm_create_rd returns an uninitialised r after REC_AUX_COUNT failed (${r === 0 ? "stale 0" : "garbage"})`);
       kvm.event(`realm_create_rd: r never set on the REC_AUX_COUNT error path: returns an uninitialised value (modelled: ${r})`);
     } else {
@@ -214,7 +214,7 @@ export function realm_create_rd(kvm: Kvm): number {
  */
 function realm_create_rd_v2(kvm: Kvm): number {
   const realm = kvm.realm;
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   const pgdSize = kvm.mmu.pgdSize;
   const pgd = kvm.mmu.pgdPhys;
   realm.iaBits = kvm.mmu.iaBits;
@@ -225,7 +225,7 @@ function realm_create_rd_v2(kvm: Kvm): number {
   const rd = kvm.allocPage("kvm-rd");
   if (rd < 0) return -ENOMEM;
   if (delegate_page(kvm, rd) !== RMI_SUCCESS) {
-    kvm.host.pages.put(rd);
+    kvm.env.pages.put(rd);
     return -ENXIO;
   }
   let r = -ENXIO;
@@ -234,7 +234,7 @@ function realm_create_rd_v2(kvm: Kvm): number {
     if (kvm.profile.realmCreateRd === "v13-uninit-i") {
       // S09 (v13 26/48): the PGD loop counter `i` is gone; the unwind still passes it, uninitialised,
       // as the size. Modelled as a stale 0, or 0xdead000 when the host poisons uninitialised reads.
-      len = kvm.host.poisonUninit ? 0xdead000 : 0;
+      len = kvm.env.poisonUninit ? 0xdead000 : 0;
       kvm.flags.push(`S09: realm_create_rd undelegates the PGD with an uninitialised length (${len === 0 ? "stale 0" : "garbage"})`);
       // (with a stale 0, v13's undelegate_range(phys, 0) returns its own uninitialised `ret`:
       // range.ts models that read)
@@ -247,10 +247,10 @@ function realm_create_rd_v2(kvm: Kvm): number {
     }
     if (undelegate_page(kvm, rd) !== RMI_SUCCESS) {
       kvm.warn("realm_create_rd", `undelegate of RD 0x${rd.toString(16)} failed: leak it`);
-      kvm.host.pages.leak(rd, "RD undelegate failed (realm_create_rd)");
+      kvm.env.pages.leak(rd, "RD undelegate failed (realm_create_rd)");
       return r;
     }
-    kvm.host.pages.put(rd);
+    kvm.env.pages.put(rd);
     return r;
   };
   if (delegate_range(kvm, pgd, pgdSize).ret !== 0) return unwind();
@@ -261,7 +261,7 @@ function realm_create_rd_v2(kvm: Kvm): number {
     rttBase: BigInt(pgd),
     hashAlgo: 0,
   });
-  kvm.host.platform.ns.write(BigInt(realm.params), params);
+  kvm.env.ns.write(BigInt(realm.params), params);
   if (rmi.realm_create(rd, realm.params) !== RMI_SUCCESS) return unwind();
   if (kvm.profile.recAuxCount) {
     const aux = rmi.rec_aux_count(rd);
@@ -278,7 +278,7 @@ function realm_create_rd_v2(kvm: Kvm): number {
 
 /** Host VMID bitmap (rme_vmid_reserve): lowest free VMID, 1 << 16 of them. */
 export function vmid_reserve(kvm: Kvm): number {
-  const used = kvm.host.vmids;
+  const used = kvm.env.vmids;
   for (let v = 0; v < 65536; v++) {
     if (!used.has(v)) {
       used.add(v);
@@ -289,7 +289,7 @@ export function vmid_reserve(kvm: Kvm): number {
 }
 
 export function vmid_release(kvm: Kvm, vmid: number): void {
-  kvm.host.vmids.delete(vmid);
+  kvm.env.vmids.delete(vmid);
 }
 
 /**

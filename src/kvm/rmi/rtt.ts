@@ -6,26 +6,26 @@
  * v8/v10 15), v12 17/46, v13 21/48, v14 23/44 (alloc_rtt, realm_create_rtt_levels,
  * realm_fold_rtt_level); the v12/v13/v14 rmi.c snapshots. Per function: docs/provenance.md.
  */
-import { alignDown, alignUp, mapSize } from "../arch/geometry.js";
-import { pt, runSync, type Gen } from "./coop.js";
-import { EBUSY, EINVAL, ENOMEM, ENXIO } from "./errno.js";
-import { Kvm, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "./kvm.js";
-import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { alignDown, alignUp, mapSize } from "../../arch/geometry.js";
+import { pt, runSync, type Gen } from "../../sched/coop.js";
+import { EBUSY, EINVAL, ENOMEM, ENXIO } from "../errno.js";
+import { Kvm, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "../kvm.js";
+import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "../rmi_cmds.js";
 import { delegate_range, undelegate_range } from "./range.js";
-import { PAGE_SIZE } from "./kvm.js";
+import { PAGE_SIZE } from "../kvm.js";
 
 /**
  * Delegate one page: GRANULE_DELEGATE (RMM v1.0) or the range helper over PAGE_SIZE (v13
  * delegate_page, v14 rmi_delegate_page). 0 on success, else the RMI status (or errno).
  */
 export function delegate_page(kvm: Kvm, phys: number): number {
-  if (kvm.profile.rmm === "1.0") return kvm.host.rmi.granule_delegate(phys);
+  if (kvm.profile.rmm === "1.0") return kvm.env.rmi.granule_delegate(phys);
   return delegate_range(kvm, phys, PAGE_SIZE).ret;
 }
 
 /** Undelegate one page (GRANULE_UNDELEGATE or the range helper). 0 on success. */
 export function undelegate_page(kvm: Kvm, phys: number): number {
-  if (kvm.profile.rmm === "1.0") return kvm.host.rmi.granule_undelegate(phys);
+  if (kvm.profile.rmm === "1.0") return kvm.env.rmi.granule_undelegate(phys);
   return undelegate_range(kvm, phys, PAGE_SIZE).ret;
 }
 
@@ -62,7 +62,7 @@ export function* alloc_delegated_granule(kvm: Kvm, mc: number[] | null): Gen<num
   let phys: number;
   if (mc !== null && mc.length > 0) {
     phys = mc.pop()!;
-    kvm.host.pages.page(phys)!.owner = "kvm-rtt";
+    kvm.env.pages.page(phys)!.owner = "kvm-rtt";
   } else {
     if (mc !== null) kvm.warn("kvm_mmu_memory_cache_alloc", "WARN_ON(!mc->nobjs): empty memcache, GFP_ATOMIC fallback");
     phys = kvm.allocPage("kvm-rtt");
@@ -71,7 +71,7 @@ export function* alloc_delegated_granule(kvm: Kvm, mc: number[] | null): Gen<num
   if (phys < 0) return PHYS_ADDR_MAX;
   yield pt("GRANULE_DELEGATE");
   if (delegate_page(kvm, phys) !== RMI_SUCCESS) {
-    kvm.host.pages.put(phys);
+    kvm.env.pages.put(phys);
     return PHYS_ADDR_MAX;
   }
   return phys;
@@ -93,11 +93,11 @@ export function* alloc_rtt(kvm: Kvm, mc: number[] | null): Gen<number> {
 export function free_delegated_granule(kvm: Kvm, phys: number): number {
   if (undelegate_page(kvm, phys) !== RMI_SUCCESS) {
     kvm.warn("free_delegated_granule", `undelegate of 0x${phys.toString(16)} failed: leak the page`);
-    kvm.host.pages.leak(phys, "undelegate failed (free_delegated_granule)");
+    kvm.env.pages.leak(phys, "undelegate failed (free_delegated_granule)");
     return -EBUSY;
   }
   if (kvm.profile.freeDelegatedGranuleUnaccounts) kvm.accountPgtablePages(-1);
-  kvm.host.pages.put(phys);
+  kvm.env.pages.put(phys);
   return 0;
 }
 
@@ -110,13 +110,13 @@ export function free_rtt(kvm: Kvm, phys: number): void {
 /** realm_rtt_create: align to the parent block and RTT_CREATE. */
 export function realm_rtt_create(kvm: Kvm, addr: number, level: number, phys: number): number {
   addr = alignDown(addr, rmi_rtt_level_mapsize(level - 1));
-  return kvm.host.rmi.rtt_create(kvm.realm.rd, phys, addr, level);
+  return kvm.env.rmi.rtt_create(kvm.realm.rd, phys, addr, level);
 }
 
 /** realm_rtt_fold: align to the parent block and RTT_FOLD; returns the freed RTT. */
 export function realm_rtt_fold(kvm: Kvm, addr: number, level: number): { ret: number; rtt: number } {
   addr = alignDown(addr, rmi_rtt_level_mapsize(level - 1));
-  return kvm.host.rmi.rtt_fold(kvm.realm.rd, addr, level);
+  return kvm.env.rmi.rtt_fold(kvm.realm.rd, addr, level);
 }
 
 /**
@@ -140,7 +140,7 @@ export function* realm_create_rtt_levels(kvm: Kvm, ipa: number, level: number, m
       else {
         // the posted code forgets the granule here: still delegated, referenced by nothing
         kvm.event(`realm_create_rtt_levels: RTT at level ${level} for 0x${ipa.toString(16)} already exists; granule 0x${rtt.toString(16)} not freed`);
-        kvm.host.pages.leak(rtt, "realm_create_rtt_levels: 'already exists', the new RTT granule is not freed (delegated)");
+        kvm.env.pages.leak(rtt, "realm_create_rtt_levels: 'already exists', the new RTT granule is not freed (delegated)");
       }
       continue;
     }
@@ -228,7 +228,7 @@ export function realm_tear_down_rtt_level(kvm: Kvm, level: number, start: number
       if (r) return r;
       continue;
     }
-    const d = kvm.host.rmi.rtt_destroy(kvm.realm.rd, addr, level);
+    const d = kvm.env.rmi.rtt_destroy(kvm.realm.rd, addr, level);
     switch (RMI_RETURN_STATUS(d.ret)) {
       case RMI_SUCCESS:
         free_rtt(kvm, d.rtt);

@@ -47,7 +47,7 @@ export interface SeriesProfile {
    *  changelog "Propagate the 'may_block' flag"). v8 15/43 as quoted in Gavin Shan's reply of 30 Apr
    *  2025: realm_unmap_private_range never reschedules, realm_unmap_shared_range calls
    *  cond_resched_rwlock_write on every pass unconditionally (also from a non-blockable notifier):
-   *  false means both (src/host/unmap.ts). */
+   *  false means both (src/kvm/rmi/unmap.ts). */
   mayBlockPropagated: boolean;
   /** kvm_free_stage2_pgd's unmap: v8 20/43 [0, ~0ULL & PAGE_MASK) with may_block false; v10 20/43 on
    *  [0, BIT(ia_bits - 1)) with true ("set may_block to avoid stall warnings"). */

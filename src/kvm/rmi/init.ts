@@ -22,11 +22,12 @@
  * -ENODEV, no realms. v14 asks GRANULE_TRACKING_GET(start, end) and walks by the returned top.
  * Both then call RMI_GPT_L1_CREATE for each L0GPTSZ block, RMI_ERROR_GPT meaning "already exists".
  */
-import { encodeRmmConfig, RMI_GRAN_4KB_TRACKING_REGION_SIZE_1GB, RmiGranuleSize } from "../rmm/abi/rmm-config.js";
-import { RmiMemCategory, RmiTrackingRegionState } from "../rmm/commands/v2/tracking.js";
-import { EINVAL, ENODEV, ENOMEM, ENXIO, errnoName } from "./errno.js";
-import type { Host } from "./host.js";
-import { RMI_SUCCESS } from "./rmi.js";
+import { encodeRmmConfig, RMI_GRAN_4KB_TRACKING_REGION_SIZE_1GB, RmiGranuleSize } from "../../rmm/abi/rmm-config.js";
+import { RmiMemCategory, RmiTrackingRegionState } from "../../rmm/commands/v2/tracking.js";
+import { EINVAL, ENODEV, ENOMEM, ENXIO, errnoName } from "../errno.js";
+import type { Host } from "../../host/host.js";
+import type { KvmEnv } from "../env.js";
+import { RMI_SUCCESS } from "../rmi_cmds.js";
 
 /** RMI_ABI_VERSION(major, minor) (v12 03/46 rmi_smc.h). */
 export const RMI_ABI_VERSION_1_0 = 0x1_0000n;
@@ -55,21 +56,21 @@ interface RmiState {
   reg1: bigint;
   unavailable?: string;
 }
-const STATE = new WeakMap<Host, RmiState>();
+const STATE = new WeakMap<KvmEnv, RmiState>();
 
-function state(host: Host): RmiState {
+function state(host: KvmEnv): RmiState {
   let s = STATE.get(host);
   if (s === undefined) STATE.set(host, (s = { reg0: 0n, reg1: 0n }));
   return s;
 }
 
 /** The reason realm support is off on this host (kvm_init_rmi failed), or undefined. */
-export function rmiUnavailableReason(host: Host): string | undefined {
+export function rmiUnavailableReason(host: KvmEnv): string | undefined {
   return STATE.get(host)?.unavailable;
 }
 
 /** rmi_has_feature(feature): !!u64_get_bits(rmm_feat_reg0, feature). */
-export function rmi_has_feature(host: Host, feature: bigint): boolean {
+export function rmi_has_feature(host: KvmEnv, feature: bigint): boolean {
   return (state(host).reg0 & feature) !== 0n;
 }
 
@@ -85,7 +86,7 @@ function getBits(reg: bigint, mask: bigint): number {
 }
 
 /** kvm_realm_ipa_limit(): RMI_FEATURE_REGISTER_0_S2SZ (v12 07/46, v13 12/48, v14 14/44). */
-export function kvm_realm_ipa_limit(host: Host): number {
+export function kvm_realm_ipa_limit(host: KvmEnv): number {
   return getBits(state(host).reg0, RMI_FEATURE_REGISTER_0_S2SZ);
 }
 

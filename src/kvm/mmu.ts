@@ -1,18 +1,25 @@
 /**
- * The stage-2 fault path for realms (arch/arm64/kvm/mmu.c as the series changes it):
- * kvm_handle_guest_abort, kvm_gpa_from_fault, shared_ipa_fault, private_memslot_fault (v8/v10),
- * gmem_abort (v12+), user_mem_abort, io_mem_abort, kvm_gmem_get_pfn and the userspace backing,
- * and the attribute-mismatch KVM_EXIT_MEMORY_FAULT.
- * Sources: v8 20/43 (seed 001), v10 20/43, v12 24/46, v13 27/48 (seed 000), v14 29/44 (the mmu.c
- * hunks); the unchanged parts follow upstream arch/arm64/kvm/mmu.c of the posting's base.
+ * arch/arm64/kvm/mmu.c as the series changes it:
+ *   - the stage-2 fault path for realms: kvm_handle_guest_abort, kvm_gpa_from_fault,
+ *     shared_ipa_fault, private_memslot_fault (v8/v10), gmem_abort (v12+), user_mem_abort,
+ *     io_mem_abort, the userspace backing, and the attribute-mismatch KVM_EXIT_MEMORY_FAULT;
+ *   - stage-2 teardown: kvm_free_stage2_pgd (the realm unmap), kvm_realm_uninit_stage2 (v14 17/44);
+ *   - KVM_SET_USER_MEMORY_REGION2 deleting or moving a memslot (kvm_arch_flush_shadow_memslot ->
+ *     kvm_stage2_unmap_range -> kvm_realm_unmap_range): S31 A, which can happen before the RD
+ *     exists (ia_bits still 0).
+ * Sources: v8 20/43 (seed 001), v10 20/43, v12 07/46, 10/46, 24/46, v13 27/48 (seed 000),
+ * v14 14/44, 17/44, 29/44 (the mmu.c hunks); the unchanged parts follow upstream
+ * arch/arm64/kvm/mmu.c of the posting's base. Per function: docs/provenance.md.
  */
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
-import { pt, type Gen } from "./coop.js";
+import { pt, type Gen, IOCTL_TID, runSync } from "../sched/coop.js";
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS } from "./errno.js";
-import { Kvm, PAGE_SIZE, type GuestMemfd, type Memslot, type UserMemory, type Vcpu } from "./kvm.js";
-import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, realm_map_ipa } from "./map.js";
-import { cache_min_pages, topup_memcache } from "./ripas.js";
-import { sharedBit } from "./unmap.js";
+import { Kvm, PAGE_SIZE, type Memslot, type UserMemory, type Vcpu, RealmStateK } from "./kvm.js";
+import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, realm_map_ipa } from "./rmi/map.js";
+import { cache_min_pages, topup_memcache } from "./rmi/ripas.js";
+import { sharedBit, kvm_realm_unmap_range } from "./rmi/unmap.js";
+import { kvm_gmem_get_pfn } from "./guest_memfd.js";
+import { kvm_realm_destroy_rtts } from "./rmi/rtt.js";
 
 /** What the REC exit told the host about the abort. */
 export interface AbortInfo {
@@ -37,18 +44,6 @@ export function shared_ipa_fault(kvm: Kvm, ipa: number): boolean {
   return kvm_gpa_from_fault(kvm, ipa) !== ipa;
 }
 
-/** kvm_gmem_get_pfn: the guest_memfd page of gfn (allocated on first use) with one more reference. */
-export function kvm_gmem_get_pfn(kvm: Kvm, gmem: GuestMemfd, gfn: number): number {
-  let pa = gmem.pages.get(gfn);
-  if (pa === undefined) {
-    pa = kvm.allocPage("gmem");
-    if (pa < 0) return -ENOMEM;
-    gmem.pages.set(gfn, pa);
-  }
-  kvm.host.pages.get(pa);
-  return pa;
-}
-
 /**
  * The userspace page behind gfn (faulting it in): a 2 MiB THP when the VMA allows and the 2 MiB
  * region is still empty, else a 4 KiB page. Returns the PA and the page size mapping it.
@@ -60,7 +55,7 @@ export function user_page(kvm: Kvm, user: UserMemory, gfn: number): { pa: number
   const small = user.small.get(gfn);
   if (small !== undefined) return { pa: small, size: PAGE_SIZE };
   if (user.thp && !regionHasSmallPages(user, region)) {
-    const base = kvm.host.pages.allocHuge("user", kvm.id);
+    const base = kvm.env.pages.allocHuge("user", kvm.id);
     if (base >= 0) {
       user.huge.set(region, base);
       return { pa: base + ((gfn * GRANULE_SIZE) % SZ_2M), size: SZ_2M };
@@ -103,7 +98,7 @@ function* private_memslot_fault(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: 
   // FIXME (as posted): should be able to use bigger than PAGE_SIZE mappings. No mmu_lock here.
   const ret = yield* realm_map_ipa(kvm, faultIpa, pfn, PAGE_SIZE, KVM_PGTABLE_PROT_W, vcpu.memcache);
   if (ret === 0) return 1; // handled; the page reference is kept until the private unmap
-  kvm.host.pages.put(pfn);
+  kvm.env.pages.put(pfn);
   return ret;
 }
 
@@ -138,7 +133,7 @@ function* gmem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInfo):
     } else {
       ret = yield* realm_map_ipa(kvm, faultIpa, pfn, PAGE_SIZE, KVM_PGTABLE_PROT_W, vcpu.memcache);
     }
-    if (kvm.profile.gmemRefAfterMap === "release-always" || ret !== 0) kvm.host.pages.put(pfn);
+    if (kvm.profile.gmemRefAfterMap === "release-always" || ret !== 0) kvm.env.pages.put(pfn);
   } finally {
     kvm.mmuLock.readUnlock();
   }
@@ -228,4 +223,98 @@ export function* kvm_handle_guest_abort(vcpu: Vcpu, a: AbortInfo): Gen<number> {
   }
   if (ret === 0) return 1;
   return ret;
+}
+
+/**
+ * kvm_arch_flush_shadow_memslot for memslot `id` (the VMM deletes or moves it, or munmaps its VMA):
+ * kvm_stage2_unmap_range(mmu, gpa, size, true). The slot's backing is the VMM's and stays.
+ */
+export function kvm_arch_flush_shadow_memslot(kvm: Kvm, id: number): void {
+  const s = kvm.memslots.find((m) => m.id === id);
+  if (s === undefined) throw new RangeError(`kvm_arch_flush_shadow_memslot: VM ${kvm.id} has no memslot ${id}`);
+  runSync((function* () {
+    yield* kvm.mmuLock.write(IOCTL_TID);
+    try {
+      kvm_realm_unmap_range(kvm, s.baseGfn * GRANULE_SIZE, s.npages * GRANULE_SIZE, true, true);
+    } finally {
+      kvm.mmuLock.writeUnlock();
+    }
+  })());
+  kvm.event(`memslot ${id} flushed (0x${(s.baseGfn * GRANULE_SIZE).toString(16)} +0x${(s.npages * GRANULE_SIZE).toString(16)})`);
+}
+
+/** The PGD pages as stage-2 tables: the generic walker follows valid table descriptors (S13). */
+function junk_walk(kvm: Kvm): number {
+  const ns = kvm.env.ns;
+  let visited = 0;
+  for (let off = 0; off < kvm.mmu.pgdSize; off += 8) {
+    const d = ns.readU64(BigInt(kvm.mmu.pgdPhys + off));
+    if ((d & 3n) === 3n) visited++;
+  }
+  return visited;
+}
+
+/**
+ * kvm_free_stage2_pgd for a realm (mmu.c). v8..v13, neither DEAD nor NONE (from
+ * mmu_notifier_release): under the mmu_lock unmap everything (v8 20/43: [0, ~0ULL & PAGE_MASK)
+ * with may_block false; v10 20/43 on: [0, BIT(ia_bits - 1)) with true: freePgdUnmapMayBlock),
+ * unlock, kvm_realm_destroy_rtts (v10 10/43 on), keep the PGD (the realm's root RTTs). Otherwise the
+ * pgt is taken: v8 walks the PGD pages as ordinary stage-2 tables and frees them (v9 07/43
+ * stand-in, S13); v10..v13 skip the walk and never free the PGD pages (v12 07/46 "Avoid walking
+ * the stage 2 page tables", S14); v14 14/44 frees them (kvm_pgtable_stage2_destroy_pgd) and has no
+ * realm branch (v14 17/44 moves it to kvm_realm_uninit_stage2): freePgdWhenDead.
+ */
+export function kvm_free_stage2_pgd(kvm: Kvm): void {
+  if (!kvm.mmu.pgt && kvm.mmu.pgdPhys < 0) return;
+  const st = kvm.realm.state;
+  if (kvm.profile.stage2Uninit === "kvm_free_stage2_pgd" && st !== RealmStateK.DEAD && st !== RealmStateK.NONE) {
+    kvm.mmuLock.lockSync(IOCTL_TID);
+    try {
+      if (kvm.profile.freePgdUnmapMayBlock) kvm_realm_unmap_range(kvm, 0, sharedBit(kvm), true, true);
+      else kvm_realm_unmap_range(kvm, 0, 2 ** 64 - GRANULE_SIZE, true, false);
+    } finally {
+      kvm.mmuLock.writeUnlock();
+    }
+    kvm_realm_destroy_rtts(kvm);
+    return;
+  }
+  if (!kvm.mmu.pgt) return; // the PGD was leaked on purpose (realm_create_rd error path)
+  switch (kvm.profile.freePgdWhenDead) {
+    case "walk-junk": {
+      const n = junk_walk(kvm);
+      kvm.flags.push(`S13: kvm_free_stage2_pgd walked ${kvm.mmu.pgdSize / GRANULE_SIZE} former root RTT page(s) as stage-2 tables (${n} descriptor(s) followed)`);
+      kvm.event(`kvm_free_stage2_pgd: generic walk of the undelegated PGD (former root RTTs), ${n} table descriptor(s) followed`);
+      freePgd(kvm);
+      break;
+    }
+    case "skip-leak-pgd":
+      kvm.event("kvm_free_stage2_pgd: realm, skipping the stage-2 walk (the PGD pages are not freed)");
+      kvm.mmu.pgt = false;
+      break;
+    case "destroy-pgd":
+      freePgd(kvm);
+      break;
+  }
+}
+
+function freePgd(kvm: Kvm): void {
+  for (let off = 0; off < kvm.mmu.pgdSize; off += GRANULE_SIZE) kvm.env.pages.put(kvm.mmu.pgdPhys + off);
+  kvm.mmu.pgt = false;
+  kvm.mmu.pgdPhys = -1;
+}
+
+/**
+ * v14 kvm_realm_uninit_stage2 (from kvm_uninit_stage2_mmu at mmu_notifier_release): only for an
+ * ACTIVE realm (early return otherwise), unmap the protected IPA space and tear down the RTTs; the
+ * PGD stays (the root RTTs belong to the RD until REALM_DESTROY). Seed 004 (v14 17/44).
+ */
+export function kvm_realm_uninit_stage2(kvm: Kvm): void {
+  if (kvm.realm.state !== RealmStateK.ACTIVE) return;
+  kvm.mmuLock.lockSync(IOCTL_TID);
+  try {
+    kvm_realm_unmap_range(kvm, 0, sharedBit(kvm), true, true);
+  } finally {
+    kvm.mmuLock.writeUnlock();
+  }
+  kvm_realm_destroy_rtts(kvm);
 }

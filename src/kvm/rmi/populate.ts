@@ -20,12 +20,13 @@
  * v12 20/46; profile.populatePassesUapiFlags). `measureFlag` is the value of the uAPI MEASURE bit:
  * 1 as posted (equal to RMI_MEASURE_CONTENT, which hides the flags bug); another value exposes it.
  */
-import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
-import { EFAULT, EINVAL, EIO, ENXIO, EPERM } from "./errno.js";
-import { Kvm, RealmStateK, RMM_RTT_MAX_LEVEL } from "./kvm.js";
-import { kvm_gmem_get_pfn, user_page } from "./mmu.js";
-import { realm_ensure_created } from "./realm-create.js";
-import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { GRANULE_SIZE, SZ_2M } from "../../arch/geometry.js";
+import { EFAULT, EINVAL, EIO, ENXIO, EPERM } from "../errno.js";
+import { Kvm, RealmStateK, RMM_RTT_MAX_LEVEL } from "../kvm.js";
+import { kvm_gmem_get_pfn } from "../guest_memfd.js";
+import { user_page } from "../mmu.js";
+import { realm_ensure_created } from "./realm.js";
+import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "../rmi_cmds.js";
 import { create_rtt_levels_sync, delegate_page, undelegate_page } from "./rtt.js";
 
 export const KVM_ARM_RME_POPULATE_FLAGS_MEASURE = 1;
@@ -45,7 +46,7 @@ export interface PopulateArgs {
 export class VmmBuffer {
   private readonly pages = new Map<number, number>();
   constructor(private readonly kvm: Kvm, readonly va: number, bytes: Uint8Array) {
-    const ns = kvm.host.platform.ns;
+    const ns = kvm.env.ns;
     for (let off = 0; off < bytes.length;) {
       const a = va + off;
       const inPage = a % GRANULE_SIZE;
@@ -74,7 +75,7 @@ export class VmmBuffer {
 
   /** munmap. */
   free(): void {
-    for (const pa of this.pages.values()) this.kvm.host.pages.put(pa);
+    for (const pa of this.pages.values()) this.kvm.env.pages.put(pa);
     this.pages.clear();
   }
 }
@@ -97,7 +98,7 @@ export function kvm_bug_on(kvm: Kvm, fn: string, msg: string): void {
  * ERROR_RTT WARN_ON(level == 3), create the RTTs (atomic allocations) and retry once (-EIO).
  */
 function realm_create_protected_data_granule(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   if (rmi.granule_delegate(dst) !== RMI_SUCCESS) return -ENXIO;
   let ret = rmi.data_create(kvm.realm.rd, dst, ipa, src, flags);
   if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT) {
@@ -118,8 +119,8 @@ export function realm_create_protected_data_page(kvm: Kvm, ipa: number, dst: num
   if (ret === 0) return 0;
   if (ret === -EIO && undelegate_page(kvm, dst) !== RMI_SUCCESS) {
     kvm.warn("realm_create_protected_data_page", `undelegate of 0x${dst.toString(16)} failed`);
-    kvm.host.pages.get(dst);
-    kvm.host.pages.leak(dst, "undelegate failed (populate unwind)");
+    kvm.env.pages.get(dst);
+    kvm.env.pages.leak(dst, "undelegate failed (populate unwind)");
   }
   return -ENXIO;
 }
@@ -132,7 +133,7 @@ export function realm_create_protected_data_page(kvm: Kvm, ipa: number, dst: num
  * (positive) or realm_create_rtt_levels' -errno.
  */
 function realm_data_map_init(kvm: Kvm, ipa: number, dst: number, src: number, flags: number): number {
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   if (delegate_page(kvm, dst) !== RMI_SUCCESS) return -ENXIO;
   let ret = rmi.rtt_data_map_init(kvm.realm.rd, dst, ipa, src, flags);
   if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT) {
@@ -143,8 +144,8 @@ function realm_data_map_init(kvm: Kvm, ipa: number, dst: number, src: number, fl
   }
   if (ret && undelegate_page(kvm, dst) !== RMI_SUCCESS) {
     kvm.warn("realm_data_map_init", `undelegate of 0x${dst.toString(16)} failed`);
-    kvm.host.pages.get(dst);
-    kvm.host.pages.leak(dst, "undelegate failed (populate unwind)");
+    kvm.env.pages.get(dst);
+    kvm.env.pages.leak(dst, "undelegate failed (populate unwind)");
   }
   return ret;
 }
@@ -181,7 +182,7 @@ function kvm_gmem_populate(kvm: Kvm, startGfn: number, npages: number, srcPage: 
       break;
     }
     ret = populate_region_cb(kvm, gfn, pfn, srcPage(i), flags);
-    kvm.host.pages.put(pfn); // folio_put
+    kvm.env.pages.put(pfn); // folio_put
     if (ret) break;
   }
   if (ret > 0 && i === 0) {

@@ -10,13 +10,13 @@
  * Sources: v13 rmi.c snapshot (delegate_range .. level_to_size), v14 09/44, v14 rmi.c snapshot
  * (level_to_size), v13 06/48 and v14 04/44 (RMI_ADDR_RANGE_*).
  */
-import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
-import { RANGE_DESC, RmiOpMemState } from "../rmm/abi/range-desc.js";
-import { KernelHang } from "./coop.js";
-import type { Kvm } from "./kvm.js";
-import type { Host } from "./host.js";
-import type { SeriesProfile } from "./series/profile.js";
-import { RMI_BLOCKED, RMI_BUSY, RMI_SUCCESS } from "./rmi.js";
+import { GRANULE_SIZE, SZ_2M } from "../../arch/geometry.js";
+import { RANGE_DESC, RmiOpMemState } from "../../rmm/abi/range-desc.js";
+import { KernelHang } from "../../sched/coop.js";
+import type { Kvm } from "../kvm.js";
+import type { KvmEnv } from "../env.js";
+import type { SeriesProfile } from "../series/profile.js";
+import { RMI_BLOCKED, RMI_BUSY, RMI_SUCCESS } from "../rmi_cmds.js";
 
 /** Linux block size classes of a descriptor. */
 export type DescSize = "PAGE" | "PMD" | "PUD" | "P4D";
@@ -80,7 +80,7 @@ const SPIN_BOUND = 4096;
  * spins, reported here as a KernelHang after SPIN_BOUND calls), any other status is returned.
  * `top` is how far it got (the posted functions do not return it; callers here use it for reports).
  */
-function rangeLoop(host: Host, which: "delegate" | "undelegate", phys: number, size: number): { ret: number; top: number } {
+function rangeLoop(host: KvmEnv, which: "delegate" | "undelegate", phys: number, size: number): { ret: number; top: number } {
   const rmi = host.rmi;
   const end = phys + size;
   let base = phys;
@@ -104,7 +104,7 @@ function rangeLoop(host: Host, which: "delegate" | "undelegate", phys: number, s
  * WARNs first); v13's `unsigned long ret;` is returned uninitialised: flagged, and read as 0 (or
  * garbage with poisonUninit).
  */
-function zeroSize(host: Host, which: "delegate" | "undelegate", phys: number): { ret: number; top: number } {
+function zeroSize(host: KvmEnv, which: "delegate" | "undelegate", phys: number): { ret: number; top: number } {
   if (host.profile.rangeHelpers === "kernel") {
     if (which === "undelegate") host.warn("rmi_undelegate_range", "WARN_ON(size == 0)");
     return { ret: 0, top: phys };
@@ -115,15 +115,15 @@ function zeroSize(host: Host, which: "delegate" | "undelegate", phys: number): {
 }
 
 /** v13 delegate_range / v14 rmi_delegate_range(phys, size): 0, or the RMI status that stopped it. */
-export function delegate_range(kvm: Kvm | Host, phys: number, size: number): { ret: number; top: number } {
-  const host = "host" in kvm ? kvm.host : kvm;
+export function delegate_range(kvm: Kvm | KvmEnv, phys: number, size: number): { ret: number; top: number } {
+  const host = "env" in kvm ? kvm.env : kvm;
   if (size === 0) return zeroSize(host, "delegate", phys);
   return rangeLoop(host, "delegate", phys, size);
 }
 
 /** v13 undelegate_range / v14 rmi_undelegate_range(phys, size): 0, or the RMI status that stopped it. */
-export function undelegate_range(kvm: Kvm | Host, phys: number, size: number): { ret: number; top: number } {
-  const host = "host" in kvm ? kvm.host : kvm;
+export function undelegate_range(kvm: Kvm | KvmEnv, phys: number, size: number): { ret: number; top: number } {
+  const host = "env" in kvm ? kvm.env : kvm;
   if (size === 0) return zeroSize(host, "undelegate", phys);
   return rangeLoop(host, "undelegate", phys, size);
 }
@@ -133,7 +133,7 @@ export function undelegate_range(kvm: Kvm | Host, phys: number, size: number): {
  * lost"): one more reference on a page the host allocator knows, marked leaked.
  */
 export function get_page_lost(kvm: Kvm, pa: number, why: string): void {
-  const pages = kvm.host.pages;
+  const pages = kvm.env.pages;
   if (pages.page(pa) === undefined) return;
   pages.get(pa);
   pages.leak(pa, why);

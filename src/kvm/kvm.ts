@@ -2,13 +2,12 @@
  * The KVM side of one VM as the CCA series sees it: `struct kvm` (realm state, RD, params, VMID,
  * stage-2 PGD, memslots, memory attributes, page-table accounting, locks) and `struct kvm_vcpu`
  * (REC pages, run page, memcache, power state). Behaviour lives in the function modules
- * (rtt.ts, map.ts, mmu.ts, ...), named after the posted functions.
+ * (rmi/rtt.ts, rmi/map.ts, mmu.ts, ...), named after the posted functions.
  */
 import { GfnBitmap } from "./mem-attr.js";
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
-import type { Host } from "./host.js";
-import type { PageOwner } from "./page-alloc.js";
-import { RwLock } from "./coop.js";
+import type { KvmEnv, PageOwner } from "./env.js";
+import { RwLock } from "../sched/coop.js";
 import type { SeriesProfile } from "./series/profile.js";
 
 /** enum realm_state (kvm_rmi.h: v9 07/43, v12 07/46, v14 14/44). */
@@ -167,7 +166,7 @@ export class Kvm {
   resched = { taken: 0, longestWithout: 0, current: 0, whileAtomic: 0 };
 
   constructor(
-    readonly host: Host,
+    readonly env: KvmEnv,
     readonly id: number,
     readonly profile: SeriesProfile,
     iaBits: number,
@@ -189,15 +188,15 @@ export class Kvm {
   }
 
   allocPage(owner: PageOwner): number {
-    return this.host.pages.alloc(owner, this.id);
+    return this.env.pages.alloc(owner, this.id);
   }
 
   warn(fn: string, msg: string): void {
-    this.host.warn(fn, msg);
+    this.env.warn(fn, msg);
   }
 
   event(text: string): void {
-    this.host.log.push("event", text);
+    this.env.log.push("event", text);
   }
 
   /** kvm_account_pgtable_pages(virt, n). */

@@ -13,7 +13,7 @@ import type { Platform } from "../system/platform.js";
 import type { RmiCommand } from "../rmm/dispatch.js";
 import { rmiArg } from "../system/rmi-api.js";
 import { RANGE_DESC, encodeRangeList } from "../rmm/abi/range-desc.js";
-import { KernelHang } from "./coop.js";
+import { KernelHang } from "../sched/coop.js";
 
 export const RMI_SUCCESS = 0;
 export const RMI_ERROR_INPUT = 1;

@@ -10,16 +10,18 @@ import { REALM_STATE_NAMES } from "../rmm/realm.js";
 import { RIPAS_NAMES, S2TTE_NAMES, S2tte, ripasOf, isLive } from "../rmm/s2tt.js";
 import { rttWalk } from "../rmm/walk.js";
 import { rttTree, type RttTree, type RttTreeOptions } from "../rmm/inspect.js";
-import { IOCTL_TID, KernelHang, runSync, type Gen } from "./coop.js";
-import { errnoName, EAGAIN, EFAULT } from "./errno.js";
-import type { Host } from "./host.js";
-import { GuestMemfd, Kvm, RealmStateK, UserMemory, Vcpu } from "./kvm.js";
-import { kvm_activate_realm_cap, kvm_destroy_vm, kvm_finalize_rec, populate } from "./lifecycle.js";
-import { ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, kvm_arch_init_vm_realm, kvm_create_realm, kvm_rme_config_realm } from "./realm-create.js";
-import { kvm_init_ipa_range_realm } from "./ripas.js";
-import { EINTR_LIKE, untilDone } from "./run-control.js";
-import { kvm_vcpu_run, type RunResult } from "./run.js";
-import { kvm_realm_unmap_range, sharedBit } from "./unmap.js";
+import { IOCTL_TID, KernelHang, runSync, type Gen } from "../sched/coop.js";
+import { errnoName, EAGAIN, EFAULT } from "../kvm/errno.js";
+import type { Host } from "../host/host.js";
+import { GuestMemfd, Kvm, RealmStateK, UserMemory, Vcpu } from "../kvm/kvm.js";
+import { kvm_activate_realm_cap, kvm_finalize_rec } from "../kvm/rmi/lifecycle.js";
+import { kvm_destroy_vm } from "../kvm/kvm_main.js";
+import { populate } from "./populate.js";
+import { ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, kvm_arch_init_vm_realm, kvm_create_realm, kvm_rme_config_realm } from "../kvm/rmi/realm.js";
+import { kvm_init_ipa_range_realm } from "../kvm/rmi/ripas.js";
+import { EINTR_LIKE, untilDone } from "../sched/run-control.js";
+import { kvm_vcpu_run, type RunResult } from "../kvm/arm.js";
+import { kvm_realm_unmap_range, sharedBit } from "../kvm/rmi/unmap.js";
 
 export interface CreateRealmOptions {
   /** IPA width (VTCR_EL2 IPA size), 32..48; default 40. */

@@ -1,38 +1,23 @@
 /**
- * RECs on the KVM side: kvm_create_rec (+ alloc_rec_aux / free_rec_aux), kvm_destroy_rec,
- * kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit with its exit handlers (SYNC aborts, PSCI,
- * RIPAS_CHANGE; no HOST_CALL case in any posting). Sources: v10 11/43, v12 12/46, v13 17/48,
+ * arch/arm64/kvm/rmi.c (rme.c in v8/v10), RECs: kvm_create_rec (+ alloc_rec_aux / free_rec_aux),
+ * kvm_destroy_rec, kvm_rec_pre_enter and kvm_rec_enter (the exit handlers are in ../rmi-exit.ts).
+ * Sources: v10 11/43, v12 12/46, v13 17/48,
  * v14 19/44 (RECs); v8 16/43 as quoted in Gavin Shan's reply of 30 Apr 2025, v9 16/43 (stand-in
  * for v10 16), v12 16/46, v13 20/48, v14 22/44 (enter/exit);
  * v10 17/43 .. v14 23/44 (RIPAS change at pre-enter); v14 rmi.c kvm_rec_complete_psci;
  * per function: docs/provenance.md.
  */
-import { encodeRecParams, REC_ENTER_FLAG_EMUL_MMIO, REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RMI_REC_PARAMS_FLAG_RUNNABLE, RmiExitReason } from "../rmm/abi/rec-params.js";
-import { pt, type Gen } from "./coop.js";
-import { EAGAIN, EBUSY, EFAULT, EINVAL, ENOMEM, ENXIO } from "./errno.js";
-import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "./kvm.js";
-import { kvm_handle_guest_abort, type AbortInfo } from "./mmu.js";
-import { kvm_complete_ripas_change, RMI_RAM } from "./ripas.js";
-import { RMI_ERROR_REALM, RMI_ERROR_REC, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi.js";
+import { encodeRecParams, REC_ENTER_FLAG_EMUL_MMIO, REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RMI_REC_PARAMS_FLAG_RUNNABLE, RmiExitReason } from "../../rmm/abi/rec-params.js";
+import { pt, type Gen } from "../../sched/coop.js";
+import { EBUSY, EINVAL, ENOMEM, ENXIO } from "../errno.js";
+import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "../kvm.js";
+import { kvm_complete_ripas_change } from "./ripas.js";
+import { RMI_SUCCESS } from "../rmi_cmds.js";
 import { delegate_page, free_delegated_granule, undelegate_page } from "./rtt.js";
 import { descRanges, rmi_sro_execute } from "./sro.js";
 import { delegate_range, rmi_addr_range, undelegate_range } from "./range.js";
-import { RmiOpMemState } from "../rmm/abi/range-desc.js";
-import { sharedBit } from "./unmap.js";
-import { vgic_flush_rec, vgic_sync_rec } from "./vgic.js";
-
-export const PSCI_0_2_FN64_CPU_ON = 0xc4000003n;
-export const PSCI_0_2_FN64_AFFINITY_INFO = 0xc4000004n;
-export const PSCI_0_2_FN_CPU_OFF = 0x84000002n;
-export const PSCI_0_2_FN_SYSTEM_OFF = 0x84000008n;
-export const PSCI_0_2_FN_SYSTEM_RESET = 0x84000009n;
-export const PSCI_RET_SUCCESS = 0;
-export const PSCI_RET_ALREADY_ON = -4;
-export const PSCI_RET_DENIED = -3;
-
-const ESR_EC_SYS64 = 0x18;
-const ESR_EC_IABT_LOW = 0x20;
-const ESR_EC_DABT_LOW = 0x24;
+import { RmiOpMemState } from "../../rmm/abi/range-desc.js";
+import { vgic_flush_rec, vgic_sync_rec } from "../vgic.js";
 
 /**
  * free_rec_aux (v10 11/43, v12 12/46, v13 17/48): undelegate each aux granule (WARN on failure);
@@ -42,10 +27,10 @@ function free_rec_aux(kvm: Kvm, aux: readonly number[]): void {
   for (const pa of aux) {
     if (undelegate_page(kvm, pa) !== RMI_SUCCESS) {
       kvm.warn("free_rec_aux", `undelegate of aux 0x${pa.toString(16)} failed`);
-      kvm.host.pages.leak(pa, "undelegate failed (REC aux)");
+      kvm.env.pages.leak(pa, "undelegate failed (REC aux)");
       continue;
     }
-    kvm.host.pages.put(pa);
+    kvm.env.pages.put(pa);
   }
 }
 
@@ -80,18 +65,18 @@ function alloc_rec_aux(kvm: Kvm, numAux: number, out: number[]): number {
         }
         if (failed) {
           // out_err: free_rec_aux(aux_pages, k); pages k.. and the current page are never freed
-          for (let j = k; j < out.length; j++) kvm.host.pages.leak(out[j]!, j === k ? "undelegate failed (REC aux)" : "alloc_rec_aux unwind: undelegated, never freed");
-          kvm.host.pages.leak(pa, "alloc_rec_aux unwind: never freed");
+          for (let j = k; j < out.length; j++) kvm.env.pages.leak(out[j]!, j === k ? "undelegate failed (REC aux)" : "alloc_rec_aux unwind: undelegated, never freed");
+          kvm.env.pages.leak(pa, "alloc_rec_aux unwind: never freed");
           free_rec_aux(kvm, out.slice(0, k));
         } else {
-          kvm.host.pages.put(pa);
-          for (const a of out) kvm.host.pages.leak(a, "alloc_rec_aux unwind: undelegated, never freed (free_rec_aux(aux_pages, 0))");
+          kvm.env.pages.put(pa);
+          for (const a of out) kvm.env.pages.leak(a, "alloc_rec_aux unwind: undelegated, never freed (free_rec_aux(aux_pages, 0))");
           if (out.length > 0) kvm.event(`alloc_rec_aux: ${out.length} aux page(s) undelegated by err_undelegate but never freed`);
         }
         out.length = 0;
         return -ENXIO;
       }
-      kvm.host.pages.put(pa);
+      kvm.env.pages.put(pa);
       free_rec_aux(kvm, out);
       out.length = 0;
       return -ENXIO;
@@ -110,7 +95,7 @@ function alloc_rec_aux(kvm: Kvm, numAux: number, out: number[]): number {
  */
 function rec_create_sro(vcpu: Vcpu, recPage: number, params: number, aux: number[]): number {
   const kvm = vcpu.kvm;
-  const first = kvm.host.rmi.rec_create_sro(kvm.realm.rd, recPage, params);
+  const first = kvm.env.rmi.rec_create_sro(kvm.realm.rd, recPage, params);
   const free = (descs: bigint[]) => {
     for (const { addr, size } of descRanges(descs)) free_reclaimed(kvm, addr, size, aux);
   };
@@ -126,7 +111,7 @@ function rec_create_sro(vcpu: Vcpu, recPage: number, params: number, aux: number
         const pa = kvm.allocPage("kvm-aux");
         if (pa < 0) break;
         if (delegate_range(kvm, pa, PAGE_SIZE).ret !== 0) {
-          kvm.host.pages.put(pa);
+          kvm.env.pages.put(pa);
           break;
         }
         aux.push(pa);
@@ -146,10 +131,10 @@ function free_reclaimed(kvm: Kvm, addr: number, size: number, aux: number[]): vo
     const i = aux.indexOf(a);
     if (a < u.top || u.ret === 0) {
       if (i >= 0) aux.splice(i, 1);
-      if (kvm.host.pages.page(a) !== undefined) kvm.host.pages.put(a);
-    } else if (kvm.host.pages.page(a) !== undefined) {
+      if (kvm.env.pages.page(a) !== undefined) kvm.env.pages.put(a);
+    } else if (kvm.env.pages.page(a) !== undefined) {
       kvm.warn("rmi_sro_memxfer_execute", `undelegate of reclaimed 0x${a.toString(16)} failed`);
-      kvm.host.pages.leak(a, "undelegate failed (SRO reclaim)");
+      kvm.env.pages.leak(a, "undelegate failed (SRO reclaim)");
       if (i >= 0) aux.splice(i, 1);
     }
   }
@@ -164,7 +149,7 @@ function free_reclaimed(kvm: Kvm, addr: number, size: number, aux: number[]): vo
 export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
   const kvm = vcpu.kvm;
   const rec = vcpu.rec;
-  const rmi = kvm.host.rmi;
+  const rmi = kvm.env.rmi;
   if (rec.run >= 0) return -EBUSY;
   const params = kvm.allocPage("kvm-params");
   const recPage = kvm.allocPage("kvm-rec");
@@ -185,7 +170,7 @@ export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
     const v2 = kvm.profile.recCreate === "v14-sro";
     r = v2 ? 0 : alloc_rec_aux(kvm, kvm.realm.numAux, aux);
     if (r === 0) {
-      kvm.host.platform.ns.write(BigInt(params), encodeRecParams({
+      kvm.env.ns.write(BigInt(params), encodeRecParams({
         flags: vcpu.id === 0 ? RMI_REC_PARAMS_FLAG_RUNNABLE : 0n,
         mpidr: vcpu.mpidr,
         pc: entry,
@@ -199,7 +184,7 @@ export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
         rec.run = run;
         rec.aux = aux;
         rec.mpidr = vcpu.mpidr;
-        kvm.host.pages.put(params);
+        kvm.env.pages.put(params);
         return 0;
       }
       // `if (rmi_rec_create(...)) { r = -ENXIO; ... }`: any failure, an SRO errno included.
@@ -210,12 +195,12 @@ export function kvm_create_rec(vcpu: Vcpu, entry: bigint): number {
     // out_undelegate_rmm_rec: if (WARN_ON(undelegate(rec_page_phys))) rec->rec_page = NULL;
     if (undelegate_page(kvm, recPage) !== RMI_SUCCESS) {
       kvm.warn("kvm_create_rec", `undelegate of REC 0x${recPage.toString(16)} failed`);
-      kvm.host.pages.leak(recPage, "undelegate failed (REC)");
+      kvm.env.pages.leak(recPage, "undelegate failed (REC)");
       recFreed = -1;
     }
   }
   // out_free_pages
-  for (const p of [run, recFreed, params]) if (p >= 0) kvm.host.pages.put(p);
+  for (const p of [run, recFreed, params]) if (p >= 0) kvm.env.pages.put(p);
   if (!kvm.profile.recCreateUnwindClearsRun && run >= 0) {
     // v10 11/43 / v12 12/46: rec->run is freed but not cleared (rec->rec_page too, or NULL).
     rec.run = run;
@@ -241,19 +226,19 @@ export function kvm_destroy_rec(vcpu: Vcpu): void {
     kvm.flags.push(`kvm_destroy_rec: vcpu${vcpu.id}: free_page(rec->run) of an already freed page (double free)`);
     kvm.event(`kvm_destroy_rec vcpu${vcpu.id}: rec->run 0x${rec.run.toString(16)} was already freed by kvm_create_rec's unwind (double free)`);
     rec.run = -1;
-    const r = kvm.host.rmi.rec_destroy(Math.max(rec.recPage, 0));
+    const r = kvm.env.rmi.rec_destroy(Math.max(rec.recPage, 0));
     if (r !== RMI_SUCCESS) kvm.warn("kvm_destroy_rec", `REC_DESTROY of the freed REC page 0x${Math.max(rec.recPage, 0).toString(16)} returned ${r}`);
     rec.recPage = -1;
     rec.stale = false;
     return;
   }
-  kvm.host.pages.put(rec.run);
+  kvm.env.pages.put(rec.run);
   rec.run = -1;
   if (kvm.profile.recCreate === "v14-sro") return kvm_destroy_rec_sro(vcpu);
-  if (kvm.host.rmi.rec_destroy(rec.recPage) !== RMI_SUCCESS) {
+  if (kvm.env.rmi.rec_destroy(rec.recPage) !== RMI_SUCCESS) {
     kvm.warn("kvm_destroy_rec", `REC_DESTROY 0x${rec.recPage.toString(16)} failed: REC and aux pages leaked`);
-    kvm.host.pages.leak(rec.recPage, "REC_DESTROY failed");
-    for (const a of rec.aux) kvm.host.pages.leak(a, "REC_DESTROY failed");
+    kvm.env.pages.leak(rec.recPage, "REC_DESTROY failed");
+    for (const a of rec.aux) kvm.env.pages.leak(a, "REC_DESTROY failed");
     return;
   }
   free_rec_aux(kvm, rec.aux);
@@ -270,15 +255,15 @@ export function kvm_destroy_rec(vcpu: Vcpu): void {
 function kvm_destroy_rec_sro(vcpu: Vcpu): void {
   const kvm = vcpu.kvm;
   const rec = vcpu.rec;
-  const first = kvm.host.rmi.rec_destroy_sro(rec.recPage);
+  const first = kvm.env.rmi.rec_destroy_sro(rec.recPage);
   const free = (descs: bigint[]) => {
     for (const { addr, size } of descRanges(descs)) free_reclaimed(kvm, addr, size, rec.aux);
   };
   const r = rmi_sro_execute(kvm, { ret: first.ret, handle: first.handle, request: 0n }, { donate: () => null, reclaimed: free, unconsumed: free }, "rmi_rec_destroy");
   if (r !== RMI_SUCCESS) {
     kvm.warn("kvm_destroy_rec", `REC_DESTROY 0x${rec.recPage.toString(16)} failed (${r}): REC and aux pages leaked`);
-    kvm.host.pages.leak(rec.recPage, "REC_DESTROY failed");
-    for (const a of rec.aux) if (kvm.host.pages.page(a) !== undefined) kvm.host.pages.leak(a, "REC_DESTROY failed");
+    kvm.env.pages.leak(rec.recPage, "REC_DESTROY failed");
+    for (const a of rec.aux) if (kvm.env.pages.page(a) !== undefined) kvm.env.pages.leak(a, "REC_DESTROY failed");
     return;
   }
   rec.aux = [];
@@ -286,12 +271,12 @@ function kvm_destroy_rec_sro(vcpu: Vcpu): void {
   rec.recPage = -1;
 }
 
-function runField(vcpu: Vcpu, off: number): bigint {
-  return vcpu.kvm.host.platform.ns.readU64(BigInt(vcpu.rec.run + off));
+export function runField(vcpu: Vcpu, off: number): bigint {
+  return vcpu.kvm.env.ns.readU64(BigInt(vcpu.rec.run + off));
 }
 
-function setRunField(vcpu: Vcpu, off: number, v: bigint): void {
-  vcpu.kvm.host.platform.ns.writeU64(BigInt(vcpu.rec.run + off), v);
+export function setRunField(vcpu: Vcpu, off: number, v: bigint): void {
+  vcpu.kvm.env.ns.writeU64(BigInt(vcpu.rec.run + off), v);
 }
 
 /**
@@ -339,7 +324,7 @@ export function* kvm_rec_pre_enter(vcpu: Vcpu): Gen<number> {
     vcpu.psciPending = undefined;
     // realm_psci_complete's -EINVAL is ignored: kvm_rec_complete_psci is void and
     // kvm_rec_pre_enter goes on to return 1 (v14 rmi.c).
-    const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, status);
+    const r = kvm.env.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, status);
     if (r !== RMI_SUCCESS) kvm.event(`kvm_rec_complete_psci: PSCI_COMPLETE returned ${r} (realm_psci_complete -EINVAL, ignored)`);
   }
   if (complete_exit_gprs(vcpu) === RmiExitReason.RMI_EXIT_RIPAS_CHANGE) yield* kvm_complete_ripas_change(vcpu);
@@ -358,173 +343,6 @@ export function prepare_entry(vcpu: Vcpu, rejectRipas: boolean): void {
   setRunField(vcpu, REC_RUN.enter.flags, flags);
 }
 
-/**
- * rec_exit_ripas_change: a range reaching the shared half is refused with -EINVAL (S21), with
- * REC_ENTER_FLAG_RIPAS_RESPONSE for the next entry from v9 16/43 on ("Set RMI_REJECT bit"; not in
- * v8 16/43: ripasChangeRejectFlag); else KVM_EXIT_MEMORY_FAULT and -EFAULT.
- */
-function rec_exit_ripas_change(vcpu: Vcpu): number {
-  const kvm = vcpu.kvm;
-  const base = Number(runField(vcpu, REC_RUN.exit.ripas_base));
-  const top = Number(runField(vcpu, REC_RUN.exit.ripas_top));
-  const ripas = kvm.host.platform.ns.read(BigInt(vcpu.rec.run + REC_RUN.exit.ripas_value), 1)[0]!;
-  const bit = sharedBit(kvm);
-  if (base >= bit || top - 1 >= bit) {
-    const reject = kvm.profile.ripasChangeRejectFlag;
-    if (reject) {
-      setRunField(vcpu, REC_RUN.enter.flags, REC_ENTER_FLAG_RIPAS_RESPONSE);
-      vcpu.ripasReject = true;
-    }
-    kvm.event(`rec_exit_ripas_change: 0x${base.toString(16)}..0x${top.toString(16)} reaches the shared half: ${reject ? "reject, " : ""}-EINVAL`);
-    return -EINVAL;
-  }
-  vcpu.lastExit = { kind: "memory-fault", fault: { gpa: base, size: top - base, private: ripas === RMI_RAM, write: false } };
-  kvm.event(`RIPAS_CHANGE 0x${base.toString(16)}..0x${top.toString(16)} -> ${ripas === RMI_RAM ? "RAM" : "EMPTY"}: KVM_EXIT_MEMORY_FAULT`);
-  return -EFAULT;
-}
-
-function vcpuByMpidr(kvm: Kvm, mpidr: bigint): Vcpu | undefined {
-  return kvm.vcpus.find((v) => v.mpidr === (mpidr & 0xff_00ff_ffffn));
-}
-
-/** rec_exit_psci: KVM's in-kernel PSCI emulation, then PSCI_COMPLETE where the RMM needs it. */
-function rec_exit_psci(vcpu: Vcpu): number {
-  const kvm = vcpu.kvm;
-  const fid = runField(vcpu, REC_RUN.exit.gprs);
-  const x1 = runField(vcpu, REC_RUN.exit.gprs + 8);
-  switch (fid) {
-    case PSCI_0_2_FN64_CPU_ON: {
-      const target = vcpuByMpidr(kvm, x1);
-      if (target === undefined) return 1;
-      let status = PSCI_RET_SUCCESS;
-      if (!target.powerOff) status = PSCI_RET_ALREADY_ON;
-      else target.powerOff = false;
-      kvm.event(`PSCI CPU_ON vcpu${target.id} from vcpu${vcpu.id}: ${status === 0 ? "SUCCESS" : "ALREADY_ON"}`);
-      const st = status === PSCI_RET_SUCCESS || status === PSCI_RET_ALREADY_ON ? PSCI_RET_SUCCESS : PSCI_RET_DENIED;
-      if (kvm.profile.psciCompletion === "pre-enter") {
-        vcpu.psciPending = { target, status: st };
-        return 1;
-      }
-      const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, st);
-      return r === RMI_SUCCESS ? 1 : -EINVAL;
-    }
-    case PSCI_0_2_FN64_AFFINITY_INFO: {
-      const target = vcpuByMpidr(kvm, x1);
-      if (target === undefined) return 1;
-      if (kvm.profile.psciCompletion === "pre-enter") {
-        // v14: "XXX hack": RMM v2.0 is taken not to exit for AFFINITY_INFO; answered SUCCESS.
-        vcpu.psciPending = { target, status: PSCI_RET_SUCCESS };
-        return 1;
-      }
-      const r = kvm.host.rmi.psci_complete(vcpu.rec.recPage, target.rec.recPage, PSCI_RET_SUCCESS);
-      return r === RMI_SUCCESS ? 1 : -EINVAL;
-    }
-    case PSCI_0_2_FN_CPU_OFF:
-      vcpu.powerOff = true;
-      return 1;
-    case PSCI_0_2_FN_SYSTEM_OFF:
-      vcpu.lastExit = { kind: "system-event", type: "shutdown" };
-      return 0;
-    case PSCI_0_2_FN_SYSTEM_RESET:
-      vcpu.lastExit = { kind: "system-event", type: "reset" };
-      return 0;
-    default:
-      return 1;
-  }
-}
-
-/**
- * handle_rec_exit(vcpu, rec_run_ret): 1 resume, 0 exit to userspace, < 0 error (v12 16/46, v13 20/48,
- * v14 22/44 rmi-exit.c; v8 16/43 rme-exit.c as quoted in Gavin Shan's reply of 30 Apr 2025; v9 16/43
- * rme-exit.c stands in for v10).
- */
-export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
-  const d = rec_exit_nowait(vcpu, ret);
-  if (typeof d === "number") return d;
-  return yield* kvm_handle_guest_abort(vcpu, d);
-}
-
-/**
- * handle_rec_exit without a generator (the run loop calls this directly): the result, or - for a
- * stage-2 data abort (rec_exit_sync_dabt), after its exit line is logged - the abort for
- * kvm_handle_guest_abort, the one part that can yield.
- */
-export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, exitHpfar?: bigint): number | AbortInfo {
-  // exitReason / exitHpfar: the run page's exit_reason and hpfar when the caller has just read
-  // them (the run loop, for its livelock signature): the same values, not read twice
-  const kvm = vcpu.kvm;
-  if (ret !== RMI_SUCCESS) {
-    const st = RMI_RETURN_STATUS(ret);
-    const idx = RMI_RETURN_INDEX(ret);
-    const prof = kvm.profile.recEnterRealmError;
-    if (st === RMI_ERROR_REALM && (prof === "shutdown-any" || idx === 1)) {
-      // "If a PSCI_SYSTEM_OFF request raced with a vcpu executing ... return to user space":
-      // v8 16/43 KVM_EXIT_UNKNOWN, v9 16/43 on KVM_EXIT_SHUTDOWN (S25)
-      vcpu.lastExit = { kind: prof === "unknown-index1" ? "unknown" : "shutdown" };
-      return 0;
-    }
-    if (st === RMI_ERROR_REC && prof === "shutdown-any") {
-      // v14 22/44: "If a VCPU has been turned on, but the REC state hasn't been updated we may
-      // experience RMI_ERROR_REC. Exit to the userspace with -EAGAIN for a retry." (S25)
-      kvm.event(`REC_ENTER vcpu${vcpu.id}: RMI_ERROR_REC: -EAGAIN`);
-      return -EAGAIN;
-    }
-    // `if (rec_run_ret) return -ENXIO;` (run->exit_reason keeps KVM_EXIT_UNKNOWN)
-    vcpu.lastExit = { kind: "unknown" };
-    kvm.event(`REC_ENTER failed (${ret}): -ENXIO, KVM_EXIT_UNKNOWN`);
-    return -ENXIO;
-  }
-  const reason = Number(exitReason ?? runField(vcpu, REC_RUN.exit.exit_reason));
-  switch (reason) {
-    case RmiExitReason.RMI_EXIT_SYNC: {
-      const esr = runField(vcpu, REC_RUN.exit.esr);
-      // EC, ISV, SAS and WnR all lie in ESR's low word (a syndrome, not an address: 32-bit ops)
-      const lo = Number(esr & 0xffff_ffffn);
-      const ec = (lo >>> 26) & 0x3f;
-      // rec_exit_handlers[esr_ec]: SYS64 -> rec_exit_sys_reg (kvm_handle_sys_reg, 1), DABT_LOW ->
-      // rec_exit_sync_dabt; IABT_LOW -> rec_exit_sync_iabt ("Unhandled instruction abort") and every
-      // other EC -> rec_exit_reason_notimpl: vcpu_err and -ENXIO (the same table in every posting).
-      if (ec === ESR_EC_SYS64) return 1;
-      if (ec !== ESR_EC_DABT_LOW) {
-        const what = ec === ESR_EC_IABT_LOW ? "Unhandled instruction abort" : "Unhandled exit reason from realm";
-        kvm.event(`vcpu${vcpu.id}: ${what} (ESR: 0x${esr.toString(16)}): -ENXIO`);
-        return -ENXIO;
-      }
-      const hpfar = exitHpfar ?? runField(vcpu, REC_RUN.exit.hpfar);
-      const ipa = Number(hpfar >> 4n) * 4096; // HPFAR.FIPA << 12 (scaling by 2^12 is exact)
-      const isv = ((lo >>> 24) & 1) === 1;
-      const a = {
-        ipa,
-        write: ((lo >>> 6) & 1) === 1,
-        exec: false,
-        isv,
-        len: 2 ** ((lo >>> 22) & 3),
-      };
-      // (one flat string: a template keeps a chain of cons strings in the log)
-      if (kvm.host.log.enabled) kvm.host.log.push("exit", ["vcpu", vcpu.id, " SYNC data abort IPA 0x", ipa.toString(16), a.write ? " write" : ""].join(""));
-      return a;
-    }
-    case RmiExitReason.RMI_EXIT_IRQ:
-    case RmiExitReason.RMI_EXIT_FIQ:
-      return 1;
-    case RmiExitReason.RMI_EXIT_PSCI:
-      kvm.host.log.push("exit", `vcpu${vcpu.id} PSCI 0x${runField(vcpu, REC_RUN.exit.gprs).toString(16)}`);
-      return rec_exit_psci(vcpu);
-    case RmiExitReason.RMI_EXIT_RIPAS_CHANGE:
-      kvm.host.log.push("exit", `vcpu${vcpu.id} RIPAS_CHANGE`);
-      return rec_exit_ripas_change(vcpu);
-    case RmiExitReason.RMI_EXIT_SERROR:
-      // v14 22/44 adds `case RMI_EXIT_SERROR:` next to IRQ/FIQ; before, it is an unsupported reason.
-      if (kvm.profile.recExitSerrorResumes) return 1;
-      break;
-  }
-  // No case for RMI_EXIT_HOST_CALL (or anything else) in any posting's rmi-exit.c / rme-exit.c:
-  // kvm_pr_unimpl("Unsupported exit reason"), KVM_EXIT_INTERNAL_ERROR, return 0 (no WARN).
-  kvm.event(`vcpu${vcpu.id}: Unsupported exit reason: ${reason}: KVM_EXIT_INTERNAL_ERROR`);
-  vcpu.lastExit = { kind: "internal-error", reason };
-  return 0;
-}
-
 /** kvm_rec_enter: REC_ENTER(rec, run). */
 export function* kvm_rec_enter(vcpu: Vcpu): Gen<number> {
   yield pt("REC_ENTER");
@@ -534,7 +352,7 @@ export function* kvm_rec_enter(vcpu: Vcpu): Gen<number> {
 /** kvm_rec_enter after its yield point (the run loop yields, then calls this). */
 export function rec_enter_call(vcpu: Vcpu): number {
   vgic_flush_rec(vcpu); // S26: the vGIC state handed to the REC (vgic.ts)
-  const ret = vcpu.kvm.host.rmi.rec_enter(vcpu.rec.recPage, vcpu.rec.run);
+  const ret = vcpu.kvm.env.rmi.rec_enter(vcpu.rec.recPage, vcpu.rec.run);
   vgic_sync_rec(vcpu);
   return ret;
 }

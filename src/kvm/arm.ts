@@ -1,0 +1,167 @@
+/**
+ * arch/arm64/kvm/arm.c for a realm vCPU:
+ *   - KVM_RUN (kvm_arch_vcpu_ioctl_run with the series' REC branch): first-run activation (v12),
+ *     kvm_rec_pre_enter, REC_ENTER, handle_rec_exit, until an exit to userspace. A simulated run
+ *     also stops when the caller says so (the guest finished what it was asked to do: a signal to
+ *     the VMM thread) or when the same fault repeats with no change of state anywhere (a livelock,
+ *     detected rather than waited for).
+ *   - kvm_arch_vcpu_run_pid_change, the first run of a vCPU: v8/v10 need the vCPU finalized (REC
+ *     created, realm ACTIVE: v10 11/43 kvm_arm_vcpu_is_finalized, -EPERM) and reject a userspace
+ *     irqchip (-EOPNOTSUPP); v12+ activate the realm (kvm_activate_realm, v12 11/46, v13 16/48,
+ *     v14 18/44). When it fails the vCPU does not count as having run (kvm_vcpu_ioctl only records
+ *     the new pid on success), so the next KVM_RUN tries again (S17 B).
+ *   - vcpu_load / vcpu_put around the ioctl (kvm_arch_vcpu_load / kvm_arch_vcpu_put), with the
+ *     debug-state load and put of the upstream debug rework (kvm_vcpu_load_debug,
+ *     kvm_vcpu_put_debug) and the REC early returns: S27 (Gavin, v14 20/44).
+ */
+import { EINTR_LIKE, type RunControl } from "../sched/run-control.js";
+import { pt, type Gen } from "../sched/coop.js";
+import { EIO, EOPNOTSUPP, EPERM } from "./errno.js";
+import { RealmStateK, type Vcpu } from "./kvm.js";
+import { NEEDS_THREAD, kvm_rec_pre_enter, kvm_rec_pre_enter_nowait, prepare_entry, rec_enter_call } from "./rmi/rec.js";
+import { rec_exit_nowait } from "./rmi-exit.js";
+import { kvm_handle_guest_abort } from "./mmu.js";
+import { REC_RUN } from "../rmm/abi/rec-params.js";
+import { kvm_activate_realm } from "./rmi/lifecycle.js";
+
+export interface RunResult {
+  /** The ioctl's return value (0 = exit to userspace with vcpu.lastExit, < 0 = errno). */
+  ret: number;
+  /** Why the simulated run stopped. */
+  stop: "exit" | "error" | "guest-idle" | "livelock" | "halted" | "limit";
+  /** REC exits handled in the kernel during this run. */
+  exits: number;
+}
+
+/** KVM_RUN between vcpu_load and vcpu_put (kvm_arch_vcpu_load / kvm_arch_vcpu_put below: the debug load/put of S27). */
+export function* kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
+  kvm_arch_vcpu_load(vcpu);
+  try {
+    const early = kvm_vcpu_run_checks(vcpu, ctl);
+    if (early !== undefined) return early;
+    // The loop is written here rather than in a generator of its own, and the parts of
+    // kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit that cannot yield are called directly:
+    // every yield passes through each generator level, and each call makes a generator object.
+    const kvm = vcpu.kvm;
+    let exits = 0;
+    for (;;) {
+      if (vcpu.powerOff) return { ret: 0, stop: "halted", exits };
+      let pre = kvm_rec_pre_enter_nowait(vcpu);
+      if (pre === NEEDS_THREAD) pre = yield* kvm_rec_pre_enter(vcpu); // PSCI completion, RIPAS change
+      if (pre <= 0) return { ret: pre, stop: pre < 0 ? "error" : "exit", exits };
+      prepare_entry(vcpu, vcpu.ripasReject);
+      vcpu.ripasReject = false;
+      yield REC_ENTER_POINT; // kvm_rec_enter
+      const r = rec_enter_call(vcpu);
+      exits++;
+      // the exit's signature for livelock detection, read before the exit is handled
+      const ns = kvm.env.ns;
+      const exitReason = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason));
+      const hpfar = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar));
+      const d = rec_exit_nowait(vcpu, r, exitReason, hpfar); // handle_rec_exit
+      const ret = typeof d === "number" ? d : yield* kvm_handle_guest_abort(vcpu, d);
+      if (ret <= 0) return { ret, stop: ret < 0 ? "error" : "exit", exits };
+      const s = ctl.after(vcpu, r, exitReason, hpfar);
+      if (s !== undefined) return { ret: EINTR_LIKE, stop: s, exits };
+      if (kvm.realm.state !== RealmStateK.ACTIVE) return { ret: 0, stop: "exit", exits };
+    }
+  } finally {
+    kvm_arch_vcpu_put(vcpu);
+  }
+}
+
+const REC_ENTER_POINT = pt("REC_ENTER");
+
+/** The checks before the loop: a result when KVM_RUN returns before entering, else undefined. */
+function kvm_vcpu_run_checks(vcpu: Vcpu, ctl: RunControl): RunResult | undefined {
+  const kvm = vcpu.kvm;
+  vcpu.lastExit = { kind: "none" };
+  // KVM_BUG_ON marked the VM bugged (v13/v14 populate, S22): vCPU ioctls fail with -EIO.
+  if (kvm.vmBugged) return { ret: -EIO, stop: "error", exits: 0 };
+  if (!vcpu.hasRun) {
+    // kvm_arch_vcpu_run_pid_change (below); on failure the vCPU has not run yet (S17 B).
+    const r = kvm_arch_vcpu_run_pid_change(vcpu, ctl.entry);
+    if (r) return { ret: r, stop: "error", exits: 0 };
+    vcpu.hasRun = true;
+  }
+  // No REC check here: kvm_rec_pre_enter's realm-state check (-EINVAL) comes before any use of
+  // rec->run, and v8/v10's first run needs the REC finalized (kvm_arm_vcpu_is_finalized, -EPERM).
+  return undefined;
+}
+
+/**
+ * What KVM does around KVM_RUN for a realm vCPU besides entering the REC:
+ *   - kvm_arch_vcpu_run_pid_change, the first run of a vCPU (arch/arm64/kvm/arm.c): v8/v10 need the
+ *     vCPU finalized (REC created, realm ACTIVE: v10 11/43 kvm_arm_vcpu_is_finalized, -EPERM) and
+ *     reject a userspace irqchip (-EOPNOTSUPP); v12+ activate the realm (kvm_activate_realm, v12 11/46,
+ *     v13 16/48, v14 18/44). When it fails the vCPU does not count as having run
+ *     (kvm_vcpu_ioctl only records the new pid on success), so the next KVM_RUN tries again (S17 B).
+ *   - vcpu_load / vcpu_put around the ioctl (kvm_arch_vcpu_load / kvm_arch_vcpu_put), with the
+ *     debug-state load and put of the upstream debug rework (kvm_vcpu_load_debug,
+ *     kvm_vcpu_put_debug) and the REC early returns: S27 (Gavin, v14 20/44).
+ */
+
+/** Per-vCPU debug state as far as S27 needs it: how deep the load_debug/put_debug pairing is. */
+export interface VcpuDebugState {
+  /** kvm_vcpu_load_debug calls minus kvm_vcpu_put_debug calls (0 when balanced). */
+  depth: number;
+  loads: number;
+  puts: number;
+}
+
+const DEBUG = new WeakMap<Vcpu, VcpuDebugState>();
+
+export function vcpuDebugState(vcpu: Vcpu): VcpuDebugState {
+  let s = DEBUG.get(vcpu);
+  if (s === undefined) {
+    s = { depth: 0, loads: 0, puts: 0 };
+    DEBUG.set(vcpu, s);
+  }
+  return s;
+}
+
+/** kvm_vcpu_load_debug: set up the debug state for this physical CPU (one level deeper). */
+function kvm_vcpu_load_debug(vcpu: Vcpu): void {
+  const s = vcpuDebugState(vcpu);
+  s.depth++;
+  s.loads++;
+}
+
+/** kvm_vcpu_put_debug: undo kvm_vcpu_load_debug. */
+function kvm_vcpu_put_debug(vcpu: Vcpu): void {
+  const s = vcpuDebugState(vcpu);
+  s.depth--;
+  s.puts++;
+}
+
+/**
+ * kvm_arch_vcpu_load for a REC. v14 20/44: kvm_vcpu_load_debug comes before the
+ * `if (vcpu_is_rec(vcpu)) return;` (the rest of the load is the RMM's business).
+ */
+export function kvm_arch_vcpu_load(vcpu: Vcpu): void {
+  kvm_vcpu_load_debug(vcpu);
+}
+
+/**
+ * kvm_arch_vcpu_put for a REC. v14: returns early for RECs before kvm_vcpu_put_debug (S27);
+ * the postings taken as balanced put the debug state back.
+ */
+export function kvm_arch_vcpu_put(vcpu: Vcpu): void {
+  if (vcpu.kvm.profile.recDebugLoadPut === "load-only") return;
+  kvm_vcpu_put_debug(vcpu);
+}
+
+/**
+ * The realm part of kvm_arch_vcpu_run_pid_change: 0, or a negative errno for KVM_RUN (the vCPU
+ * then does not count as having run).
+ */
+export function kvm_arch_vcpu_run_pid_change(vcpu: Vcpu, entry: bigint): number {
+  const kvm = vcpu.kvm;
+  // `if (!kvm_arm_vcpu_is_finalized(vcpu)) return -EPERM;` comes first (arm.c); v10 11/43 makes a
+  // realm vCPU finalized only once its REC is (rec.mpidr != INVALID_HWID) and the realm is ACTIVE.
+  if (kvm.profile.uapi === "vmm-driven" && (!vcpu.finalized || kvm.realm.state !== RealmStateK.ACTIVE)) return -EPERM;
+  // v8/v10: realms need the in-kernel irqchip at the first run (placement not in the saved postings).
+  if (kvm.profile.firstRunIrqchipCheck && !kvm.irqchipInKernel) return -EOPNOTSUPP;
+  if (kvm.profile.uapi === "implicit") return kvm_activate_realm(kvm, entry);
+  return 0;
+}
