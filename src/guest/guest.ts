@@ -6,6 +6,7 @@
  * change continues from where the host got to, a PSCI call returns the host's answer.
  */
 import { PSCI_0_2_FN64_AFFINITY_INFO, PSCI_0_2_FN64_CPU_ON, PSCI_0_2_FN_CPU_OFF, PSCI_0_2_FN_SYSTEM_OFF } from "../arch/psci.js";
+import { recIndexToMpidr, recMpidrToMpidrEl1 } from "../rmm/abi/rec-params.js";
 import { RSI_REJECT, type AccessKind, type RealmVcpu } from "../rmm/realm-exec.js";
 
 export type GuestOp =
@@ -144,7 +145,10 @@ export const psciOps = {
   },
 };
 
-/** MPIDR_EL1 of REC index i as the realm reads it (bit 31 RES1, Aff0 = i % 16, Aff1 = i / 16). */
+/**
+ * MPIDR_EL1 of REC index i as the realm reads it (bit 31 RES1, Aff0 = i % 16, Aff1 = i / 16 % 256,
+ * ...): the RMM's RmiRecMpidr of that index as the realm sees it (src/rmm/abi/rec-params.ts).
+ */
 export function realmMpidr(i: number): bigint {
-  return (1n << 31n) | BigInt(i % 16) | (BigInt(Math.floor(i / 16) % 256) << 8n);
+  return recMpidrToMpidrEl1(recIndexToMpidr(i));
 }
