@@ -2,7 +2,7 @@
  * S20 — top_ipa used uninitialised after a RIPAS error (v9..v14) [inferred]. ripas_change writes
  * *top_ipa only on success, yet realm_set_ipa_state compares it with start (and for RIPAS EMPTY
  * unmaps [start, *top_ipa)), and on -ENOMEM kvm_complete_ripas_change continues from it. The host
- * model keeps an unwritten local as poison and flags every read (src/host/ripas.ts). v8's
+ * model keeps an unwritten local as poison and flags every read (src/kvm/rmi/ripas.ts). v8's
  * realm_set_ipa_state wrote *top_ipa after its loop, error or not (v7/v8 rme.c): nothing to flag.
  * Triggers: (1) the delegation of the page for the RTT the RIPAS change needs fails:
  * alloc_delegated_granule returns PHYS_ADDR_MAX and realm_create_rtt_levels -ENOMEM, before any

@@ -1,6 +1,6 @@
 /**
  * S22 — populate interface edge cases of the RMM v1.0 postings (v8 19/43 and v12 20/46
- * populate; the ioctls in src/host/populate-uapi.ts):
+ * populate; the ioctls in src/kvm/rmi/populate.ts):
  *   flags: v8..v12 pass the uAPI flags to DATA_CREATE instead of the computed RMI flags (kernel
  *     test robot, v12 20/46). Harmless as posted (both MEASURE bits are 1). With the uAPI bit given
  *     another value (2 here): v12 DATA_CREATE gets flags 2, which the RMM refuses (RMI_ERROR_INPUT,

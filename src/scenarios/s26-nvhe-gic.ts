@@ -2,7 +2,7 @@
  * S26 — an nVHE host loses the realm's GIC state (Jiahao Zheng, v13). The RMM v1.0 postings hand
  * the vGIC list registers to the REC in rec_run.enter and get them back in rec_run.exit, so the
  * host mode does not matter there; v13 passes them in ICH_*_EL2, loaded only on the VHE path; v14
- * refuses realm support on nVHE (src/host/vgic.ts). The scenario boots a realm on an nVHE host
+ * refuses realm support on nVHE (src/kvm/vgic.ts). The scenario boots a realm on an nVHE host
  * (kvm-arm.mode=nvhe), makes a virtual interrupt (the timer PPI, 27) pending for vCPU 0 and runs it.
  */
 import { kvm_realm_vhe_check, kvm_vgic_inject_irq, vgicCpu } from "../kvm/vgic.js";

@@ -1,7 +1,7 @@
 /**
  * S27 — unbalanced debug load/put for RECs (Gavin, v14 20/44): kvm_arch_vcpu_load runs
  * kvm_vcpu_load_debug before the REC early return, kvm_arch_vcpu_put returns early for RECs
- * before kvm_vcpu_put_debug (src/host/first-run.ts). Every KVM_RUN is one load/put cycle.
+ * before kvm_vcpu_put_debug (src/kvm/arm.ts). Every KVM_RUN is one load/put cycle.
  */
 import { vcpuDebugState } from "../kvm/arm.js";
 import { startedRealm } from "./helpers.js";

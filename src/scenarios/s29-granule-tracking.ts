@@ -7,7 +7,7 @@
  * support. v14 asks with the range form (start, end) and walks by the returned top: the same DRAM
  * is FINE/CONVENTIONAL and realms work. The RMM v1.0 postings have no tracking regions and do not
  * ask. A control run with DRAM at 0x8000_0000 (1 GiB aligned) shows that the start address is the
- * trigger. Code: src/host/rmi-init.ts, src/rmm/commands/v2/tracking.ts.
+ * trigger. Code: src/kvm/rmi/init.ts, src/rmm/commands/v2/tracking.ts.
  */
 import type { Host } from "../host/host.js";
 import { errnoName } from "../kvm/errno.js";
