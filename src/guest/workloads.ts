@@ -8,6 +8,9 @@
  * `workload` command runs them lazily and can stop between any two). The `...Workload` functions
  * return the whole list, for small workloads through the API.
  */
+import { Prng } from "../arch/prng.js";
+import { Ripas } from "../arch/ripas.js";
+import { RSI_CHANGE_DESTROYED } from "../rmm/realm-exec.js";
 import type { GuestOp } from "./guest.js";
 
 const PAGE = 4096n;
@@ -34,19 +37,16 @@ export function sequential(base: bigint, size: bigint, stride: bigint = PAGE): W
   return { length: stridedCount(size, stride), ops: () => strided(base, base + size, stride, "write", true) };
 }
 
-/** `count` accesses to random pages of [base, base + size) (xorshift32 seeded by `seed`). */
+/** `count` accesses to random pages of [base, base + size) (src/arch/prng.ts xorshift32 seeded by `seed`; 0 counts as 1). */
 export function random(base: bigint, size: bigint, count: number, seed = 1): Workload {
   const pages = Number(size / PAGE);
   if (pages < 1) throw new RangeError("random: size must hold at least one page");
   return {
     length: count,
     *ops() {
-      let s = seed >>> 0 || 1;
+      const rnd = new Prng(seed, 1);
       for (let i = 0; i < count; i++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        s >>>= 0;
+        const s = rnd.u32();
         const p = BigInt(s % pages);
         yield { kind: "access", ipa: base + p * PAGE, access: s % 3 === 0 ? "read" : "write" };
       }
@@ -65,7 +65,7 @@ export function boot(ramBase: bigint, ram: bigint, image: bigint, bounce: bigint
     *ops() {
       yield* strided(ramBase, ramBase + image, PAGE, "exec", false);
       for (let a = image; a < ram - bounce; a += PAGE * 4n) yield { kind: "access", ipa: ramBase + a, access: "write" };
-      yield { kind: "ipa-state-set", base: b, top: b + bounce, ripas: 0, flags: 1n };
+      yield { kind: "ipa-state-set", base: b, top: b + bounce, ripas: Ripas.EMPTY, flags: RSI_CHANGE_DESTROYED };
       for (let a = 0n; a < bounce; a += PAGE) yield { kind: "access", ipa: (b + a) | sharedBit, access: "write" };
     },
   };
