@@ -78,7 +78,6 @@ export interface TslabModules {
     createConverter(opts: { isJS: boolean; isBrowser: boolean }): Converter;
     isCompleteCode(code: string): { completed: boolean; indent?: string };
   };
-  inspect: { printQuickInfo(info: QuickInfo): string };
   version: string;
   /**
    * The TypeScript module tslab compiles with, as tslab's modules see it: an object forwarding
@@ -119,7 +118,6 @@ export function loadTslab(): TslabModules {
     jupyter: req("tslab/dist/jupyter.js") as TslabModules["jupyter"],
     executor: req("tslab/dist/executor.js") as TslabModules["executor"],
     converter: req("tslab/dist/converter.js") as TslabModules["converter"],
-    inspect: req("tslab/dist/inspect.js") as TslabModules["inspect"],
     version: (req("tslab/package.json") as { version: string }).version,
     ts,
   };
