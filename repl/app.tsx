@@ -10,7 +10,7 @@ import type { Session } from "../src/commands/session.js";
 import type { History } from "./history.js";
 import { useReplKeys } from "./keys.js";
 import { useCommandRunner, useExitWhen } from "./runner.js";
-import { initialState, replReducer } from "./state.js";
+import { initialState, replReducer, type KeyAction } from "./state.js";
 import { ReplView } from "./view.js";
 
 export interface AppProps {
@@ -28,8 +28,16 @@ export function App({ session, history, onExit, columns = 80, banner }: AppProps
     initialState({ status: session.status(), history: history.entries, historyLimit: history.limit, ...(banner !== undefined ? { banner } : {}) }),
   );
   const complete = useCallback((text: string, cursor: number) => session.complete(text, cursor), [session]);
-  useReplKeys(dispatch, complete);
-  useCommandRunner(state.busy, { session, history, dispatch, columns });
+  const { stop } = useCommandRunner(state.busy, { session, history, dispatch, columns });
+  // Ctrl-C aborts a running command at once (the reducer marks it stopping and drops the queue).
+  const onKey = useCallback(
+    (a: KeyAction) => {
+      if (a.type === "interrupt") stop();
+      dispatch(a);
+    },
+    [stop],
+  );
+  useReplKeys(onKey, complete);
   useExitWhen(state.exit, onExit);
   return <ReplView state={state} />;
 }

@@ -5,8 +5,8 @@
  * command runs) is the reducer's business.
  */
 import { useInput, type Key } from "ink";
-import { useCallback, type Dispatch } from "react";
-import type { Completer, EditOp, KeyAction, ReplAction } from "./state.js";
+import { useCallback } from "react";
+import type { Completer, EditOp, KeyAction } from "./state.js";
 
 const edit = (op: EditOp): KeyAction => ({ type: "edit", op });
 
@@ -57,7 +57,7 @@ export function keyAction(input: string, key: Key, complete: Completer): KeyActi
   return input === "" ? { type: "none" } : { type: "insert", text: input };
 }
 
-/** Dispatch the action of every key (Ink's useInput: raw mode while mounted). */
-export function useReplKeys(dispatch: Dispatch<ReplAction>, complete: Completer): void {
-  useInput(useCallback((input: string, key: Key) => dispatch(keyAction(input, key, complete)), [dispatch, complete]));
+/** Hand the action of every key to `onKey` (Ink's useInput: raw mode while mounted). */
+export function useReplKeys(onKey: (a: KeyAction) => void, complete: Completer): void {
+  useInput(useCallback((input: string, key: Key) => onKey(keyAction(input, key, complete)), [onKey, complete]));
 }

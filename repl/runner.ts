@@ -1,11 +1,11 @@
 /**
  * The REPL's side effects, driven by its state (state.ts): run the command in `busy` through
- * the session (recording it in the history file), abort it when `busy.stopping`, report
+ * the session (recording it in the history file), stop it on Ctrl-C, report
  * progress and the live chart while it runs and its result when it ends (the run actions), and
  * end the REPL when `exit` is set. All simulation work is the session's (src/commands).
  */
 import { useApp } from "ink";
-import { useEffect, useLayoutEffect, useRef, type Dispatch } from "react";
+import { useCallback, useEffect, useRef, type Dispatch } from "react";
 import { BUILTIN_COMMANDS } from "../src/commands/builtin/index.js";
 import { chartSeries } from "../src/commands/builtin/inspect.js";
 import { findCommand } from "../src/commands/parser.js";
@@ -25,10 +25,16 @@ export interface RunnerOptions {
   columns: number;
 }
 
-/** Run `busy` (once per run id); abort it when it is stopping. */
-export function useCommandRunner(busy: Busy | null, { session, history, dispatch, columns }: RunnerOptions): void {
+/**
+ * Run `busy` (once per run id). Returns `stop`, which aborts the command running: App calls it
+ * on Ctrl-C, in the key's own turn, before the state changes are rendered (a render can take
+ * longer than a step of the command between two of its yields).
+ */
+export function useCommandRunner(busy: Busy | null, { session, history, dispatch, columns }: RunnerOptions): { stop: () => void } {
   const running = useRef<{ id: number; controller: AbortController } | null>(null);
   const lastChart = useRef(0);
+  const latest = useRef(busy);
+  latest.current = busy;
   const id = busy?.id;
   const line = busy?.line;
 
@@ -36,6 +42,8 @@ export function useCommandRunner(busy: Busy | null, { session, history, dispatch
     if (id === undefined || line === undefined || running.current?.id === id) return;
     const controller = new AbortController();
     running.current = { id, controller };
+    // Ctrl-C between the previous command's end and this start: it stops this one.
+    if (latest.current?.stopping === true) controller.abort();
     history.add(line);
     const liveChartText = (): string => {
       const width = Math.max(20, columns - 12);
@@ -59,17 +67,14 @@ export function useCommandRunner(busy: Busy | null, { session, history, dispatch
       } catch (e) {
         result = { ok: false, command: "", line, value: null, kind: "error", text: `internal error: ${(e as Error).message}`, error: String(e) };
       }
+      if (running.current?.id === id) running.current = null;
       const frame = session.liveChart && findCommand(BUILTIN_COMMANDS, result.command)?.interruptible === true && samples() !== before;
       dispatch({ type: "done", id, result, ...(frame ? { liveFrame: liveChartText() } : {}), status: session.status() });
     })();
   }, [id, line, session, history, dispatch, columns]);
 
-  // A layout effect: the abort happens in the same turn as the Ctrl-C that asked for it.
-  const stopping = busy?.stopping === true;
-  useLayoutEffect(() => {
-    const r = running.current;
-    if (stopping && r !== null && r.id === id) r.controller.abort();
-  }, [stopping, id]);
+  const stop = useCallback(() => running.current?.controller.abort(), []);
+  return { stop };
 }
 
 /** Call `onExit` and unmount once `exit` is set. */

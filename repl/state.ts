@@ -2,8 +2,8 @@
  * The realm> REPL's state as a value and every change to it as an action: `replReducer(state,
  * action)` is a pure function (no Ink, no React, no session), so each key's effect is unit-tested
  * without a terminal (test/repl/state.test.ts). keys.ts maps key presses to the key actions;
- * runner.ts performs what the state asks for (runs the command in `busy`, aborts it when
- * `busy.stopping`, ends the REPL when `exit` is set) and reports back with the run actions;
+ * runner.ts performs what the state asks for (runs the command in `busy`, stops it on Ctrl-C,
+ * ends the REPL when `exit` is set) and reports back with the run actions;
  * view.tsx draws the state. Modelled on the split of ink-ui's TextInput (a reducer hook, an
  * input hook, a view).
  */
@@ -25,7 +25,7 @@ export interface Busy {
   progress?: Progress;
   /** The live chart's latest frame. */
   chart?: string;
-  /** Ctrl-C was pressed: the runner aborts the command. */
+  /** Ctrl-C was pressed (the runner aborted the command; its result is still to come). */
   stopping?: boolean;
 }
 
