@@ -5,13 +5,13 @@
 import { GRANULE_SIZE, pow2, toNum } from "../arch/geometry.js";
 import { Pas } from "../platform/gpt.js";
 import { GranuleState } from "./granule.js";
-import type { Rmm } from "./rmm.js";
+import type { RmmState } from "./state.js";
 
 /**
  * find_granule: `addr` is 4 KiB aligned and names RMM-tracked conventional memory (DRAM below
  * the PA width). Returns the granule index, or -1.
  */
-export function findGranule(rmm: Rmm, addr: bigint): number {
+export function findGranule(rmm: RmmState, addr: bigint): number {
   const a = toNum(addr);
   if (a % GRANULE_SIZE !== 0) return -1;
   if (a >= rmm.machine.map.paLimit || !rmm.machine.map.isDram(a)) return -1;
@@ -19,7 +19,7 @@ export function findGranule(rmm: Rmm, addr: bigint): number {
 }
 
 /** gran(x): find_granule and the expected state. Returns the granule index or -1 (RMI_ERROR_INPUT). */
-export function gran(rmm: Rmm, addr: bigint, state: GranuleState): number {
+export function gran(rmm: RmmState, addr: bigint, state: GranuleState): number {
   const g = findGranule(rmm, addr);
   if (g < 0 || rmm.granules.state(g) !== state) return -1;
   return g;
@@ -29,19 +29,19 @@ export function gran(rmm: Rmm, addr: bigint, state: GranuleState): number {
  * ns(x): an NS buffer the RMM reads or writes (params, src, run): aligned, tracked DRAM, and in
  * the NS PAS (a Realm/Secure/Root granule faults in the RMM's access, which it reports as INPUT).
  */
-export function nsGranule(rmm: Rmm, addr: bigint): number {
+export function nsGranule(rmm: RmmState, addr: bigint): number {
   const g = findGranule(rmm, addr);
   if (g < 0 || rmm.machine.gpt.get(g) !== Pas.NS) return -1;
   return g;
 }
 
 /** Without FEAT_LPA2, a granule used as an RTT or mapped as DATA must lie below 2^48 (`*_bound2`). */
-export function paAboveLimit(rmm: Rmm, g: number, lpa2: boolean): boolean {
+export function paAboveLimit(rmm: RmmState, g: number, lpa2: boolean): boolean {
   return !lpa2 && g * GRANULE_SIZE >= pow2(48);
 }
 
 /** Copy of an NS granule's 4 KiB (RMM "ns_buffer_read" of a whole structure). */
-export function nsReadGranule(rmm: Rmm, g: number): Uint8Array {
+export function nsReadGranule(rmm: RmmState, g: number): Uint8Array {
   return rmm.machine.mem.read(g * GRANULE_SIZE, GRANULE_SIZE);
 }
 

@@ -3,12 +3,12 @@
  * handler). The same table drives SMC dispatch, the typed `p.rmi.*` wrappers, the trace and
  * listings. Source: TF-RMM runtime/core/handler.c (smc_handlers[]).
  */
-import type { Rmm } from "./rmm.js";
+import type { RmiAbi, RmmState } from "./state.js";
+
+export type { RmiAbi };
 
 /** A handler gets X1..X6 and returns the packed status (status | index << 8); outputs go to rmm.out. */
-export type RmiHandler = (rmm: Rmm, x1: bigint, x2: bigint, x3: bigint, x4: bigint, x5: bigint, x6: bigint) => number;
-
-export type RmiAbi = "1.0" | "2.0";
+export type RmiHandler = (rmm: RmmState, x1: bigint, x2: bigint, x3: bigint, x4: bigint, x5: bigint, x6: bigint) => number;
 
 export interface RmiCommand {
   /** Spec name, e.g. "RMI_RTT_CREATE". */

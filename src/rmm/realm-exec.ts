@@ -41,12 +41,17 @@ import { Pas } from "../platform/gpt.js";
 import { RmiExitReason, mpidrEl1ToRecIndex, recMpidrToMpidrEl1 } from "./abi/rec-params.js";
 import { RealmState, type Realm } from "./realm.js";
 import type { Rec, RecResumeKind } from "./rec.js";
-import type { Rmm } from "./rmm.js";
 import { Ripas } from "../arch/ripas.js";
 import { S2tte, ripasOf } from "./s2tt.js";
-import { rttWalk } from "./walk.js";
+import { rttWalk, type RttStore } from "./walk.js";
+import type { Machine } from "../platform/machine.js";
 
 export type RealmGuest = (vcpu: RealmVcpu) => void;
+
+/** What a vCPU reads of the RMM (the RMM state has both): the machine and the RTTs its walks read. */
+export interface VcpuRmm extends RttStore {
+  readonly machine: Machine;
+}
 
 // ---- ESR_EL2 as the RMM reports it (encodings: src/arch/esr.ts) ----
 /** EC | SET[12:11] | FnV | EA | FSC: what the host sees of a non-emulatable abort (TF-RMM exit.c ESR_NONEMULATED_ABORT_MASK). */
@@ -168,7 +173,7 @@ export class RealmVcpu {
   seaCount = 0;
 
   constructor(
-    private readonly rmm: Rmm,
+    private readonly rmm: VcpuRmm,
     readonly realm: Realm,
     private readonly rec: Rec,
     /** The results of the previous exit, completed by this REC_ENTER. */

@@ -12,7 +12,7 @@ import { GranuleState } from "./granule.js";
 import { rimExtendRec } from "./measurement.js";
 import { RealmState, type Realm } from "./realm.js";
 import { Rec } from "./rec.js";
-import type { Rmm } from "./rmm.js";
+import type { RmmState } from "./state.js";
 import { ERROR_INPUT, ERROR_REALM, SUCCESS } from "./status.js";
 
 /** RmiRecParams with the widths TF-RMM reads. */
@@ -47,12 +47,12 @@ export function decodeRecParams(raw: Uint8Array): DecodedRecParams {
 }
 
 /** The most RECs a realm can have: the RD refcount limit, 2^MAX_RECS_ORDER - 1 (TF-RMM REFCOUNT_MAX). */
-export function maxRecs(rmm: Rmm): number {
+export function maxRecs(rmm: RmmState): number {
   return pow2(rmm.features.maxRecsOrder) - 1;
 }
 
 /** "The REC is running": its granule refcount is non-zero while REC_ENTER is in progress. */
-export function recIsRunning(rmm: Rmm, rec: Rec): boolean {
+export function recIsRunning(rmm: RmmState, rec: Rec): boolean {
   return rmm.granules.refcount(rec.g) !== 0;
 }
 
@@ -61,7 +61,7 @@ export function recIsRunning(rmm: Rmm, rec: Rec): boolean {
  * RD refcount at its maximum -> REALM; realm not NEW -> REALM; mpidr with bits outside the
  * affinity fields, or whose index is not the next REC index -> INPUT.
  */
-export function recCreateRealmChecks(rmm: Rmm, realm: Realm, mpidr: bigint): number {
+export function recCreateRealmChecks(rmm: RmmState, realm: Realm, mpidr: bigint): number {
   // 5 the maximum number of RECs is reached (granule_refcount_read(g_rd) == REFCOUNT_MAX)
   if (rmm.granules.refcount(realm.rd) >= maxRecs(rmm)) return ERROR_REALM;
   // 6 realm_state
@@ -76,7 +76,7 @@ export function recCreateRealmChecks(rmm: Rmm, realm: Realm, mpidr: bigint): num
  * +1, rec_count +1, the REC's registers from the params (x0..x7, pc; EL1h with DAIF masked), and
  * the RIM extended only if RUNNABLE (TF-RMM measurement_rec_params_measure).
  */
-export function installRec(rmm: Rmm, realm: Realm, recG: number, p: DecodedRecParams, aux: readonly number[]): Rec {
+export function installRec(rmm: RmmState, realm: Realm, recG: number, p: DecodedRecParams, aux: readonly number[]): Rec {
   const runnable = (p.flags & RMI_REC_PARAMS_FLAG_RUNNABLE) !== 0n;
   const rec = new Rec(recG, realm.rd, realm.recCount, p.mpidr, [...aux], runnable, p.pc, p.gprs);
   for (const a of aux) rmm.granules.setState(a, GranuleState.REC_AUX);
@@ -93,7 +93,7 @@ export function installRec(rmm: Rmm, realm: Realm, recG: number, p: DecodedRecPa
  * The effects of a successful REC_DESTROY: aux granules -> DELEGATED (scrubbed), the REC ->
  * DELEGATED (zeroed), RD refcount -1. rec_count is not decremented: indices are never reused.
  */
-export function removeRec(rmm: Rmm, rec: Rec): void {
+export function removeRec(rmm: RmmState, rec: Rec): void {
   for (const a of rec.aux) {
     rmm.granules.setState(a, GranuleState.DELEGATED);
     rmm.machine.mem.zero(a);
@@ -108,19 +108,19 @@ export function removeRec(rmm: Rmm, rec: Rec): void {
  * The first check on an NS buffer the RMM reads or writes (params, run): find_granule (aligned,
  * tracked DRAM) and granule state UNDELEGATED. Returns the granule index or -1.
  */
-export function nsBufferFound(rmm: Rmm, addr: bigint): number {
+export function nsBufferFound(rmm: RmmState, addr: bigint): number {
   const g = findGranule(rmm, addr);
   if (g < 0 || rmm.granules.state(g) !== GranuleState.NS) return -1;
   return g;
 }
 
 /** ns_buffer_read/write succeeds only if the GPT says NS (else the RMM's access faults -> INPUT). */
-export function nsBufferAccessible(rmm: Rmm, g: number): boolean {
+export function nsBufferAccessible(rmm: RmmState, g: number): boolean {
   return rmm.machine.gpt.get(g) === Pas.NS;
 }
 
 /** Both NS buffer checks at once (REC_CREATE params): the granule index or -1. */
-export function nsBufferGranule(rmm: Rmm, addr: bigint): number {
+export function nsBufferGranule(rmm: RmmState, addr: bigint): number {
   const g = nsBufferFound(rmm, addr);
   return g >= 0 && nsBufferAccessible(rmm, g) ? g : -1;
 }

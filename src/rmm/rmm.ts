@@ -15,6 +15,7 @@ import type { Rtt } from "./s2tt.js";
 import { ERROR_GLOBAL, SMC_UNKNOWN } from "./status.js";
 import { RmiTrace, type RmiCallRecord } from "./trace.js";
 import type { RmmProgressOptions } from "./commands/v2/state.js";
+import type { RmmState } from "./state.js";
 
 export interface RmmOptions {
   abi?: RmiAbi;
@@ -79,7 +80,7 @@ function argList(n: number, x1: bigint, x2: bigint, x3: bigint, x4: bigint, x5: 
   }
 }
 
-export class Rmm {
+export class Rmm implements RmmState {
   readonly abi: RmiAbi;
   readonly features: RmmFeatures;
   readonly granules = new GranuleTable();

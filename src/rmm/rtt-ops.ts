@@ -14,7 +14,7 @@ import { GRANULE_SIZE, S2TT_MIN_BLOCK_LEVEL, S2TT_PAGE_LEVEL, mapSize } from "..
 import { GranuleState } from "./granule.js";
 import { rimExtendRipas } from "./measurement.js";
 import type { Realm } from "./realm.js";
-import type { Rmm } from "./rmm.js";
+import type { RmmState } from "./state.js";
 import { Ripas, Rtt, RmiRttEntryState, S2tte, isLive } from "./s2tt.js";
 import { errorRtt, SUCCESS } from "./status.js";
 import { rttWalk, type WalkResult } from "./walk.js";
@@ -56,21 +56,21 @@ export function validMapLevel(level: number): boolean {
 // ---------------------------------------------------------------------------------------------
 
 /** A granule going back to DELEGATED: state, refcount 0, contents scrubbed (TF-RMM v1.0 zeroes on every destroy). */
-export function releaseToDelegated(rmm: Rmm, g: number): void {
+export function releaseToDelegated(rmm: RmmState, g: number): void {
   rmm.granules.setState(g, GranuleState.DELEGATED);
   rmm.granules.setRef(g, 0);
   rmm.machine.mem.zero(g);
 }
 
 /** The child RTT a TABLE entry points at. */
-export function childTable(rmm: Rmm, t: Rtt, i: number): Rtt {
+export function childTable(rmm: RmmState, t: Rtt, i: number): Rtt {
   const c = rmm.rtts.get(t.addr[i]! / GRANULE_SIZE);
   if (c === undefined) throw new Error(`RTT model: TABLE entry ${i} of RTT 0x${(t.g * GRANULE_SIZE).toString(16)} points at no RTT`);
   return c;
 }
 
 /** Walk the realm's RTTs for `ipa` towards `level` (re-exported for the v2.0 families). */
-export function walk(rmm: Rmm, realm: Realm, ipa: number, level: number): WalkResult {
+export function walk(rmm: RmmState, realm: Realm, ipa: number, level: number): WalkResult {
   return rttWalk(rmm, realm, ipa, level);
 }
 
@@ -88,7 +88,7 @@ export function walk(rmm: Rmm, realm: Realm, ipa: number, level: number): WalkRe
  *    parent refcount +1 (NS entries hold no reference).
  * The caller has checked that the entry is not TABLE and that `childG` is DELEGATED.
  */
-export function unfold(rmm: Rmm, realm: Realm, parent: Rtt, i: number, childG: number): Rtt {
+export function unfold(rmm: RmmState, realm: Realm, parent: Rtt, i: number, childG: number): Rtt {
   const k = parent.kind[i]! as S2tte;
   if (k === S2tte.TABLE) throw new Error("unfold: entry is already a TABLE");
   const level = parent.level + 1;
@@ -162,7 +162,7 @@ function mapsBlock(t: Rtt, k: S2tte, checkAttr: boolean): boolean {
  *  - refcount 512: an assigned block of one RIPAS (needs level > 1, else RTT(level - 1));
  *  - anything else: RTT(level).
  */
-export function foldCheck(rmm: Rmm, child: Rtt): { status: number; result: FoldResult } {
+export function foldCheck(rmm: RmmState, child: Rtt): { status: number; result: FoldResult } {
   const level = child.level;
   const ref = rmm.granules.refcount(child.g);
   const r = foldScratch;
@@ -202,7 +202,7 @@ export function foldCheck(rmm: Rmm, child: Rtt): { status: number; result: FoldR
  * refcounts move back (refcount-0 case: parent -1; assigned block: the table's reference becomes
  * the block's) and the child granule goes to DELEGATED (scrubbed). Returns the child's PA.
  */
-export function applyFold(rmm: Rmm, parent: Rtt, i: number, child: Rtt, r: FoldResult): number {
+export function applyFold(rmm: RmmState, parent: Rtt, i: number, child: Rtt, r: FoldResult): number {
   const wasEmpty = rmm.granules.refcount(child.g) === 0;
   parent.kind[i] = r.kind;
   parent.addr[i] = r.addr;
@@ -223,7 +223,7 @@ export function applyFold(rmm: Rmm, parent: Rtt, i: number, child: Rtt, r: FoldR
  * ASSIGNED_NS entries of the child go with it (they hold no reference; the RMM invalidates the
  * TLB for the whole range). Returns the child's PA.
  */
-export function destroyChild(rmm: Rmm, realm: Realm, parent: Rtt, i: number): number {
+export function destroyChild(rmm: RmmState, realm: Realm, parent: Rtt, i: number): number {
   const child = childTable(rmm, parent, i);
   parent.kind[i] = realm.addrInPar(parent.ipaOf(i)) ? S2tte.UNASSIGNED_DESTROYED : S2tte.UNASSIGNED_NS;
   parent.addr[i] = 0;
@@ -242,7 +242,7 @@ export function destroyChild(rmm: Rmm, realm: Realm, parent: Rtt, i: number): nu
  * Map DATA granule `dataG` at entry `i` of leaf `t` (DATA_CREATE / DATA_CREATE_UNKNOWN effect):
  * the entry becomes ASSIGNED with `ripas`, the granule DATA, the leaf refcount +1.
  */
-export function assignData(rmm: Rmm, t: Rtt, i: number, dataG: number, ripas: Ripas): void {
+export function assignData(rmm: RmmState, t: Rtt, i: number, dataG: number, ripas: Ripas): void {
   t.kind[i] = S2tte.ASSIGNED_EMPTY + ripas;
   t.addr[i] = dataG * GRANULE_SIZE;
   t.attr[i] = 0;
@@ -256,7 +256,7 @@ export function assignData(rmm: Rmm, t: Rtt, i: number, dataG: number, ripas: Ri
  * EMPTY -> UNASSIGNED/EMPTY, DESTROYED -> UNASSIGNED/DESTROYED; leaf refcount -1; the DATA
  * granule -> DELEGATED (scrubbed). Returns the PA.
  */
-export function unassignData(rmm: Rmm, t: Rtt, i: number): number {
+export function unassignData(rmm: RmmState, t: Rtt, i: number): number {
   const k = t.kind[i]! as S2tte;
   const pa = t.addr[i]!;
   t.kind[i] = k === S2tte.ASSIGNED_EMPTY ? S2tte.UNASSIGNED_EMPTY : S2tte.UNASSIGNED_DESTROYED;

@@ -25,7 +25,7 @@ import {
 } from "./abi/range-desc.js";
 import { findGranule } from "./checks.js";
 import { GranuleState } from "./granule.js";
-import type { Rmm } from "./rmm.js";
+import type { RmmState } from "./state.js";
 import { ERROR_INPUT, RmiStatus, pack } from "./status.js";
 
 export type SroExpect = "CONTINUE" | "DONATE" | "RECLAIM";
@@ -33,15 +33,15 @@ export type SroExpect = "CONTINUE" | "DONATE" | "RECLAIM";
 /** Hooks of one kind of operation (REC_CREATE, REC_DESTROY, RTT_DATA_MAP, ...). */
 export interface SroHooks {
   /** RMI_OP_CONTINUE: returns the packed result; outputs go to rmm.out*. INCOMPLETE keeps the SRO. */
-  onContinue(rmm: Rmm, sro: SroContext): number;
+  onContinue(rmm: RmmState, sro: SroContext): number;
   /** RMI_OP_MEM_DONATE: take one donated (DELEGATED, checked) granule. */
-  onDonate?(rmm: Rmm, sro: SroContext, g: number): void;
+  onDonate?(rmm: RmmState, sro: SroContext, g: number): void;
   /** All requested memory donated: what to expect next (normally CONTINUE). */
-  onDonateDone?(rmm: Rmm, sro: SroContext): void;
+  onDonateDone?(rmm: RmmState, sro: SroContext): void;
   /** All queued memory reclaimed. */
-  onReclaimDone?(rmm: Rmm, sro: SroContext): void;
+  onReclaimDone?(rmm: RmmState, sro: SroContext): void;
   /** RMI_OP_CANCEL (only called when canCancel). */
-  onCancel?(rmm: Rmm, sro: SroContext): number;
+  onCancel?(rmm: RmmState, sro: SroContext): number;
   /** Granules the operation holds besides its reclaim queue (e.g. aux granules donated so far). */
   held?(sro: SroContext): readonly number[];
 }
@@ -64,7 +64,7 @@ export class SroContext {
   ) {}
 
   /** The packed RMI_INCOMPLETE for the current expectation; x1 = handle, x2 = donate request. */
-  incomplete(rmm: Rmm): number {
+  incomplete(rmm: RmmState): number {
     const memreq = this.expect === "DONATE" ? RmiOpMemReq.DONATE : this.expect === "RECLAIM" ? RmiOpMemReq.RECLAIM : RmiOpMemReq.NONE;
     rmm.out1 = BigInt(this.handle);
     rmm.out2 = this.expect === "DONATE" && this.donate !== undefined ? encodeDonateRequest(this.donate) : 0n;
@@ -94,7 +94,7 @@ export class SroTable {
 }
 
 /** The handle's SRO, if any (reads only: creates nothing in rmm.ext). */
-export function sroFind(rmm: Rmm, handle: bigint): SroContext | undefined {
+export function sroFind(rmm: RmmState, handle: bigint): SroContext | undefined {
   return (rmm.ext.sro as SroTable | undefined)?.find(handle);
 }
 
@@ -102,7 +102,7 @@ export function sroFind(rmm: Rmm, handle: bigint): SroContext | undefined {
  * Granules held by in-flight SROs (donated but not yet installed, or queued for reclaim), for
  * invariant checks: a REC_AUX granule held here belongs to no REC yet, or no longer.
  */
-export function sroHeldGranules(rmm: Rmm): Set<number> {
+export function sroHeldGranules(rmm: RmmState): Set<number> {
   const out = new Set<number>();
   const t = rmm.ext.sro as SroTable | undefined;
   if (t === undefined) return out;
@@ -113,7 +113,7 @@ export function sroHeldGranules(rmm: Rmm): Set<number> {
   return out;
 }
 
-export function sroTable(rmm: Rmm): SroTable {
+export function sroTable(rmm: RmmState): SroTable {
   let t = rmm.ext.sro as SroTable | undefined;
   if (t === undefined) {
     t = new SroTable();
@@ -123,7 +123,7 @@ export function sroTable(rmm: Rmm): SroTable {
 }
 
 /** After a hook ran: a terminal status releases the handle. */
-function settle(rmm: Rmm, s: SroContext, x0: number): number {
+function settle(rmm: RmmState, s: SroContext, x0: number): number {
   if (x0 % 256 !== RmiStatus.RMI_INCOMPLETE) sroTable(rmm).release(s);
   return x0;
 }
@@ -133,7 +133,7 @@ function settle(rmm: Rmm, s: SroContext, x0: number): number {
  * and how many slots fit before the granule ends. TF-RMM addr_list_copy_from_host /
  * addr_list_partial_copy_to_host: the granule must be tracked and in state NS.
  */
-function nsListGranule(rmm: Rmm, listPa: number): number {
+function nsListGranule(rmm: RmmState, listPa: number): number {
   const base = listPa - (listPa % GRANULE_SIZE);
   const g = findGranule(rmm, BigInt(base));
   if (g < 0 || rmm.granules.state(g) !== GranuleState.NS) return -1;
@@ -148,7 +148,7 @@ function clipCount(listPa: number, count: bigint): number {
 }
 
 /** RMI_OP_CONTINUE(handle, flags). */
-export function opContinue(rmm: Rmm, handle: bigint, _flags: bigint): number {
+export function opContinue(rmm: RmmState, handle: bigint, _flags: bigint): number {
   const s = sroFind(rmm, handle);
   if (s === undefined) return ERROR_INPUT;
   if (s.expect !== "CONTINUE") return ERROR_INPUT;
@@ -156,7 +156,7 @@ export function opContinue(rmm: Rmm, handle: bigint, _flags: bigint): number {
 }
 
 /** RMI_OP_CANCEL(handle). */
-export function opCancel(rmm: Rmm, handle: bigint): number {
+export function opCancel(rmm: RmmState, handle: bigint): number {
   const s = sroFind(rmm, handle);
   if (s === undefined) return ERROR_INPUT;
   if (!s.canCancel || s.hooks.onCancel === undefined) return ERROR_INPUT;
@@ -171,7 +171,7 @@ export function opCancel(rmm: Rmm, handle: bigint): number {
  * requested. Then granules are taken in list order; each must be DELEGATED: the first one that is
  * not stops the donation (none taken -> RMI_ERROR_INPUT, nothing changed).
  */
-export function opMemDonate(rmm: Rmm, handle: bigint, listPtr: bigint, count: bigint): number {
+export function opMemDonate(rmm: RmmState, handle: bigint, listPtr: bigint, count: bigint): number {
   const s = sroFind(rmm, handle);
   if (s === undefined) return ERROR_INPUT;
   if (s.expect !== "DONATE" || s.donate === undefined || s.hooks.onDonate === undefined) return ERROR_INPUT;
@@ -228,7 +228,7 @@ export function opMemDonate(rmm: Rmm, handle: bigint, listPtr: bigint, count: bi
  * descriptor, at most 1023 per descriptor, as lib/addr_list addr_list_add_block does); each
  * granule handed back becomes DELEGATED (scrubbed). capacity 0 writes nothing.
  */
-export function opMemReclaim(rmm: Rmm, handle: bigint, listPtr: bigint, capacity: bigint): number {
+export function opMemReclaim(rmm: RmmState, handle: bigint, listPtr: bigint, capacity: bigint): number {
   const s = sroFind(rmm, handle);
   if (s === undefined) return ERROR_INPUT;
   if (listPtr % 8n !== 0n || listPtr >= 1n << 52n) return ERROR_INPUT;

@@ -4,8 +4,12 @@
  */
 import { GRANULE_SIZE, S2TTES_PER_S2TT, S2TTES_PER_S2TT_LM1, mapSize } from "../arch/geometry.js";
 import type { Realm } from "./realm.js";
-import type { Rmm } from "./rmm.js";
 import { S2tte, type Rtt } from "./s2tt.js";
+
+/** What a walk reads of the RMM: its RTTs by granule index (the RMM state has them, and so does a vCPU's view). */
+export interface RttStore {
+  readonly rtts: ReadonlyMap<number, Rtt>;
+}
 
 export interface WalkResult {
   /** The table the walk stopped in. */
@@ -17,13 +21,13 @@ export interface WalkResult {
 }
 
 /** Root table and entry for `ipa` (ipa < 2^s2sz). */
-function root(rmm: Rmm, realm: Realm, ipa: number): Rtt {
+function root(rmm: RttStore, realm: Realm, ipa: number): Rtt {
   const per = (realm.sl === -1 ? S2TTES_PER_S2TT_LM1 : S2TTES_PER_S2TT) * mapSize(realm.sl);
   return rmm.rtts.get(realm.rootRtt(Math.floor(ipa / per)))!;
 }
 
 /** Walk to `level` (>= sl); stops early at a non-table entry. */
-export function rttWalk(rmm: Rmm, realm: Realm, ipa: number, level: number): WalkResult {
+export function rttWalk(rmm: RttStore, realm: Realm, ipa: number, level: number): WalkResult {
   let t = root(rmm, realm, ipa);
   let l = realm.sl;
   let i = t.indexOf(ipa);

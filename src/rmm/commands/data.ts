@@ -9,7 +9,7 @@ import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
 import { rimExtendData } from "../measurement.js";
 import { RealmState } from "../realm.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import { assignData, rttError, unassignData, validMapAddr } from "../rtt-ops.js";
 import { Ripas, S2tte, skipNonLive } from "../s2tt.js";
 import { ERROR_INPUT, ERROR_REALM, SUCCESS } from "../status.js";
@@ -25,7 +25,7 @@ export const RMI_MEASURE_CONTENT = 1n;
  * REALM; ipa outside the PAR, out of range or not 4K aligned -> INPUT; data >= 2^48 without LPA2
  * -> INPUT; walk to level 3 stops at l -> RTT(l); entry not UNASSIGNED -> RTT(3).
  */
-function dataCreateCommon(rmm: Rmm, rd: bigint, data: bigint, ipaReg: bigint, srcG: number, flags: bigint): number {
+function dataCreateCommon(rmm: RmmState, rd: bigint, data: bigint, ipaReg: bigint, srcG: number, flags: bigint): number {
   const dataG = gran(rmm, data, GranuleState.DELEGATED);
   const rdG = gran(rmm, rd, GranuleState.RD);
   if (dataG < 0 || rdG < 0) return ERROR_INPUT;
@@ -56,7 +56,7 @@ function dataCreateCommon(rmm: Rmm, rd: bigint, data: bigint, ipaReg: bigint, sr
  * an NS granule -> INPUT; then dataCreateCommon. Effect: data = copy of src, RIM extended,
  * entry ASSIGNED/RAM whatever its RIPAS was.
  */
-function dataCreate(rmm: Rmm, rd: bigint, data: bigint, ipa: bigint, src: bigint, flags: bigint): number {
+function dataCreate(rmm: RmmState, rd: bigint, data: bigint, ipa: bigint, src: bigint, flags: bigint): number {
   if (flags !== RMI_NO_MEASURE_CONTENT && flags !== RMI_MEASURE_CONTENT) return ERROR_INPUT;
   const srcG = nsGranule(rmm, src);
   if (srcG < 0) return ERROR_INPUT;
@@ -64,7 +64,7 @@ function dataCreate(rmm: Rmm, rd: bigint, data: bigint, ipa: bigint, src: bigint
 }
 
 /** RMI_DATA_CREATE_UNKNOWN(rd, data, ipa): any realm state; entry ASSIGNED with RIPAS unchanged; RIM unchanged. */
-function dataCreateUnknown(rmm: Rmm, rd: bigint, data: bigint, ipa: bigint): number {
+function dataCreateUnknown(rmm: RmmState, rd: bigint, data: bigint, ipa: bigint): number {
   return dataCreateCommon(rmm, rd, data, ipa, -1, 0n);
 }
 
@@ -75,7 +75,7 @@ function dataCreateUnknown(rmm: Rmm, rd: bigint, data: bigint, ipa: bigint): num
  * x2 = skip-non-live. Success: RAM -> UNASSIGNED/DESTROYED, EMPTY -> UNASSIGNED/EMPTY,
  * DESTROYED -> UNASSIGNED/DESTROYED; data -> DELEGATED (scrubbed); x1 = PA, x2 = skip-non-live.
  */
-function dataDestroy(rmm: Rmm, rd: bigint, ipaReg: bigint): number {
+function dataDestroy(rmm: RmmState, rd: bigint, ipaReg: bigint): number {
   const rdG = gran(rmm, rd, GranuleState.RD);
   if (rdG < 0) return ERROR_INPUT;
   const realm = rmm.realms.get(rdG)!;

@@ -6,11 +6,11 @@ import { Pas } from "../../platform/gpt.js";
 import { findGranule } from "../checks.js";
 import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import { ERROR_INPUT, SUCCESS } from "../status.js";
 
 /** Delegate one granule: the shared per-granule step of DELEGATE and v2.0 RANGE_DELEGATE. */
-export function delegateOne(rmm: Rmm, g: number): number {
+export function delegateOne(rmm: RmmState, g: number): number {
   // 1 gran_align, 2 gran_bound: find_granule (done by the caller)
   // 3 gran_state: must be UNDELEGATED
   if (rmm.granules.state(g) !== GranuleState.NS) return ERROR_INPUT;
@@ -21,7 +21,7 @@ export function delegateOne(rmm: Rmm, g: number): number {
   return SUCCESS;
 }
 
-export function undelegateOne(rmm: Rmm, g: number): number {
+export function undelegateOne(rmm: RmmState, g: number): number {
   if (rmm.granules.state(g) !== GranuleState.DELEGATED) return ERROR_INPUT;
   if (!rmm.machine.gpt.transition(g, Pas.REALM, Pas.NS)) {
     throw new Error(`RMM panic: EL3 refused to undelegate granule 0x${(g * 4096).toString(16)}`);
@@ -31,13 +31,13 @@ export function undelegateOne(rmm: Rmm, g: number): number {
   return SUCCESS;
 }
 
-function granuleDelegate(rmm: Rmm, addr: bigint): number {
+function granuleDelegate(rmm: RmmState, addr: bigint): number {
   const g = findGranule(rmm, addr);
   if (g < 0) return ERROR_INPUT;
   return delegateOne(rmm, g);
 }
 
-function granuleUndelegate(rmm: Rmm, addr: bigint): number {
+function granuleUndelegate(rmm: RmmState, addr: bigint): number {
   const g = findGranule(rmm, addr);
   if (g < 0) return ERROR_INPUT;
   return undelegateOne(rmm, g);

@@ -23,15 +23,15 @@ import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
 import type { Rec } from "../rec.js";
 import { recIsRunning } from "../rec-ops.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import { ERROR_INPUT, SUCCESS } from "../status.js";
 
 /** The target is on: running now (refcount != 0) or runnable. */
-function targetIsOn(rmm: Rmm, target: Rec): boolean {
+function targetIsOn(rmm: RmmState, target: Rec): boolean {
   return recIsRunning(rmm, target) || target.runnable;
 }
 
-function psciComplete(rmm: Rmm, callingAddr: bigint, targetAddr: bigint, status: bigint): number {
+function psciComplete(rmm: RmmState, callingAddr: bigint, targetAddr: bigint, status: bigint): number {
   // 1 alignment of both addresses
   if (toNum(callingAddr) % GRANULE_SIZE !== 0 || toNum(targetAddr) % GRANULE_SIZE !== 0) return ERROR_INPUT;
   // 2 both REC granules, and distinct (find_lock_two_granules)

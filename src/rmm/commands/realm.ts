@@ -12,7 +12,7 @@ import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
 import { rimInit } from "../measurement.js";
 import { Realm, RealmState } from "../realm.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import { Rtt, S2tte } from "../s2tt.js";
 import { ERROR_INPUT, ERROR_REALM, SUCCESS } from "../status.js";
 
@@ -92,7 +92,7 @@ export function makeRootRtt(realm: { sl: number; parSize: number }, g: number, i
  * The v1.0 parameter checks of REALM_CREATE in spec order (TF-RMM rmm-spec-v1.0-rel0
  * runtime/rmi/realm.c validate_realm_params, in its order). Returns ERROR_INPUT or SUCCESS. Shared with the v2.0 REALM_CREATE.
  */
-export function validateRealmParams(rmm: Rmm, p: DecodedRealmParams, hashAlgos: readonly number[]): number {
+export function validateRealmParams(rmm: RmmState, p: DecodedRealmParams, hashAlgos: readonly number[]): number {
   const f = rmm.features;
   const lpa2 = (p.flags & RMI_REALM_FLAGS_LPA2) !== 0n;
   // 2 params_supp: LPA2 requested but not supported
@@ -124,7 +124,7 @@ export function validateRealmParams(rmm: Rmm, p: DecodedRealmParams, hashAlgos: 
  * Checks 11-12 (alias, rd and root RTT granules) and the root-RTT PA bound. Returns the RD granule
  * index and the first root granule, or -1.
  */
-export function checkRealmGranules(rmm: Rmm, rd: bigint, p: DecodedRealmParams): { rdG: number; rttG: number } | undefined {
+export function checkRealmGranules(rmm: RmmState, rd: bigint, p: DecodedRealmParams): { rdG: number; rttG: number } | undefined {
   const lpa2 = (p.flags & RMI_REALM_FLAGS_LPA2) !== 0n;
   const num = p.rttNumStart;
   const rdA = toNum(rd);
@@ -147,7 +147,7 @@ export function checkRealmGranules(rmm: Rmm, rd: bigint, p: DecodedRealmParams):
 }
 
 /** Build the realm and its root RTTs (the effects of a successful REALM_CREATE). */
-export function installRealm(rmm: Rmm, rdG: number, rttG: number, p: DecodedRealmParams, vmid: number): Realm {
+export function installRealm(rmm: RmmState, rdG: number, rttG: number, p: DecodedRealmParams, vmid: number): Realm {
   const lpa2 = (p.flags & RMI_REALM_FLAGS_LPA2) !== 0n;
   const realm = new Realm(
     rdG, p.s2sz, Number(p.rttLevelStart), p.rttNumStart, rttG, lpa2, vmid, p.hashAlgo,
@@ -168,7 +168,7 @@ export function installRealm(rmm: Rmm, rdG: number, rttG: number, p: DecodedReal
 }
 
 /** RMI_REALM_CREATE(rd, params_ptr) v1.0. */
-function realmCreate(rmm: Rmm, rd: bigint, paramsPtr: bigint): number {
+function realmCreate(rmm: RmmState, rd: bigint, paramsPtr: bigint): number {
   // 1 params_align/bound/pas
   const pg = nsGranule(rmm, paramsPtr);
   if (pg < 0) return ERROR_INPUT;
@@ -185,7 +185,7 @@ function realmCreate(rmm: Rmm, rd: bigint, paramsPtr: bigint): number {
 }
 
 /** RMI_REALM_ACTIVATE(rd): 1 gran(rd) RD -> INPUT; 2 state != NEW -> REALM. */
-function realmActivate(rmm: Rmm, rd: bigint): number {
+function realmActivate(rmm: RmmState, rd: bigint): number {
   const g = gran(rmm, rd, GranuleState.RD);
   if (g < 0) return ERROR_INPUT;
   const realm = rmm.realms.get(g)!;
@@ -195,14 +195,14 @@ function realmActivate(rmm: Rmm, rd: bigint): number {
 }
 
 /** RealmIsLive: a REC exists (RD refcount) or a root RTT holds a TABLE or ASSIGNED entry. */
-export function realmIsLive(rmm: Rmm, realm: Realm): boolean {
+export function realmIsLive(rmm: RmmState, realm: Realm): boolean {
   if (rmm.granules.refcount(realm.rd) !== 0) return true;
   for (let i = 0; i < realm.numRoot; i++) if (rmm.granules.refcount(realm.rootRtt(i)) !== 0) return true;
   return false;
 }
 
 /** Release the RD and root RTTs (DELEGATED, scrubbed) and forget the realm. */
-export function removeRealm(rmm: Rmm, realm: Realm): void {
+export function removeRealm(rmm: RmmState, realm: Realm): void {
   for (let i = 0; i < realm.numRoot; i++) {
     const g = realm.rootRtt(i);
     rmm.rtts.delete(g);
@@ -216,7 +216,7 @@ export function removeRealm(rmm: Rmm, realm: Realm): void {
 }
 
 /** RMI_REALM_DESTROY(rd) v1.0: 1 gran(rd) RD -> INPUT; 2 realm live -> REALM. */
-function realmDestroy(rmm: Rmm, rd: bigint): number {
+function realmDestroy(rmm: RmmState, rd: bigint): number {
   const g = gran(rmm, rd, GranuleState.RD);
   if (g < 0) return ERROR_INPUT;
   const realm = rmm.realms.get(g)!;

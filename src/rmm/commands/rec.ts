@@ -9,11 +9,11 @@ import { gran, nsReadGranule } from "../checks.js";
 import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
 import { decodeRecParams, installRec, nsBufferGranule, recCreateRealmChecks, recIsRunning, removeRec } from "../rec-ops.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import { ERROR_INPUT, ERROR_REC, SUCCESS } from "../status.js";
 
 /** RMI_REC_AUX_COUNT(rd) -> aux_count: gran(rd) RD, else INPUT. */
-function recAuxCount(rmm: Rmm, rd: bigint): number {
+function recAuxCount(rmm: RmmState, rd: bigint): number {
   const g = gran(rmm, rd, GranuleState.RD);
   if (g < 0) return ERROR_INPUT;
   rmm.out1 = BigInt(rmm.realms.get(g)!.numRecAux);
@@ -21,7 +21,7 @@ function recAuxCount(rmm: Rmm, rd: bigint): number {
 }
 
 /** RMI_REC_CREATE(rd, rec, params_ptr), v1.0: checks in the order of TF-RMM smc_rec_create. */
-function recCreate(rmm: Rmm, rd: bigint, rec: bigint, paramsPtr: bigint): number {
+function recCreate(rmm: RmmState, rd: bigint, rec: bigint, paramsPtr: bigint): number {
   // 1 params_align / params_bound / params_pas
   const pg = nsBufferGranule(rmm, paramsPtr);
   if (pg < 0) return ERROR_INPUT;
@@ -53,7 +53,7 @@ function recCreate(rmm: Rmm, rd: bigint, rec: bigint, paramsPtr: bigint): number
 }
 
 /** RMI_REC_DESTROY(rec), v1.0: 1 gran(rec) REC -> INPUT; 2 REC running -> REC. */
-function recDestroy(rmm: Rmm, rec: bigint): number {
+function recDestroy(rmm: RmmState, rec: bigint): number {
   const g = gran(rmm, rec, GranuleState.REC);
   if (g < 0) return ERROR_INPUT;
   const r = rmm.recs.get(g)!;

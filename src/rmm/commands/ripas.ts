@@ -9,7 +9,7 @@ import { gran } from "../checks.js";
 import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
 import { RealmState } from "../realm.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import { initRipasRange, rttError, setRipasRange, validMapAddr } from "../rtt-ops.js";
 import type { Ripas } from "../s2tt.js";
 import { ERROR_INPUT, ERROR_REALM, ERROR_REC, SUCCESS } from "../status.js";
@@ -23,7 +23,7 @@ import { rttWalk } from "../walk.js";
  * TABLE or DESTROYED, or top < base + L's size) -> RTT(L).
  * Each processed entry (UNASSIGNED EMPTY -> RAM, UNASSIGNED RAM unchanged) extends the RIM.
  */
-function rttInitRipas(rmm: Rmm, rd: bigint, baseReg: bigint, topReg: bigint): number {
+function rttInitRipas(rmm: RmmState, rd: bigint, baseReg: bigint, topReg: bigint): number {
   if (topReg <= baseReg) return ERROR_INPUT;
   const rdG = gran(rmm, rd, GranuleState.RD);
   if (rdG < 0) return ERROR_INPUT;
@@ -49,7 +49,7 @@ function rttInitRipas(rmm: Rmm, rd: bigint, baseReg: bigint, topReg: bigint): nu
  * stops at L with base not aligned to L -> RTT(L); 7 no entry changed -> RTT(L).
  * Success: x1 = the address reached; the REC's progress address moves there.
  */
-function rttSetRipas(rmm: Rmm, rd: bigint, rec: bigint, baseReg: bigint, topReg: bigint): number {
+function rttSetRipas(rmm: RmmState, rd: bigint, rec: bigint, baseReg: bigint, topReg: bigint): number {
   // size_valid, top_gran_align (the alignment check is the fix in TF-RMM rmm-spec-v1.x-aligned / main; rel0 lacks it)
   if (topReg <= baseReg || topReg % BigInt(GRANULE_SIZE) !== 0n) return ERROR_INPUT;
   const rdG = gran(rmm, rd, GranuleState.RD);

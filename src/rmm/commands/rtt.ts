@@ -11,7 +11,7 @@ import { gran, levelArg } from "../checks.js";
 import type { RmiCommand } from "../dispatch.js";
 import { GranuleState } from "../granule.js";
 import type { Realm } from "../realm.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import {
   applyFold, childTable, destroyChild, entryDesc, entryRipas, entryState, foldCheck, hostNsDescValid,
   NS_ATTR_MASK, nsDescOa, rttError, unfold, validEntryArgs, validMapAddr, validMapLevel, validStructureArgs,
@@ -20,7 +20,7 @@ import { S2tte, skipNonLive } from "../s2tt.js";
 import { ERROR_INPUT, SUCCESS } from "../status.js";
 import { rttWalk } from "../walk.js";
 
-function realmOf(rmm: Rmm, g: number): Realm {
+function realmOf(rmm: RmmState, g: number): Realm {
   return rmm.realms.get(g)!;
 }
 
@@ -36,7 +36,7 @@ interface RttTarget {
  * level/ipa check `valid` (validStructureArgs for CREATE/DESTROY/FOLD, validEntryArgs for
  * READ_ENTRY). undefined: RMI_ERROR_INPUT, nothing read further.
  */
-function rttTarget(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint, valid: (realm: Realm, ipa: number, level: number) => boolean): RttTarget | undefined {
+function rttTarget(rmm: RmmState, rd: bigint, ipaReg: bigint, levelReg: bigint, valid: (realm: Realm, ipa: number, level: number) => boolean): RttTarget | undefined {
   const rdG = gran(rmm, rd, GranuleState.RD);
   if (rdG < 0) return undefined;
   const realm = realmOf(rmm, rdG);
@@ -53,7 +53,7 @@ function rttTarget(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint, valid
  * v2.0 (TF-RMM main rtt_create): the RD and the arguments are checked first and the RTT granule
  * only after the walk (gran(rd), level/ipa, rtt bound, walk, gran(rtt), TABLE).
  */
-function rttCreate(rmm: Rmm, rd: bigint, rtt: bigint, ipaReg: bigint, levelReg: bigint): number {
+function rttCreate(rmm: RmmState, rd: bigint, rtt: bigint, ipaReg: bigint, levelReg: bigint): number {
   const v2 = rmm.abi === "2.0";
   let rttG = -1;
   if (!v2) {
@@ -84,7 +84,7 @@ function rttCreate(rmm: Rmm, rd: bigint, rtt: bigint, ipaReg: bigint, levelReg: 
  * -> RTT(level), x2 = ipa. Success: parent UNASSIGNED/DESTROYED (PAR) or UNASSIGNED_NS, child
  * -> DELEGATED, x1 = child PA, x2 = skip-non-live from the parent entry.
  */
-function rttDestroy(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
+function rttDestroy(rmm: RmmState, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
   const a = rttTarget(rmm, rd, ipaReg, levelReg, validStructureArgs);
   if (a === undefined) return ERROR_INPUT;
   const { realm, ipa, level } = a;
@@ -109,7 +109,7 @@ function rttDestroy(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): num
  * not TABLE -> RTT(level-1); 5 child not homogeneous -> RTT(level) (RTT(level-1) when the block
  * would be below level 1). Success: parent takes the block/unassigned entry, child -> DELEGATED.
  */
-function rttFold(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
+function rttFold(rmm: RmmState, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
   const a = rttTarget(rmm, rd, ipaReg, levelReg, validStructureArgs);
   if (a === undefined) return ERROR_INPUT;
   const { realm, ipa, level } = a;
@@ -130,7 +130,7 @@ function rttFold(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): number
  * 6 walk to level stops at l -> RTT(l); 7 entry not UNASSIGNED_NS -> RTT(level).
  * Effect: ASSIGNED_NS with the host's OA, MemAttr and S2AP.
  */
-function rttMapUnprotected(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint, desc: bigint): number {
+function rttMapUnprotected(rmm: RmmState, rd: bigint, ipaReg: bigint, levelReg: bigint, desc: bigint): number {
   const level = levelArg(levelReg);
   if (!validMapLevel(level)) return ERROR_INPUT;
   const rdG = gran(rmm, rd, GranuleState.RD);
@@ -156,7 +156,7 @@ function rttMapUnprotected(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigin
  * PAR -> INPUT; 4 walk stops before level, or the entry is not ASSIGNED_NS -> RTT(walk level),
  * x1 = skip-non-live. Success: UNASSIGNED_NS, x1 = skip-non-live.
  */
-function rttUnmapUnprotected(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
+function rttUnmapUnprotected(rmm: RmmState, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
   const level = levelArg(levelReg);
   if (!validMapLevel(level)) return ERROR_INPUT;
   const rdG = gran(rmm, rd, GranuleState.RD);
@@ -182,7 +182,7 @@ function rttUnmapUnprotected(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: big
  * 1 gran(rd) -> INPUT; 2 level not in [sl, 3], ipa out of range or not aligned to level -> INPUT
  * (x1..x4 stay 0). Otherwise the entry where the walk towards `level` stopped.
  */
-function rttReadEntry(rmm: Rmm, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
+function rttReadEntry(rmm: RmmState, rd: bigint, ipaReg: bigint, levelReg: bigint): number {
   const a = rttTarget(rmm, rd, ipaReg, levelReg, validEntryArgs);
   if (a === undefined) return ERROR_INPUT;
   const { realm, ipa, level } = a;

@@ -32,7 +32,7 @@ import {
 } from "../realm-exec.js";
 import type { Rec } from "../rec.js";
 import { nsBufferAccessible, nsBufferFound, recIsRunning } from "../rec-ops.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import { Ripas } from "../../arch/ripas.js";
 import { ERROR_INPUT, ERROR_REC, SUCCESS, pack, RmiStatus } from "../status.js";
 
@@ -118,7 +118,7 @@ function viewOf(bytes: Uint8Array): DataView {
   return viewOfBytes;
 }
 
-function readEnter(rmm: Rmm, runG: number, nrLrs: number, withGic: boolean): RecEnter {
+function readEnter(rmm: RmmState, runG: number, nrLrs: number, withGic: boolean): RecEnter {
   // one view over the run granule (zeroes if never written) rather than one per 64-bit field
   const v = viewOf(rmm.machine.mem.granuleBytes(runG));
   const e = ENTER;
@@ -154,7 +154,7 @@ const ICH_HCR_EL2_EXIT_MASK = ICH_HCR_EL2_EOI_COUNT_MASK | ICH_HCR_EL2_NS_MASK;
  * Written in place in the run granule: the half is zeroed, then only the non-zero fields are
  * stored (the bytes are those of a full write of every field).
  */
-function writeExit(rmm: Rmm, runG: number, rec: Rec, e: RecExit, withGic: boolean): void {
+function writeExit(rmm: RmmState, runG: number, rec: Rec, e: RecExit, withGic: boolean): void {
   const page = rmm.machine.mem.granuleForWrite(runG);
   page.fill(0, 0x800, 0x1000);
   const v = viewOf(page);
@@ -187,7 +187,7 @@ function putU64(v: DataView, off: number, x: bigint): void {
 const NO_LAST_RUN: Rec["lastRun"] = Object.freeze({ esr: 0n, hpfar: 0n, far: 0n });
 
 /** RMI_REC_ENTER(rec, run_ptr): checks in the order of TF-RMM smc_rec_enter. */
-function recEnter(rmm: Rmm, recAddr: bigint, runPtr: bigint): number {
+function recEnter(rmm: RmmState, recAddr: bigint, runPtr: bigint): number {
   // 1 run_align / run_bound / run granule UNDELEGATED
   const runG = nsBufferFound(rmm, runPtr);
   if (runG < 0) return ERROR_INPUT;

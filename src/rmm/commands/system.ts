@@ -4,19 +4,19 @@
  */
 import type { RmiCommand } from "../dispatch.js";
 import { featureRegister0 } from "../features.js";
-import type { Rmm } from "../rmm.js";
+import type { RmmState } from "../state.js";
 import { ERROR_INPUT, SUCCESS } from "../status.js";
 
 /** RMI ABI versions as (major << 16) | minor. */
 export const RMI_ABI_1_0 = 0x1_0000n;
 export const RMI_ABI_2_0 = 0x2_0000n;
 
-export function rmiVersionOf(rmm: Rmm): bigint {
+export function rmiVersionOf(rmm: RmmState): bigint {
   return rmm.abi === "1.0" ? RMI_ABI_1_0 : RMI_ABI_2_0;
 }
 
 /** RMI_VERSION(req): SUCCESS if req is the supported revision, else INPUT; x1 = lower = x2 = higher. */
-function rmiVersion(rmm: Rmm, req: bigint): number {
+function rmiVersion(rmm: RmmState, req: bigint): number {
   const v = rmiVersionOf(rmm);
   rmm.out1 = v;
   rmm.out2 = v;
@@ -24,7 +24,7 @@ function rmiVersion(rmm: Rmm, req: bigint): number {
 }
 
 /** RMI_FEATURES(index): index 0 is RmiFeatureRegister0; every other index reads 0 (v1.0). */
-function rmiFeatures(rmm: Rmm, index: bigint): number {
+function rmiFeatures(rmm: RmmState, index: bigint): number {
   rmm.out1 = index === 0n ? featureRegister0(rmm.features) : 0n;
   return SUCCESS;
 }

@@ -17,12 +17,12 @@ import { findGranule } from "../../checks.js";
 import type { RmiCommand } from "../../dispatch.js";
 import { featureRegister0, type RmmFeatures } from "../../features.js";
 import { GranuleState } from "../../granule.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { ERROR_GLOBAL, ERROR_INPUT, SUCCESS } from "../../status.js";
 import { configOf, setConfig } from "./state.js";
 
 /** An NS granule the RMM reads or writes early (ns_buffer_*_addr): aligned, tracked, state NS. */
-function nsStructGranule(rmm: Rmm, ptr: bigint): number {
+function nsStructGranule(rmm: RmmState, ptr: bigint): number {
   if (ptr === 0n) return -1;
   const g = findGranule(rmm, ptr);
   if (g < 0 || rmm.granules.state(g) !== GranuleState.NS) return -1;
@@ -34,7 +34,7 @@ function nsStructGranule(rmm: Rmm, ptr: bigint): number {
  * 4K aligned -> INPUT; reading it from NS fails -> INPUT; rmi_granule_size != 4KB or an unknown
  * tracking_region_size encoding -> INPUT; RMM not in INIT -> GLOBAL.
  */
-function rmmConfigSet(rmm: Rmm, cfgPtr: bigint): number {
+function rmmConfigSet(rmm: RmmState, cfgPtr: bigint): number {
   if (cfgPtr === 0n || toNum(cfgPtr) % GRANULE_SIZE !== 0) return ERROR_INPUT;
   const g = nsStructGranule(rmm, cfgPtr);
   if (g < 0) return ERROR_INPUT;
@@ -47,7 +47,7 @@ function rmmConfigSet(rmm: Rmm, cfgPtr: bigint): number {
 }
 
 /** RMI_RMM_CONFIG_GET(config_ptr): writes the RmmConfig in effect (any RMM state). */
-function rmmConfigGet(rmm: Rmm, cfgPtr: bigint): number {
+function rmmConfigGet(rmm: RmmState, cfgPtr: bigint): number {
   if (cfgPtr === 0n || toNum(cfgPtr) % GRANULE_SIZE !== 0) return ERROR_INPUT;
   const g = nsStructGranule(rmm, cfgPtr);
   if (g < 0) return ERROR_INPUT;
@@ -57,7 +57,7 @@ function rmmConfigGet(rmm: Rmm, cfgPtr: bigint): number {
 }
 
 /** RMI_RMM_ACTIVATE(): INIT -> ACTIVE; any other state -> GLOBAL (plain command, x1 = 0). */
-function rmmActivate(rmm: Rmm): number {
+function rmmActivate(rmm: RmmState): number {
   if (rmm.active) return ERROR_GLOBAL;
   rmm.active = true;
   return SUCCESS;
@@ -98,7 +98,7 @@ export function featureRegisterV2(f: RmmFeatures, index: bigint): bigint {
 }
 
 /** RMI_FEATURES(index) v2.0: always SUCCESS; x1 = register `index` (0 beyond 4). */
-function rmiFeaturesV2(rmm: Rmm, index: bigint): number {
+function rmiFeaturesV2(rmm: RmmState, index: bigint): number {
   rmm.out1 = featureRegisterV2(rmm.features, index);
   return SUCCESS;
 }

@@ -12,7 +12,7 @@ import type { RmiCommand } from "../../dispatch.js";
 import { GranuleState } from "../../granule.js";
 import { rimExtendData } from "../../measurement.js";
 import { RealmState, type Realm } from "../../realm.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { rttError, validMapAddr, walk } from "../../rtt-ops.js";
 import { S2tte, assignedWith, isLive, ripasOf, type Rtt } from "../../s2tt.js";
 import { sroTable, type SroHooks } from "../../sro.js";
@@ -37,7 +37,7 @@ const RMI_BUSY = pack(RmiStatus.RMI_BUSY);
  * Effects: data = copy of src, RIM extended (measure content if flags = 1), entry ASSIGNED/RAM,
  * data -> DATA, leaf RTT refcount +1.
  */
-function rttDataMapInit(rmm: Rmm, rd: bigint, data: bigint, ipa: bigint, src: bigint, flags: bigint): number {
+function rttDataMapInit(rmm: RmmState, rd: bigint, data: bigint, ipa: bigint, src: bigint, flags: bigint): number {
   if (flags !== 0n && flags !== 1n) return ERROR_INPUT;
   const srcG = nsGranule(rmm, src);
   if (srcG < 0) return ERROR_INPUT;
@@ -68,7 +68,7 @@ function rttDataMapInit(rmm: Rmm, rd: bigint, data: bigint, ipa: bigint, src: bi
 }
 
 /** Are all granules of [pa, pa + size) tracked and DELEGATED? */
-function blockDelegated(rmm: Rmm, pa: number, size: number): boolean {
+function blockDelegated(rmm: RmmState, pa: number, size: number): boolean {
   for (let off = 0; off < size; off += GRANULE_SIZE) {
     const g = findGranule(rmm, BigInt(pa + off));
     if (g < 0 || rmm.granules.state(g) !== GranuleState.DELEGATED) return false;
@@ -77,7 +77,7 @@ function blockDelegated(rmm: Rmm, pa: number, size: number): boolean {
 }
 
 /** DELEGATED -> DATA (zeroed under the realm's MEC: buffer_granule_mecid_map_zeroed) for [pa, pa + bytes). */
-function toData(rmm: Rmm, pa: number, bytes: number): void {
+function toData(rmm: RmmState, pa: number, bytes: number): void {
   for (let off = 0; off < bytes; off += GRANULE_SIZE) {
     const g = (pa + off) / GRANULE_SIZE;
     rmm.granules.setState(g, GranuleState.DATA);
@@ -106,7 +106,7 @@ interface DataMapYield {
 }
 
 /** Drain the next chunk of a yielded block; finish or roll back (data_map_drain_pending). */
-function drainChunk(rmm: Rmm, d: DataMapYield, chunk: number): "done" | "yield" | "rollback" {
+function drainChunk(rmm: RmmState, d: DataMapYield, chunk: number): "done" | "yield" | "rollback" {
   const end = Math.min(d.size, d.drained + chunk * GRANULE_SIZE);
   for (let off = d.drained; off < end; off += GRANULE_SIZE) {
     const g = findGranule(rmm, BigInt(d.pa + off));
@@ -157,7 +157,7 @@ const DATA_MAP_HOOKS: SroHooks = {
  * with its RIPAS unchanged, leaf refcount +1. The first error ends the call: with progress it
  * becomes SUCCESS with x1 = out_top.
  */
-function rttDataMap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
+function rttDataMap(rmm: RmmState, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
   const a = rdMapInputs(rmm, rd, base, top, flags, oaddr, RmiOpMemState.DELEGATED, true);
   if (typeof a === "number") return a;
   const { realm, inp } = a;
@@ -230,7 +230,7 @@ export type UnmapFlavour = "DATA" | "UNPROT";
  * DESTROYED, the DATA granules -> DELEGATED (scrubbed; the host undelegates them), leaf refcount
  * -1. UNPROT: ASSIGNED_NS -> UNASSIGNED_NS.
  */
-export function unmapSweep(rmm: Rmm, realm: Realm, base: bigint, top: bigint, inp: UnmapInputs, flavour: UnmapFlavour): number {
+export function unmapSweep(rmm: RmmState, realm: Realm, base: bigint, top: bigint, inp: UnmapInputs, flavour: UnmapFlavour): number {
   const b = toNum(base);
   const tp = toNum(top);
   const w = walk(rmm, realm, b, 3);
@@ -288,7 +288,7 @@ export function unmapSweep(rmm: Rmm, realm: Realm, base: bigint, top: bigint, in
 }
 
 /** RMI_RTT_DATA_UNMAP(rd, base, top, flags, oaddr) -> x1 = out_top, x2 = range (SINGLE), x3 = count (LIST). */
-function rttDataUnmap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
+function rttDataUnmap(rmm: RmmState, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
   return rangeUnmap(rmm, rd, base, top, flags, oaddr, "DATA");
 }
 
@@ -296,7 +296,7 @@ function rttDataUnmap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bi
  * RTT_DATA_UNMAP / RTT_UNPROT_UNMAP: gran(rd) RD (-> INPUT), validateUnmapInputs (the range
  * inside the PAR for DATA, outside for UNPROT), then unmapSweep.
  */
-export function rangeUnmap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint, flavour: UnmapFlavour): number {
+export function rangeUnmap(rmm: RmmState, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint, flavour: UnmapFlavour): number {
   const rdG = gran(rmm, rd, GranuleState.RD);
   if (rdG < 0) return ERROR_INPUT;
   const realm = rmm.realms.get(rdG)!;

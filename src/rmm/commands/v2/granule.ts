@@ -12,12 +12,12 @@
 import { GRANULE_SIZE, toNum } from "../../../arch/geometry.js";
 import { findGranule } from "../../checks.js";
 import type { RmiCommand } from "../../dispatch.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { ERROR_INPUT, SUCCESS } from "../../status.js";
 import { delegateOne, undelegateOne } from "../granule.js";
 import { progressOf } from "./state.js";
 
-function rangeOp(rmm: Rmm, base: bigint, top: bigint, one: (rmm: Rmm, g: number) => number): number {
+function rangeOp(rmm: RmmState, base: bigint, top: bigint, one: (rmm: RmmState, g: number) => number): number {
   rmm.out1 = base;
   const b = toNum(base);
   const t = toNum(top);
@@ -39,11 +39,11 @@ function rangeOp(rmm: Rmm, base: bigint, top: bigint, one: (rmm: Rmm, g: number)
   return SUCCESS;
 }
 
-function granuleRangeDelegate(rmm: Rmm, base: bigint, top: bigint): number {
+function granuleRangeDelegate(rmm: RmmState, base: bigint, top: bigint): number {
   return rangeOp(rmm, base, top, delegateOne);
 }
 
-function granuleRangeUndelegate(rmm: Rmm, base: bigint, top: bigint): number {
+function granuleRangeUndelegate(rmm: RmmState, base: bigint, top: bigint): number {
   return rangeOp(rmm, base, top, undelegateOne);
 }
 

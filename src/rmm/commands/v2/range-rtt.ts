@@ -24,12 +24,12 @@ import {
 import { findGranule, gran } from "../../checks.js";
 import { GranuleState } from "../../granule.js";
 import { RealmState, type Realm } from "../../realm.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { validMapAddr, validMapLevel, rttError } from "../../rtt-ops.js";
 import { ERROR_INPUT, ERROR_REALM, SUCCESS } from "../../status.js";
 
 /** The NS granule of an address list at `oaddr` (any 8-byte aligned offset): tracked and state NS. */
-export function nsListGranule(rmm: Rmm, oaddr: number): number {
+export function nsListGranule(rmm: RmmState, oaddr: number): number {
   const g = findGranule(rmm, BigInt(oaddr - (oaddr % GRANULE_SIZE)));
   if (g < 0 || rmm.granules.state(g) !== GranuleState.NS) return -1;
   return g;
@@ -74,7 +74,7 @@ export interface MapInputs {
  *  6 top - base smaller than one block                         -> RTT(level)
  */
 export function validateMapInputs(
-  rmm: Rmm, realm: Realm, base: bigint, top: bigint, flags: bigint, oaddr: bigint,
+  rmm: RmmState, realm: Realm, base: bigint, top: bigint, flags: bigint, oaddr: bigint,
   state: RmiOpMemState, inPar: boolean,
 ): number | MapInputs {
   if (realm.state !== RealmState.NEW && realm.state !== RealmState.ACTIVE) return ERROR_REALM;
@@ -109,7 +109,7 @@ export function validateMapInputs(
 
 /** gran(rd) RD (-> INPUT), then validateMapInputs: the realm and the decoded inputs, or the packed error. */
 export function rdMapInputs(
-  rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint,
+  rmm: RmmState, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint,
   state: RmiOpMemState, inPar: boolean,
 ): number | { realm: Realm; inp: MapInputs } {
   const rdG = gran(rmm, rd, GranuleState.RD);
@@ -136,7 +136,7 @@ export function popBlock(cur: BlockCursor, realm: Realm, state: RmiOpMemState, l
 }
 
 /** map_partial_progress_finalize: any block mapped -> SUCCESS with x1 = out_top; else the error. */
-export function finishMap(rmm: Rmm, status: number, outTop: number, base: number): number {
+export function finishMap(rmm: RmmState, status: number, outTop: number, base: number): number {
   if (outTop > base) {
     rmm.out1 = BigInt(outTop);
     return SUCCESS;
@@ -163,7 +163,7 @@ export interface UnmapInputs {
  * or its granule not NS; any other type. LIST capacity = min(list_count, 512, slots left in the
  * granule).
  */
-export function validateUnmapInputs(rmm: Rmm, realm: Realm, base: bigint, top: bigint, flags: bigint, oaddr: bigint, inPar: boolean): number | UnmapInputs {
+export function validateUnmapInputs(rmm: RmmState, realm: Realm, base: bigint, top: bigint, flags: bigint, oaddr: bigint, inPar: boolean): number | UnmapInputs {
   const b = toNum(base);
   const t = toNum(top);
   if (b % GRANULE_SIZE !== 0 || t % GRANULE_SIZE !== 0 || top <= base) return ERROR_INPUT;
@@ -222,7 +222,7 @@ export class OutList {
  * TF-RMM does (addr | CNT | SZ, ST left 0); LIST: the descriptors (with ST) are written to the
  * host's list and x3 = how many.
  */
-export function finishUnmap(rmm: Rmm, inp: UnmapInputs, out: OutList, outTop: number): number {
+export function finishUnmap(rmm: RmmState, inp: UnmapInputs, out: OutList, outTop: number): number {
   rmm.out1 = BigInt(outTop);
   rmm.out2 = 0n;
   rmm.out3 = 0n;

@@ -16,7 +16,7 @@ import { checkRealmGranules, decodeRealmParams, installRealm, removeRealm, valid
 import { gran, nsGranule, nsReadGranule } from "../../checks.js";
 import { GranuleState } from "../../granule.js";
 import { RealmState } from "../../realm.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { ERROR_GLOBAL, ERROR_INPUT, ERROR_REALM, SUCCESS } from "../../status.js";
 
 export const RMI_REALM_FLAGS0_DA = 1n << 3n;
@@ -29,7 +29,7 @@ export const REALM_PARAMS_ATS_PLANE = 0x440;
 export const V2_HASH_ALGOS = [0, 1, 2] as const;
 
 /** Lowest free VMID (TF-RMM vmid_alloc), or -1 when all features.vmidCount VMIDs are in use. */
-function allocVmid(rmm: Rmm): number {
+function allocVmid(rmm: RmmState): number {
   for (let v = 0; v < rmm.features.vmidCount; v++) if (!rmm.vmids.has(v)) return v;
   return -1;
 }
@@ -45,7 +45,7 @@ function allocVmid(rmm: Rmm): number {
  *     num * 4K, root RTT above 2^48 without LPA2                  -> INPUT
  *  13 no free VMID                                                -> GLOBAL
  */
-function realmCreateV2(rmm: Rmm, rd: bigint, paramsPtr: bigint): number {
+function realmCreateV2(rmm: RmmState, rd: bigint, paramsPtr: bigint): number {
   const pg = nsGranule(rmm, paramsPtr);
   if (pg < 0) return ERROR_INPUT;
   const raw = nsReadGranule(rmm, pg);
@@ -71,7 +71,7 @@ function realmCreateV2(rmm: Rmm, rd: bigint, paramsPtr: bigint): number {
  * otherwise the realm becomes ZOMBIE (also from ZOMBIE: TF-RMM compares-and-swaps the state when
  * no REC runs). A ZOMBIE realm runs no REC; teardown commands keep working.
  */
-function realmTerminate(rmm: Rmm, rd: bigint): number {
+function realmTerminate(rmm: RmmState, rd: bigint): number {
   const g = gran(rmm, rd, GranuleState.RD);
   if (g < 0) return ERROR_INPUT;
   const realm = rmm.realms.get(g)!;
@@ -85,7 +85,7 @@ function realmTerminate(rmm: Rmm, rd: bigint): number {
  * ZOMBIE -> REALM; a root RTT holds a TABLE or protected ASSIGNED entry -> REALM. Effects as
  * v1.0: root RTTs and RD -> DELEGATED (scrubbed), VMID freed.
  */
-function realmDestroyV2(rmm: Rmm, rd: bigint): number {
+function realmDestroyV2(rmm: RmmState, rd: bigint): number {
   const g = gran(rmm, rd, GranuleState.RD);
   if (g < 0) return ERROR_INPUT;
   const realm = rmm.realms.get(g)!;

@@ -32,7 +32,7 @@ import { gran, nsGranule, nsReadGranule } from "../../checks.js";
 import type { RmiCommand } from "../../dispatch.js";
 import { GranuleState } from "../../granule.js";
 import { decodeRecParams, installRec, recCreateRealmChecks, recIsRunning } from "../../rec-ops.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { sroTable, type SroContext, type SroHooks } from "../../sro.js";
 import { ERROR_INPUT, ERROR_REC, SUCCESS } from "../../status.js";
 
@@ -45,14 +45,14 @@ interface RecCreateData {
   final?: number;
 }
 
-function toDelegated(rmm: Rmm, g: number): void {
+function toDelegated(rmm: RmmState, g: number): void {
   rmm.granules.setState(g, GranuleState.DELEGATED);
   rmm.granules.setRef(g, 0);
   rmm.machine.mem.zero(g);
 }
 
 /** Start handing the donated aux granules back; OP_CONTINUE then reports `final`. */
-function startReclaim(rmm: Rmm, s: SroContext, d: RecCreateData, final: number): number {
+function startReclaim(rmm: RmmState, s: SroContext, d: RecCreateData, final: number): number {
   d.final = final;
   s.reclaim.push(...d.aux);
   d.aux = [];
@@ -106,7 +106,7 @@ const REC_CREATE_HOOKS: SroHooks = {
   },
 };
 
-function recCreateV2(rmm: Rmm, rd: bigint, rec: bigint, paramsPtr: bigint): number {
+function recCreateV2(rmm: RmmState, rd: bigint, rec: bigint, paramsPtr: bigint): number {
   const recG = gran(rmm, rec, GranuleState.DELEGATED);
   if (recG < 0) return ERROR_INPUT;
   rmm.granules.setState(recG, GranuleState.PARTIAL);
@@ -134,7 +134,7 @@ const REC_DESTROY_HOOKS: SroHooks = {
   },
 };
 
-function recDestroyV2(rmm: Rmm, rec: bigint): number {
+function recDestroyV2(rmm: RmmState, rec: bigint): number {
   const g = gran(rmm, rec, GranuleState.REC);
   if (g < 0) return ERROR_INPUT;
   const r = rmm.recs.get(g)!;

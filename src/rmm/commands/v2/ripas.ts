@@ -20,12 +20,12 @@ import { gran } from "../../checks.js";
 import type { RmiCommand } from "../../dispatch.js";
 import { GranuleState } from "../../granule.js";
 import { RealmState } from "../../realm.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { initRipasRange, rttError, validMapAddr, walk } from "../../rtt-ops.js";
 import { ERROR_INPUT, ERROR_REALM, SUCCESS } from "../../status.js";
 import { progressOf } from "./state.js";
 
-function rttInitRipasV2(rmm: Rmm, rd: bigint, base: bigint, top: bigint): number {
+function rttInitRipasV2(rmm: RmmState, rd: bigint, base: bigint, top: bigint): number {
   if (top <= base) return ERROR_INPUT;
   const rdG = gran(rmm, rd, GranuleState.RD);
   if (rdG < 0) return ERROR_INPUT;

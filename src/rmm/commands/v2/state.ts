@@ -14,7 +14,7 @@
  *    (MEMREQ NONE, not cancellable) after each such chunk, to be finished with RMI_OP_CONTINUE
  *    (default 0 = never; TF-RMM yields there only on a pending physical IRQ).
  */
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 
 export interface RmmProgressOptions {
   maxGranulesPerCall?: number;
@@ -46,7 +46,7 @@ function positive(name: string, v: number | undefined, def: number, allowZero: b
  * The progress rule of this RMM (validated on use; nothing is cached in rmm.ext, whose contents
  * are simulated state: a failed command must leave it unchanged).
  */
-export function progressOf(rmm: Rmm): ResolvedProgress {
+export function progressOf(rmm: RmmState): ResolvedProgress {
   const o = (rmm.ext.progress ?? {}) as RmmProgressOptions;
   return {
     maxGranulesPerCall: positive("maxGranulesPerCall", o.maxGranulesPerCall, DEFAULT_PROGRESS.maxGranulesPerCall, false),
@@ -62,11 +62,11 @@ export interface V2Config {
 }
 
 /** The configuration in effect (the default {0, 0} until RMM_CONFIG_SET stores one). */
-export function configOf(rmm: Rmm): Readonly<V2Config> {
+export function configOf(rmm: RmmState): Readonly<V2Config> {
   return (rmm.ext.v2Config as V2Config | undefined) ?? { trackingRegionSize: 0, rmiGranuleSize: 0 };
 }
 
-export function setConfig(rmm: Rmm, c: V2Config): void {
+export function setConfig(rmm: RmmState, c: V2Config): void {
   rmm.ext.v2Config = { ...c };
 }
 
@@ -75,7 +75,7 @@ export function setConfig(rmm: Rmm, c: V2Config): void {
  * S2TTE_SW_DRAIN_PENDING): the entry still reads UNASSIGNED, but map commands on it return
  * RMI_BUSY until the SRO finishes. Key: RTT granule index * 512 + entry index -> SRO handle.
  */
-export function drainPending(rmm: Rmm): Map<number, number> {
+export function drainPending(rmm: RmmState): Map<number, number> {
   let m = rmm.ext.drainPending as Map<number, number> | undefined;
   if (m === undefined) {
     m = new Map();
@@ -85,7 +85,7 @@ export function drainPending(rmm: Rmm): Map<number, number> {
 }
 
 /** Is the slot stamped drain pending? (Reads only: creates nothing in rmm.ext.) */
-export function isDrainPending(rmm: Rmm, rttG: number, index: number): boolean {
+export function isDrainPending(rmm: RmmState, rttG: number, index: number): boolean {
   const m = rmm.ext.drainPending as Map<number, number> | undefined;
   return m !== undefined && m.has(slotKey(rttG, index));
 }

@@ -37,7 +37,7 @@
  */
 import { GRANULE_SIZE, toNum } from "../../../arch/geometry.js";
 import type { RmiCommand } from "../../dispatch.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { ERROR_INPUT, RmiStatus, SUCCESS } from "../../status.js";
 
 /** RmiMemCategory (Linux arm-smccc-rmi.h RMI_MEM_CATEGORY_*; TF-RMM main enum tr_mem_cat). */
@@ -74,7 +74,7 @@ interface TrackingInfo {
  * where that piece ends (end of the bank or of the tracking region, whichever is first; for an
  * unpopulated address, the next bank's base). Cost: one pass over the (tiny) memory map.
  */
-function trackingInfo(rmm: Rmm, addr: number, limit: number): TrackingInfo {
+function trackingInfo(rmm: RmmState, addr: number, limit: number): TrackingInfo {
   let nextBank = limit;
   for (const r of rmm.machine.map.regions) {
     if (r.kind !== "dram") continue;
@@ -92,7 +92,7 @@ function trackingInfo(rmm: Rmm, addr: number, limit: number): TrackingInfo {
 }
 
 /** The bet0 region form (see the module comment): the region at addr, by its base granule. */
-function trackingGetRegion(rmm: Rmm, addr: bigint): number {
+function trackingGetRegion(rmm: RmmState, addr: bigint): number {
   const a = toNum(addr);
   if (a >= rmm.machine.map.paLimit) return ERROR_INPUT;
   if (a % TRACKING_REGION_SIZE !== 0) return ERROR_INPUT;
@@ -103,7 +103,7 @@ function trackingGetRegion(rmm: Rmm, addr: bigint): number {
 }
 
 /** RMI_GRANULE_TRACKING_GET(base, top) -> category, state, top (range form; region form with v1Compat). */
-function granuleTrackingGet(rmm: Rmm, base: bigint, top: bigint): number {
+function granuleTrackingGet(rmm: RmmState, base: bigint, top: bigint): number {
   if (rmm.v1Compat) return trackingGetRegion(rmm, base);
   const paSize = rmm.machine.map.paLimit;
   const b = toNum(base);
@@ -124,7 +124,7 @@ function granuleTrackingGet(rmm: Rmm, base: bigint, top: bigint): number {
 }
 
 /** RMI_GPT_L1_CREATE(addr): INPUT for a bad address, else ERROR_GPT (the L1 table exists). */
-function gptL1Create(rmm: Rmm, addr: bigint): number {
+function gptL1Create(rmm: RmmState, addr: bigint): number {
   const a = toNum(addr);
   if (a >= rmm.machine.map.paLimit || a % L0GPT_SIZE !== 0) return ERROR_INPUT;
   return RmiStatus.RMI_ERROR_GPT;

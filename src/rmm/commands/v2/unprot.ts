@@ -12,7 +12,7 @@
 import { toNum } from "../../../arch/geometry.js";
 import { RMI_S2AP_DIRECT_READ, RMI_S2AP_DIRECT_WRITE, RmiOpMemState, decodeRttFlags } from "../../abi/range-desc.js";
 import type { RmiCommand } from "../../dispatch.js";
-import type { Rmm } from "../../rmm.js";
+import type { RmmState } from "../../state.js";
 import { hostNsDescValid, nsDescOf, rttError, walk } from "../../rtt-ops.js";
 import { S2tte } from "../../s2tt.js";
 import { ERROR_INPUT } from "../../status.js";
@@ -39,7 +39,7 @@ export function unprotAttrs(flags: bigint): number {
  * (idempotent); not UNASSIGNED_NS -> RTT(level); else ASSIGNED_NS. With progress any error
  * becomes SUCCESS with x1 = out_top.
  */
-function rttUnprotMap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
+function rttUnprotMap(rmm: RmmState, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
   const a = rdMapInputs(rmm, rd, base, top, flags, oaddr, RmiOpMemState.UNDELEGATED, false);
   if (typeof a === "number") return a;
   const { realm, inp } = a;
@@ -86,7 +86,7 @@ function rttUnprotMap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bi
 }
 
 /** RMI_RTT_UNPROT_UNMAP(rd, base, top, flags, oaddr) -> x1 = out_top, x2 = range (SINGLE), x3 = count (LIST). */
-function rttUnprotUnmap(rmm: Rmm, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
+function rttUnprotUnmap(rmm: RmmState, rd: bigint, base: bigint, top: bigint, flags: bigint, oaddr: bigint): number {
   return rangeUnmap(rmm, rd, base, top, flags, oaddr, "UNPROT");
 }
 
