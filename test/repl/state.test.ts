@@ -379,6 +379,36 @@ describe("Tab completion", () => {
   });
 });
 
+describe("purity", () => {
+  function deepFreeze<T>(o: T): T {
+    if (o !== null && typeof o === "object" && !Object.isFrozen(o)) {
+      Object.freeze(o);
+      for (const v of Object.values(o)) deepFreeze(v);
+    }
+    return o;
+  }
+  it("no action changes the state it is given; the same actions give the same state", () => {
+    const c = completer(["smc", "seed", "granule"]);
+    const script: ReplAction[] = [
+      type("s"), { type: "complete", complete: c }, type("m"), { type: "complete", complete: c }, SUBMIT, type("x\ry\rz"), CTRL_C, CTRL_C,
+      UP, DOWN, CTRL_R, type("sm"), CTRL_R, { type: "backspace", word: false }, { type: "escape" }, { type: "edit", op: "home" },
+      CTRL_D, { type: "backspace", word: true }, CTRL_C, CTRL_C, { type: "none" }, CTRL_C, CTRL_C,
+    ];
+    const play = () => {
+      let s = deepFreeze(start(["seed 1", "smc VERSION 0x10000"]));
+      for (const a of script) {
+        s = deepFreeze(replReducer(s, a));
+        if (s.busy !== null) s = deepFreeze(done(s, { text: `ran ${s.busy.line}` }));
+      }
+      return s;
+    };
+    const a = play();
+    expect(a.exit).toBe(0);
+    expect(cmds(a)).toEqual(["smc ", "x", "y"]);
+    expect(play()).toEqual(a);
+  });
+});
+
 describe("keyAction: which action each key means", () => {
   const K = (over: Partial<Key> = {}): Key => ({
     upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
