@@ -18,8 +18,27 @@ import { shown } from "../platform/args.js";
 import type { RmiCommand } from "../rmm/dispatch.js";
 import type { Rmm } from "../rmm/rmm.js";
 import { STATUS_NAMES, statusFromName } from "../rmm/status.js";
-import type { PageAllocator, AllocRequest } from "../host/page-alloc.js";
 import type { TraceLog } from "../trace/log.js";
+import type { PageOwner } from "../kvm/env.js";
+
+/** What an allocation rule sees of one host page allocation. */
+export interface AllocAttempt {
+  owner: PageOwner;
+  vm: number;
+  order: 0 | 9;
+}
+
+/**
+ * Where the rules act, as narrow interfaces (nothing of the Host): the RMM's call interceptor,
+ * which every SMC passes (the kernel's RMI wrappers, src/kvm/rmi_cmds.ts, and the raw ABI alike),
+ * so an injected status shows in the RMM's trace as a real one would; and the page allocator's
+ * allocation hook, which every host page allocation passes (KVM's, the VMM's, the kernel's).
+ */
+export interface InjectionPoints {
+  rmm: Pick<Rmm, "interceptor" | "abi" | "table">;
+  pages: { hook: ((req: AllocAttempt, nth: number) => boolean) | undefined };
+  log: TraceLog;
+}
 
 export type FaultRule =
   | { rmi: string; nth?: number; status: string; index?: number; count?: number; pa?: bigint }
@@ -87,9 +106,14 @@ export function describeRule(r: FaultRule): string {
 export class FaultInjector {
   private readonly rules: RuleState[] = [];
 
-  constructor(private readonly rmm: Rmm, private readonly pages: PageAllocator, private readonly log: TraceLog) {
-    rmm.interceptor = (cmd, args) => this.onRmi(cmd, args);
-    pages.hook = (req, nth) => this.onAlloc(req, nth);
+  private readonly rmm: InjectionPoints["rmm"];
+  private readonly log: TraceLog;
+
+  constructor(at: InjectionPoints) {
+    this.rmm = at.rmm;
+    this.log = at.log;
+    at.rmm.interceptor = (cmd, args) => this.onRmi(cmd, args);
+    at.pages.hook = (req, nth) => this.onAlloc(req, nth);
   }
 
   /** Validate and add a rule; returns a description. Throws (and adds nothing) on a bad rule. */
@@ -165,7 +189,7 @@ export class FaultInjector {
     return undefined;
   }
 
-  private onAlloc(req: AllocRequest, _nth: number): boolean {
+  private onAlloc(req: AllocAttempt, _nth: number): boolean {
     for (const s of this.rules) {
       if (s.kind !== "alloc" || s.remaining <= 0) continue;
       s.seen++;

@@ -196,7 +196,7 @@ export class Host implements KvmEnv {
     this.pages.onFreeDelegated = (pa, owner) =>
       this.log.push("event", `BUG: the last reference to PA 0x${pa.toString(16)} (${owner}) dropped while its granule is still delegated: the kernel frees a Realm-PAS page (its next user takes a granule protection fault); quarantined as leaked`);
     this.rmi = new RmiClient(this.platform);
-    this.faults = new FaultInjector(this.platform.rmm, this.pages, this.log);
+    this.faults = new FaultInjector({ rmm: this.platform.rmm, pages: this.pages, log: this.log });
     this.platform.rmm.trace.subscribe((r: RmiCallRecord) => {
       this.log.pushRmi(r);
       // RMI calls by command, counted as they happen (a sample copies the counts; rescanning the
@@ -292,6 +292,11 @@ export class Host implements KvmEnv {
   /** KvmEnv: whether the granule at `pa` is still delegated (bookkeeping after a failed undelegate). */
   delegated(pa: number): boolean {
     return this.platform.rmm.granules.state(pa / GRANULE_SIZE) === GranuleState.DELEGATED;
+  }
+
+  /** KvmEnv: the DRAM banks (for_each_mem_region). */
+  memRegions(): readonly { base: number; end: number }[] {
+    return this.platform.machine.map.regions.filter((r) => r.kind === "dram");
   }
 
   warn(fn: string, msg: string): void {

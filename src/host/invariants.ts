@@ -14,7 +14,17 @@
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { GranuleState, GRANULE_STATE_NAMES } from "../rmm/granule.js";
-import type { Host } from "./host.js";
+import type { Platform } from "../system/platform.js";
+import type { RealmVm } from "../vmm/vm.js";
+import type { PageAllocator } from "./page-alloc.js";
+
+/** What the checks read: the platform (the RMM's granules and RTTs), the host pages, the VMs. */
+export interface InvariantsSubject {
+  readonly platform: Platform;
+  readonly pages: PageAllocator;
+  readonly vms: readonly RealmVm[];
+  vm(id: number): RealmVm | undefined;
+}
 
 /** Above this many journal entries in one step, a full rebuild is cheaper than the replay. */
 const MAX_JOURNAL = 1 << 20;
@@ -36,7 +46,7 @@ export class IncrementalInvariants {
   /** Whether each VM (by its index in host.vms) was live at the last check. */
   private readonly liveSeen: boolean[] = [];
 
-  constructor(private readonly host: Host) {}
+  constructor(private readonly host: InvariantsSubject) {}
 
   /** Stop journalling (invariant checks switched off): the next check rebuilds. */
   suspend(): void {

@@ -68,4 +68,6 @@ export interface KvmEnv {
    * undelegate: which granules stay in the Realm PAS; the kernel learns it from the RMI result).
    */
   delegated(pa: number): boolean;
+  /** The DRAM banks the kernel knows (memblock: for_each_mem_region), in address order. */
+  memRegions(): readonly { base: number; end: number }[];
 }

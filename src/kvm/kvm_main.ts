@@ -1,15 +1,45 @@
 /**
- * virt/kvm/kvm_main.c as the realm series reaches it: kvm_destroy_vm (the VMM's exit:
+ * virt/kvm/kvm_main.c as the realm series reaches it: kvm_create_vm (KVM_CREATE_VM of a realm),
+ * kvm_vm_set_mem_attributes (KVM_SET_MEMORY_ATTRIBUTES), kvm_destroy_vm (the VMM's exit:
  * mmu_notifier_release, the guest_memfd release, kvm_arch_destroy_vm). Sources: v12 07/46, 10/46,
  * v13 12/48, 15/48, v14 14/44, 17/44; per function: docs/provenance.md.
  */
 import { IOCTL_TID } from "../sched/coop.js";
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { Kvm, RealmStateK } from "./kvm.js";
+import type { KvmEnv } from "./env.js";
+import { kvm_arch_init_vm_realm } from "./rmi/realm.js";
 import { kvm_destroy_rec } from "./rmi/rec.js";
 import { kvm_realm_unmap_range } from "./rmi/unmap.js";
-import { kvm_free_stage2_pgd, kvm_realm_uninit_stage2 } from "./mmu.js";
+import { kvm_arch_post_set_memory_attributes, kvm_free_stage2_pgd, kvm_realm_uninit_stage2 } from "./mmu.js";
 import { kvm_destroy_realm } from "./rmi/lifecycle.js";
+
+/**
+ * KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM): kvm_create_vm with the realm part of kvm_arch_init_vm
+ * (kvm_arch_init_vm_realm, src/kvm/rmi/realm.ts). The new VM, or a negative errno (nothing left
+ * allocated).
+ */
+export function kvm_create_vm(env: KvmEnv, id: number, ipaBits: number): Kvm | number {
+  const kvm = new Kvm(env, id, env.profile, ipaBits);
+  const r = kvm_arch_init_vm_realm(kvm);
+  return r ? r : kvm;
+}
+
+/**
+ * KVM_SET_MEMORY_ATTRIBUTES (kvm_vm_set_mem_attributes): the attribute bitmap over
+ * [gpa, gpa + size), an MMU invalidation (mmu_invalidate_seq bumped), then under mmu_lock the
+ * arch hook kvm_arch_post_set_memory_attributes (mmu.c, v14 25/44).
+ */
+export function kvm_vm_set_mem_attributes(kvm: Kvm, gpa: number, size: number, priv: boolean): void {
+  kvm.privateGfns.setRange(gpa / GRANULE_SIZE, (gpa + size) / GRANULE_SIZE, priv);
+  kvm.mmuInvalidateSeq++;
+  kvm.mmuLock.lockSync(IOCTL_TID);
+  try {
+    kvm_arch_post_set_memory_attributes(kvm, gpa, size, priv);
+  } finally {
+    kvm.mmuLock.writeUnlock();
+  }
+}
 
 /**
  * kvm_destroy_vm as the VMM's exit drives it: mmu_notifier_release (kvm_free_stage2_pgd), the

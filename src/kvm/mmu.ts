@@ -255,6 +255,16 @@ function junk_walk(kvm: Kvm): number {
 }
 
 /**
+ * kvm_arch_post_set_memory_attributes (mmu.c, v14 25/44; the model uses it for every posting):
+ * to private, unmap the shared alias (KVM_FILTER_SHARED); to shared, the private pages
+ * (KVM_FILTER_PRIVATE). The realm unmap (kvm_realm_unmap_range) has no private-only mode: making
+ * memory shared unmaps the shared alias too. Called with mmu_lock held.
+ */
+export function kvm_arch_post_set_memory_attributes(kvm: Kvm, gpa: number, size: number, priv: boolean): void {
+  kvm_realm_unmap_range(kvm, gpa, size, !priv, true);
+}
+
+/**
  * kvm_free_stage2_pgd for a realm (mmu.c). v8..v13, neither DEAD nor NONE (from
  * mmu_notifier_release): under the mmu_lock unmap everything (v8 20/43: [0, ~0ULL & PAGE_MASK)
  * with may_block false; v10 20/43 on: [0, BIT(ia_bits - 1)) with true: freePgdUnmapMayBlock),

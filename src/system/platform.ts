@@ -11,6 +11,7 @@ import type { RmiAbi } from "../rmm/dispatch.js";
 import type { RmmFeatures } from "../rmm/features.js";
 import { GRANULE_STATE_NAMES, GranuleState } from "../rmm/granule.js";
 import { REALM_STATE_NAMES } from "../rmm/realm.js";
+import { rttTree, rttWalkPath, type RttTree, type RttTreeOptions, type RttWalkStep } from "../rmm/inspect.js";
 import { Rmm, type RmiInterceptor } from "../rmm/rmm.js";
 import { makeRmiApi, type RmiApi } from "./rmi-api.js";
 import type { RmmProgressOptions } from "../rmm/commands/v2/state.js";
@@ -237,6 +238,28 @@ export class Platform {
     if (realm === undefined) return undefined;
     const n = realm.hashAlgo === 0 ? 32 : realm.hashAlgo === 1 ? 64 : 48;
     return realm.rim.slice(0, n);
+  }
+
+  /**
+   * The RTTs of the realm whose RD is at `rd`, as the RMM holds them (src/rmm/inspect.ts
+   * rttTree), or undefined when `rd` is not an RD. Inspection only.
+   */
+  rttTree(rd: bigint, opts: RttTreeOptions = {}): RttTree | undefined {
+    return this.isRd(rd) ? rttTree(this.rmm, rd, opts) : undefined;
+  }
+
+  /**
+   * The entries a walk for `ipa` visits in the realm whose RD is at `rd`, root first (src/rmm/
+   * inspect.ts rttWalkPath; the last is what RTT_READ_ENTRY(ipa, 3) reports), or undefined when
+   * `rd` is not an RD. Inspection only.
+   */
+  rttWalk(rd: bigint, ipa: bigint): RttWalkStep[] | undefined {
+    return this.isRd(rd) ? rttWalkPath(this.rmm, rd, ipa) : undefined;
+  }
+
+  private isRd(rd: bigint): boolean {
+    const a = requireAddress("rd", rd);
+    return a % GRANULE_SIZE === 0 && this.rmm.realms.has(a / GRANULE_SIZE);
   }
 
   /** Granules by state (accounting). */

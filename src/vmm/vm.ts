@@ -6,22 +6,35 @@
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
 import { GuestVm, psciOps, realmMpidr, type GuestOp, type GuestOpRecord } from "../guest/guest.js";
 import { RSI_CHANGE_DESTROYED, type AccessKind } from "../rmm/realm-exec.js";
-import { REALM_STATE_NAMES } from "../rmm/realm.js";
-import { RIPAS_NAMES, S2TTE_NAMES, S2tte, ripasOf, isLive } from "../rmm/s2tt.js";
-import { rttWalk } from "../rmm/walk.js";
-import { rttTree, type RttTree, type RttTreeOptions } from "../rmm/inspect.js";
+import type { RttTree, RttTreeOptions } from "../rmm/inspect.js";
+import type { Platform } from "../system/platform.js";
 import { IOCTL_TID, KernelHang, runSync, type Gen } from "../sched/coop.js";
 import { errnoName, EAGAIN, EFAULT } from "../kvm/errno.js";
-import type { Host } from "../host/host.js";
-import { GuestMemfd, Kvm, RealmStateK, UserMemory, Vcpu } from "../kvm/kvm.js";
+import type { KvmEnv } from "../kvm/env.js";
+import { GuestMemfd, Kvm, UserMemory, Vcpu } from "../kvm/kvm.js";
 import { kvm_activate_realm_cap, kvm_finalize_rec } from "../kvm/rmi/lifecycle.js";
-import { kvm_destroy_vm } from "../kvm/kvm_main.js";
+import { kvm_create_vm, kvm_destroy_vm, kvm_vm_set_mem_attributes } from "../kvm/kvm_main.js";
 import { populate } from "./populate.js";
-import { ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, kvm_arch_init_vm_realm, kvm_create_realm, kvm_rme_config_realm } from "../kvm/rmi/realm.js";
+import { ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, kvm_create_realm, kvm_rme_config_realm } from "../kvm/rmi/realm.js";
 import { kvm_init_ipa_range_realm } from "../kvm/rmi/ripas.js";
 import { EINTR_LIKE, untilDone } from "../sched/run-control.js";
 import { kvm_vcpu_run, type RunResult } from "../kvm/arm.js";
-import { kvm_realm_unmap_range, sharedBit } from "../kvm/rmi/unmap.js";
+import { kvm_realm_unmap_range } from "../kvm/rmi/unmap.js";
+
+/**
+ * What the VMM uses of the host it runs on (the Host provides it): the kernel's interface to KVM
+ * (KvmEnv: page allocator, NS memory, log, profile), the host's step and counters, and the
+ * Platform, through which the VMM inspects a realm's tables (no RMI call) and copies pages.
+ */
+export interface VmmHost extends KvmEnv {
+  readonly platform: Platform;
+  /** RMI calls so far. */
+  readonly rmiCalls: number;
+  /** Successful state-changing RMI calls so far (progress, for livelock detection). */
+  readonly mutations: number;
+  /** End of a host step (time-series sample, invariants). */
+  step(label: string): void;
+}
 
 export interface CreateRealmOptions {
   /** IPA width (VTCR_EL2 IPA size), 32..48; default 40. */
@@ -79,7 +92,7 @@ export class RealmVm {
   private readonly opts: CreateRealmOptions;
   private startedFlag = false;
 
-  constructor(readonly host: Host, readonly id: number, opts: CreateRealmOptions) {
+  constructor(readonly host: VmmHost, readonly id: number, opts: CreateRealmOptions) {
     if (opts === null || typeof opts !== "object") throw new TypeError("createRealm: options must be an object");
     const ipaBits = opts.ipaBits ?? 40;
     if (!Number.isInteger(ipaBits) || ipaBits < 32 || ipaBits > 48) throw new RangeError(`createRealm: ipaBits must be an integer in [32, 48], got ${String(ipaBits)}`);
@@ -99,15 +112,13 @@ export class RealmVm {
     this.memory = Number(memory);
     this.imageSize = Number(image);
     this.entry = BigInt(ramBase);
-    this.kvm = new Kvm(host, id, host.profile, ipaBits);
-    if (opts.forcePte !== undefined) this.kvm.forcePte = opts.forcePte;
-    this.kvm.irqchipInKernel = opts.irqchip ?? true;
-    this.guest = new GuestVm(vcpus);
-
     // KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM): kvm_arch_init_vm (the stage-2 PGD, then the params page).
-    const k = this.kvm;
-    const ret = kvm_arch_init_vm_realm(k);
-    if (ret) throw new Error(`createRealm: out of host memory: KVM_CREATE_VM returns ${errnoName(ret)}`);
+    const k = kvm_create_vm(host, id, ipaBits);
+    if (typeof k === "number") throw new Error(`createRealm: out of host memory: KVM_CREATE_VM returns ${errnoName(k)}`);
+    this.kvm = k;
+    if (opts.forcePte !== undefined) k.forcePte = opts.forcePte;
+    k.irqchipInKernel = opts.irqchip ?? true;
+    this.guest = new GuestVm(vcpus);
     const roots = k.mmu.pgdSize / GRANULE_SIZE;
     // The RAM memslot: guest_memfd for private memory, anonymous memory for the shared alias.
     k.memslots.push({ id: 0, baseGfn: ramBase / GRANULE_SIZE, npages: this.memory / GRANULE_SIZE, gmem: new GuestMemfd(), user: new UserMemory(opts.thp ?? false) });
@@ -136,8 +147,8 @@ export class RealmVm {
 
   /** The realm's RMM-side state (NEW/ACTIVE/SYSTEM_OFF), if the RD exists. */
   get rmmState(): string | undefined {
-    const r = this.host.platform.rmm.realms.get(this.kvm.realm.rd / GRANULE_SIZE);
-    return r === undefined ? undefined : REALM_STATE_NAMES[r.state];
+    const rd = this.kvm.realm.rd;
+    return rd < 0 ? undefined : this.host.platform.granule(BigInt(rd)).realmState;
   }
 
   /** The posting's VMM sequence up to an ACTIVE realm and a first run of every vCPU. */
@@ -379,16 +390,8 @@ export class RealmVm {
    * the private pages (kvm_realm_unmap_range has no private-only mode: the shared alias goes too).
    */
   setMemoryAttributes(gpa: number, size: number, priv: boolean): void {
-    const k = this.kvm;
     this.log(`KVM_SET_MEMORY_ATTRIBUTES 0x${gpa.toString(16)} +0x${size.toString(16)} ${priv ? "PRIVATE" : "shared"}`);
-    k.privateGfns.setRange(gpa / GRANULE_SIZE, (gpa + size) / GRANULE_SIZE, priv);
-    k.mmuInvalidateSeq++;
-    k.mmuLock.lockSync(IOCTL_TID);
-    try {
-      kvm_realm_unmap_range(k, gpa, size, !priv, true);
-    } finally {
-      k.mmuLock.writeUnlock();
-    }
+    kvm_vm_set_mem_attributes(this.kvm, gpa, size, priv);
   }
 
   /**
@@ -458,22 +461,23 @@ export class RealmVm {
 
   /** The realm's RTT tree as the RMM holds it (src/rmm/inspect.ts rttTree), or undefined before the RD exists. */
   rtt(opts: RttTreeOptions = {}): RttTree | undefined {
-    if (this.kvm.realm.rd < 0 || !this.host.platform.rmm.realms.has(this.kvm.realm.rd / GRANULE_SIZE)) return undefined;
-    return rttTree(this.host.platform.rmm, BigInt(this.kvm.realm.rd), opts);
+    const rd = this.kvm.realm.rd;
+    return rd < 0 ? undefined : this.host.platform.rttTree(BigInt(rd), opts);
   }
 
   /** Level and state of the entry mapping `ipa` (the deepest the RMM has), read without an RMI call. */
   mappingOf(ipa: bigint): { level: number; state: string; ripas?: string; pa?: bigint } {
-    const rmm = this.host.platform.rmm;
-    const realm = rmm.realms.get(this.kvm.realm.rd / GRANULE_SIZE);
-    if (realm === undefined) throw new Error("mappingOf: the realm has no RD");
+    const rd = this.kvm.realm.rd;
+    if (this.rmmState === undefined) throw new Error("mappingOf: the realm has no RD");
     const a = this.checkIpa("mappingOf", ipa);
-    const w = rttWalk(rmm, realm, a - (a % GRANULE_SIZE), 3);
-    const k = w.table.kind[w.index]! as S2tte;
-    const out: { level: number; state: string; ripas?: string; pa?: bigint } = { level: w.level, state: S2TTE_NAMES[k] };
-    const rip = ripasOf(k);
-    if (rip !== undefined) out.ripas = RIPAS_NAMES[rip];
-    if (isLive(k) && k !== S2tte.TABLE) out.pa = BigInt(w.table.addr[w.index]!);
+    // the last entry of the walk (what RTT_READ_ENTRY(ipa, 3) reports), named as the RMM's
+    // internal entry state: ASSIGNED / UNASSIGNED with the RIPAS (ASSIGNED_RAM, ...), or the NS /
+    // TABLE states
+    const e = this.host.platform.rttWalk(BigInt(rd), BigInt(a - (a % GRANULE_SIZE)))!.at(-1)!;
+    const state = e.state === "ASSIGNED" || e.state === "UNASSIGNED" ? `${e.state}_${e.ripas!}` : e.state;
+    const out: { level: number; state: string; ripas?: string; pa?: bigint } = { level: e.level, state };
+    if (e.ripas !== undefined) out.ripas = e.ripas;
+    if (e.pa !== undefined && e.state !== "TABLE") out.pa = e.pa;
     return out;
   }
 }

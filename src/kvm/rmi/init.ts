@@ -25,7 +25,6 @@
 import { encodeRmmConfig, RMI_GRAN_4KB_TRACKING_REGION_SIZE_1GB, RmiGranuleSize } from "../../rmm/abi/rmm-config.js";
 import { RmiMemCategory, RmiTrackingRegionState } from "../../rmm/commands/v2/tracking.js";
 import { EINVAL, ENODEV, ENOMEM, ENXIO, errnoName } from "../errno.js";
-import type { Host } from "../../host/host.js";
 import type { KvmEnv } from "../env.js";
 import { RMI_SUCCESS } from "../rmi_cmds.js";
 
@@ -96,7 +95,7 @@ const hex = (a: number): string => a.toString(16);
  * rmi_check_version: RMI_VERSION(host_version). SMCCC_RET_NOT_SUPPORTED -> -ENXIO; any other
  * non-success -> kvm_err "Unsupported RMI ABI (vL - vH) we want vM.m", -ENXIO.
  */
-function rmi_check_version(host: Host, want: bigint, errs: string[]): number {
+function rmi_check_version(host: KvmEnv, want: bigint, errs: string[]): number {
   const o = host.rmi.raw("version", want);
   if (o.ret === SMCCC_RET_NOT_SUPPORTED) return -ENXIO;
   if (o.ret !== RMI_SUCCESS) {
@@ -113,10 +112,10 @@ function rmi_check_version(host: Host, want: bigint, errs: string[]): number {
  * "RMM config set failed", -EINVAL; RMM_ACTIVATE failing -> "RMM activate failed", -ENXIO. Both
  * wrappers return x0 as it is (an RMI_INCOMPLETE from RMM_ACTIVATE is a failure here).
  */
-function rmi_configure(host: Host, errs: string[]): number {
+function rmi_configure(host: KvmEnv, errs: string[]): number {
   const cfg = host.pages.alloc("kernel", 0);
   if (cfg < 0) return -ENOMEM;
-  host.platform.ns.write(BigInt(cfg), encodeRmmConfig({
+  host.ns.write(BigInt(cfg), encodeRmmConfig({
     trackingRegionSize: RMI_GRAN_4KB_TRACKING_REGION_SIZE_1GB,
     rmiGranuleSize: RmiGranuleSize.RMI_GRANULE_SIZE_4KB, // PAGE_SIZE (4 KiB host)
   }));
@@ -140,7 +139,7 @@ function rmi_configure(host: Host, errs: string[]): number {
  * v13 rounds to the tracking region and asks per region (x1 category, x2 state); v14 asks for the
  * range and continues from the returned top. Returns 0 or -ENODEV (with the posted kvm_err text).
  */
-function rmi_verify_memory_tracking(host: Host, start: number, end: number, errs: string[]): number {
+function rmi_verify_memory_tracking(host: KvmEnv, start: number, end: number, errs: string[]): number {
   const v13 = host.profile.memoryTrackingCheck === "v13-align-down";
   if (v13) {
     start = Math.floor(start / RMM_GRANULE_TRACKING_SIZE) * RMM_GRANULE_TRACKING_SIZE;
@@ -160,7 +159,7 @@ function rmi_verify_memory_tracking(host: Host, start: number, end: number, errs
 }
 
 /** rmi_l0gpt_size(): 1 << (30 + RMI_FEATURE_REGISTER_1_L0GPTSZ). */
-function rmi_l0gpt_size(host: Host): number {
+function rmi_l0gpt_size(host: KvmEnv): number {
   return 2 ** (30 + Number((state(host).reg1 >> 10n) & 0xfn));
 }
 
@@ -169,7 +168,7 @@ function rmi_l0gpt_size(host: Host): number {
  * anything else (the wrapper turns RMI_INCOMPLETE into WARN_ON's 1) -> "GPT Level1 table missing",
  * -ENOMEM.
  */
-function rmi_create_gpts(host: Host, start: number, end: number, errs: string[]): number {
+function rmi_create_gpts(host: KvmEnv, start: number, end: number, errs: string[]): number {
   const l0gptSz = rmi_l0gpt_size(host);
   start = Math.floor(start / l0gptSz) * l0gptSz;
   end = Math.ceil(end / l0gptSz) * l0gptSz;
@@ -185,9 +184,8 @@ function rmi_create_gpts(host: Host, start: number, end: number, errs: string[])
 }
 
 /** rmi_init_metadata: for_each_mem_region (the platform's DRAM banks), tracking then GPTs. */
-function rmi_init_metadata(host: Host, errs: string[]): number {
-  for (const r of host.platform.machine.map.regions) {
-    if (r.kind !== "dram") continue;
+function rmi_init_metadata(host: KvmEnv, errs: string[]): number {
+  for (const r of host.memRegions()) {
     let ret = rmi_verify_memory_tracking(host, r.base, r.end, errs);
     if (ret) return ret;
     ret = rmi_create_gpts(host, r.base, r.end, errs);
@@ -208,7 +206,7 @@ function rmm_check_features(): number {
  * kvm_init_rmi for the host's posting (see the file comment). Returns 0, or the errno of the step
  * that left realm support off. Every RMI call it makes is in the trace.
  */
-export function kvm_init_rmi(host: Host): number {
+export function kvm_init_rmi(host: KvmEnv): number {
   const rmi = host.rmi;
   const s = state(host);
   const errs: string[] = [];
