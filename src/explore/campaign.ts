@@ -8,10 +8,11 @@
  */
 import { Host } from "../host/host.js";
 import type { HostSnapshot } from "../host/snapshot.js";
-import { availableSeries, type SeriesId } from "../host/series/index.js";
+import { availableSeries, type SeriesId } from "../kvm/series/index.js";
 import type { FaultRule } from "../faults/inject.js";
 import type { RmiCallRecord } from "../rmm/trace.js";
-import { formatEntry } from "../trace/log.js";
+import { formatEntry, type TraceEntry } from "../trace/log.js";
+import { statusFromName } from "../rmm/status.js";
 import { checkStatusOverrides, explorableCommands, failuresFor, type StatusOverrides } from "./statuses.js";
 import { builtinWorkload, type StepReport, type Workload } from "./workloads.js";
 
@@ -104,6 +105,14 @@ export interface Point {
   pa?: bigint;
   /** Who asked for the page, for alloc points. */
   owner?: string;
+  /**
+   * An rmi point whose injected failure is what the call returned in the run without failure
+   * (same status and index, no output register set): a failed command has no effect (RMM spec
+   * B4.3), so the run goes on exactly as without failure. runPoint stops it once the trace
+   * window is taken and gives the result of the run without failure (the same bytes as running
+   * it to the end; checked by test/explore).
+   */
+  same?: boolean;
 }
 
 /** Counters at a step boundary, to aim a rule added there at the right call. */
@@ -186,7 +195,14 @@ export function record(spec: CampaignSpec, series: SeriesId, workload: Workload,
       const cmd = shortName(r);
       const occ = (rmiByCmd.get(cmd) ?? 0) + 1;
       rmiByCmd.set(cmd, occ);
-      if (kinds.has("rmi") && (spec.commands.length === 0 || spec.commands.includes(cmd))) for (const f of failuresFor(cmd, r.args, spec.statuses)) points.push({ kind: "rmi", step: si, cmd, occ, status: f.status, index: f.index });
+      if (kinds.has("rmi") && (spec.commands.length === 0 || spec.commands.includes(cmd))) {
+        const quiet = r.outs.every((o) => o === 0n);
+        for (const f of failuresFor(cmd, r.args, spec.statuses)) {
+          const p: Point = { kind: "rmi", step: si, cmd, occ, status: f.status, index: f.index };
+          if (quiet && statusFromName(f.status) + (f.index ?? 0) * 256 === r.x0) p.same = true;
+          points.push(p);
+        }
+      }
       if (UNDELEGATE.has(cmd)) {
         const pa = r.args[0]!;
         const n = (undelegByPa.get(pa) ?? 0) + 1;
@@ -277,8 +293,14 @@ export function siteOf(r: Pick<PointResult, "step" | "kind" | "cmd" | "status" |
   return `${r.step} | ${r.cmd} ${r.status}${r.status === "RMI_ERROR_RTT" ? `:${r.index}` : ""}`;
 }
 
+/** Thrown from the RMM trace to stop a `same` point's run once its trace window is complete. */
+class WindowTaken extends Error {}
+
+/** Entries of the trace window after the injection (the window is [at - 3, at + 5)). */
+const AFTER = 5;
+
 /** Run one point: restore (or rerun to) the boundary before its step, inject, run to the end, classify. */
-export function runPoint(rec: Recording, p: Point, spec: CampaignSpec): PointResult {
+export function runPoint(rec: Recording, p: Point, spec: CampaignSpec, opts: { full?: boolean } = {}): PointResult {
   const steps = rec.workload.steps;
   const b = rec.boundaries[p.step]!;
   let host: Host;
@@ -290,6 +312,8 @@ export function runPoint(rec: Recording, p: Point, spec: CampaignSpec): PointRes
   // invariants once at the end (checkInvariants), not after every step; no time series
   host.invariants = false;
   host.timeSeries.enabled = false;
+  // the RMM's own call log is not read (the host log has every call): not kept
+  host.platform.rmm.trace.enabled = false;
   const reports: StepReport[] = [];
   let crash: string | undefined;
   let detail: string | undefined;
@@ -300,16 +324,34 @@ export function runPoint(rec: Recording, p: Point, spec: CampaignSpec): PointRes
     crash = `inject: ${e instanceof Error ? e.message : String(e)}`;
   }
   const t0 = host.log.length;
-  for (let i = p.step; crash === undefined && i < steps.length; i++) {
+  // a `same` point: stop once the window after the injection is in the log (the rest is the run without failure)
+  let taken = false;
+  let unsubscribe: (() => void) | undefined;
+  if (p.same === true && opts.full !== true && crash === undefined) {
+    const entries = host.log.entries;
+    let scan = t0;
+    let at = -1;
+    unsubscribe = host.platform.rmm.trace.subscribe(() => {
+      for (; at < 0 && scan < entries.length; scan++) if (entries[scan]!.kind === "inject" && !entries[scan]!.text!.startsWith("rule added")) at = scan;
+      if (at >= 0 && entries.length >= at + AFTER) {
+        taken = true;
+        throw new WindowTaken();
+      }
+    });
+  }
+  for (let i = p.step; crash === undefined && !taken && i < steps.length; i++) {
     try {
       const r = steps[i]!.run(host);
       reports.push(r);
       if (detail === undefined && (r.outcome === "livelock" || r.outcome === "hang")) detail = `${steps[i]!.label}: ${r.outcome}`;
     } catch (e) {
+      if (taken) break;
       crash = `${steps[i]!.label}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
       break;
     }
   }
+  unsubscribe?.();
+  if (taken) return sameAsBaseline(rec, p, host.log.entries, t0);
   const fired = host.faults.list()[0]?.fired ?? 0;
   if (fired === 0 && crash === undefined) crash = "the injection never fired (the run diverged from the recording: an explorer bug)";
   const end = endState(host);
@@ -341,27 +383,46 @@ export function runPoint(rec: Recording, p: Point, spec: CampaignSpec): PointRes
     if (detail === undefined && extra.length > 0) detail = extra[0];
   } else if (newWarns.length > 0) outcome = "warn";
   else outcome = "clean";
-  // the trace around the injection, formatted for that window only
-  const entries = host.log.entries;
+  return pointResult(rec, p, { outcome, errno: reports.find((x) => x.errno !== undefined)?.errno ?? null, warn: newWarns[0] ?? null, leak: leaks ? leak : null, trace: traceWindow(host.log.entries, t0), detail });
+}
+
+/** The trace around the injection, formatted for that window only. */
+function traceWindow(entries: readonly TraceEntry[], t0: number): string[] {
   let at = -1;
   for (let i = t0; i < entries.length && at < 0; i++) if (entries[i]!.kind === "inject" && !entries[i]!.text!.startsWith("rule added")) at = i;
-  const trace = at < 0 ? [] : entries.slice(Math.max(t0, at - 3), at + 5).map(formatEntry);
+  return at < 0 ? [] : entries.slice(Math.max(t0, at - 3), at + AFTER).map(formatEntry);
+}
+
+/**
+ * A `same` point stopped after its trace window: from the injection on the run is the run
+ * without failure, so it ends as that run did (its step reports, nothing leaked, no new WARN or
+ * invariant), which is what runPoint computes for such a run carried to the end.
+ */
+function sameAsBaseline(rec: Recording, p: Point, entries: readonly TraceEntry[], t0: number): PointResult {
+  const reports = rec.baseline.steps.slice(p.step);
+  const bad = reports.findIndex((r) => r.outcome === "livelock" || r.outcome === "hang");
+  const outcome: Outcome = reports.some((r) => r.outcome === "hang") ? "hang" : reports.some((r) => r.outcome === "livelock") ? "livelock" : "clean";
+  const detail = bad < 0 ? undefined : `${reports[bad]!.label}: ${reports[bad]!.outcome}`;
+  return pointResult(rec, p, { outcome, errno: reports.find((x) => x.errno !== undefined)?.errno ?? null, warn: null, leak: null, trace: traceWindow(entries, t0), detail });
+}
+
+function pointResult(rec: Recording, p: Point, o: Pick<PointResult, "outcome" | "errno" | "warn" | "leak" | "trace" | "detail">): PointResult {
   const r: PointResult = {
     series: rec.series,
-    step: steps[p.step]!.label,
+    step: rec.workload.steps[p.step]!.label,
     kind: p.kind,
     occ: p.occ,
-    outcome,
-    errno: reports.find((x) => x.errno !== undefined)?.errno ?? null,
-    warn: newWarns[0] ?? null,
-    leak: leaks ? leak : null,
-    trace,
+    outcome: o.outcome,
+    errno: o.errno,
+    warn: o.warn,
+    leak: o.leak,
+    trace: o.trace,
   };
   if (p.cmd !== undefined) r.cmd = p.cmd;
   if (p.status !== undefined) r.status = p.status;
   if (p.index !== undefined && p.status === "RMI_ERROR_RTT") r.index = p.index;
   if (p.pa !== undefined) r.pa = `0x${p.pa.toString(16)}`;
   if (p.owner !== undefined) r.owner = p.owner;
-  if (detail !== undefined) r.detail = detail;
+  if (o.detail !== undefined) r.detail = o.detail;
   return r;
 }

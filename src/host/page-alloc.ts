@@ -42,8 +42,11 @@ export type AllocHook = (req: AllocRequest, nth: number) => boolean;
 const OWNERS: PageOwner[] = [];
 const OWNER_CODE = new Map<PageOwner, number>();
 
-/** Pages per chunk of the per-page arrays (256 MiB of DRAM). */
-const CHUNK = 65536;
+/**
+ * Pages per chunk of the per-page arrays (16 MiB of DRAM, 32 KiB of records): small enough that
+ * a host restored from a snapshot copies little on its first writes (Chunks copy on write).
+ */
+const CHUNK = 4096;
 /** Largest VM id a page record holds. */
 const VM_MAX = 0xffff;
 
@@ -55,13 +58,17 @@ interface Chunk {
   refcount: Int32Array;
 }
 
-/** A live view of one allocated page's record (reads and writes go to the allocator's arrays). */
+/**
+ * A live view of one allocated page's record (reads and writes go to the allocator's arrays; a
+ * write first makes the chunk the allocator's own, see Chunks copy on write).
+ */
 class PageView implements HostPage {
   constructor(private readonly c: Chunk, private readonly i: number, readonly pa: number, private readonly a: PageAllocator) {}
   get owner(): PageOwner {
     return OWNERS[this.c.owner[this.i]! - 1]!;
   }
   set owner(o: PageOwner) {
+    this.a.ownChunk(this.pa);
     this.c.owner[this.i] = ownerCode(o);
     this.a.journal?.push(this.pa);
   }
@@ -69,6 +76,7 @@ class PageView implements HostPage {
     return this.c.vm[this.i]!;
   }
   set vm(v: number) {
+    this.a.ownChunk(this.pa);
     this.c.vm[this.i] = v;
     this.a.journal?.push(this.pa);
   }
@@ -76,6 +84,7 @@ class PageView implements HostPage {
     return this.c.refcount[this.i]!;
   }
   set refcount(v: number) {
+    this.a.ownChunk(this.pa);
     this.c.refcount[this.i] = v;
   }
   get leaked(): boolean {
@@ -312,13 +321,20 @@ export class PageAllocator {
   /** Index in the chunk of the last mustPage() (saves an allocation per call). */
   private mi = 0;
 
-  /** The chunk of an allocated page (its index in `mi`); throws for a free page. */
+  /** The chunk of an allocated page (its index in `mi`), for writing; throws for a free page. */
   private mustPage(pa: number, what: string): Chunk {
     const n = this.num(pa);
     const c = n < 0 ? undefined : this.chunks.find(n);
     const i = n % CHUNK;
     if (c === undefined || c.owner[i] === 0) throw new Error(`host: ${what} on free page PA 0x${pa.toString(16)} (simulator bug)`);
     this.mi = i;
-    return c;
+    // the same record, its arrays copied first if a restored host still shares them with the snapshot
+    return this.chunks.forWrite(n);
+  }
+
+  /** Before a PageView writes a record field: the page's chunk becomes this allocator's own (copy on write). */
+  ownChunk(pa: number): void {
+    const n = this.num(pa);
+    if (n >= 0) this.chunks.forWrite(n);
   }
 }

@@ -14,14 +14,21 @@
  * handlers) come the same way. A function with no counterpart in a fresh host cannot be restored:
  * the error names where it is.
  *
+ * A binary snapshot (`{binary: true}`) holds its buffers as ArrayBuffer copies. Restoring one
+ * shares the big ones - the chunks of the granule table, the GPT and the page allocator
+ * (src/arch/chunks.ts) and the memory pages (src/platform/physical-memory.ts) - with the
+ * snapshot instead of copying them: those tables copy a chunk or page on its first write, so a
+ * restore costs what the restored host goes on to write, not ~1 MB each time. The snapshot's
+ * buffers are never written.
+ *
  * A snapshot is taken only at a quiescent point: no cooperative thread (generator) alive and no
  * lock held; otherwise `snapshot()` refuses, naming the object.
  */
-import { LockPoint, RwLock } from "./coop.js";
-import { GuestMemfd, Kvm, UserMemory, Vcpu } from "./kvm.js";
-import { GfnBitmap } from "./mem-attr.js";
-import { VmmBuffer } from "./populate-uapi.js";
-import { RealmVm } from "./vm.js";
+import { LockPoint, RwLock } from "../sched/coop.js";
+import { GuestMemfd, Kvm, UserMemory, Vcpu } from "../kvm/kvm.js";
+import { GfnBitmap } from "../kvm/mem-attr.js";
+import { VmmBuffer } from "../kvm/rmi/populate.js";
+import { RealmVm } from "../vmm/vm.js";
 import { GuestCpu, GuestVm } from "../guest/guest.js";
 import { RealmVcpu } from "../rmm/realm-exec.js";
 import { Realm } from "../rmm/realm.js";
@@ -30,6 +37,7 @@ import { Rtt } from "../rmm/s2tt.js";
 import { SroContext, SroTable } from "../rmm/sro.js";
 import { BlockCursor, OutList } from "../rmm/commands/v2/range-rtt.js";
 import { Chunks } from "../arch/chunks.js";
+import { PhysicalMemory } from "../platform/physical-memory.js";
 
 /** Format name and version of a snapshot; a snapshot of another version is refused. */
 export const HOST_SNAPSHOT_FORMAT = "cca-realm-sim/host-snapshot";
@@ -289,6 +297,8 @@ export function decodeGraph(g: EncGraph, fresh: object | undefined, what: string
     else if (nd.t === "A" || nd.t === "S") for (const v of nd.v as Enc[]) scan(v);
     else if (nd.t === "M") for (const [, v] of nd.v as [Enc, Enc][]) scan(v);
   }
+  // buffers a restore may share with a binary snapshot (copy on write in their tables)
+  const share = sharedBuffers(nodes);
   // 2. allocate (or reuse) every object
   const objs: unknown[] = new Array(nodes.length);
   const protoOf = (name: string, i: number): object => {
@@ -301,7 +311,7 @@ export function decodeGraph(g: EncGraph, fresh: object | undefined, what: string
     const f = freshAt[i];
     const t = nd.t;
     if (t === "B") {
-      if (nd.v instanceof ArrayBuffer) objs[i] = nd.v.slice(0);
+      if (nd.v instanceof ArrayBuffer) objs[i] = share.has(i) ? nd.v : nd.v.slice(0);
       else {
         const b = Buffer.from(nd.v as string, "base64");
         objs[i] = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
@@ -359,7 +369,51 @@ export function decodeGraph(g: EncGraph, fresh: object | undefined, what: string
     }
     if (nd.z === 1) Object.freeze(o);
   }
+  // the copy-on-write tables learn which of their buffers are the snapshot's
+  for (let i = 0; i < nodes.length; i++) {
+    const o = objs[i];
+    if (o instanceof Chunks || o instanceof PhysicalMemory) o.adoptShared(share.size > 0);
+  }
   return objs[0];
+}
+
+/** Field `k` of an object node, if it is a reference. */
+function refField(nd: EncNode, k: string): number | undefined {
+  if (!Array.isArray(nd.v)) return undefined;
+  for (const [fk, fv] of nd.v as [string, Enc][]) if (fk === k) return fv !== null && typeof fv === "object" && "$r" in fv ? fv.$r : undefined;
+  return undefined;
+}
+
+/**
+ * The binary buffer nodes held by the copy-on-write tables: the chunks of each Chunks (a typed
+ * array, or a record of typed arrays) and the pages of PhysicalMemory. Empty for a JSON snapshot.
+ */
+function sharedBuffers(nodes: EncNode[]): Set<number> {
+  const out = new Set<number>();
+  const view = (r: Enc): void => {
+    if (r === null || typeof r !== "object" || !("$r" in r)) return;
+    const nd = nodes[r.$r];
+    if (nd === undefined) return;
+    if (nd.t.startsWith("V:")) {
+      const b = (nd.v as [Enc, number, number])[0];
+      if (b !== null && typeof b === "object" && "$r" in b && nodes[b.$r]?.t === "B" && nodes[b.$r]!.v instanceof ArrayBuffer) out.add(b.$r);
+    }
+  };
+  for (const nd of nodes) {
+    const field = nd.t === "C:Chunks" ? "map" : nd.t === "C:PhysicalMemory" ? "pages" : undefined;
+    if (field === undefined) continue;
+    const m = refField(nd, field);
+    const mn = m === undefined ? undefined : nodes[m];
+    if (mn === undefined || mn.t !== "M") continue;
+    for (const [, v] of mn.v as [Enc, Enc][]) {
+      if (v === null || typeof v !== "object" || !("$r" in v)) continue;
+      const c = nodes[v.$r];
+      if (c === undefined) continue;
+      if (c.t.startsWith("V:")) view(v);
+      else if (c.t === "O") for (const [, fv] of c.v as [string, Enc][]) view(fv);
+    }
+  }
+  return out;
 }
 
 /** Check a snapshot's format and version before restoring it. */

@@ -1,11 +1,17 @@
 /**
  * Physical memory contents, kept sparse per 4 KiB granule: a granule that was never written (or
  * was scrubbed) holds no buffer and reads as zeroes.
+ *
+ * Copy on write: a host restored from a binary snapshot shares the snapshot's page buffers
+ * (`adoptShared`, src/host/snapshot.ts); a shared page is copied on its first write. Writes go
+ * through write(), writeU64(), granuleForWrite() only: page() and granuleBytes() are for reading.
  */
 import { GRANULE_SIZE } from "../arch/geometry.js";
 
 export class PhysicalMemory {
   private readonly pages = new Map<number, Uint8Array>();
+  /** Granules whose buffer is still shared with a snapshot (copied on first write); undefined: none. */
+  private shared: Set<number> | undefined = undefined;
 
   /** Number of granules holding a buffer (i.e. that may be non-zero). */
   get residentGranules(): number {
@@ -31,8 +37,20 @@ export class PhysicalMemory {
     if (p === undefined) {
       p = new Uint8Array(GRANULE_SIZE);
       this.pages.set(g, p);
+    } else if (this.shared !== undefined && this.shared.delete(g)) {
+      if (this.shared.size === 0) this.shared = undefined;
+      p = p.slice();
+      this.pages.set(g, p);
     }
     return p;
+  }
+
+  /**
+   * Every page buffer held now is shared with a snapshot (must not be written): each is copied on
+   * its first write. `false`: every buffer is this memory's own (a restore that copied).
+   */
+  adoptShared(shared: boolean): void {
+    this.shared = shared && this.pages.size > 0 ? new Set(this.pages.keys()) : undefined;
   }
 
   read(pa: number, length: number): Uint8Array {
@@ -95,6 +113,7 @@ export class PhysicalMemory {
   /** Zero a whole granule (scrub). */
   zero(g: number): void {
     this.pages.delete(g);
+    this.shared?.delete(g);
   }
 
   /** Copy one granule's contents to another. */
@@ -102,6 +121,7 @@ export class PhysicalMemory {
     const s = this.pages.get(src);
     if (s === undefined) this.pages.delete(dst);
     else this.pages.set(dst, s.slice());
+    this.shared?.delete(dst);
   }
 
   isZero(g: number): boolean {
