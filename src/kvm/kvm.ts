@@ -5,7 +5,7 @@
  * (rmi/rtt.ts, rmi/map.ts, mmu.ts, ...), named after the posted functions.
  */
 import { GfnBitmap } from "./mem-attr.js";
-import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
+import { GRANULE_SIZE, SZ_2M, stage2_pgtable_levels } from "../arch/geometry.js";
 import type { KvmEnv, PageOwner } from "./env.js";
 import { RwLock } from "../sched/coop.js";
 import type { SeriesProfile } from "./series/profile.js";
@@ -172,8 +172,8 @@ export class Kvm {
     iaBits: number,
   ) {
     this.realm = { state: RealmStateK.NONE, rd: -1, params: -1, iaBits: 0, vmid: -1, numAux: 0, hashAlgo: 0, rpv: new Uint8Array(64) };
-    // VTCR: 4 - stage2_pgtable_levels(ia_bits), with stage2_pgtable_levels = (ia_bits - 8) / 9 (4K pages).
-    const startLevel = 4 - Math.floor((iaBits - 8) / 9);
+    // VTCR_EL2.SL0: the stage-2 starting level, 4 - stage2_pgtable_levels(ia_bits) (4K pages).
+    const startLevel = 4 - stage2_pgtable_levels(iaBits);
     this.mmu = { pgdPhys: -1, pgdSize: 0, pgt: false, iaBits, startLevel };
     this.forcePte = profile.forcePteDefault;
   }

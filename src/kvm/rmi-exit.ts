@@ -10,32 +10,19 @@ import { type Gen } from "../sched/coop.js";
 import { EAGAIN, EFAULT, EINVAL, ENXIO } from "./errno.js";
 import { Kvm, type Vcpu } from "./kvm.js";
 import { kvm_handle_guest_abort, type AbortInfo } from "./mmu.js";
-import { RMI_RAM } from "./rmi/ripas.js";
-import { RMI_ERROR_REALM, RMI_ERROR_REC, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi_cmds.js";
+import { RMI_ERROR_REALM, RMI_ERROR_REC, RMI_RAM, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "./rmi_cmds.js";
+import {
+  PSCI_0_2_FN64_AFFINITY_INFO, PSCI_0_2_FN64_CPU_ON, PSCI_0_2_FN_CPU_OFF, PSCI_0_2_FN_SYSTEM_OFF, PSCI_0_2_FN_SYSTEM_RESET,
+  PSCI_RET_ALREADY_ON, PSCI_RET_DENIED, PSCI_RET_SUCCESS,
+} from "../arch/psci.js";
+import { ESR_ELx_EC_DABT_LOW, ESR_ELx_EC_IABT_LOW, ESR_ELx_EC_SYS64 } from "../arch/esr.js";
 import { sharedBit } from "./rmi/unmap.js";
 import { runField, setRunField } from "./rmi/rec.js";
 
-export const PSCI_0_2_FN64_CPU_ON = 0xc4000003n;
-
-export const PSCI_0_2_FN64_AFFINITY_INFO = 0xc4000004n;
-
-export const PSCI_0_2_FN_CPU_OFF = 0x84000002n;
-
-export const PSCI_0_2_FN_SYSTEM_OFF = 0x84000008n;
-
-export const PSCI_0_2_FN_SYSTEM_RESET = 0x84000009n;
-
-export const PSCI_RET_SUCCESS = 0;
-
-export const PSCI_RET_ALREADY_ON = -4;
-
-export const PSCI_RET_DENIED = -3;
-
-const ESR_EC_SYS64 = 0x18;
-
-const ESR_EC_IABT_LOW = 0x20;
-
-const ESR_EC_DABT_LOW = 0x24;
+/** The exception classes handle_rec_exit dispatches on (src/arch/esr.ts), as numbers. */
+const ESR_EC_SYS64 = Number(ESR_ELx_EC_SYS64);
+const ESR_EC_IABT_LOW = Number(ESR_ELx_EC_IABT_LOW);
+const ESR_EC_DABT_LOW = Number(ESR_ELx_EC_DABT_LOW);
 
 /**
  * rec_exit_ripas_change: a range reaching the shared half is refused with -EINVAL (S21), with

@@ -14,6 +14,7 @@ import type { RmiCommand } from "../rmm/dispatch.js";
 import { rmiArg } from "../system/rmi-api.js";
 import { RANGE_DESC, encodeRangeList } from "../rmm/abi/range-desc.js";
 import { KernelHang } from "../sched/coop.js";
+import { Ripas } from "../arch/ripas.js";
 
 export const RMI_SUCCESS = 0;
 export const RMI_ERROR_INPUT = 1;
@@ -24,6 +25,11 @@ export const RMI_BUSY = 10;
 export const RMI_ERROR_GLOBAL = 11;
 export const RMI_INCOMPLETE = 13;
 export const RMI_BLOCKED = 14;
+
+/** enum ripas (rmi_smc.h): the RmiRipas encoding, defined once in src/arch/ripas.ts. */
+export const RMI_EMPTY = Ripas.EMPTY;
+export const RMI_RAM = Ripas.RAM;
+export const RMI_DESTROYED = Ripas.DESTROYED;
 
 /** RMI_INCOMPLETE result data (x0 bits [15:8]): MEMREQ [9:8], CAN_CANCEL [10]. */
 export const RMI_OP_MEM_REQ_NONE = 0;

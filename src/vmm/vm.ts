@@ -4,6 +4,7 @@
  * an ACTIVE realm and a first vCPU run; `touch`, `share`, `unshare` are guest actions.
  */
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
+import { Ripas } from "../arch/ripas.js";
 import { GuestVm, psciOps, realmMpidr, type GuestOp, type GuestOpRecord } from "../guest/guest.js";
 import { RSI_CHANGE_DESTROYED, type AccessKind } from "../rmm/realm-exec.js";
 import type { RttTree, RttTreeOptions } from "../rmm/inspect.js";
@@ -238,15 +239,15 @@ export class RealmVm {
 
   /** The guest makes [base, base+size) shared: RSI_IPA_STATE_SET(EMPTY), then the host's handling. */
   share(base: bigint, size: bigint, opts: { vcpu?: number } = {}): TouchResult {
-    return this.ripasChange("share", base, size, 0, opts.vcpu);
+    return this.ripasChange("share", base, size, Ripas.EMPTY, opts.vcpu);
   }
 
   /** The guest makes [base, base+size) private again: RSI_IPA_STATE_SET(RAM). */
   unshare(base: bigint, size: bigint, opts: { vcpu?: number } = {}): TouchResult {
-    return this.ripasChange("unshare", base, size, 1, opts.vcpu);
+    return this.ripasChange("unshare", base, size, Ripas.RAM, opts.vcpu);
   }
 
-  private ripasChange(what: string, base: bigint, size: bigint, ripas: 0 | 1, v: number | undefined): TouchResult {
+  private ripasChange(what: string, base: bigint, size: bigint, ripas: Ripas.EMPTY | Ripas.RAM, v: number | undefined): TouchResult {
     this.checkRunnable(what);
     const b = this.checkIpa(what, base);
     if (typeof size !== "bigint" || size <= 0n) throw new RangeError(`${what}: size must be a positive bigint`);
@@ -255,7 +256,7 @@ export class RealmVm {
     const vcpu = this.checkVcpu(what, v);
     // Linux (arch/arm64/kernel/rsi.c): sharing passes RSI_CHANGE_DESTROYED (the host may already
     // have destroyed the private pages); making memory protected again does not.
-    const flags = ripas === 0 ? RSI_CHANGE_DESTROYED : 0n;
+    const flags = ripas === Ripas.EMPTY ? RSI_CHANGE_DESTROYED : 0n;
     const r = this.runOps(vcpu, [{ kind: "ipa-state-set", base, top: base + size, ripas, flags }]);
     this.host.step(`${what} 0x${b.toString(16)} +0x${size.toString(16)}`);
     return r;

@@ -13,12 +13,10 @@ import { REC_RUN } from "../../rmm/abi/rec-params.js";
 import { KernelHang, pt, runSync, type Gen } from "../../sched/coop.js";
 import { EINVAL, ENOMEM, ENXIO, EPERM } from "../errno.js";
 import { Kvm, PAGE_SIZE, RealmStateK, type Vcpu } from "../kvm.js";
-import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "../rmi_cmds.js";
+import { RMI_EMPTY, RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "../rmi_cmds.js";
 import { find_map_level, realm_create_rtt_levels } from "./rtt.js";
 import { realm_unmap_private_range } from "./unmap.js";
 
-export const RMI_EMPTY = 0;
-export const RMI_RAM = 1;
 
 export type RipasAction = "RIPAS_INIT" | "RIPAS_SET";
 

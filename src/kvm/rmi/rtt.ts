@@ -6,7 +6,7 @@
  * v8/v10 15), v12 17/46, v13 21/48, v14 23/44 (alloc_rtt, realm_create_rtt_levels,
  * realm_fold_rtt_level); the v12/v13/v14 rmi.c snapshots. Per function: docs/provenance.md.
  */
-import { alignDown, alignUp, mapSize } from "../../arch/geometry.js";
+import { alignDown, alignUp, mapSize, stage2_pgtable_levels } from "../../arch/geometry.js";
 import { pt, runSync, type Gen } from "../../sched/coop.js";
 import { EBUSY, EINVAL, ENOMEM, ENXIO } from "../errno.js";
 import { Kvm, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "../kvm.js";
@@ -34,9 +34,9 @@ export function rmi_rtt_level_mapsize(level: number): number {
   return mapSize(Math.min(level, RMM_RTT_MAX_LEVEL));
 }
 
-/** get_start_level(realm): 4 - ((ia_bits - 8) / 9), with RMM_PAGE_SHIFT = 12. */
+/** get_start_level(realm): 4 - stage2_pgtable_levels(ia_bits) (open coded as 4 - ((ia_bits - 8) / 9) in v10/v12). */
 export function get_start_level(kvm: Kvm): number {
-  return 4 - Math.floor((kvm.realm.iaBits - 8) / 9);
+  return 4 - stage2_pgtable_levels(kvm.realm.iaBits);
 }
 
 /** find_map_level (v9+): the largest level whose block is aligned at start and fits before end. */
