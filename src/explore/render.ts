@@ -31,11 +31,26 @@ function interestingSites(s: Summary, max: number): { sites: string[]; more: num
   return { sites: sites.slice(0, max), more: Math.max(0, sites.length - max) };
 }
 
+/**
+ * A posting's row of counts: the points of this result (a shard's or a stopped run's own, not
+ * the campaign's), then per outcome.
+ */
+function countRow(s: Summary, x: string): string[] {
+  const counts = OUTCOMES.map((o) => s.outcomes[x]?.[o] ?? 0);
+  return [x, String(counts.reduce((a, b) => a + b, 0)), ...counts.map(String)];
+}
+
+/** "shard i/N, n of T points" for a shard (T: the campaign's points). */
+function shardText(h: ResultHeader, s: Summary): string {
+  if (h.shard === null) return "";
+  return `, shard ${h.shard} (${s.points} of ${h.postings.reduce((a, p) => a + p.points, 0)} points)`;
+}
+
 /** Outcome counts per posting and the diff across postings, as text. */
 export function formatSummary(h: ResultHeader, s: Summary): string {
   const series = h.campaign.series;
-  const rows = series.map((x) => [x, String(h.postings.find((p) => p.series === x)?.points ?? 0), ...OUTCOMES.map((o) => String(s.outcomes[x]?.[o] ?? 0))]);
-  const out = [`explore ${h.campaign.workload} (${h.campaign.kinds.join(", ")}), seed ${h.campaign.seed}${h.shard !== null ? `, shard ${h.shard}` : ""}${s.complete ? "" : " [partial]"}`, textTable(["posting", "points", ...OUTCOMES], rows)];
+  const rows = series.map((x) => countRow(s, x));
+  const out = [`explore ${h.campaign.workload} (${h.campaign.kinds.join(", ")}), seed ${h.campaign.seed}${shardText(h, s)}${s.complete ? "" : " [partial]"}`, textTable(["posting", "points", ...OUTCOMES], rows)];
   for (const d of s.diff) {
     if (d.fixed.length + d.broke.length === 0) continue;
     out.push(`${d.from} -> ${d.to}: ${d.fixed.length} site(s) better, ${d.broke.length} worse`);
@@ -48,8 +63,8 @@ export function formatSummary(h: ResultHeader, s: Summary): string {
 /** The HTML table: outcome counts per posting, then the sites that are not clean somewhere. */
 export function summaryHtml(h: ResultHeader, s: Summary, maxSites = 60): string {
   const series = h.campaign.series;
-  const counts = htmlTable(["posting", "points", ...OUTCOMES], series.map((x) => [x, String(h.postings.find((p) => p.series === x)?.points ?? 0), ...OUTCOMES.map((o) => String(s.outcomes[x]?.[o] ?? 0))]), {
-    caption: `explore ${h.campaign.workload}: ${s.points} point(s)${s.complete ? "" : " (running or stopped)"}`,
+  const counts = htmlTable(["posting", "points", ...OUTCOMES], series.map((x) => countRow(s, x)), {
+    caption: `explore ${h.campaign.workload}: ${s.points} point(s)${shardText(h, s)}${s.complete ? "" : " (running or stopped)"}`,
   });
   const { sites, more } = interestingSites(s, maxSites);
   const cell = (x: string, site: string): CellLike => {

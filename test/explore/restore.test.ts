@@ -5,7 +5,8 @@
  *      (each restore starts in the snapshot's state), and a restored host runs on exactly as one
  *      restored through JSON (which copies everything);
  *   B. a `same` point (the injected failure is what the call returned anyway) stops after its
- *      trace window: its result must be the bytes of the run carried to the end.
+ *      trace window: its result must be the bytes of the run carried to the end;
+ *   C. (rendering) a shard's text summary counts the shard's own points, not the campaign's.
  */
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host.js";
@@ -63,4 +64,24 @@ describe("points whose failure is what the call returned anyway", () => {
       }
     });
   }
+});
+
+describe("the text summary of a shard", () => {
+  it("counts the shard's own points per posting, and says how many of the campaign's it ran", async () => {
+    const { explore, formatSummary } = await import("../../src/explore/index.js");
+    const input = { workload: "boot", series: ["v12", "v14"], kinds: ["alloc"] };
+    const whole = await explore(input);
+    const one = await explore(input, { shard: { index: 1, count: 3 } });
+    const text = formatSummary(one.header, one.summary);
+    const total = whole.summary.points;
+    expect(one.summary.points).toBeLessThan(total);
+    expect(text.split("\n")[0]).toContain(`shard 1/3 (${one.summary.points} of ${total} points)`);
+    for (const x of ["v12", "v14"]) {
+      const row = text.split("\n").find((l) => l.trimStart().startsWith(x))!;
+      const n = Number(row.trim().split(/\s+/)[1]);
+      const o = one.summary.outcomes[x]!;
+      expect(n).toBe(Object.values(o).reduce((a, b) => a + b, 0));
+      expect(n).toBeLessThan(whole.header.postings.find((p) => p.series === x)!.points);
+    }
+  });
 });
