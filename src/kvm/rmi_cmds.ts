@@ -14,17 +14,31 @@ import type { RmiCommand } from "../rmm/dispatch.js";
 import { rmiArg } from "../system/rmi-api.js";
 import { RANGE_DESC, encodeRangeList } from "../rmm/abi/range-desc.js";
 import { KernelHang } from "../sched/coop.js";
+import { RmiStatus } from "../rmm/status.js";
 import { Ripas } from "../arch/ripas.js";
 
-export const RMI_SUCCESS = 0;
-export const RMI_ERROR_INPUT = 1;
-export const RMI_ERROR_REALM = 2;
-export const RMI_ERROR_REC = 3;
-export const RMI_ERROR_RTT = 4;
-export const RMI_BUSY = 10;
-export const RMI_ERROR_GLOBAL = 11;
-export const RMI_INCOMPLETE = 13;
-export const RMI_BLOCKED = 14;
+/** The RMI status codes the kernel names (rmi_smc.h), defined once in src/rmm/status.ts. */
+export const RMI_SUCCESS = RmiStatus.RMI_SUCCESS;
+export const RMI_ERROR_INPUT = RmiStatus.RMI_ERROR_INPUT;
+export const RMI_ERROR_REALM = RmiStatus.RMI_ERROR_REALM;
+export const RMI_ERROR_REC = RmiStatus.RMI_ERROR_REC;
+export const RMI_ERROR_RTT = RmiStatus.RMI_ERROR_RTT;
+export const RMI_BUSY = RmiStatus.RMI_BUSY;
+export const RMI_ERROR_GLOBAL = RmiStatus.RMI_ERROR_GLOBAL;
+export const RMI_INCOMPLETE = RmiStatus.RMI_INCOMPLETE;
+export const RMI_BLOCKED = RmiStatus.RMI_BLOCKED;
+/** GPT_L1_CREATE's "the L1 table already exists" (v13 rmi.c rmi_create_gpts). */
+export const RMI_ERROR_GPT = RmiStatus.RMI_ERROR_GPT;
+
+/** RMI_ABI_VERSION(major, minor) (v12 03/46 rmi_smc.h). */
+export const RMI_ABI_VERSION_1_0 = 0x1_0000n;
+export const RMI_ABI_VERSION_2_0 = 0x2_0000n;
+
+/** RmiFeatureRegister0 fields the kernel reads (v12 03/46, v14 04/44 rmi_smc.h). */
+export const RMI_FEATURE_REGISTER_0_S2SZ = 0xffn;
+/** v1.0 only (v12 03/46); v2.0 moved the hashes to register 1. */
+export const RMI_FEATURE_REGISTER_0_HASH_SHA_256 = 1n << 32n;
+export const RMI_FEATURE_REGISTER_0_HASH_SHA_512 = 1n << 33n;
 
 /** enum ripas (rmi_smc.h): the RmiRipas encoding, defined once in src/arch/ripas.ts. */
 export const RMI_EMPTY = Ripas.EMPTY;

@@ -179,7 +179,7 @@ describe("D. independence", () => {
 describe("snapshot({history: false})", () => {
   it("leaves the trace and the RMM call log out; restore then continue gives the uninterrupted run's later trace", async () => {
     const { Host } = await import("../../src/host/host.js");
-    const run = (h: InstanceType<typeof Host>, from: number) => {
+    const run = (h: import("../../src/host/host.js").Host, from: number) => {
       const vm = h.vms[0]!;
       for (let i = from; i < from + 8; i++) vm.touch(0x8000_0000n + BigInt(i) * 0x1000n, { access: "write" });
     };

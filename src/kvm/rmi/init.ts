@@ -26,26 +26,10 @@ import { encodeRmmConfig, RMI_GRAN_4KB_TRACKING_REGION_SIZE_1GB, RmiGranuleSize 
 import { RmiMemCategory, RmiTrackingRegionState } from "../../rmm/commands/v2/tracking.js";
 import { EINVAL, ENODEV, ENOMEM, ENXIO, errnoName } from "../errno.js";
 import type { KvmEnv } from "../env.js";
-import { RMI_SUCCESS } from "../rmi_cmds.js";
-
-/** RMI_ABI_VERSION(major, minor) (v12 03/46 rmi_smc.h). */
-export const RMI_ABI_VERSION_1_0 = 0x1_0000n;
-export const RMI_ABI_VERSION_2_0 = 0x2_0000n;
-
-/** RmiFeatureRegister0 fields (v12 03/46, v14 04/44 rmi_smc.h). */
-export const RMI_FEATURE_REGISTER_0_S2SZ = 0xffn;
-export const RMI_FEATURE_REGISTER_0_LPA2 = 1n << 8n;
-export const RMI_FEATURE_REGISTER_0_SVE = 1n << 9n;
-export const RMI_FEATURE_REGISTER_0_PMU = 1n << 26n;
-/** v1.0 only (v12 03/46); v2.0 moved the hashes to register 1. */
-export const RMI_FEATURE_REGISTER_0_HASH_SHA_256 = 1n << 32n;
-export const RMI_FEATURE_REGISTER_0_HASH_SHA_512 = 1n << 33n;
-export const RMI_FEATURE_REGISTER_0_GICV3_NUM_LRS = 0xfn << 34n;
+import { RMI_ABI_VERSION_1_0, RMI_ABI_VERSION_2_0, RMI_ERROR_GPT, RMI_FEATURE_REGISTER_0_S2SZ, RMI_SUCCESS } from "../rmi_cmds.js";
 
 /** RMM_GRANULE_TRACKING_SIZE for a 4 KiB PAGE_SIZE (tracking_region_size 0). */
 const RMM_GRANULE_TRACKING_SIZE = 2 ** 30;
-/** RMI_ERROR_GPT: GPT_L1_CREATE's "the L1 table already exists". */
-const RMI_ERROR_GPT = 15;
 /** SMCCC_RET_NOT_SUPPORTED as the 32-bit x0 the kernel compares (-1). */
 const SMCCC_RET_NOT_SUPPORTED = 0xffffffff;
 

@@ -11,10 +11,10 @@ import { GRANULE_SIZE } from "../../arch/geometry.js";
 import { encodeRealmParams } from "../../rmm/abi/realm-params.js";
 import { EBUSY, EEXIST, EINVAL, ENOMEM, ENXIO } from "../errno.js";
 import { Kvm, RealmStateK, RMM_PAGE_SIZE } from "../kvm.js";
-import { RMI_SUCCESS } from "../rmi_cmds.js";
+import { RMI_FEATURE_REGISTER_0_HASH_SHA_256, RMI_FEATURE_REGISTER_0_HASH_SHA_512, RMI_SUCCESS } from "../rmi_cmds.js";
 import { get_start_level, undelegate_page, delegate_page } from "./rtt.js";
 import { delegate_range, undelegate_range } from "./range.js";
-import { rmi_has_feature, RMI_FEATURE_REGISTER_0_HASH_SHA_256, RMI_FEATURE_REGISTER_0_HASH_SHA_512 } from "./init.js";
+import { rmi_has_feature } from "./init.js";
 
 /**
  * The realm part of kvm_arch_init_vm (KVM_CREATE_VM of a realm VM), in the posted order:
