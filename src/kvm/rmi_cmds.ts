@@ -9,7 +9,6 @@
  * here WARNs and returns 1 without reading the outputs.
  * Addresses are JS numbers inside the host (every PA/IPA < 2^52) and bigint at the RMI edge.
  */
-import type { Platform } from "../system/platform.js";
 import type { RmiCommand } from "../rmm/dispatch.js";
 import { rmiArg } from "../system/rmi-api.js";
 import { RANGE_DESC, encodeRangeList } from "../rmm/abi/range-desc.js";
@@ -97,6 +96,27 @@ export interface RmiOut {
   x4: bigint;
 }
 
+/**
+ * What the wrappers issue RMI commands through (the Platform provides it): the RMM's command table
+ * and its call entry as an SMC reaches it (interceptor, handler, trace), the output registers, the
+ * ABI in use, and NS memory for the SRO address lists.
+ */
+export interface RmiConduit {
+  readonly abi: string;
+  readonly rmm: {
+    command(name: string): RmiCommand | undefined;
+    call(cmd: RmiCommand, x1?: bigint, x2?: bigint, x3?: bigint, x4?: bigint, x5?: bigint): number;
+    readonly out1: bigint;
+    readonly out2: bigint;
+    readonly out3: bigint;
+    readonly out4: bigint;
+  };
+  readonly ns: {
+    write(pa: bigint, bytes: Uint8Array): void;
+    read(pa: bigint, length: number): Uint8Array;
+  };
+}
+
 export class RmiClient {
   /** Per wrapper name: the dispatch table's row (looked up once, not per call). */
   private readonly cmds = new Map<string, RmiCommand>();
@@ -111,7 +131,7 @@ export class RmiClient {
   /** Where a wrapper's WARN_ON goes (the host's WARN log); set by the Host. */
   onWarn: ((fn: string, msg: string) => void) | undefined;
 
-  constructor(private readonly p: Platform) {}
+  constructor(private readonly p: RmiConduit) {}
 
   /** `return WARN_ON(res.a0);` of a v13/v14 wrapper that does not handle RMI_INCOMPLETE ("FIXME"). */
   private incompleteWarn(fn: string, ret: number): number {
