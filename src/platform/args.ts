@@ -2,6 +2,7 @@
  * Validation of arguments to the TypeScript API. Misuse of the API throws a clear error naming
  * the argument; RMI failures are values and never come through here.
  */
+import { u64ToNumber } from "../arch/geometry.js";
 
 const MAX_SAFE_ADDRESS = 0x1f_ffff_ffff_ffffn;
 
@@ -14,7 +15,7 @@ const TWO_64 = 1n << 64n;
 
 export function requireAddress(name: string, v: unknown): number {
   // the common case first: a bigint in [0, 2^53) (comparisons with constants allocate nothing)
-  if (typeof v === "bigint" && v >= 0n && v <= MAX_SAFE_ADDRESS) return Number(v);
+  if (typeof v === "bigint" && v >= 0n && v <= MAX_SAFE_ADDRESS) return u64ToNumber(v);
   if (typeof v !== "bigint") {
     throw new TypeError(`${name}: expected a bigint address, got ${v === undefined ? "undefined" : typeof v}`);
   }

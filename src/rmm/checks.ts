@@ -13,9 +13,11 @@ import type { RmmState } from "./state.js";
  */
 export function findGranule(rmm: RmmState, addr: bigint): number {
   const a = toNum(addr);
-  if (a % GRANULE_SIZE !== 0) return -1;
+  // aligned: a is a whole number of granules (a % GRANULE_SIZE on a number above 2^31 is a call to fmod)
+  const g = Math.floor(a / GRANULE_SIZE);
+  if (g * GRANULE_SIZE !== a) return -1;
   if (a >= rmm.machine.map.paLimit || !rmm.machine.map.isDram(a)) return -1;
-  return a / GRANULE_SIZE;
+  return g;
 }
 
 /** gran(x): find_granule and the expected state. Returns the granule index or -1 (RMI_ERROR_INPUT). */

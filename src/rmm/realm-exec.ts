@@ -60,6 +60,10 @@ export const ESR_NONEMULATED_ABORT_MASK = ESR_ELx_EC_MASK | ESR_ELx_SET_MASK | E
 export const ESR_EMULATED_ABORT_MASK = ESR_NONEMULATED_ABORT_MASK | ESR_ELx_ISV | ESR_ELx_SAS | ESR_ELx_SF | ESR_ELx_WNR;
 
 const NOT_ESR_ISV_BIT = BigInt.asUintN(64, ~ESR_ELx_ISV);
+/** ESR.SAS for an access of 1, 2, 4 or 8 bytes, and ESR.SRT for X0..X31: made once, not per abort. */
+const ISS_SAS: bigint[] = [];
+for (const [size, sas] of [[1, 0n], [2, 1n], [4, 2n], [8, 3n]] as const) ISS_SAS[size] = sas << ESR_ELx_SAS_SHIFT;
+const ISS_SRT: bigint[] = Array.from({ length: 32 }, (_, rt) => BigInt(rt) << ESR_ELx_SRT_SHIFT);
 /** The syndrome of a trapped SMC (RSI and PSCI calls): EC_SMC64 | IL. */
 const ESR_SMC64 = (ESR_ELx_EC_SMC64 << ESR_ELx_EC_SHIFT) | ESR_ELx_IL;
 
@@ -323,8 +327,7 @@ export class RealmVcpu {
   /** ISS bits of a data abort the hardware reports with ISV = 1: SAS, SSE, SRT, SF, WnR. */
   private dabtIss(kind: AccessKind, size: number, rt: number, signed: boolean, sf: boolean): bigint {
     if (kind === "exec") return 0n;
-    const sas = BigInt(Math.log2(size));
-    let iss = (sas << ESR_ELx_SAS_SHIFT) | (BigInt(rt) << ESR_ELx_SRT_SHIFT);
+    let iss = ISS_SAS[size]! | ISS_SRT[rt]!;
     if (signed) iss |= ESR_ELx_SSE;
     if (sf) iss |= ESR_ELx_SF;
     if (kind === "write") iss |= ESR_ELx_WNR;

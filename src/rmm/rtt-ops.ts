@@ -28,7 +28,8 @@ export const rttError = errorRtt;
 
 /** validate_map_addr: ipa inside the IPA space and aligned to the entry size of `level`. */
 export function validMapAddr(realm: Realm, ipa: number, level: number): boolean {
-  return ipa < realm.ipaSize && ipa % mapSize(level) === 0;
+  const size = mapSize(level);
+  return ipa < realm.ipaSize && Math.floor(ipa / size) * size === ipa; // ipa % size === 0, without fmod
 }
 
 /**
