@@ -1,8 +1,8 @@
 /**
  * Child of the instruction-count benchmark (instructions.bench.ts), run under callgrind: one lean
  * realm (trace, RMM call log and time series off), `warm` private faults to bring the fault path to
- * its optimized steady state, then `faults` more. Options as JSON in argv[2]. Both runs the bench
- * compares make the same realm and the same warm-up; only `faults` differs.
+ * its optimized steady state, a full GC, `faults` more, a full GC. Options as JSON in argv[2]. Both
+ * runs the bench compares make the same realm and the same warm-up; only `faults` differs.
  */
 import { Host } from "../../src/index.js";
 
@@ -31,6 +31,13 @@ const touch = (i: number) => {
   const r = vm.touch(BigInt(base + i * 4096), { access: "read" });
   if (r.outcome !== "ok") throw new Error(`instructions: touch #${i}: ${r.outcome}`);
 };
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error("instructions: run node with --expose-gc");
 for (let i = 0; i < o.warm; i++) touch(i);
+// a full collection before and after the measured faults, in both runs: each run enters and
+// leaves them with the same heap state, so a major GC that one run happens to trigger elsewhere
+// (at start-up, at exit) does not land in the difference
+gc();
 for (let i = o.warm; i < o.warm + o.faults; i++) touch(i);
+gc();
 process.stdout.write(JSON.stringify({ rmiCalls: host.rmiCalls, data: host.granules().DATA }) + "\n");

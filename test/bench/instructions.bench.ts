@@ -4,12 +4,15 @@
  *
  * Method: instructions-child.ts runs twice under `valgrind --tool=callgrind`, with the same set-up
  * (a lean realm: trace, RMM call log and time series off; `WARM` faults first, so that the fault
- * path runs optimized code) and then `FAULTS` more faults or none. Instructions per fault =
- * (Ir of the run with FAULTS faults - Ir of the run with none) / FAULTS: node's start-up, the
- * realm's creation and the warm-up (where V8 compiles) cancel out; what is left is the steady
- * state, its garbage collection included. Node runs with `--single-threaded` (V8 compiles and
- * collects on the main thread, at points that depend only on the program: repeated runs of one
- * build agree within ~0.5%), and optimizing compilers on (the code measured is the code that runs).
+ * path runs optimized code; then a full GC) and then `FAULTS` more faults or none, and a full GC.
+ * Instructions per fault = (Ir of the run with FAULTS faults - Ir of the run with none) / FAULTS:
+ * node's start-up, the realm's creation and the warm-up (where V8 compiles) cancel out; what is
+ * left is the steady state with its minor GCs (scavenges), and the final full GC's extra work for
+ * what the faults left live. The full GCs around the measured faults keep a major GC that one run
+ * happens to trigger elsewhere (start-up, exit) out of the difference: without them, the same build
+ * measured 68k-81k. Node runs with `--single-threaded` (V8 compiles and collects on the main thread,
+ * at points that depend only on the program) and with its optimizing compilers on (the code measured
+ * is the code that runs).
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
@@ -18,9 +21,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Figure } from "./harness.js";
 
-export const WARM = 4096;
-export const FAULTS = 8192;
-export const NODE_FLAGS = ["--single-threaded"];
+export const WARM = 8192;
+export const FAULTS = 16384;
+export const NODE_FLAGS = ["--single-threaded", "--expose-gc"];
 
 export interface InstructionsResult {
   series: string;
