@@ -1,4 +1,6 @@
 /**
+ * The structs: struct kvm, struct kvm_vcpu (include/linux/kvm_host.h, arch/arm64/include/asm/
+ * kvm_host.h), struct realm and struct realm_rec (asm/kvm_rmi.h; kvm_rme.h in v8/v10).
  * The KVM side of one VM as the CCA series sees it: `struct kvm` (realm state, RD, params, VMID,
  * stage-2 PGD, memslots, memory attributes, page-table accounting, locks) and `struct kvm_vcpu`
  * (REC pages, run page, memcache, power state). Behaviour lives in the function modules

@@ -1,4 +1,5 @@
 /**
+ * arch/arm64/kvm/vgic/ and the VHE check of rmi.c (v14).
  * The host's kernel mode (kvm-arm.mode: VHE or nVHE) and the part of the vGIC that S26 needs:
  * the list registers KVM hands to a REC around REC_ENTER.
  *

@@ -1,4 +1,5 @@
 /**
+ * arch/arm64/kvm/rmi.c (rme.c in v8/v10; arch/arm64/kernel/rmi.c for the kernel part in v14).
  * RMI initialisation on the host, per posting (kvm_init_rmi at KVM init):
  *  - v8..v12 (RMM v1.0; v9 07/43 stand-in for v8/v10, v12 07/46 and 23/46): rmi_check_version
  *    (RMI_VERSION 1.0), WARN_ON(rmi_features(0)), rmi_vmid_init (a bitmap, no RMI call);

@@ -1,4 +1,5 @@
 /**
+ * arch/arm64/kvm/rmi.c (rme.c in v8/v10), populate.
  * Populating a realm's initial contents, per posting:
  *   - v8/v10 KVM_ENABLE_CAP(KVM_CAP_ARM_RME, POPULATE_REALM) {base, size, flags} ->
  *     kvm_populate_realm (v8 19/43; v10 19/43 was not found, v8 decides): realm NEW (-EPERM), base

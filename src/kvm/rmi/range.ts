@@ -1,4 +1,5 @@
 /**
+ * arch/arm64/kvm/rmi.c (v13; arch/arm64/kernel/rmi.c in v14), the granule range helpers.
  * RMM v2.0 range helpers of the v13/v14 postings:
  *  - v13 KVM `delegate_range` / `undelegate_range` (v13 rmi.c), v14 kernel `rmi_delegate_range` /
  *    `rmi_undelegate_range` (v14 09/44): loop GRANULE_RANGE_(UN)DELEGATE from out_top; a raw

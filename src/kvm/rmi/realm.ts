@@ -1,4 +1,5 @@
 /**
+ * arch/arm64/kvm/rmi.c (rme.c in v8/v10; kvm_arch_init_vm in arm.c), realm creation.
  * Realm creation on the KVM side: the realm part of KVM_CREATE_VM (kvm_arch_init_vm: the stage-2
  * PGD, then kvm_init_realm_vm / v14 kvm_init_realm for the params page), the v8/v10
  * KVM_CAP_ARM_RME config and create ioctls (kvm_rme_config_realm, kvm_create_realm), the host VMID

@@ -1,4 +1,5 @@
 /**
+ * arch/arm64/kvm/rmi.c (rme.c in v8/v10), RIPAS.
  * RIPAS on the KVM side: ripas_change (INIT via RTT_INIT_RIPAS, SET via RTT_SET_RIPAS),
  * realm_set_ipa_state, realm_init_ipa_state, kvm_complete_ripas_change, the v8/v10 VMM ioctl
  * (kvm_init_ipa_range_realm) and v12's set_ripas_of_protected_regions.

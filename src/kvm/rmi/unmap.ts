@@ -1,4 +1,6 @@
 /**
+ * arch/arm64/kvm/rmi.c (rme.c in v8/v10), unmapping; kvm_realm_unmap_range is the realm branch
+ * of mmu.c's __unmap_stage2_range.
  * Unmapping realm memory: realm_destroy_private_granule, realm_unmap_private_page/range,
  * realm_unmap_shared_range, undelegate_range_desc and kvm_realm_unmap_range (the realm branch of
  * __unmap_stage2_range). Sources: v9 15/43 (stand-in for v8/v10 15), v12 17/46, v13 21/48,
