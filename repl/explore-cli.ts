@@ -8,10 +8,13 @@ import { closeSync, createReadStream, openSync, renameSync, unlinkSync, writeSyn
 import { createInterface } from "node:readline";
 import { explore, mergeShards, parseShard, WORKLOAD_NAMES, type CampaignInput, type ExploreOptions, type Progress, type Shard, type Summary } from "../src/explore/index.js";
 import { formatSummary } from "../src/explore/render.js";
+import { scriptName, SCRIPT_WORKLOAD_MODULE } from "../src/commands/explore-script.js";
+import { scriptWorkloadOf } from "../src/commands/explore-worker.js";
 
-export const EXPLORE_USAGE = `  realm explore WORKLOAD [--series all|v8,v14] [--kinds rmi,alloc,undelegate] [--commands CMD,...]
+export const EXPLORE_USAGE = `  realm explore WORKLOAD|FILE.realm [--series all|v8,v14] [--kinds rmi,alloc,undelegate] [--commands CMD,...]
                 [--seed N] [--memory 64M] [--json] [--out FILE] [--shard i/N] [--workers N]
-                                                      error-path campaign (WORKLOAD: ${WORKLOAD_NAMES.join(", ")})
+                                                      error-path campaign (WORKLOAD: ${WORKLOAD_NAMES.join(", ")};
+                                                      a script FILE: its commands are the steps)
   realm explore merge FILE... [--out FILE]            join the shard results of one campaign`;
 
 const VALUE = new Set(["series", "kinds", "commands", "seed", "memory", "out", "shard", "workers"]);
@@ -47,8 +50,8 @@ function parseSize(s: string): bigint {
 }
 
 /** The campaign input and run options from the arguments; throws on bad input. */
-function campaignOf(a: Args): { input: CampaignInput; shard?: Shard; workers: number } {
-  if (a.pos.length !== 1) throw new RangeError(`expected one WORKLOAD (${WORKLOAD_NAMES.join(", ")})`);
+function campaignOf(a: Args): { input: CampaignInput; shard?: Shard; workers: number; script?: Pick<ExploreOptions, "workload" | "workloadModule"> } {
+  if (a.pos.length !== 1) throw new RangeError(`expected one WORKLOAD (${WORKLOAD_NAMES.join(", ")}) or script FILE`);
   const input: CampaignInput = { workload: a.pos[0]!, series: a.values.get("series") ?? "all" };
   const kinds = a.values.get("kinds");
   if (kinds !== undefined) input.kinds = kinds.split(",");
@@ -64,8 +67,20 @@ function campaignOf(a: Args): { input: CampaignInput; shard?: Shard; workers: nu
   const sh = a.values.get("shard");
   const w = a.values.get("workers") ?? "0";
   if (!/^\d{1,2}$/.test(w)) throw new RangeError(`--workers: '${w.slice(0, 40)}' is not a number of threads`);
-  const out: { input: CampaignInput; shard?: Shard; workers: number } = { input, workers: Number(w) };
+  const out: { input: CampaignInput; shard?: Shard; workers: number; script?: Pick<ExploreOptions, "workload" | "workloadModule"> } = { input, workers: Number(w) };
   if (sh !== undefined) out.shard = parseShard(sh);
+  if (!(WORKLOAD_NAMES as readonly string[]).includes(input.workload)) {
+    // a command script: compiled into host steps by the command language's front end
+    const file = input.workload;
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      throw new RangeError(`'${file.slice(0, 80)}' is neither a built-in workload (${WORKLOAD_NAMES.join(", ")}) nor a readable script (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    input.workload = scriptName(file);
+    out.script = { workload: scriptWorkloadOf(text, input.workload, input.seed ?? 1), workloadModule: SCRIPT_WORKLOAD_MODULE };
+  }
   return out;
 }
 
@@ -147,7 +162,7 @@ export async function exploreMain(argv: string[]): Promise<number> {
   }
   try {
     if (a.pos[0] === "merge") return await runMerge(a);
-    const { input, shard, workers } = campaignOf(a);
+    const { input, shard, workers, script } = campaignOf(a);
     const outPath = a.values.get("out");
     let out: OutFile | undefined;
     // the file is opened with the header, i.e. once the input is known to be good
@@ -166,6 +181,7 @@ export async function exploreMain(argv: string[]): Promise<number> {
     try {
       const opts: ExploreOptions = { workers, signal: { get aborted() { return stop; } }, onProgress: progressReporter(), sink };
       if (shard !== undefined) opts.shard = shard;
+      if (script !== undefined) Object.assign(opts, script);
       const r = await explore(input, opts);
       out?.commit();
       const secs = (Date.now() - t0) / 1000;

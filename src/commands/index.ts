@@ -16,3 +16,5 @@ export { SEED_MAX } from "../host/host.js";
 /** The postings `new --series` takes (src/host/series). */
 export { SERIES_IDS as SERIES } from "../kvm/series/index.js";
 export { runScript, type ScriptOptions, type ScriptReport } from "./script.js";
+export { scriptWorkload, scriptName, SCRIPT_WORKLOAD_MODULE } from "./explore-script.js";
+export { scriptWorkloadOf } from "./explore-worker.js";

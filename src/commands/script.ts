@@ -8,7 +8,12 @@
  * end of a comment does not swallow the next command.
  */
 import { endsInContinuation } from "./lexer.js";
-import type { Progress, RunOptions, RunResult, Session } from "./session.js";
+import type { Progress, RunOptions, RunResult } from "./context.js";
+
+/** What runs a script's lines (a Session). */
+export interface LineRunner {
+  run(line: string, opts?: RunOptions): Promise<RunResult>;
+}
 
 /** Physical lines of a text (LF, CRLF or a lone CR end a line). */
 export function physicalLines(text: string): string[] {
@@ -76,7 +81,7 @@ export function scriptLines(text: string): { lineNo: number; line: string }[] {
   return out;
 }
 
-export async function runScript(session: Session, text: string, opts: ScriptOptions = {}): Promise<ScriptReport> {
+export async function runScript(session: LineRunner, text: string, opts: ScriptOptions = {}): Promise<ScriptReport> {
   const rep: ScriptReport = { results: [], failed: 0, exited: false, interrupted: false };
   for (const { lineNo, line } of scriptLines(text)) {
     if (opts.signal?.aborted) {

@@ -12,12 +12,15 @@ import * as scenarios from "../scenarios/index.js";
 import { Platform } from "../system/platform.js";
 import type { SeriesSample } from "../trace/series.js";
 import { BUILTIN_COMMANDS } from "./builtin/index.js";
+import type { BatchSession, CommandContext, Progress, RealmEntry, RealmState, RunOptions, RunResult } from "./context.js";
 import { realmOperands } from "./builtin/smc.js";
 import { lex, scriptForm } from "./lexer.js";
 import { commandNames, findCommand, findOption, parseLine, resolveCommand } from "./parser.js";
 import { renderText } from "./render/text.js";
 import { SWITCH_WORDS, UsageError, type CommandSpec, type Outcome, type ValueKind } from "./spec.js";
 import { clipLongWords, toJson } from "./values.js";
+
+export type { Progress, RealmEntry, RealmState, RunOptions, RunResult } from "./context.js";
 
 export interface SessionOptions {
   /** Seed of every host the session creates (default 1). */
@@ -28,48 +31,6 @@ export interface SessionOptions {
   rmm?: "1.0" | "2.0";
   /** Directory relative file names resolve against (default process.cwd()). */
   cwd?: string;
-}
-
-/** The structured result of one line, the same for every front end. */
-export interface RunResult {
-  ok: boolean;
-  /** The command path ("touch", "faults clear"), "" for an empty line. */
-  command: string;
-  line: string;
-  /** JSON-friendly value (bigints as hex strings). */
-  value: unknown;
-  /** Renderer key. */
-  kind: string;
-  /** Plain-text rendering. */
-  text: string;
-  error?: string;
-  /** The front end should exit. */
-  exit?: boolean;
-  /** The command was stopped (Ctrl-C) part-way. */
-  interrupted?: boolean;
-}
-
-export interface Progress {
-  command: string;
-  done: number;
-  total: number;
-  /** The host's latest accounting sample (src/trace/series.ts), for live charts. */
-  sample?: SeriesSample;
-}
-
-export interface RunOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-}
-
-export interface RealmEntry {
-  name: string;
-  series: SeriesId;
-  host: Host;
-  vm: RealmVm;
-  ipaBits: number;
-  memory: bigint;
-  vcpus: number;
 }
 
 export interface Completion {
@@ -97,8 +58,8 @@ const DEFAULT_SERIES: SeriesId = "v12";
  * A command-language session (the REPL's, `realm run`'s and a notebook's `%realm` lines): its
  * hosts (one per posting), realms by name, the bare platform, and `run(line)` / `complete(...)`.
  */
-export class Session {
-  readonly commands: readonly CommandSpec<Session>[];
+export class Session implements CommandContext, BatchSession {
+  readonly commands: readonly CommandSpec<CommandContext>[];
   readonly realms = new Map<string, RealmEntry>();
   readonly hosts = new Map<SeriesId, Host>();
   current: string | null = null;
@@ -115,8 +76,13 @@ export class Session {
   signal: AbortSignal | undefined;
   onProgress: ((p: Progress) => void) | undefined;
   private running = false;
+  /**
+   * Commands run as steps of a batch (an error-path campaign's script, src/commands/explore-script.ts):
+   * long commands neither yield nor report progress, and lines are not kept for `save`.
+   */
+  batch = false;
 
-  constructor(opts: SessionOptions = {}, commands: readonly CommandSpec<Session>[] = BUILTIN_COMMANDS) {
+  constructor(opts: SessionOptions = {}, commands: readonly CommandSpec<CommandContext>[] = BUILTIN_COMMANDS) {
     if (opts.seed !== undefined) checkSeed("createSession", opts.seed);
     if (opts.series !== undefined && !(SERIES_IDS as readonly string[]).includes(opts.series)) {
       throw new RangeError(`createSession: series must be one of ${SERIES_IDS.join(", ")}, got ${JSON.stringify(opts.series)}`);
@@ -156,7 +122,7 @@ export class Session {
     }
     // the line as a script writes it (comment dropped, no accidental continuation): `save` then
     // `realm run` replays exactly
-    if (!spec.readOnly && out.replay !== null) this.script.push(out.replay ?? scriptForm(line));
+    if (!this.batch && !spec.readOnly && out.replay !== null) this.script.push(out.replay ?? scriptForm(line));
     const kind = out.kind ?? "value";
     const value = toJson(out.value ?? null);
     const res: RunResult = { ok: out.failed === undefined, command: path, line, value, kind, text: renderText(kind, value) };
@@ -242,9 +208,48 @@ export class Session {
    * 25 ms passed since the last turn (a slow host must not freeze the front end).
    */
   dueForYield(step: number, every = 64): boolean {
+    if (this.batch) return false;
     return step > 0 && (step % every === 0 || performance.now() - this.lastYield > 25);
   }
   private lastYield = 0;
+
+  batchSession(): BatchSession {
+    const s = new Session({ seed: this.seed, cwd: this.cwd }, this.commands);
+    s.batch = true;
+    return s;
+  }
+
+  /** The realm table as plain data (see adopt). */
+  realmState(): RealmState {
+    const realms: RealmState["realms"] = [];
+    for (const r of this.realms.values()) {
+      const index = r.host.vms.indexOf(r.vm);
+      if (index < 0) throw new Error(`session: realm ${r.name} is not a VM of its host (simulator bug)`);
+      realms.push({ name: r.name, series: r.series, index, ipaBits: r.ipaBits, memory: r.memory, vcpus: r.vcpus });
+    }
+    return { current: this.current, realms };
+  }
+
+  /**
+   * Go on with `host` (e.g. a host restored from a snapshot) as the session's only host: it
+   * becomes the host of its posting and the default posting, and the realms of `state` (a
+   * realmState() taken when the host was in that state) are found in it by VM index. The
+   * session's other hosts and realms are dropped.
+   */
+  adopt(host: Host, state: RealmState): void {
+    const vms: RealmVm[] = [];
+    for (const r of state.realms) {
+      const vm = host.vms[r.index];
+      if (r.series !== host.series || vm === undefined) throw new RangeError(`session.adopt: realm ${r.name} (${r.series}, VM ${r.index}) is not in this ${host.series} host`);
+      vms.push(vm);
+    }
+    this.hosts.clear();
+    this.hosts.set(host.series, host);
+    this.defaultSeries = host.series;
+    this.realms.clear();
+    state.realms.forEach((r, i) => this.realms.set(r.name, { name: r.name, series: r.series, host, vm: vms[i]!, ipaBits: r.ipaBits, memory: r.memory, vcpus: r.vcpus }));
+    this.current = state.current !== null && this.realms.has(state.current) ? state.current : null;
+  }
 
   resolvePath(file: string): string {
     return resolve(this.cwd, file);

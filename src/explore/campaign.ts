@@ -36,6 +36,8 @@ export interface CampaignSpec {
   statuses: StatusOverrides;
   /** Only these RMI commands get rmi points (short names; empty: all). */
   commands: string[];
+  /** The source of a workload that is not built in (a script's text), when it has one. */
+  source?: string;
 }
 
 export interface CampaignInput {
@@ -63,7 +65,7 @@ export function campaignSpec(input: CampaignInput, custom?: Workload): CampaignS
   for (const k of kinds) if (!(POINT_KINDS as readonly string[]).includes(k)) throw new RangeError(`explore: kinds: unknown failure kind '${k}' (known: ${POINT_KINDS.join(", ")})`);
   const seed = input.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new RangeError(`explore: seed must be an integer in [0, 2^32-1], got ${String(seed)}`);
-  return {
+  const spec: CampaignSpec = {
     workload: input.workload,
     series,
     kinds: POINT_KINDS.filter((k) => kinds.includes(k)),
@@ -73,6 +75,8 @@ export function campaignSpec(input: CampaignInput, custom?: Workload): CampaignS
     statuses: checkStatusOverrides(input.statuses),
     commands: checkCommands(input.commands),
   };
+  if (custom?.source !== undefined) spec.source = custom.source;
+  return spec;
 }
 
 function checkCommands(c: readonly string[] | undefined): string[] {
@@ -172,7 +176,7 @@ function endState(host: Host): Omit<Baseline, "steps"> {
  * Run the workload once without failures, recording the injection points and saving the host at
  * each step boundary (snapshots: false saves nothing, each point then reruns from the start).
  */
-export function record(spec: CampaignSpec, series: SeriesId, workload: Workload, opts: { snapshots?: boolean } = {}): Recording {
+export async function record(spec: CampaignSpec, series: SeriesId, workload: Workload, opts: { snapshots?: boolean } = {}): Promise<Recording> {
   const host = newHost(spec, series);
   const boundaries: Boundary[] = [];
   const points: Point[] = [];
@@ -181,7 +185,8 @@ export function record(spec: CampaignSpec, series: SeriesId, workload: Workload,
   let allocs = 0;
   const steps: Baseline["steps"] = [];
   const kinds = new Set(spec.kinds);
-  workload.steps.forEach((st, si) => {
+  for (let si = 0; si < workload.steps.length; si++) {
+    const st = workload.steps[si]!;
     boundaries.push({
       // without the trace history: a point reads only the entries after its own injection
       snap: opts.snapshots === false ? undefined : host.snapshot({ binary: true, history: false }),
@@ -217,14 +222,17 @@ export function record(spec: CampaignSpec, series: SeriesId, workload: Workload,
       if (kinds.has("alloc") && req.owner !== "vmm") points.push({ kind: "alloc", step: si, occ: allocs, owner: req.owner });
       return hook?.(req, nth) ?? false;
     };
+    let r: StepReport;
     try {
-      const r = st.run(host);
-      steps.push({ label: st.label, ...r });
+      r = await st.run(host);
     } finally {
       unsubscribe();
       host.pages.hook = hook;
     }
-  });
+    // without any injected failure every step must do what it says: else the workload is bad input
+    if (r.failed !== undefined) throw new RangeError(`explore: workload '${workload.name}' step ${si + 1} (${st.label}) fails on ${series} without any injected failure: ${r.failed}`);
+    steps.push({ label: st.label, outcome: r.outcome, ...(r.errno !== undefined ? { errno: r.errno } : {}) });
+  }
   return { series, workload, boundaries, points, baseline: { ...endState(host), steps } };
 }
 
@@ -300,14 +308,14 @@ class WindowTaken extends Error {}
 const AFTER = 5;
 
 /** Run one point: restore (or rerun to) the boundary before its step, inject, run to the end, classify. */
-export function runPoint(rec: Recording, p: Point, spec: CampaignSpec, opts: { full?: boolean } = {}): PointResult {
+export async function runPoint(rec: Recording, p: Point, spec: CampaignSpec, opts: { full?: boolean } = {}): Promise<PointResult> {
   const steps = rec.workload.steps;
   const b = rec.boundaries[p.step]!;
   let host: Host;
   if (b.snap !== undefined) host = Host.restore(b.snap);
   else {
     host = newHost(spec, rec.series);
-    for (let i = 0; i < p.step; i++) steps[i]!.run(host);
+    for (let i = 0; i < p.step; i++) await steps[i]!.run(host);
   }
   // invariants once at the end (checkInvariants), not after every step; no time series
   host.invariants = false;
@@ -341,7 +349,7 @@ export function runPoint(rec: Recording, p: Point, spec: CampaignSpec, opts: { f
   }
   for (let i = p.step; crash === undefined && !taken && i < steps.length; i++) {
     try {
-      const r = steps[i]!.run(host);
+      const r = await steps[i]!.run(host);
       reports.push(r);
       if (detail === undefined && (r.outcome === "livelock" || r.outcome === "hang")) detail = `${steps[i]!.label}: ${r.outcome}`;
     } catch (e) {

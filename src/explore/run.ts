@@ -34,8 +34,19 @@ export interface ExploreOptions {
   signal?: { readonly aborted: boolean };
   /** A workload that is not built in (its name is input.workload). */
   workload?: Workload;
+  /**
+   * How worker threads rebuild a workload that is not built in (a function cannot be sent to a
+   * thread): the URL of a module whose export `name` makes it from the campaign spec (e.g. a
+   * script's front end, src/commands/explore-script.ts, from the script text in spec.source).
+   */
+  workloadModule?: WorkloadModule;
   /** Rerun each point from the start instead of restoring the saved host (default false; for checks). */
   fromScratch?: boolean;
+}
+
+export interface WorkloadModule {
+  url: string;
+  name: string;
 }
 
 export interface ExploreResult {
@@ -56,12 +67,13 @@ function postingInfo(rec: Recording): PostingInfo {
 }
 
 /** Check the input, record the postings and list this shard's points (nothing is written yet). */
-export function prepare(input: CampaignInput, opts: Pick<ExploreOptions, "shard" | "workload" | "fromScratch" | "workers"> = {}): { spec: CampaignSpec; recs: Recording[]; header: ResultHeader; slots: Slot[] } {
+export async function prepare(input: CampaignInput, opts: Pick<ExploreOptions, "shard" | "workload" | "fromScratch" | "workers"> = {}): Promise<{ spec: CampaignSpec; recs: Recording[]; header: ResultHeader; slots: Slot[] }> {
   const spec = campaignSpec(input, opts.workload);
   const workload = workloadOf(spec, opts.workload);
   // the points run here need the step snapshots; with worker threads each worker records its own
   const snapshots = opts.fromScratch !== true && (opts.workers ?? 0) <= 1;
-  const recs = spec.series.map((s) => record(spec, s, workload, { snapshots }));
+  const recs: Recording[] = [];
+  for (const s of spec.series) recs.push(await record(spec, s, workload, { snapshots }));
   const header = makeHeader(spec, recs.map(postingInfo), opts.shard);
   const slots: Slot[] = [];
   let g = 0;
@@ -75,8 +87,8 @@ export function prepare(input: CampaignInput, opts: Pick<ExploreOptions, "shard"
 export async function explore(input: CampaignInput, opts: ExploreOptions = {}): Promise<ExploreResult> {
   const workers = opts.workers ?? 0;
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new RangeError(`explore: workers must be an integer in [0, 64], got ${String(workers)}`);
-  if (workers > 1 && opts.workload !== undefined) throw new RangeError("explore: worker threads run built-in workloads only (a function cannot be sent to a worker)");
-  const { spec, recs, header, slots } = prepare(input, opts);
+  if (workers > 1 && opts.workload !== undefined && opts.workloadModule === undefined) throw new RangeError("explore: worker threads rebuild a workload that is not built in from a module (workloadModule; a function cannot be sent to a worker)");
+  const { spec, recs, header, slots } = await prepare(input, opts);
   const writer = new ResultWriter(opts.sink ?? (() => {}), header);
   opts.onStart?.(header);
   const t0 = Date.now();
@@ -96,12 +108,12 @@ export async function explore(input: CampaignInput, opts: ExploreOptions = {}): 
     for (const s of slots) {
       if (opts.signal?.aborted) break;
       const rec = recs[s.series]!;
-      emit({ i: s.g, ...runPoint(rec, rec.points[s.k]!, spec) });
+      emit({ i: s.g, ...(await runPoint(rec, rec.points[s.k]!, spec)) });
       // let Ctrl-C and progress output through between points
       if (done % 16 === 0) await new Promise((r) => setImmediate(r));
     }
   } else {
-    await runOnWorkers(spec, slots, workers, emit, opts.signal);
+    await runOnWorkers(spec, slots, workers, emit, opts.signal, opts.workloadModule);
   }
   const summary = writer.end(done === slots.length);
   return { header, summary };
@@ -110,12 +122,12 @@ export async function explore(input: CampaignInput, opts: ExploreOptions = {}): 
 const BATCH = 8;
 
 /** Run the slots on worker threads; results are emitted in slot order. */
-async function runOnWorkers(spec: CampaignSpec, slots: Slot[], n: number, emit: (p: PointLine) => void, signal: { readonly aborted: boolean } | undefined): Promise<void> {
+async function runOnWorkers(spec: CampaignSpec, slots: Slot[], n: number, emit: (p: PointLine) => void, signal: { readonly aborted: boolean } | undefined, module: WorkloadModule | undefined): Promise<void> {
   // from the TypeScript sources (tests), the worker loads its module through tsx
   const ts = import.meta.url.endsWith(".ts");
   const url = new URL(ts ? "./worker.ts" : "./worker.js", import.meta.url);
   const boot = ts ? `import(${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve("tsx/package.json").replace(/package\.json$/, "dist/esm/api/index.mjs")).href)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })` : undefined;
-  const pool = Array.from({ length: Math.min(n, Math.ceil(slots.length / BATCH) || 1) }, () => (boot === undefined ? new Worker(url, { workerData: { spec } }) : new Worker(boot, { eval: true, workerData: { spec } })));
+  const pool = Array.from({ length: Math.min(n, Math.ceil(slots.length / BATCH) || 1) }, () => (boot === undefined ? new Worker(url, { workerData: { spec, module } }) : new Worker(boot, { eval: true, workerData: { spec, module } })));
   const ready = new Map<number, PointLine>(); // by position in slots
   let next = 0; // next batch start to dispatch
   let flushed = 0;

@@ -10,16 +10,28 @@ import type { CreateRealmOptions, RealmVm, TouchResult } from "../vmm/vm.js";
 export interface StepReport {
   outcome: string;
   errno?: string;
+  /**
+   * The step could not do what it says (e.g. a script command that failed): in the run without
+   * failures this is bad input, refused before anything is written; after an injected failure it
+   * is one more outcome of the point.
+   */
+  failed?: string;
 }
 
 export interface WorkloadStep {
   label: string;
-  run(host: Host): StepReport;
+  /** One step on `host` (a step may be asynchronous: a command of a script). */
+  run(host: Host): StepReport | Promise<StepReport>;
 }
 
 export interface Workload {
   name: string;
   steps: readonly WorkloadStep[];
+  /**
+   * What the workload is, for a workload that is not built in (a script's text): part of the
+   * campaign, so shards of campaigns over different scripts never merge.
+   */
+  source?: string;
 }
 
 export const WORKLOAD_NAMES = ["boot", "fault", "ripas", "teardown", "lifecycle"] as const;
@@ -155,8 +167,10 @@ export function builtinWorkload(name: string, opts: WorkloadOptions = {}): Workl
  * A workload from a function of a Host (one step: no snapshot inside it) or a list of steps; the
  * teardown is added at the end.
  */
-export function customWorkload(name: string, body: ((host: Host) => void) | readonly WorkloadStep[]): Workload {
+export function customWorkload(name: string, body: ((host: Host) => void) | readonly WorkloadStep[], source?: string): Workload {
   if (typeof name !== "string" || name === "" || (WORKLOAD_NAMES as readonly string[]).includes(name)) throw new RangeError(`explore: a custom workload needs its own name (not one of ${WORKLOAD_NAMES.join(", ")})`);
   const steps: WorkloadStep[] = typeof body === "function" ? [{ label: name, run: (h) => (body(h), { outcome: "ok" }) }] : [...body];
-  return { name, steps: [...steps, teardown] };
+  const w: Workload = { name, steps: [...steps, teardown] };
+  if (source !== undefined) w.source = source;
+  return w;
 }

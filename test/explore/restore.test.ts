@@ -52,15 +52,15 @@ describe("restore shares buffers with a binary snapshot, copy on write", () => {
 
 describe("points whose failure is what the call returned anyway", () => {
   for (const series of ["v8", "v13", "v14"] as SeriesId[]) {
-    it(`B. ${series}: every such point of the teardown campaign gives the bytes of the full run`, () => {
+    it(`B. ${series}: every such point of the teardown campaign gives the bytes of the full run`, async () => {
       const spec = campaignSpec({ workload: "teardown", series: [series], kinds: ["rmi"] });
-      const rec = record(spec, series, builtinWorkload("teardown"));
+      const rec = await record(spec, series, builtinWorkload("teardown"));
       const same = rec.points.filter((p) => p.same === true);
       expect(same.length).toBeGreaterThan(50);
       // every 3rd one (the test budget), all steps and statuses represented
       for (let i = 0; i < same.length; i += 3) {
         const p = same[i]!;
-        expect(JSON.stringify(runPoint(rec, p, spec))).toBe(JSON.stringify(runPoint(rec, p, spec, { full: true })));
+        expect(JSON.stringify(await runPoint(rec, p, spec))).toBe(JSON.stringify(await runPoint(rec, p, spec, { full: true })));
       }
     });
   }

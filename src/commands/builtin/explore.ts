@@ -1,16 +1,19 @@
 /**
- * `explore WORKLOAD [--series all|vN] [--kinds rmi,alloc,undelegate] [--commands CMD,...]`: an
- * error-path campaign (src/explore) with live progress; Ctrl-C stops it and keeps the partial result.
+ * `explore WORKLOAD|FILE [--series all|vN] [--kinds rmi,alloc,undelegate] [--commands CMD,...]`:
+ * an error-path campaign (src/explore) over a built-in workload or a command script, with live
+ * progress; Ctrl-C stops it and keeps the partial result.
  */
-import { explore, WORKLOAD_NAMES, type CampaignInput, type ExploreResult } from "../../explore/index.js";
+import { readFileSync } from "node:fs";
+import { explore, WORKLOAD_NAMES, type CampaignInput, type ExploreOptions, type ExploreResult } from "../../explore/index.js";
 import { formatSummary } from "../../explore/render.js";
-import type { Session } from "../session.js";
+import type { CommandContext } from "../context.js";
+import { scriptName, scriptWorkload } from "../explore-script.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 
-export const exploreCommand: CommandSpec<Session> = {
+export const exploreCommand: CommandSpec<CommandContext> = {
   name: "explore",
   summary: "error-path campaign: inject every failure a workload can meet, one at a time, on each posting",
-  args: [{ name: "workload", kind: "enum", choices: WORKLOAD_NAMES, help: `${WORKLOAD_NAMES.join(", ")}` }],
+  args: [{ name: "workload", kind: "string", help: `${WORKLOAD_NAMES.join(", ")}, or a script FILE (its commands are the steps)` }],
   options: [
     { name: "series", kind: "string", meta: "vN|all", help: "posting(s), comma-separated, or all (default all)" },
     { name: "kinds", kind: "string", meta: "K,...", help: "failure kinds: rmi, alloc, undelegate (default all)" },
@@ -19,9 +22,26 @@ export const exploreCommand: CommandSpec<Session> = {
   ],
   readOnly: true,
   interruptible: true,
-  examples: ["explore boot --series v14 --kinds alloc", "explore lifecycle --series v13,v14 --kinds rmi --commands REALM_DESTROY"],
+  examples: ["explore boot --series v14 --kinds alloc", "explore lifecycle --series v13,v14 --kinds rmi --commands REALM_DESTROY", "explore touch.realm --series v14 --kinds rmi"],
   async run(s, a) {
     const input: CampaignInput = { workload: a.str("workload")!, series: a.str("series") ?? "all", seed: s.seed };
+    const opts: ExploreOptions = {};
+    if (!(WORKLOAD_NAMES as readonly string[]).includes(input.workload)) {
+      // a script: its commands, compiled into host steps
+      const file = input.workload;
+      let text: string;
+      try {
+        text = readFileSync(s.resolvePath(file), "utf8");
+      } catch (e) {
+        throw new UsageError(`'${file}' is neither a built-in workload (${WORKLOAD_NAMES.join(", ")}) nor a readable script (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      input.workload = scriptName(file);
+      try {
+        opts.workload = scriptWorkload(text, input.workload, s.commands, () => s.batchSession());
+      } catch (e) {
+        throw new UsageError((e as Error).message.replace(/^explore: /, ""));
+      }
+    }
     const kinds = a.str("kinds");
     if (kinds !== undefined) input.kinds = kinds.split(",");
     const cmds = a.str("commands");
@@ -32,6 +52,7 @@ export const exploreCommand: CommandSpec<Session> = {
     let r: ExploreResult;
     try {
       r = await explore(input, {
+        ...opts,
         signal: { get aborted() { return s.aborted; } },
         onProgress: (p) => {
           total = p.total;

@@ -6,7 +6,7 @@
  */
 import type { FaultRule } from "../../faults/inject.js";
 import type { Host } from "../../host/host.js";
-import type { Session } from "../session.js";
+import type { CommandContext } from "../context.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";
 import { parseAddress, parseSize } from "../values.js";
@@ -143,13 +143,13 @@ export function parseRule(words: readonly string[]): FaultRule {
   return rule as unknown as FaultRule;
 }
 
-function requireHost(s: Session, what: string): { label: string; host: Host } {
+function requireHost(s: CommandContext, what: string): { label: string; host: Host } {
   const m = s.machine();
   if (m.host === undefined) throw new UsageError(`${what} needs a realm's host: create one with 'new NAME' (faults are injected into a posting's host)`);
   return { label: m.label, host: m.host };
 }
 
-export const injectCommand: CommandSpec<Session> = {
+export const injectCommand: CommandSpec<CommandContext> = {
   name: "inject",
   summary: "add a fault injection rule to the current realm's host",
   help:
@@ -180,7 +180,7 @@ export const injectCommand: CommandSpec<Session> = {
   },
 };
 
-export const faultsCommand: CommandSpec<Session> = {
+export const faultsCommand: CommandSpec<CommandContext> = {
   name: "faults",
   summary: "the fault rules of the current realm's host and how often each fired",
   readOnly: true,

@@ -3,7 +3,7 @@ import type { GuestOp } from "../../guest/guest.js";
 import { boot, random, sequential, type Workload } from "../../guest/workloads.js";
 import type { TouchResult } from "../../vmm/vm.js";
 import type { AccessKind } from "../../rmm/realm-exec.js";
-import type { RealmEntry, Session } from "../session.js";
+import type { CommandContext, RealmEntry } from "../context.js";
 import { UsageError, type Args, type CommandSpec, type Outcome } from "../spec.js";
 import { formatSize, hex, sizeToken } from "../values.js";
 
@@ -74,7 +74,7 @@ function stopReason(r: RealmEntry, res: TouchResult): string | undefined {
  * 25 ms), stop on Ctrl-C (`interrupted`) and at the first step that hangs, livelocks or runs out
  * of memory (`stopped`, naming the step).
  */
-async function runSteps(s: Session, r: RealmEntry, command: string, total: number, step: (i: number) => TouchResult, what: (i: number) => string, onResult?: (i: number, res: TouchResult) => void): Promise<StepRun> {
+async function runSteps(s: CommandContext, r: RealmEntry, command: string, total: number, step: (i: number) => TouchResult, what: (i: number) => string, onResult?: (i: number, res: TouchResult) => void): Promise<StepRun> {
   const run: StepRun = { done: 0, outcomes: {}, exits: 0, rmiCalls: 0, interrupted: false };
   for (let i = 0; i < total; i++) {
     if (s.dueForYield(i, YIELD_EVERY)) {
@@ -100,7 +100,7 @@ async function runSteps(s: Session, r: RealmEntry, command: string, total: numbe
   return run;
 }
 
-export const touchCommand: CommandSpec<Session> = {
+export const touchCommand: CommandSpec<CommandContext> = {
   name: "touch",
   aliases: ["t"],
   summary: "guest accesses at IPA (exits, stage-2 faults and maps as the posting does them)",
@@ -158,7 +158,7 @@ function replayTouch(a: Args, done: number): string {
   return parts.join(" ");
 }
 
-function rangeCommand(name: "share" | "unshare"): CommandSpec<Session> {
+function rangeCommand(name: "share" | "unshare"): CommandSpec<CommandContext> {
   return {
     name,
     summary:
@@ -203,7 +203,7 @@ const WORKLOADS = ["seq", "random", "boot", "share-cycle"] as const;
  * yields between steps (Ctrl-C stops it); a stopped workload is saved with the number of steps
  * it ran, so `realm run` replays it exactly.
  */
-export const workloadCommand: CommandSpec<Session> = {
+export const workloadCommand: CommandSpec<CommandContext> = {
   name: "workload",
   aliases: ["wl"],
   summary: "run a guest workload on the current realm (Ctrl-C stops it)",

@@ -1,5 +1,5 @@
 /** The built-in commands, in the order `help` lists them. */
-import type { Session } from "../session.js";
+import type { CommandContext } from "../context.js";
 import type { CommandSpec } from "../spec.js";
 import { faultsCommand, injectCommand } from "./faults.js";
 import { shareCommand, touchCommand, unshareCommand, workloadCommand } from "./guest.js";
@@ -11,7 +11,7 @@ import { scenarioCommand } from "./scenario.js";
 import { exploreCommand } from "./explore.js";
 import { smcCommand } from "./smc.js";
 
-export const BUILTIN_COMMANDS: readonly CommandSpec<Session>[] = [
+export const BUILTIN_COMMANDS: readonly CommandSpec<CommandContext>[] = [
   newCommand,
   useCommand,
   lsCommand,

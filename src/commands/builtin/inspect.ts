@@ -4,11 +4,11 @@ import type { HostStats } from "../../host/host.js";
 import type { SeriesSample } from "../../trace/series.js";
 import { writeChromeTrace } from "../../trace/chrome-trace.js";
 import { renderChartPng } from "../../viz/chart.js";
-import type { Session } from "../session.js";
+import type { CommandContext } from "../context.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { hex } from "../values.js";
 
-export const granuleCommand: CommandSpec<Session> = {
+export const granuleCommand: CommandSpec<CommandContext> = {
   name: "granule",
   aliases: ["g"],
   summary: "one granule's PAS, state, refcount, owner",
@@ -24,7 +24,7 @@ export const granuleCommand: CommandSpec<Session> = {
   },
 };
 
-export const traceCommand: CommandSpec<Session> = {
+export const traceCommand: CommandSpec<CommandContext> = {
   name: "trace",
   summary: "RMI calls and host events, in order",
   options: [
@@ -73,7 +73,7 @@ export const traceCommand: CommandSpec<Session> = {
 /** The granule states the host accounts (HostStats.granules), in the order the table shows them. */
 const ACCT_STATES = ["DELEGATED", "RD", "REC", "REC_AUX", "DATA", "RTT"] as const satisfies readonly (keyof HostStats["granules"])[];
 
-export const acctCommand: CommandSpec<Session> = {
+export const acctCommand: CommandSpec<CommandContext> = {
   name: "acct",
   summary: "accounting: delegated granules by state, page-table pages, leaked pages",
   readOnly: true,
@@ -112,7 +112,7 @@ export function chartSeries(samples: readonly SeriesSample[], width = 400): { na
   return out;
 }
 
-export const chartCommand: CommandSpec<Session> = {
+export const chartCommand: CommandSpec<CommandContext> = {
   name: "chart",
   summary: "accounting over time: a terminal chart, --png for a chart.js image, --live for the live view",
   help:

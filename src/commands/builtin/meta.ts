@@ -2,11 +2,11 @@
 import { writeFileSync } from "node:fs";
 import { SEED_MAX } from "../../host/host.js";
 import { findCommand } from "../parser.js";
-import type { Session } from "../session.js";
+import type { CommandContext } from "../context.js";
 import { usage, UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";
 
-export const helpCommand: CommandSpec<Session> = {
+export const helpCommand: CommandSpec<CommandContext> = {
   name: "help",
   aliases: ["?"],
   summary: "the command list, or one command's usage",
@@ -56,7 +56,7 @@ export const helpCommand: CommandSpec<Session> = {
   },
 };
 
-export const exitCommand: CommandSpec<Session> = {
+export const exitCommand: CommandSpec<CommandContext> = {
   name: "exit",
   aliases: ["quit"],
   summary: "leave the REPL (Ctrl-D on an empty line does too)",
@@ -66,7 +66,7 @@ export const exitCommand: CommandSpec<Session> = {
   },
 };
 
-export const saveCommand: CommandSpec<Session> = {
+export const saveCommand: CommandSpec<CommandContext> = {
   name: "save",
   summary: "write the session as a script that 'realm run' replays exactly",
   help:
@@ -88,7 +88,7 @@ export const saveCommand: CommandSpec<Session> = {
   },
 };
 
-export const seedCommand: CommandSpec<Session> = {
+export const seedCommand: CommandSpec<CommandContext> = {
   name: "seed",
   summary: "show the seed, or set it before any realm exists",
   help:

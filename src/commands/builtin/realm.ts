@@ -2,7 +2,7 @@
 import { SERIES_IDS, type SeriesId } from "../../kvm/series/index.js";
 import type { Host } from "../../host/host.js";
 import type { RealmVm, StartResult } from "../../vmm/vm.js";
-import type { RealmEntry, Session } from "../session.js";
+import type { CommandContext, RealmEntry } from "../context.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";
 import { formatSize, hex, sizeToken } from "../values.js";
@@ -33,7 +33,7 @@ function summary(r: RealmEntry): Record<string, unknown> {
   };
 }
 
-export const newCommand: CommandSpec<Session> = {
+export const newCommand: CommandSpec<CommandContext> = {
   name: "new",
   aliases: ["create"],
   summary: "create a realm and start it (the posting's own VMM sequence)",
@@ -108,7 +108,7 @@ function startFailure(r: StartResult): string | undefined {
   return bad === undefined ? "failed" : `${bad.ioctl} = ${bad.ret}`;
 }
 
-export const useCommand: CommandSpec<Session> = {
+export const useCommand: CommandSpec<CommandContext> = {
   name: "use",
   summary: "make a realm the current one",
   args: [{ name: "name", kind: "realm" }],
@@ -119,7 +119,7 @@ export const useCommand: CommandSpec<Session> = {
   },
 };
 
-export const lsCommand: CommandSpec<Session> = {
+export const lsCommand: CommandSpec<CommandContext> = {
   name: "ls",
   aliases: ["list"],
   summary: "the realms of this session",
@@ -144,7 +144,7 @@ export const lsCommand: CommandSpec<Session> = {
   },
 };
 
-export const destroyCommand: CommandSpec<Session> = {
+export const destroyCommand: CommandSpec<CommandContext> = {
   name: "destroy",
   summary: "tear a realm down (the posting's teardown order)",
   args: [{ name: "name", kind: "realm" }],

@@ -5,11 +5,11 @@
  * read); geometry per RMM spec A2.2 (an entry at level L maps 4 KiB * 512^(3-L)).
  */
 import { rttWalkPath, type RttTreeEntry } from "../../rmm/inspect.js";
-import type { Session } from "../session.js";
+import type { CommandContext } from "../context.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { hex } from "../values.js";
 
-export const rttCommand: CommandSpec<Session> = {
+export const rttCommand: CommandSpec<CommandContext> = {
   name: "rtt",
   summary: "the realm's RTT tree (entry states, RIPAS, PAs), or the walk of one IPA",
   help:

@@ -2,12 +2,12 @@
 import { SERIES_IDS } from "../../kvm/series/index.js";
 import * as scenarios from "../../scenarios/index.js";
 import type { ComparisonRow } from "../../viz/scenarios.js";
-import type { Session } from "../session.js";
+import type { CommandContext } from "../context.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { didYouMean } from "../suggest.js";
 import { checkSeries } from "./realm.js";
 
-const listCommand: CommandSpec<Session> = {
+const listCommand: CommandSpec<CommandContext> = {
   name: "list",
   summary: "the scenario catalogue (S01..S33) and the postings each runs on",
   readOnly: true,
@@ -24,7 +24,7 @@ const listCommand: CommandSpec<Session> = {
   },
 };
 
-const runCommand: CommandSpec<Session> = {
+const runCommand: CommandSpec<CommandContext> = {
   name: "run",
   summary: "run one scenario on one posting or on all of them (outcomes come from running the code)",
   args: [{ name: "id", kind: "scenario", help: "scenario id, e.g. S01" }],
@@ -95,7 +95,7 @@ function notes(v: readonly string[] | undefined): string | null {
   return t.length > 70 ? t.slice(0, 69) + "…" : t;
 }
 
-export const scenarioCommand: CommandSpec<Session> = {
+export const scenarioCommand: CommandSpec<CommandContext> = {
   name: "scenario",
   aliases: ["sc"],
   summary: "the scenario catalogue: list, or run one on the postings side by side",

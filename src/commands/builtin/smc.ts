@@ -8,7 +8,7 @@
 import { fidOf, SMC64_STD_BASE, type RmiCommand } from "../../rmm/dispatch.js";
 import { statusName } from "../../rmm/status.js";
 import type { Platform } from "../../system/platform.js";
-import type { RealmEntry, Session } from "../session.js";
+import type { CommandContext, RealmEntry } from "../context.js";
 import { UsageError, type CommandSpec } from "../spec.js";
 import { closest } from "../suggest.js";
 import { hex, parseInteger } from "../values.js";
@@ -55,7 +55,7 @@ export function realmOperands(r: RealmEntry): string[] {
  * (kvm->arch.realm.rd), `recN` the REC of vCPU N (vcpu->arch.rec.rec_page), `runN` its
  * rec_run page (what REC_ENTER takes). Naming one that does not exist is a usage error.
  */
-export function resolveOperand(s: Session, word: string, reg: string): bigint | undefined {
+export function resolveOperand(s: CommandContext, word: string, reg: string): bigint | undefined {
   const m = OPERAND.exec(word);
   if (m === null) return undefined;
   const kind = m[1]!.toLowerCase();
@@ -87,7 +87,7 @@ export interface SmcValue {
   outputs: Record<string, bigint>;
 }
 
-export const smcCommand: CommandSpec<Session> = {
+export const smcCommand: CommandSpec<CommandContext> = {
   name: "smc",
   aliases: ["rmi"],
   summary: "a raw RMI call by name, result decoded",
