@@ -3,8 +3,6 @@
  * livelocks (the same REC exit repeating while nothing changes in the RMM or the guest), or a
  * bound on exits is hit. A livelock is recognised after LIVELOCK_REPEATS identical exits.
  */
-import type { Vcpu } from "../kvm/kvm.js";
-
 export const EINTR_LIKE = -4; // -EINTR: the run was interrupted (signal) before an exit to userspace
 export const LIVELOCK_REPEATS = 16;
 
@@ -12,11 +10,12 @@ export interface RunControl {
   /** Guest entry point (PC of vCPU 0), used by activation on first run. */
   entry: bigint;
   /**
-   * Called after every exit handled in the kernel; a value stops the run. The exit's signature is
+   * Called after every exit handled in the kernel (with the vCPU: struct kvm_vcpu, opaque to the
+   * scheduler layer); a value stops the run. The exit's signature is
    * (REC_ENTER's return value, exit_reason, hpfar), read from the run page before the exit was
    * handled: two exits with equal signatures are "the same exit".
    */
-  after(vcpu: Vcpu, ret: number, exitReason: bigint, hpfar: bigint): "guest-idle" | "livelock" | "limit" | undefined;
+  after(vcpu: unknown, ret: number, exitReason: bigint, hpfar: bigint): "guest-idle" | "livelock" | "limit" | undefined;
 }
 
 /** A control that stops when `done()` holds, detecting livelock and bounding the exits. */
@@ -31,7 +30,7 @@ export function untilDone(entry: bigint, done: () => boolean, progress: () => nu
   const ctl = {
     entry,
     livelock: false,
-    after(_vcpu: Vcpu, ret: number, exitReason: bigint, hpfar: bigint) {
+    after(_vcpu: unknown, ret: number, exitReason: bigint, hpfar: bigint) {
       if (done()) return "guest-idle" as const;
       const p = progress();
       if (ret === lastRet && exitReason === lastReason && hpfar === lastHpfar && p === lastProgress) {
