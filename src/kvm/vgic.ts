@@ -14,8 +14,6 @@ import { REC_RUN } from "../rmm/abi/rec-params.js";
 import type { KvmEnv } from "./env.js";
 import type { Vcpu } from "./kvm.js";
 
-export type { KvmArmMode } from "./env.js";
-
 /**
  * Whether KVM offers realms on this host (the KVM_CAP for realm VMs): v14's RMI init bails out on
  * an nVHE host (!has_vhe()). Returns 0 or -EINVAL as KVM_CREATE_VM(REALM) would.
