@@ -30,7 +30,7 @@ import {
   type RecEntryInfo,
   type RecExit,
 } from "../realm-exec.js";
-import type { Rec } from "../rec.js";
+import type { Rec, RecResumeKind } from "../rec.js";
 import { nsBufferAccessible, nsBufferFound, recIsRunning } from "../rec-ops.js";
 import type { RmmState } from "../state.js";
 import { Ripas } from "../../arch/ripas.js";
@@ -183,6 +183,18 @@ function putU64(v: DataView, off: number, x: bigint): void {
   if (x !== 0n) v.setBigUint64(off, BigInt.asUintN(64, x), true);
 }
 
+/** What a vCPU sees of an entry that completed nothing, per resume kind (shared, frozen). */
+const plainEntry = (from: RecResumeKind): RecEntryInfo => Object.freeze({ from, seaInjected: false, mmioCompleted: false });
+const PLAIN_ENTRY: Record<RecResumeKind, RecEntryInfo> = {
+  reset: plainEntry("reset"),
+  irq: plainEntry("irq"),
+  abort: plainEntry("abort"),
+  psci: plainEntry("psci"),
+  "ripas-change": plainEntry("ripas-change"),
+  "host-call": plainEntry("host-call"),
+  wfx: plainEntry("wfx"),
+};
+
 /** TF-RMM reset_last_run_info: shared, frozen (a new record replaces it at the next sync exit). */
 const NO_LAST_RUN: Rec["lastRun"] = Object.freeze({ esr: 0n, hpfar: 0n, far: 0n });
 
@@ -229,7 +241,10 @@ function recEnter(rmm: RmmState, recAddr: bigint, runPtr: bigint): number {
     for (let i = 0; i < nrLrs; i++) rec.gic.lrs[i] = enter.gicv3Lrs[i]!;
     rec.gic.hcr = (rec.gic.hcr & ICH_HCR_EL2_NOT_NS_MASK) | (enter.gicv3Hcr & ICH_HCR_EL2_NS_MASK);
   }
-  const info: RecEntryInfo = { from: rec.resume, seaInjected: false, mmioCompleted: false };
+  // nothing to complete (the common entry: after an abort the host handled, an IRQ, ...): a shared
+  // record per resume kind, frozen, instead of a new one per entry
+  const plain = !injectSea && !emulMmio && rec.ripas === undefined && !rec.hostCall && rec.resume !== "psci";
+  const info: RecEntryInfo = plain ? PLAIN_ENTRY[rec.resume] : { from: rec.resume, seaInjected: false, mmioCompleted: false };
   if (injectSea) {
     info.seaInjected = true;
   } else if (emulMmio) {
