@@ -18,9 +18,9 @@ import { EINTR_LIKE, type RunControl } from "../sched/run-control.js";
 import { pt, type Gen } from "../sched/coop.js";
 import { EIO, EOPNOTSUPP, EPERM } from "./errno.js";
 import { RealmStateK, type Vcpu } from "./kvm.js";
-import { NEEDS_THREAD, kvm_rec_pre_enter, kvm_rec_pre_enter_nowait, prepare_entry, rec_enter_call } from "./rmi/rec.js";
-import { rec_exit_nowait } from "./rmi-exit.js";
-import { kvm_handle_guest_abort } from "./mmu.js";
+import { kvm_rec_enter, kvm_rec_pre_enter, prepare_entry } from "./rmi/rec.js";
+import { handle_rec_exit } from "./rmi-exit.js";
+import { vgic_flush_rec, vgic_sync_rec } from "./vgic.js";
 import { REC_RUN } from "../rmm/abi/rec-params.js";
 import { kvm_activate_realm } from "./rmi/lifecycle.js";
 
@@ -39,27 +39,25 @@ export function* kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
   try {
     const early = kvm_vcpu_run_checks(vcpu, ctl);
     if (early !== undefined) return early;
-    // The loop is written here rather than in a generator of its own, and the parts of
-    // kvm_rec_pre_enter, kvm_rec_enter and handle_rec_exit that cannot yield are called directly:
-    // every yield passes through each generator level, and each call makes a generator object.
     const kvm = vcpu.kvm;
     let exits = 0;
     for (;;) {
       if (vcpu.powerOff) return { ret: 0, stop: "halted", exits };
-      let pre = kvm_rec_pre_enter_nowait(vcpu);
-      if (pre === NEEDS_THREAD) pre = yield* kvm_rec_pre_enter(vcpu); // PSCI completion, RIPAS change
+      const pre = yield* kvm_rec_pre_enter(vcpu);
       if (pre <= 0) return { ret: pre, stop: pre < 0 ? "error" : "exit", exits };
       prepare_entry(vcpu, vcpu.ripasReject);
       vcpu.ripasReject = false;
-      yield REC_ENTER_POINT; // kvm_rec_enter
-      const r = rec_enter_call(vcpu);
+      // another vCPU thread may run before this one enters its REC
+      yield pt("REC_ENTER");
+      vgic_flush_rec(vcpu); // kvm_vgic_flush_hwstate (S26: the vGIC state handed to the REC, vgic.ts)
+      const r = kvm_rec_enter(vcpu);
+      vgic_sync_rec(vcpu); // kvm_vgic_sync_hwstate
       exits++;
       // the exit's signature for livelock detection, read before the exit is handled
       const ns = kvm.env.ns;
       const exitReason = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason));
       const hpfar = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar));
-      const d = rec_exit_nowait(vcpu, r, exitReason, hpfar); // handle_rec_exit
-      const ret = typeof d === "number" ? d : yield* kvm_handle_guest_abort(vcpu, d);
+      const ret = yield* handle_rec_exit(vcpu, r);
       if (ret <= 0) return { ret, stop: ret < 0 ? "error" : "exit", exits };
       const s = ctl.after(vcpu, r, exitReason, hpfar);
       if (s !== undefined) return { ret: EINTR_LIKE, stop: s, exits };
@@ -69,8 +67,6 @@ export function* kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): Gen<RunResult> {
     kvm_arch_vcpu_put(vcpu);
   }
 }
-
-const REC_ENTER_POINT = pt("REC_ENTER");
 
 /** The checks before the loop: a result when KVM_RUN returns before entering, else undefined. */
 function kvm_vcpu_run_checks(vcpu: Vcpu, ctl: RunControl): RunResult | undefined {

@@ -105,19 +105,6 @@ function rec_exit_psci(vcpu: Vcpu): number {
  * rme-exit.c stands in for v10).
  */
 export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
-  const d = rec_exit_nowait(vcpu, ret);
-  if (typeof d === "number") return d;
-  return yield* kvm_handle_guest_abort(vcpu, d);
-}
-
-/**
- * handle_rec_exit without a generator (the run loop calls this directly): the result, or - for a
- * stage-2 data abort (rec_exit_sync_dabt), after its exit line is logged - the abort for
- * kvm_handle_guest_abort, the one part that can yield.
- */
-export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, exitHpfar?: bigint): number | AbortInfo {
-  // exitReason / exitHpfar: the run page's exit_reason and hpfar when the caller has just read
-  // them (the run loop, for its livelock signature): the same values, not read twice
   const kvm = vcpu.kvm;
   if (ret !== RMI_SUCCESS) {
     const st = RMI_RETURN_STATUS(ret);
@@ -140,7 +127,7 @@ export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, ex
     kvm.event(`REC_ENTER failed (${ret}): -ENXIO, KVM_EXIT_UNKNOWN`);
     return -ENXIO;
   }
-  const reason = Number(exitReason ?? runField(vcpu, REC_RUN.exit.exit_reason));
+  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
   switch (reason) {
     case RmiExitReason.RMI_EXIT_SYNC: {
       const esr = runField(vcpu, REC_RUN.exit.esr);
@@ -156,10 +143,10 @@ export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, ex
         kvm.event(`vcpu${vcpu.id}: ${what} (ESR: 0x${esr.toString(16)}): -ENXIO`);
         return -ENXIO;
       }
-      const hpfar = exitHpfar ?? runField(vcpu, REC_RUN.exit.hpfar);
+      const hpfar = runField(vcpu, REC_RUN.exit.hpfar);
       const ipa = Number(hpfar >> 4n) * 4096; // HPFAR.FIPA << 12 (scaling by 2^12 is exact)
       const isv = ((lo >>> 24) & 1) === 1;
-      const a = {
+      const a: AbortInfo = {
         ipa,
         write: ((lo >>> 6) & 1) === 1,
         exec: false,
@@ -168,7 +155,8 @@ export function rec_exit_nowait(vcpu: Vcpu, ret: number, exitReason?: bigint, ex
       };
       // (one flat string: a template keeps a chain of cons strings in the log)
       if (kvm.env.log.enabled) kvm.env.log.push("exit", ["vcpu", vcpu.id, " SYNC data abort IPA 0x", ipa.toString(16), a.write ? " write" : ""].join(""));
-      return a;
+      // rec_exit_sync_dabt: kvm_handle_guest_abort (mmu.c), the one part that can yield
+      return yield* kvm_handle_guest_abort(vcpu, a);
     }
     case RmiExitReason.RMI_EXIT_IRQ:
     case RmiExitReason.RMI_EXIT_FIQ:

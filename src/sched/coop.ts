@@ -20,8 +20,16 @@ export function runSync<T>(g: Gen<T>): T {
   for (;;) {
     const r = g.next();
     if (r.done) return r.value;
-    if (r.value.blocked?.()) throw new Error(`host: deadlock: single thread blocked at ${r.value.at}`);
+    syncPoint(r.value);
   }
+}
+
+/**
+ * A yield point passed in a single thread: what runSync does at each yield (the generated
+ * non-yielding form of a thread step, src/kvm-sync, calls it where the step yields).
+ */
+export function syncPoint(p: YieldPoint): void {
+  if (p.blocked?.()) throw new Error(`host: deadlock: single thread blocked at ${p.at}`);
 }
 
 /** The yield points by name: one frozen object each (a yield per RMI call allocated one). */

@@ -9,7 +9,7 @@ import { GuestVm, psciOps, realmMpidr, type GuestOp, type GuestOpRecord } from "
 import { RSI_CHANGE_DESTROYED, type AccessKind } from "../rmm/realm-exec.js";
 import type { RttTree, RttTreeOptions } from "../rmm/inspect.js";
 import type { Platform } from "../system/platform.js";
-import { IOCTL_TID, KernelHang, runSync, type Gen } from "../sched/coop.js";
+import { IOCTL_TID, KernelHang, type Gen } from "../sched/coop.js";
 import { errnoName, EAGAIN, EFAULT } from "../kvm/errno.js";
 import type { KvmEnv } from "../kvm/env.js";
 import { GuestMemfd, Kvm, UserMemory, Vcpu } from "../kvm/kvm.js";
@@ -20,6 +20,7 @@ import { ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, kvm_create_r
 import { kvm_init_ipa_range_realm } from "../kvm/rmi/ripas.js";
 import { EINTR_LIKE, untilDone } from "../sched/run-control.js";
 import { kvm_vcpu_run, type RunResult } from "../kvm/arm.js";
+import { kvm_vcpu_run as kvm_vcpu_run_sync } from "../kvm-sync/arm.js";
 import { kvm_realm_unmap_range } from "../kvm/rmi/unmap.js";
 
 /**
@@ -323,7 +324,8 @@ export class RealmVm {
       const ctl = untilDone(this.entry, done, progress);
       let res: RunResult;
       try {
-        res = runSync(kvm_vcpu_run(vcpu, ctl));
+        // one thread, no scheduler: the non-yielding form generated from kvm_vcpu_run (src/kvm-sync)
+        res = kvm_vcpu_run_sync(vcpu, ctl);
       } catch (e) {
         if (e instanceof KernelHang) {
           this.host.log.push("event", `HANG: ${e.message}`);

@@ -10,7 +10,8 @@ import { SERIES_IDS, type SeriesId } from "../../src/kvm/series/index.js";
 import { runSync } from "../../src/sched/coop.js";
 import { kvm_vcpu_run } from "../../src/kvm/arm.js";
 import { untilDone } from "../../src/sched/run-control.js";
-import { handle_rec_exit, rec_exit_nowait } from "../../src/kvm/rmi-exit.js";
+import { handle_rec_exit } from "../../src/kvm/rmi-exit.js";
+import { handle_rec_exit as handle_rec_exit_sync } from "../../src/kvm-sync/rmi-exit.js";
 import { kvm_create_rec, kvm_destroy_rec } from "../../src/kvm/rmi/rec.js";
 import { REC_RUN, RmiExitReason } from "../../src/rmm/abi/rec-params.js";
 import { kvm_finalize_rec } from "../../src/kvm/rmi/lifecycle.js";
@@ -77,12 +78,12 @@ describe("handle_rec_exit (v9 16/43, v12 16/46, v13 20/48, v14 22/44 rmi-exit.c)
     });
   }
 
-  it("RMI_EXIT_SERROR: v14 resumes (1), v8..v13 KVM_EXIT_INTERNAL_ERROR (0); direct and generator paths agree", () => {
+  it("RMI_EXIT_SERROR: v14 resumes (1), v8..v13 KVM_EXIT_INTERNAL_ERROR (0); the generator and its generated non-yielding form agree", () => {
     for (const series of SERIES_IDS) {
       const { host, vm } = started(series);
       const v = vm.kvm.vcpus[0]!;
       host.platform.ns.writeU64(BigInt(v.rec.run + REC_RUN.exit.exit_reason), BigInt(RmiExitReason.RMI_EXIT_SERROR));
-      const direct = rec_exit_nowait(v, 0);
+      const direct = handle_rec_exit_sync(v, 0);
       const gen = runSync(handle_rec_exit(v, 0));
       expect([direct, gen]).toEqual(series === "v14" ? [1, 1] : [0, 0]);
       if (series !== "v14") expect(v.lastExit).toEqual({ kind: "internal-error", reason: RmiExitReason.RMI_EXIT_SERROR });
@@ -95,10 +96,10 @@ describe("handle_rec_exit (v9 16/43, v12 16/46, v13 20/48, v14 22/44 rmi-exit.c)
     const run = BigInt(v.rec.run);
     host.platform.ns.writeU64(run + BigInt(REC_RUN.exit.exit_reason), BigInt(RmiExitReason.RMI_EXIT_SYNC));
     host.platform.ns.writeU64(run + BigInt(REC_RUN.exit.esr), 0x01n << 26n); // EC WFx
-    expect(rec_exit_nowait(v, 0)).toBe(-6);
+    expect(handle_rec_exit_sync(v, 0)).toBe(-6);
     expect(runSync(handle_rec_exit(v, 0))).toBe(-6);
     host.platform.ns.writeU64(run + BigInt(REC_RUN.exit.esr), 0x18n << 26n); // EC SYS64: kvm_handle_sys_reg
-    expect(rec_exit_nowait(v, 0)).toBe(1);
+    expect(handle_rec_exit_sync(v, 0)).toBe(1);
     expect(runSync(handle_rec_exit(v, 0))).toBe(1);
   });
 });

@@ -19,7 +19,7 @@ import type { SeriesId } from "../../src/kvm/series/index.js";
 import { IOCTL_TID, runSync } from "../../src/sched/coop.js";
 import { kvm_realm_unmap_range, realm_unmap_private_range, realm_unmap_shared_range } from "../../src/kvm/rmi/unmap.js";
 import { cache_min_pages, kvm_init_ipa_range_realm, realm_set_ipa_state, topup_memcache } from "../../src/kvm/rmi/ripas.js";
-import { rec_exit_nowait } from "../../src/kvm/rmi-exit.js";
+import { handle_rec_exit } from "../../src/kvm/rmi-exit.js";
 import { kvm_create_realm } from "../../src/kvm/rmi/realm.js";
 import { RMI_ERROR_REALM, RMI_RAM } from "../../src/kvm/rmi_cmds.js";
 import { REC_ENTER_FLAG_RIPAS_RESPONSE, REC_RUN, RmiExitReason } from "../../src/rmm/abi/rec-params.js";
@@ -164,10 +164,10 @@ describe("v8 16/43 and 17/43 as quoted in Gavin Shan's replies of 30 Apr 2025 (f
   it("v8 16/43 handle_rec_exit: RMI_ERROR_REALM index 1 (SYSTEM_OFF race) -> KVM_EXIT_UNKNOWN and return 0, not -ENXIO", () => {
     const { vm } = started("v8");
     const vcpu = vm.kvm.vcpus[0]!;
-    expect(rec_exit_nowait(vcpu, RMI_ERROR_REALM + (1 << 8))).toBe(0);
+    expect(runSync(handle_rec_exit(vcpu, RMI_ERROR_REALM + (1 << 8)))).toBe(0);
     expect(vcpu.lastExit).toEqual({ kind: "unknown" });
     // any other REC_ENTER error: `if (rec_run_ret) return -ENXIO;`
-    expect(rec_exit_nowait(vcpu, RMI_ERROR_REALM)).toBe(ENXIO);
+    expect(runSync(handle_rec_exit(vcpu, RMI_ERROR_REALM))).toBe(ENXIO);
   });
 
   it("v8 16/43 rec_exit_ripas_change: an out-of-range request is -EINVAL without setting REC_ENTER_FLAG_RIPAS_RESPONSE (added in v9 16/43)", () => {
@@ -179,7 +179,7 @@ describe("v8 16/43 and 17/43 as quoted in Gavin Shan's replies of 30 Apr 2025 (f
     ns.writeU64(run + BigInt(REC_RUN.exit.exit_reason), BigInt(RmiExitReason.RMI_EXIT_RIPAS_CHANGE));
     ns.writeU64(run + BigInt(REC_RUN.exit.ripas_base), RAM);
     ns.writeU64(run + BigInt(REC_RUN.exit.ripas_top), (1n << 39n) + 0x1000n); // reaches the shared half
-    expect(rec_exit_nowait(vcpu, 0)).toBe(EINVAL);
+    expect(runSync(handle_rec_exit(vcpu, 0))).toBe(EINVAL);
     expect(ns.readU64(run + BigInt(REC_RUN.enter.flags)) & BigInt(REC_ENTER_FLAG_RIPAS_RESPONSE)).toBe(0n);
   });
 

@@ -17,7 +17,6 @@ import { delegate_page, free_delegated_granule, undelegate_page } from "./rtt.js
 import { descRanges, rmi_sro_execute } from "./sro.js";
 import { delegate_range, rmi_addr_range, undelegate_range } from "./range.js";
 import { RmiOpMemState } from "../../rmm/abi/range-desc.js";
-import { vgic_flush_rec, vgic_sync_rec } from "../vgic.js";
 
 /**
  * free_rec_aux (v10 11/43, v12 12/46, v13 17/48): undelegate each aux granule (WARN on failure);
@@ -280,22 +279,6 @@ export function setRunField(vcpu: Vcpu, off: number, v: bigint): void {
 }
 
 /**
- * What kvm_rec_pre_enter_nowait / rec_exit_nowait return when the rest of the work can yield to
- * another thread (so must run as a generator step); never a result of the functions they model.
- */
-export const NEEDS_THREAD = 2;
-
-/**
- * kvm_rec_pre_enter's common case without a generator (the run loop calls this first): the result,
- * or NEEDS_THREAD - with nothing done - when a PSCI completion or a RIPAS change is pending.
- */
-export function kvm_rec_pre_enter_nowait(vcpu: Vcpu): number {
-  if (vcpu.kvm.realm.state !== RealmStateK.ACTIVE) return -EINVAL;
-  if (vcpu.psciPending !== undefined) return NEEDS_THREAD;
-  return complete_exit_gprs(vcpu) === RmiExitReason.RMI_EXIT_RIPAS_CHANGE ? NEEDS_THREAD : 1;
-}
-
-/**
  * The register part of kvm_rec_pre_enter: after a host call (and, before v14, a PSCI exit) the
  * vCPU's GPRs go back to the RMM through run.enter.gprs (simplified: the vCPU's registers are the
  * exit's GPRs; KVM's PSCI return value in x0 is not modelled - the simulated RMM reads enter.gprs
@@ -310,10 +293,12 @@ function complete_exit_gprs(vcpu: Vcpu): number {
   return reason;
 }
 
-/** kvm_rec_pre_enter: 1 enter, <= 0 back to userspace. */
+/**
+ * kvm_rec_pre_enter (v12 16/46, v13 20/48, v14 22/44 rmi.c; v9 16/43 rme.c): 1 enter, <= 0 back to
+ * userspace. -EINVAL unless the realm is ACTIVE; v14 completes a pending PSCI request
+ * (kvm_rec_complete_psci); the GPRs go back after a host call; a RIPAS change is completed.
+ */
 export function* kvm_rec_pre_enter(vcpu: Vcpu): Gen<number> {
-  const fast = kvm_rec_pre_enter_nowait(vcpu);
-  if (fast !== NEEDS_THREAD) return fast;
   const kvm = vcpu.kvm;
   if (kvm.realm.state !== RealmStateK.ACTIVE) return -EINVAL;
   if (vcpu.psciPending !== undefined) {
@@ -343,16 +328,10 @@ export function prepare_entry(vcpu: Vcpu, rejectRipas: boolean): void {
   setRunField(vcpu, REC_RUN.enter.flags, flags);
 }
 
-/** kvm_rec_enter: REC_ENTER(rec, run). */
-export function* kvm_rec_enter(vcpu: Vcpu): Gen<number> {
-  yield pt("REC_ENTER");
-  return rec_enter_call(vcpu);
-}
-
-/** kvm_rec_enter after its yield point (the run loop yields, then calls this). */
-export function rec_enter_call(vcpu: Vcpu): number {
-  vgic_flush_rec(vcpu); // S26: the vGIC state handed to the REC (vgic.ts)
-  const ret = vcpu.kvm.env.rmi.rec_enter(vcpu.rec.recPage, vcpu.rec.run);
-  vgic_sync_rec(vcpu);
-  return ret;
+/**
+ * kvm_rec_enter (v12 16/46, v13 20/48, v14 22/44 rmi.c): REC_ENTER(rec, run). The vGIC state is
+ * flushed to and synced from the REC around it by the run loop (kvm_vcpu_run, arm.ts).
+ */
+export function kvm_rec_enter(vcpu: Vcpu): number {
+  return vcpu.kvm.env.rmi.rec_enter(vcpu.rec.recPage, vcpu.rec.run);
 }
