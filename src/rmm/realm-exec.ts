@@ -64,6 +64,22 @@ const NOT_ESR_ISV_BIT = BigInt.asUintN(64, ~ESR_ELx_ISV);
 const ISS_SAS: bigint[] = [];
 for (const [size, sas] of [[1, 0n], [2, 1n], [4, 2n], [8, 3n]] as const) ISS_SAS[size] = sas << ESR_ELx_SAS_SHIFT;
 const ISS_SRT: bigint[] = Array.from({ length: 32 }, (_, rt) => BigInt(rt) << ESR_ELx_SRT_SHIFT);
+
+/** An abort's syndrome: what the host is told (ESR & mask) and what last_run_info keeps. */
+interface AbortSyndrome {
+  reported: bigint;
+  kept: bigint;
+}
+
+/** last_run_info keeps the full ESR, with ISV cleared when the host was not told ISV = 1. */
+function abortSyndrome(esr: bigint, mask: bigint): AbortSyndrome {
+  const reported = esr & mask;
+  return { reported, kept: (reported & ESR_ELx_ISV) === 0n ? esr & NOT_ESR_ISV_BIT : esr };
+}
+
+/** Syndromes of protected-IPA aborts by access shape and walk level (see access()). */
+const PROTECTED_ABORT: (AbortSyndrome | undefined)[] = [];
+
 /** The syndrome of a trapped SMC (RSI and PSCI calls): EC_SMC64 | IL. */
 const ESR_SMC64 = (ESR_ELx_EC_SMC64 << ESR_ELx_EC_SHIFT) | ESR_ELx_IL;
 
@@ -288,11 +304,17 @@ export class RealmVcpu {
         this.move(t.addr[w.index]! + off, kind, size, rt, storeVal, signed, sf);
         return "ok";
       }
-      // UNASSIGNED_RAM, UNASSIGNED_DESTROYED, ASSIGNED_DESTROYED: stage-2 translation fault
-      const ec = kind === "exec" ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_DABT_LOW;
-      const isv = kind === "exec" ? 0n : ESR_ELx_ISV; // the hardware syndrome; the RMM hides ISV for the PAR
-      const esr = (ec << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | isv | ESR_ELx_FSC_FAULT_L(w.level) | this.dabtIss(kind, size, rt, signed, sf);
-      return this.abortExit(esr, ESR_NONEMULATED_ABORT_MASK, a, 0n, 0n);
+      // UNASSIGNED_RAM, UNASSIGNED_DESTROYED, ASSIGNED_DESTROYED: stage-2 translation fault.
+      // The syndrome depends only on the access's shape and the walk level: made once per shape.
+      const shape = ((((((kind === "exec" ? 2 : write ? 1 : 0) * 9 + size) * 32 + rt) * 2 + (signed ? 1 : 0)) * 2 + (sf ? 1 : 0)) * 5) + (w.level + 1);
+      let syn = PROTECTED_ABORT[shape];
+      if (syn === undefined) {
+        const ec = kind === "exec" ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_DABT_LOW;
+        const isv = kind === "exec" ? 0n : ESR_ELx_ISV; // the hardware syndrome; the RMM hides ISV for the PAR
+        const esr = (ec << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | isv | ESR_ELx_FSC_FAULT_L(w.level) | this.dabtIss(kind, size, rt, signed, sf);
+        PROTECTED_ABORT[shape] = syn = abortSyndrome(esr, ESR_NONEMULATED_ABORT_MASK);
+      }
+      return this.abortExit(syn, a, 0n, 0n);
     }
     // unprotected IPA: no instruction fetch from it
     if (kind === "exec") return this.injectSea();
@@ -321,7 +343,7 @@ export class RealmVcpu {
       fsc = ESR_ELx_FSC_FAULT_L(w.level);
     }
     const esr = (ESR_ELx_EC_DABT_LOW << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | ESR_ELx_ISV | fsc | this.dabtIss(kind, size, rt, signed, sf);
-    return this.abortExit(esr, ESR_EMULATED_ABORT_MASK, a, far, storeVal);
+    return this.abortExit(abortSyndrome(esr, ESR_EMULATED_ABORT_MASK), a, far, storeVal);
   }
 
   /** ISS bits of a data abort the hardware reports with ISV = 1: SAS, SSE, SRT, SF, WnR. */
@@ -351,14 +373,13 @@ export class RealmVcpu {
     return "sea";
   }
 
-  private abortExit(esr: bigint, mask: bigint, ipa: number, far: bigint, storeVal: bigint): "exit" {
+  private abortExit(syn: AbortSyndrome, ipa: number, far: bigint, storeVal: bigint): "exit" {
     const e = emptyExit(RmiExitReason.RMI_EXIT_SYNC);
-    e.esr = esr & mask;
+    e.esr = syn.reported;
     e.far = far;
     e.hpfar = hpfarFromIpa(ipa);
     if (storeVal !== 0n) exitGprs(e)[0] = storeVal;
-    // last_run_info keeps the full ESR, with ISV cleared when the host was not told ISV = 1
-    this.rec.lastRun = { esr: (e.esr & ESR_ELx_ISV) === 0n ? esr & NOT_ESR_ISV_BIT : esr, hpfar: e.hpfar, far };
+    this.rec.lastRun = { esr: syn.kept, hpfar: e.hpfar, far };
     return this.leave(e, "abort");
   }
 
