@@ -42,6 +42,12 @@ export interface ExploreOptions {
   workloadModule?: WorkloadModule;
   /** Rerun each point from the start instead of restoring the saved host (default false; for checks). */
   fromScratch?: boolean;
+  /**
+   * With worker threads: each worker's heap in use after a forced GC (node --expose-gc; else
+   * without the GC), taken by the first batch each worker finishes after 25, 50, 75 and 100% of the
+   * points were sent (benchmarks: memory flat in the number of points).
+   */
+  onWorkerHeap?: (s: { worker: number; quarter: number; heapUsed: number }) => void;
 }
 
 export interface WorkloadModule {
@@ -113,7 +119,7 @@ export async function explore(input: CampaignInput, opts: ExploreOptions = {}): 
       if (done % 16 === 0) await new Promise((r) => setImmediate(r));
     }
   } else {
-    await runOnWorkers(spec, slots, workers, emit, opts.signal, opts.workloadModule);
+    await runOnWorkers(spec, slots, workers, emit, opts.signal, opts.workloadModule, opts.onWorkerHeap);
   }
   const summary = writer.end(done === slots.length);
   return { header, summary };
@@ -122,7 +128,7 @@ export async function explore(input: CampaignInput, opts: ExploreOptions = {}): 
 const BATCH = 8;
 
 /** Run the slots on worker threads; results are emitted in slot order. */
-async function runOnWorkers(spec: CampaignSpec, slots: Slot[], n: number, emit: (p: PointLine) => void, signal: { readonly aborted: boolean } | undefined, module: WorkloadModule | undefined): Promise<void> {
+async function runOnWorkers(spec: CampaignSpec, slots: Slot[], n: number, emit: (p: PointLine) => void, signal: { readonly aborted: boolean } | undefined, module: WorkloadModule | undefined, onHeap: ExploreOptions["onWorkerHeap"]): Promise<void> {
   // from the TypeScript sources (tests), the worker loads its module through tsx
   const ts = import.meta.url.endsWith(".ts");
   const url = new URL(ts ? "./worker.ts" : "./worker.js", import.meta.url);
@@ -139,10 +145,12 @@ async function runOnWorkers(spec: CampaignSpec, slots: Slot[], n: number, emit: 
       flushed++;
     }
   };
+  // heap probes: per worker, the last quarter of the points sent that it reported for
+  const probed = pool.map(() => 0);
   try {
     await Promise.all(
       pool.map(
-        (w) =>
+        (w, wi) =>
           new Promise<void>((resolve) => {
             const send = (): void => {
               // at most a few batches ahead of the oldest unwritten point (bounded reorder buffer)
@@ -157,7 +165,11 @@ async function runOnWorkers(spec: CampaignSpec, slots: Slot[], n: number, emit: 
               const start = next;
               const batch = slots.slice(start, start + BATCH);
               next += batch.length;
-              w.once("message", (m: { results?: PointResult[]; error?: string }) => {
+              const quarter = slots.length === 0 ? 4 : Math.floor((4 * next) / slots.length);
+              const probe = onHeap !== undefined && quarter > probed[wi]! ? quarter : 0;
+              if (probe > 0) probed[wi] = probe;
+              w.once("message", (m: { results?: PointResult[]; error?: string; heapUsed?: number }) => {
+                if (probe > 0 && m.heapUsed !== undefined) onHeap!({ worker: wi, quarter: probe, heapUsed: m.heapUsed });
                 if (m.error !== undefined) {
                   failure = new Error(`explore worker: ${m.error}`);
                   resolve();
@@ -167,7 +179,7 @@ async function runOnWorkers(spec: CampaignSpec, slots: Slot[], n: number, emit: 
                 flush();
                 send();
               });
-              w.postMessage({ batch: batch.map((s) => ({ series: s.series, k: s.k })) });
+              w.postMessage({ batch: batch.map((s) => ({ series: s.series, k: s.k })), probe: probe > 0 });
             };
             w.once("error", (e) => {
               failure = e instanceof Error ? e : new Error(String(e));

@@ -20,17 +20,25 @@ async function theWorkload(): Promise<Workload> {
   return workload;
 }
 
-parentPort!.on("message", (m: { batch: { series: number; k: number }[] }) => {
+parentPort!.on("message", (m: { batch: { series: number; k: number }[]; probe?: boolean }) => {
   void (async () => {
     try {
       const w = await theWorkload();
+      // batches come in point order, postings one after another: a posting before this batch's
+      // first is done here, its recording (step snapshots) can go
+      const first = m.batch[0]?.series ?? 0;
+      for (const k of [...recs.keys()]) if (k < first) recs.delete(k);
       const results = [];
       for (const { series, k } of m.batch) {
         let rec = recs.get(series);
         if (rec === undefined) recs.set(series, (rec = await record(spec, spec.series[series]!, w)));
         results.push(await runPoint(rec, rec.points[k]!, spec));
       }
-      parentPort!.postMessage({ results });
+      if (m.probe === true) {
+        // a heap probe (ExploreOptions.onWorkerHeap): after a forced GC when node has --expose-gc
+        (globalThis as { gc?: () => void }).gc?.();
+        parentPort!.postMessage({ results, heapUsed: process.memoryUsage().heapUsed });
+      } else parentPort!.postMessage({ results });
     } catch (e) {
       parentPort!.postMessage({ error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
     }
