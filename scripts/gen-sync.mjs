@@ -35,6 +35,16 @@ const COOP = "src/sched/coop.ts";
 
 const posix = (p) => p.split("\\").join("/");
 
+/**
+ * Generator methods with a single-thread form: RwLock.read / RwLock.write (src/sched/coop.ts),
+ * whose readNow / writeNow do what runSync does with their generators. `yield* x.read()` becomes
+ * `x.readNow()`; a method not listed here is driven with runSync.
+ */
+const SYNC_METHODS = new Map([
+  ["read", "readNow"],
+  ["write", "writeNow"],
+]);
+
 function listTs(dir) {
   const out = [];
   for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
@@ -200,7 +210,13 @@ export function generate() {
       }
       if (fn !== null && ts.isYieldExpression(node) && ts.getContainingFunction(node) === fn) {
         const e = node.expression;
-        if (node.asteriskToken) return isSyncCall(e) ? conv(e, fn) : `runSync(${conv(e, fn)})`;
+        if (node.asteriskToken) {
+          if (isSyncCall(e)) return conv(e, fn);
+          if (ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression) && SYNC_METHODS.has(e.expression.name.text)) {
+            return `${conv(e.expression.expression, fn)}.${SYNC_METHODS.get(e.expression.name.text)}(${e.arguments.map((a) => conv(a, fn)).join(", ")})`;
+          }
+          return `runSync(${conv(e, fn)})`;
+        }
         if (e === undefined || isPoint(e)) return "undefined";
         return `syncPoint(${conv(e, fn)})`;
       }

@@ -8,7 +8,6 @@ import { cache_min_pages, topup_memcache } from "../kvm/rmi/ripas.js";
 import { kvm_gmem_get_pfn } from "../kvm/guest_memfd.js";
 import { realm_map_ipa } from "./rmi/map.js";
 import { type AbortInfo, kvm_gpa_from_fault, shared_ipa_fault, user_page } from "../kvm/mmu.js";
-import { runSync } from "../sched/coop.js";
 
 /** kvm_prepare_memory_fault_exit + -EFAULT (required by the API documentation). */
 function memory_fault_exit(vcpu: Vcpu, gpa: number, size: number, write: boolean, isPrivate: boolean): number {
@@ -62,7 +61,7 @@ function gmem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInfo): 
     memory_fault_exit(vcpu, gpa, PAGE_SIZE, a.write, false);
     return pfn;
   }
-  runSync(kvm.mmuLock.read());
+  kvm.mmuLock.readNow();
   let ret: number;
   try {
     if (kvm.mmuInvalidateSeq !== mmuSeq) {
@@ -111,7 +110,7 @@ function user_mem_abort(vcpu: Vcpu, faultIpa: number, slot: Memslot, a: AbortInf
     // v12+: protected addresses are handled in gmem_abort.
     return -EINVAL;
   }
-  runSync(kvm.mmuLock.read());
+  kvm.mmuLock.readNow();
   let ret: number;
   try {
     ret = realm_map_ipa(kvm, ipa, pa, size, prot, vcpu.memcache);

@@ -100,6 +100,21 @@ export class RwLock {
     this.readers++;
   }
 
+  /**
+   * write() in a single thread, for the generated non-yielding form (src/kvm-sync): what runSync
+   * does with write()'s generator - a held lock is a deadlock - without the generator.
+   */
+  writeNow(tid: number): void {
+    syncPoint(this.writePoint);
+    this.writer = tid;
+  }
+
+  /** read() in a single thread (src/kvm-sync), as writeNow. */
+  readNow(): void {
+    syncPoint(this.readPoint);
+    this.readers++;
+  }
+
   readUnlock(): void {
     if (this.readers <= 0) throw new Error(`host: ${this.name} read-unlocked while not held`);
     this.readers--;
