@@ -1,6 +1,7 @@
 /**
  * virt/kvm/kvm_main.c as the realm series reaches it: kvm_create_vm (KVM_CREATE_VM of a realm),
- * kvm_vm_set_mem_attributes (KVM_SET_MEMORY_ATTRIBUTES), kvm_destroy_vm (the VMM's exit:
+ * kvm_vm_set_mem_attributes (KVM_SET_MEMORY_ATTRIBUTES), the MMU notifier's range invalidation,
+ * kvm_destroy_vm (the VMM's exit:
  * mmu_notifier_release, the guest_memfd release, kvm_arch_destroy_vm). Sources: v12 07/46, 10/46,
  * v13 12/48, 15/48, v14 14/44, 17/44; per function: docs/provenance.md.
  */
@@ -36,6 +37,22 @@ export function kvm_vm_set_mem_attributes(kvm: Kvm, gpa: number, size: number, p
   kvm.mmuLock.lockSync(IOCTL_TID);
   try {
     kvm_arch_post_set_memory_attributes(kvm, gpa, size, priv);
+  } finally {
+    kvm.mmuLock.writeUnlock();
+  }
+}
+
+/**
+ * The MMU notifier on the VMM's mm (kvm_mmu_notifier_invalidate_range_start): the userspace
+ * mapping of [start, start + size) changes (khugepaged collapsing it into a huge page), so KVM
+ * bumps mmu_invalidate_seq and unmaps the range from stage 2 under mmu_lock (kvm_unmap_gfn_range
+ * -> __unmap_stage2_range with KVM_FILTER_SHARED: the shared alias only).
+ */
+export function kvm_mmu_notifier_invalidate_range_start(kvm: Kvm, start: number, size: number): void {
+  kvm.mmuInvalidateSeq++;
+  kvm.mmuLock.lockSync(IOCTL_TID);
+  try {
+    kvm_realm_unmap_range(kvm, start, size, false, true);
   } finally {
     kvm.mmuLock.writeUnlock();
   }

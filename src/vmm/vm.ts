@@ -9,19 +9,18 @@ import { GuestVm, psciOps, realmMpidr, type GuestOp, type GuestOpRecord } from "
 import { RSI_CHANGE_DESTROYED, type AccessKind } from "../rmm/realm-exec.js";
 import type { RttTree, RttTreeOptions } from "../rmm/inspect.js";
 import type { Platform } from "../system/platform.js";
-import { IOCTL_TID, KernelHang, type Gen } from "../sched/coop.js";
+import { KernelHang, type Gen } from "../sched/coop.js";
 import { errnoName, EAGAIN, EFAULT } from "../kvm/errno.js";
 import type { KvmEnv } from "../kvm/env.js";
 import { GuestMemfd, Kvm, UserMemory, Vcpu } from "../kvm/kvm.js";
 import { kvm_activate_realm_cap, kvm_finalize_rec } from "../kvm/rmi/lifecycle.js";
-import { kvm_create_vm, kvm_destroy_vm, kvm_vm_set_mem_attributes } from "../kvm/kvm_main.js";
+import { kvm_create_vm, kvm_destroy_vm, kvm_mmu_notifier_invalidate_range_start, kvm_vm_set_mem_attributes } from "../kvm/kvm_main.js";
 import { populate } from "./populate.js";
 import { ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, kvm_create_realm, kvm_rme_config_realm } from "../kvm/rmi/realm.js";
 import { kvm_init_ipa_range_realm } from "../kvm/rmi/ripas.js";
 import { EINTR_LIKE, untilDone } from "../sched/run-control.js";
 import { kvm_vcpu_run, type RunResult } from "../kvm/arm.js";
 import { kvm_vcpu_run as kvm_vcpu_run_sync } from "../kvm-sync/arm.js";
-import { kvm_realm_unmap_range } from "../kvm/rmi/unmap.js";
 
 /**
  * What the VMM uses of the host it runs on (the Host provides it): the kernel's interface to KVM
@@ -407,13 +406,7 @@ export class RealmVm {
     const base = Number(gpa) - (Number(gpa) % SZ_2M);
     const region = base / SZ_2M;
     if (slot.user.huge.has(region)) return;
-    k.mmuInvalidateSeq++;
-    k.mmuLock.lockSync(IOCTL_TID);
-    try {
-      kvm_realm_unmap_range(k, base, SZ_2M, false, true); // KVM_FILTER_SHARED invalidation
-    } finally {
-      k.mmuLock.writeUnlock();
-    }
+    kvm_mmu_notifier_invalidate_range_start(k, base, SZ_2M);
     const huge = this.host.pages.allocHuge("user", k.id);
     if (huge < 0) throw new Error("collapse: out of host memory for a huge page");
     for (let g = base / GRANULE_SIZE; g < (base + SZ_2M) / GRANULE_SIZE; g++) {
