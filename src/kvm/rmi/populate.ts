@@ -28,7 +28,8 @@ import { kvm_gmem_get_pfn } from "../guest_memfd.js";
 import { user_page } from "../mmu.js";
 import { realm_ensure_created } from "./realm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "../rmi_cmds.js";
-import { create_rtt_levels_sync, delegate_page, undelegate_page } from "./rtt.js";
+import { delegate_page, realm_create_rtt_levels, undelegate_page } from "./rtt.js";
+import { runSync } from "../../sched/coop.js";
 
 export const KVM_ARM_RME_POPULATE_FLAGS_MEASURE = 1;
 export const RMI_MEASURE_CONTENT = 1;
@@ -105,7 +106,7 @@ function realm_create_protected_data_granule(kvm: Kvm, ipa: number, dst: number,
   if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT) {
     const level = RMI_RETURN_INDEX(ret);
     if (level === RMM_RTT_MAX_LEVEL) kvm.warn("realm_create_protected_data_granule", `DATA_CREATE 0x${ipa.toString(16)}: ERROR_RTT at level 3`);
-    if (create_rtt_levels_sync(kvm, ipa, level, RMM_RTT_MAX_LEVEL, null)) return -EIO;
+    if (runSync(realm_create_rtt_levels(kvm, ipa, level, RMM_RTT_MAX_LEVEL, null))) return -EIO;
     ret = rmi.data_create(kvm.realm.rd, dst, ipa, src, flags);
   }
   return ret ? -EIO : 0;
@@ -140,7 +141,7 @@ function realm_data_map_init(kvm: Kvm, ipa: number, dst: number, src: number, fl
   if (RMI_RETURN_STATUS(ret) === RMI_ERROR_RTT) {
     const level = RMI_RETURN_INDEX(ret);
     if (level === RMM_RTT_MAX_LEVEL) kvm_bug_on(kvm, "realm_data_map_init", `RTT_DATA_MAP_INIT 0x${ipa.toString(16)}: ERROR_RTT at level 3`);
-    ret = create_rtt_levels_sync(kvm, ipa, level, RMM_RTT_MAX_LEVEL, null);
+    ret = runSync(realm_create_rtt_levels(kvm, ipa, level, RMM_RTT_MAX_LEVEL, null));
     if (!ret) ret = rmi.rtt_data_map_init(kvm.realm.rd, dst, ipa, src, flags);
   }
   if (ret && undelegate_page(kvm, dst) !== RMI_SUCCESS) {

@@ -7,7 +7,7 @@
  * realm_fold_rtt_level); the v12/v13/v14 rmi.c snapshots. Per function: docs/provenance.md.
  */
 import { alignDown, alignUp, mapSize, stage2_pgtable_levels } from "../../arch/geometry.js";
-import { pt, runSync, type Gen } from "../../sched/coop.js";
+import { pt, type Gen } from "../../sched/coop.js";
 import { EBUSY, EINVAL, ENOMEM, ENXIO } from "../errno.js";
 import { Kvm, PHYS_ADDR_MAX, RMM_RTT_MAX_LEVEL } from "../kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS } from "../rmi_cmds.js";
@@ -274,9 +274,4 @@ export function kvm_realm_destroy_rtts(kvm: Kvm): void {
   const r = realm_tear_down_rtt_range(kvm, 0, 2 ** kvm.realm.iaBits);
   if (r && kvm.profile.destroyRttsWarns) kvm.warn("kvm_realm_destroy_rtts", `realm_tear_down_rtt_range returned ${r}`);
   else if (r) kvm.event(`kvm_realm_destroy_rtts: realm_tear_down_rtt_range returned ${r} (ignored, no WARN in v14 17/44)`);
-}
-
-/** Convenience for synchronous callers of the generator helpers. */
-export function create_rtt_levels_sync(kvm: Kvm, ipa: number, level: number, maxLevel: number, mc: number[] | null): number {
-  return runSync(realm_create_rtt_levels(kvm, ipa, level, maxLevel, mc));
 }
