@@ -287,7 +287,8 @@ export class RealmVcpu {
     const sf = opts.sf ?? size === 8;
     if (size === 8 && !sf) throw new RangeError("RealmVcpu.access: an 8-byte access needs a 64-bit register (sf)");
     const a = toNum(ipa);
-    if (a % size !== 0) throw new RangeError(`RealmVcpu.access: ipa 0x${ipa.toString(16)} is not aligned to the access size ${size}`);
+    // a % size !== 0, without fmod (a is above 2^31)
+    if (Math.floor(a / size) * size !== a) throw new RangeError(`RealmVcpu.access: ipa 0x${ipa.toString(16)} is not aligned to the access size ${size}`);
     const realm = this.realm;
     const write = kind === "write";
     const storeVal = write && rt !== 31 ? BigInt.asUintN(size * 8, value) : 0n;
@@ -364,7 +365,8 @@ export class RealmVcpu {
       mem.write(pa, b);
     } else if (kind === "read" && rt !== 31) {
       // an aligned access of at most 8 bytes stays inside one granule
-      this.rec.gprs[rt] = loadValue(readLe(mem.page(Math.floor(pa / GRANULE_SIZE)), pa % GRANULE_SIZE, size), size, signed, sf);
+      const g = Math.floor(pa / GRANULE_SIZE);
+      this.rec.gprs[rt] = loadValue(readLe(mem.page(g), pa - g * GRANULE_SIZE, size), size, signed, sf);
     }
   }
 
