@@ -39,7 +39,9 @@ function which(cmd: string): boolean {
 
 /** Ir (instructions) of one callgrind run of `child` with `faults` faults after the warm-up. */
 function callgrindIr(child: string, series: string, faults: number): number {
-  const out = join(tmpdir(), `cca-bench-callgrind-${process.pid}-${series}-${faults}.out`);
+  // CCA_BENCH_CALLGRIND_DIR: keep the callgrind files there (for callgrind_annotate) instead of deleting them
+  const keep = process.env["CCA_BENCH_CALLGRIND_DIR"];
+  const out = join(keep ?? tmpdir(), `cca-bench-callgrind-${process.pid}-${series}-${faults}.out`);
   const opts = JSON.stringify({ series, warm: WARM, faults, pages: WARM + FAULTS });
   const r = spawnSync("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`, process.execPath, ...NODE_FLAGS, child, opts], {
     encoding: "utf8",
@@ -52,7 +54,7 @@ function callgrindIr(child: string, series: string, faults: number): number {
     if (m === null) throw new Error(`no summary line in ${out}`);
     return Number(m[1]);
   } finally {
-    rmSync(out, { force: true });
+    if (keep === undefined) rmSync(out, { force: true });
   }
 }
 
