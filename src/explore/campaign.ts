@@ -9,8 +9,9 @@
 import { Host } from "../host/host.js";
 import type { HostSnapshot } from "../host/snapshot.js";
 import { availableSeries, type SeriesId } from "../kvm/series/index.js";
-import type { FaultRule } from "../faults/inject.js";
 import type { RmiCallRecord } from "../rmm/trace.js";
+import { describeRule, type FaultRule } from "../faults/inject.js";
+import { formatRecord } from "../rmm/trace.js";
 import { formatEntry, type TraceEntry } from "../trace/log.js";
 import { statusFromName } from "../rmm/status.js";
 import { checkStatusOverrides, explorableCommands, failuresFor, type StatusOverrides } from "./statuses.js";
@@ -117,11 +118,15 @@ export interface Point {
    * it to the end; checked by test/explore).
    */
   same?: boolean;
+  /** For a `same` point: index of its call's entry in the recording's log (Recording.log). */
+  at?: number;
 }
 
 /** Counters at a step boundary, to aim a rule added there at the right call. */
 interface Boundary {
   snap: HostSnapshot | undefined;
+  /** Entries in the recording's log before the step. */
+  logAt: number;
   rmiByCmd: Map<string, number>;
   allocs: number;
   undelegByPa: Map<bigint, number>;
@@ -147,6 +152,8 @@ export interface Recording {
   boundaries: Boundary[];
   points: Point[];
   baseline: Baseline;
+  /** The run without failures' log (the trace window of a `same` point is read from it). */
+  log: readonly TraceEntry[];
 }
 
 function newHost(spec: CampaignSpec, series: SeriesId): Host {
@@ -190,6 +197,7 @@ export async function record(spec: CampaignSpec, series: SeriesId, workload: Wor
     boundaries.push({
       // without the trace history: a point reads only the entries after its own injection
       snap: opts.snapshots === false ? undefined : host.snapshot({ binary: true, history: false }),
+      logAt: host.log.length,
       rmiByCmd: new Map(rmiByCmd),
       allocs,
       undelegByPa: new Map(undelegByPa),
@@ -204,7 +212,12 @@ export async function record(spec: CampaignSpec, series: SeriesId, workload: Wor
         const quiet = r.outs.every((o) => o === 0n);
         for (const f of failuresFor(cmd, r.args, spec.statuses)) {
           const p: Point = { kind: "rmi", step: si, cmd, occ, status: f.status, index: f.index };
-          if (quiet && statusFromName(f.status) + (f.index ?? 0) * 256 === r.x0) p.same = true;
+          if (quiet && statusFromName(f.status) + (f.index ?? 0) * 256 === r.x0) {
+            p.same = true;
+            // the host's own listener (subscribed when it was created) logged the call just now
+            const e = host.log.entries[host.log.length - 1];
+            if (host.log.enabled && e?.kind === "rmi" && e.rmi === r) p.at = host.log.length - 1;
+          }
           points.push(p);
         }
       }
@@ -233,7 +246,7 @@ export async function record(spec: CampaignSpec, series: SeriesId, workload: Wor
     if (r.failed !== undefined) throw new RangeError(`explore: workload '${workload.name}' step ${si + 1} (${st.label}) fails on ${series} without any injected failure: ${r.failed}`);
     steps.push({ label: st.label, outcome: r.outcome, ...(r.errno !== undefined ? { errno: r.errno } : {}) });
   }
-  return { series, workload, boundaries, points, baseline: { ...endState(host), steps } };
+  return { series, workload, boundaries, points, baseline: { ...endState(host), steps }, log: host.log.entries };
 }
 
 /** The fault rule that makes `p` fail when added at the boundary before its step. */
@@ -308,9 +321,11 @@ class WindowTaken extends Error {}
 const AFTER = 5;
 
 /** Run one point: restore (or rerun to) the boundary before its step, inject, run to the end, classify. */
-export async function runPoint(rec: Recording, p: Point, spec: CampaignSpec, opts: { full?: boolean } = {}): Promise<PointResult> {
+export async function runPoint(rec: Recording, p: Point, spec: CampaignSpec, opts: { full?: boolean | "window" } = {}): Promise<PointResult> {
   const steps = rec.workload.steps;
   const b = rec.boundaries[p.step]!;
+  // a `same` point whose call is in the recording's log: nothing to run (see sameWindow)
+  if (p.same === true && p.at !== undefined && opts.full !== true && opts.full !== "window") return sameAsBaseline(rec, p, sameWindow(rec, p, b));
   let host: Host;
   if (b.snap !== undefined) host = Host.restore(b.snap);
   else {
@@ -359,7 +374,7 @@ export async function runPoint(rec: Recording, p: Point, spec: CampaignSpec, opt
     }
   }
   unsubscribe?.();
-  if (taken) return sameAsBaseline(rec, p, host.log.entries, t0);
+  if (taken) return sameAsBaseline(rec, p, traceWindow(host.log.entries, t0));
   const fired = host.faults.list()[0]?.fired ?? 0;
   if (fired === 0 && crash === undefined) crash = "the injection never fired (the run diverged from the recording: an explorer bug)";
   const end = endState(host);
@@ -406,12 +421,32 @@ function traceWindow(entries: readonly TraceEntry[], t0: number): string[] {
  * without failure, so it ends as that run did (its step reports, nothing leaked, no new WARN or
  * invariant), which is what runPoint computes for such a run carried to the end.
  */
-function sameAsBaseline(rec: Recording, p: Point, entries: readonly TraceEntry[], t0: number): PointResult {
+function sameAsBaseline(rec: Recording, p: Point, trace: string[]): PointResult {
   const reports = rec.baseline.steps.slice(p.step);
   const bad = reports.findIndex((r) => r.outcome === "livelock" || r.outcome === "hang");
   const outcome: Outcome = reports.some((r) => r.outcome === "hang") ? "hang" : reports.some((r) => r.outcome === "livelock") ? "livelock" : "clean";
   const detail = bad < 0 ? undefined : `${reports[bad]!.label}: ${reports[bad]!.outcome}`;
-  return pointResult(rec, p, { outcome, errno: reports.find((x) => x.errno !== undefined)?.errno ?? null, warn: null, leak: null, trace: traceWindow(entries, t0), detail });
+  return pointResult(rec, p, { outcome, errno: reports.find((x) => x.errno !== undefined)?.errno ?? null, warn: null, leak: null, trace, detail });
+}
+
+/**
+ * The trace window of a `same` point without running it: the run is the recording's up to the
+ * call, where the fault injector logs its firing (the text FaultInjector.onRmi writes) and the
+ * call is logged as injected (its outputs are zero, as in the recording), then the recording's
+ * again. The step's own entries only, as traceWindow takes them (checked against running the
+ * point: test/explore/restore.test.ts).
+ */
+function sameWindow(rec: Recording, p: Point, b: Boundary): string[] {
+  const log = rec.log;
+  const at = p.at!;
+  const call = log[at]!.rmi!;
+  const rule = ruleFor(p, b) as FaultRule & { nth: number };
+  const out: string[] = [];
+  for (let i = Math.max(b.logAt, at - 3); i < at; i++) out.push(formatEntry(log[i]!));
+  out.push(formatEntry({ seq: 0, kind: "inject", step: 0, text: `${call.name} call #${rule.nth} -> ${p.status} ${p.index ?? 0} (rule ${describeRule(rule)})` }));
+  out.push(formatRecord({ ...call, injected: true }));
+  for (let i = at + 1; i < at + AFTER - 1 && i < log.length; i++) out.push(formatEntry(log[i]!));
+  return out;
 }
 
 function pointResult(rec: Recording, p: Point, o: Pick<PointResult, "outcome" | "errno" | "warn" | "leak" | "trace" | "detail">): PointResult {
