@@ -98,6 +98,18 @@ export function toNum(v: bigint): number {
   return U32[LO]! % GRANULE_SIZE === 0 ? HUGE_ALIGNED : HUGE_UNALIGNED;
 }
 
+/** The low 32 bits of v mod 2^64 (a field of a flags register read without a bigint per field). */
+export function u64Lo(v: bigint): number {
+  U64[0] = v;
+  return U32[LO]!;
+}
+
+/** The high 32 bits of v mod 2^64. */
+export function u64Hi(v: bigint): number {
+  U64[0] = v;
+  return U32[HI]!;
+}
+
 /**
  * A bigint known to be in [0, 2^53) as a number, without Number(v)'s runtime call (the caller
  * has checked the range; a value outside it comes back modulo 2^64, rounded).

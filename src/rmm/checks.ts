@@ -12,7 +12,11 @@ import type { RmmState } from "./state.js";
  * the PA width). Returns the granule index, or -1.
  */
 export function findGranule(rmm: RmmState, addr: bigint): number {
-  const a = toNum(addr);
+  return findGranuleAt(rmm, toNum(addr));
+}
+
+/** find_granule of an address the RMM already holds as a number (`toNum` of a register). */
+export function findGranuleAt(rmm: RmmState, a: number): number {
   // aligned: a is a whole number of granules (a % GRANULE_SIZE on a number above 2^31 is a call to fmod)
   const g = Math.floor(a / GRANULE_SIZE);
   if (g * GRANULE_SIZE !== a) return -1;

@@ -4,7 +4,8 @@
  * straightforward forms give, on edge values and on random 64-bit values.
  */
 import { describe, expect, it } from "vitest";
-import { toNum, u64ToNumber } from "../../src/arch/geometry.js";
+import { toNum, u64Hi, u64Lo, u64ToNumber } from "../../src/arch/geometry.js";
+import { decodeRangeDesc, decodeRttFlags } from "../../src/rmm/abi/range-desc.js";
 import { requireAddress } from "../../src/platform/args.js";
 import { Platform } from "../../src/index.js";
 
@@ -69,5 +70,22 @@ describe("register values as numbers", () => {
       expect(p.rmi.granuleDelegate(a).status, `0x${a.toString(16)}`).toBe("RMI_ERROR_INPUT");
     }
     for (const a of [0x8000_0000n, 0x8000_1000n, 0xffff_f000n]) expect(p.rmi.granuleDelegate(a).status).toBe("RMI_SUCCESS");
+  });
+
+  it("u64Lo/u64Hi are the 32-bit words of v mod 2^64", () => {
+    for (const v of [...EDGES, ...randoms(1000)]) {
+      const w = BigInt.asUintN(64, v);
+      expect(u64Lo(v)).toBe(Number(w & 0xffff_ffffn));
+      expect(u64Hi(v)).toBe(Number(w >> 32n));
+    }
+  });
+
+  it("decodeRangeDesc and decodeRttFlags read the fields a bigint decode reads", () => {
+    for (const v of [...EDGES, ...randoms(1000)]) {
+      const w = BigInt.asUintN(64, v);
+      const f = (shift: bigint, mask: bigint) => Number((w >> shift) & mask);
+      expect(decodeRangeDesc(v)).toEqual({ addr: ((w >> 12n) & ((1n << 40n) - 1n)) << 12n, sz: f(0n, 3n), cnt: f(2n, 0x3ffn), state: f(63n, 1n) });
+      expect(decodeRttFlags(v)).toEqual({ oaddrType: f(0n, 3n), listCount: f(2n, 0x3fffn), memattr: f(16n, 7n), s2ap: f(19n, 0xfn) });
+    }
   });
 });

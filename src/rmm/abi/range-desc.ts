@@ -13,6 +13,7 @@
  *
  * Addresses here are bigint (register values); the RMM converts them to numbers (< 2^52).
  */
+import { u64Hi, u64Lo } from "../../arch/geometry.js";
 
 /** RmiAddrRangeDesc.SZ: block size of each of the CNT blocks, as an RTT level (3 - SZ). */
 export enum RmiAddrSize {
@@ -118,13 +119,26 @@ export function encodeRangeDesc(r: { addr: bigint | number; sz?: number; cnt: nu
 /** Decode a descriptor (bits outside SZ/CNT/ADDR/ST are ignored, as TF-RMM's EXTRACT does). */
 export function decodeRangeDesc(d: bigint): AddrRange {
   const v = BigInt.asUintN(64, d);
+  // SZ [1:0] and CNT [11:2] are in the low word, ST (bit 63) in the high word: read as 32-bit
+  // words (flag fields, not addresses) rather than one Number(bigint) runtime call per field
+  const lo = u64Lo(v);
   return {
     addr: ((v >> RANGE_DESC.ADDR_SHIFT) & RANGE_DESC.ADDR_MASK) << 12n,
-    sz: Number((v >> RANGE_DESC.SZ_SHIFT) & RANGE_DESC.SZ_MASK) as RmiAddrSize,
-    cnt: Number((v >> RANGE_DESC.CNT_SHIFT) & RANGE_DESC.CNT_MASK),
-    state: Number((v >> RANGE_DESC.ST_SHIFT) & RANGE_DESC.ST_MASK) as RmiOpMemState,
+    sz: ((lo >>> DESC_N.SZ_SHIFT) & DESC_N.SZ_MASK) as RmiAddrSize,
+    cnt: (lo >>> DESC_N.CNT_SHIFT) & DESC_N.CNT_MASK,
+    state: ((u64Hi(v) >>> (DESC_N.ST_SHIFT - 32)) & DESC_N.ST_MASK) as RmiOpMemState,
   };
 }
+
+/** The RANGE_DESC fields decodeRangeDesc reads from 32-bit words, as numbers. */
+const DESC_N = {
+  SZ_SHIFT: Number(RANGE_DESC.SZ_SHIFT),
+  SZ_MASK: Number(RANGE_DESC.SZ_MASK),
+  CNT_SHIFT: Number(RANGE_DESC.CNT_SHIFT),
+  CNT_MASK: Number(RANGE_DESC.CNT_MASK),
+  ST_SHIFT: Number(RANGE_DESC.ST_SHIFT),
+  ST_MASK: Number(RANGE_DESC.ST_MASK),
+};
 
 /** Bytes a descriptor covers: CNT blocks of its size. */
 export function rangeBytes(r: AddrRange): number {
@@ -193,14 +207,28 @@ export function encodeRttFlags(f: RttRangeFlags): bigint {
 
 /** Decode the flags of RTT_DATA_MAP / RTT_DATA_UNMAP / RTT_UNPROT_MAP / RTT_UNPROT_UNMAP (inverse of encodeRttFlags). */
 export function decodeRttFlags(flags: bigint): Required<RttRangeFlags> {
-  const v = BigInt.asUintN(64, flags);
+  // every field is in bits [22:0]: one 32-bit word (a flags word, not an address) instead of a
+  // Number(bigint) runtime call per field
+  const lo = u64Lo(flags);
   return {
-    oaddrType: Number((v >> RTT_FLAGS.OADDR_TYPE_SHIFT) & RTT_FLAGS.OADDR_TYPE_MASK),
-    listCount: Number((v >> RTT_FLAGS.LIST_COUNT_SHIFT) & RTT_FLAGS.LIST_COUNT_MASK),
-    memattr: Number((v >> RTT_FLAGS.MEMATTR_SHIFT) & RTT_FLAGS.MEMATTR_MASK),
-    s2ap: Number((v >> RTT_FLAGS.S2AP_SHIFT) & RTT_FLAGS.S2AP_MASK),
+    oaddrType: (lo >>> FLAGS_N.OADDR_TYPE_SHIFT) & FLAGS_N.OADDR_TYPE_MASK,
+    listCount: (lo >>> FLAGS_N.LIST_COUNT_SHIFT) & FLAGS_N.LIST_COUNT_MASK,
+    memattr: (lo >>> FLAGS_N.MEMATTR_SHIFT) & FLAGS_N.MEMATTR_MASK,
+    s2ap: (lo >>> FLAGS_N.S2AP_SHIFT) & FLAGS_N.S2AP_MASK,
   };
 }
+
+/** RTT_FLAGS as numbers (decodeRttFlags). */
+const FLAGS_N = {
+  OADDR_TYPE_SHIFT: Number(RTT_FLAGS.OADDR_TYPE_SHIFT),
+  OADDR_TYPE_MASK: Number(RTT_FLAGS.OADDR_TYPE_MASK),
+  LIST_COUNT_SHIFT: Number(RTT_FLAGS.LIST_COUNT_SHIFT),
+  LIST_COUNT_MASK: Number(RTT_FLAGS.LIST_COUNT_MASK),
+  MEMATTR_SHIFT: Number(RTT_FLAGS.MEMATTR_SHIFT),
+  MEMATTR_MASK: Number(RTT_FLAGS.MEMATTR_MASK),
+  S2AP_SHIFT: Number(RTT_FLAGS.S2AP_SHIFT),
+  S2AP_MASK: Number(RTT_FLAGS.S2AP_MASK),
+};
 
 // ---------------------------------------------------------------------------------------------
 // SRO: donate requests and the INCOMPLETE result data

@@ -7,7 +7,7 @@
  */
 import { GRANULE_SIZE, mapSize, pow2, toNum } from "../../../arch/geometry.js";
 import { RmiAddrType, RmiOpMemState } from "../../abi/range-desc.js";
-import { findGranule, gran, nsGranule } from "../../checks.js";
+import { findGranule, findGranuleAt, gran, nsGranule } from "../../checks.js";
 import type { RmiCommand } from "../../dispatch.js";
 import { GranuleState } from "../../granule.js";
 import { rimExtendData } from "../../measurement.js";
@@ -70,7 +70,7 @@ function rttDataMapInit(rmm: RmmState, rd: bigint, data: bigint, ipa: bigint, sr
 /** Are all granules of [pa, pa + size) tracked and DELEGATED? */
 function blockDelegated(rmm: RmmState, pa: number, size: number): boolean {
   for (let off = 0; off < size; off += GRANULE_SIZE) {
-    const g = findGranule(rmm, BigInt(pa + off));
+    const g = findGranuleAt(rmm, pa + off);
     if (g < 0 || rmm.granules.state(g) !== GranuleState.DELEGATED) return false;
   }
   return true;
@@ -109,7 +109,7 @@ interface DataMapYield {
 function drainChunk(rmm: RmmState, d: DataMapYield, chunk: number): "done" | "yield" | "rollback" {
   const end = Math.min(d.size, d.drained + chunk * GRANULE_SIZE);
   for (let off = d.drained; off < end; off += GRANULE_SIZE) {
-    const g = findGranule(rmm, BigInt(d.pa + off));
+    const g = findGranuleAt(rmm, d.pa + off);
     if (g < 0 || rmm.granules.state(g) !== GranuleState.DELEGATED) {
       // Rollback: the granules drained so far go back to DELEGATED, the marker and pin go.
       for (let o = 0; o < off; o += GRANULE_SIZE) {

@@ -10,7 +10,7 @@
  * out_top == top (Linux v14 rmi_delegate_range).
  */
 import { GRANULE_SIZE, toNum } from "../../../arch/geometry.js";
-import { findGranule } from "../../checks.js";
+import { findGranuleAt } from "../../checks.js";
 import type { RmiCommand } from "../../dispatch.js";
 import type { RmmState } from "../../state.js";
 import { ERROR_INPUT, SUCCESS } from "../../status.js";
@@ -21,12 +21,13 @@ function rangeOp(rmm: RmmState, base: bigint, top: bigint, one: (rmm: RmmState, 
   rmm.out1 = base;
   const b = toNum(base);
   const t = toNum(top);
-  if (b % GRANULE_SIZE !== 0 || t % GRANULE_SIZE !== 0 || top <= base) return ERROR_INPUT;
+  // b and t 4 KiB aligned (tested without % on an address: fmod), top > base
+  if (Math.floor(b / GRANULE_SIZE) * GRANULE_SIZE !== b || Math.floor(t / GRANULE_SIZE) * GRANULE_SIZE !== t || top <= base) return ERROR_INPUT;
   const max = progressOf(rmm).maxGranulesPerCall;
   let addr = b;
   let done = 0;
   while (addr < t && done < max) {
-    const g = findGranule(rmm, BigInt(addr));
+    const g = findGranuleAt(rmm, addr);
     const r = g < 0 ? ERROR_INPUT : one(rmm, g);
     if (r !== SUCCESS) {
       if (done === 0) return r;

@@ -7,7 +7,7 @@
  * map_partial_progress_finalize), runtime/rmi/rtt_unmap.c (validate_unmap_inputs,
  * rtt_unmap_one_table, rtt_unmap_format_result), lib/addr_list/src/addr_list.c.
  */
-import { GRANULE_SIZE, mapSize, pow2, toNum } from "../../../arch/geometry.js";
+import { GRANULE_SIZE, mapSize, pow2, toNum, u64ToNumber } from "../../../arch/geometry.js";
 import {
   ADDR_LIST_MAX_RANGES,
   RANGE_DESC_MAX_CNT,
@@ -21,7 +21,7 @@ import {
   type AddrRange,
   type RmiOpMemState,
 } from "../../abi/range-desc.js";
-import { findGranule, gran } from "../../checks.js";
+import { findGranuleAt, gran } from "../../checks.js";
 import { GranuleState } from "../../granule.js";
 import { RealmState, type Realm } from "../../realm.js";
 import type { RmmState } from "../../state.js";
@@ -30,7 +30,7 @@ import { ERROR_INPUT, ERROR_REALM, SUCCESS } from "../../status.js";
 
 /** The NS granule of an address list at `oaddr` (any 8-byte aligned offset): tracked and state NS. */
 export function nsListGranule(rmm: RmmState, oaddr: number): number {
-  const g = findGranule(rmm, BigInt(oaddr - (oaddr % GRANULE_SIZE)));
+  const g = findGranuleAt(rmm, oaddr - (oaddr % GRANULE_SIZE));
   if (g < 0 || rmm.granules.state(g) !== GranuleState.NS) return -1;
   return g;
 }
@@ -49,7 +49,7 @@ export class BlockCursor {
     }
     const d = this.descs[this.i];
     if (d === undefined) return undefined;
-    const pa = Number(d.addr) + this.used * rangeBlockSize(d.sz);
+    const pa = u64ToNumber(d.addr) + this.used * rangeBlockSize(d.sz); // ADDR < 2^52
     this.used++;
     return { pa, level: rangeLevel(d.sz), state: d.state };
   }
