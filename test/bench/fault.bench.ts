@@ -216,7 +216,7 @@ const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${m
  * With `baseline` (a build from baseline.ts), each 1 GiB run alternates with the same run of the
  * baseline build, and a figure per run gives the ratio this / baseline.
  */
-export function benchFault(opts: { big?: boolean; baseline?: { name: string; dir: string } } = {}): Figure[] {
+export function benchFault(opts: { big?: boolean; baseline?: { name: string; dir: string } | undefined } = {}): Figure[] {
   const figs: Figure[] = [];
   const runs: FaultRunResult[] = [];
   const fail = (r: FaultRunResult, name: string) => {

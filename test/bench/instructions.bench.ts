@@ -78,7 +78,7 @@ const fmtK = (v: number) => `${(v / 1000).toFixed(1)}k`;
  * The figures: v12 (the target's posting) and v14; with `baselineChild`, the same count for the
  * baseline build's code (this child file run against that build's modules) and the ratio.
  */
-export function benchInstructions(opts: { baseline?: { name: string; dir: string } } = {}): Figure[] {
+export function benchInstructions(opts: { baseline?: { name: string; dir: string } | undefined } = {}): Figure[] {
   if (!which("valgrind")) return [{ name: "instructions per private fault", value: NaN, unit: "", note: "not measured: valgrind is not installed" }];
   const figs: Figure[] = [];
   let baselineChild: string | undefined;
