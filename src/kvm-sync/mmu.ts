@@ -2,11 +2,12 @@
 // The non-yielding form of its thread steps, for a single thread: see the script's header.
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS } from "../kvm/errno.js";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W } from "../kvm/rmi/map.js";
-import { type Memslot, PAGE_SIZE, type Vcpu } from "../kvm/kvm.js";
+import { Kvm, type Memslot, PAGE_SIZE, type Vcpu } from "../kvm/kvm.js";
 import { SZ_2M } from "../arch/geometry.js";
 import { cache_min_pages, topup_memcache } from "../kvm/rmi/ripas.js";
 import { kvm_gmem_get_pfn } from "../kvm/guest_memfd.js";
-import { realm_map_ipa } from "./rmi/map.js";
+import { realm_map_non_secure, realm_map_non_secure_range, realm_map_protected } from "./rmi/map.js";
+import { sharedBit } from "../kvm/rmi/unmap.js";
 import { type AbortInfo, kvm_gpa_from_fault, shared_ipa_fault, user_page } from "../kvm/mmu.js";
 
 /** kvm_prepare_memory_fault_exit + -EFAULT (required by the API documentation). */
@@ -158,4 +159,22 @@ export function kvm_handle_guest_abort(vcpu: Vcpu, a: AbortInfo): number {
   }
   if (ret === 0) return 1;
   return ret;
+}
+
+/**
+ * realm_map_ipa(ipa, pfn, map_size, prot, memcache): W is required; shared half -> non-secure.
+ * A plain function handing over the generator that maps (its callers iterate it at once, `yield*`:
+ * the check and the WARN happen at the same point as in a generator).
+ */
+export function realm_map_ipa(kvm: Kvm, ipa: number, phys: number, size: number, prot: number, mc: number[]): number {
+  if (Math.floor(prot / KVM_PGTABLE_PROT_W) % 2 === 0) {
+    kvm.warn("realm_map_ipa", "mapping without write permission");
+    return -EFAULT;
+  }
+  ipa -= ipa % PAGE_SIZE;
+  if (ipa >= sharedBit(kvm)) {
+    if (kvm.profile.sharedMap === "rtt_unprot_map") return realm_map_non_secure_range(kvm, ipa, phys, size, prot, mc);
+    return realm_map_non_secure(kvm, ipa, phys, size, mc);
+  }
+  return realm_map_protected(kvm, ipa, phys, size, mc);
 }

@@ -13,16 +13,19 @@
  *   - vcpu_load / vcpu_put around the ioctl (kvm_arch_vcpu_load / kvm_arch_vcpu_put), with the
  *     debug-state load and put of the upstream debug rework (kvm_vcpu_load_debug,
  *     kvm_vcpu_put_debug) and the REC early returns: S27 (Gavin, v14 20/44).
+ *   - the realm part of kvm_arch_init_vm (KVM_CREATE_VM): the stage-2 PGD, then the params page.
  */
 import { EINTR_LIKE, type RunControl } from "../sched/run-control.js";
 import { pt, type Gen } from "../sched/coop.js";
-import { EIO, EOPNOTSUPP, EPERM } from "./errno.js";
-import { RealmStateK, type Vcpu } from "./kvm.js";
+import { EIO, ENOMEM, EOPNOTSUPP, EPERM } from "./errno.js";
+import { RealmStateK, type Kvm, type Vcpu } from "./kvm.js";
 import { kvm_rec_enter, kvm_rec_pre_enter, prepare_entry } from "./rmi/rec.js";
 import { handle_rec_exit } from "./rmi-exit.js";
 import { vgic_flush_rec, vgic_sync_rec } from "./vgic.js";
 import { REC_RUN } from "../rmm/abi/rec-params.js";
 import { kvm_activate_realm } from "./rmi/lifecycle.js";
+import { kvm_init_realm_vm } from "./rmi/realm.js";
+import { GRANULE_SIZE } from "../arch/geometry.js";
 
 export interface RunResult {
   /** The ioctl's return value (0 = exit to userspace with vcpu.lastExit, < 0 = errno). */
@@ -160,4 +163,39 @@ export function kvm_arch_vcpu_run_pid_change(vcpu: Vcpu, entry: bigint): number 
   if (kvm.profile.firstRunIrqchipCheck && !kvm.irqchipInKernel) return -EOPNOTSUPP;
   if (kvm.profile.uapi === "implicit") return kvm_activate_realm(kvm, entry);
   return 0;
+}
+
+/**
+ * The realm part of kvm_arch_init_vm (KVM_CREATE_VM of a realm VM), in the posted order:
+ * kvm_init_stage2_mmu allocates the stage-2 PGD (kvm_pgtable_stage2_pgd_size: one page per root
+ * table), then "Initialise the realm bits after the generic bits are enabled": kvm_init_realm_vm
+ * (v14 kvm_init_realm) allocates the zeroed params page. If that allocation fails, v8..v13
+ * `goto err_free_cpumask`, a label below the stage-2 uninit: the PGD is never freed (leaked);
+ * v14 `goto err_uninit_mmu` frees it (profile field initRealmVmErrorLabel; v9 07/43, v12 07/46,
+ * v13 12/48, v14 14/44 arm.c hunks). Returns 0 or -ENOMEM; nothing else is left allocated.
+ */
+export function kvm_arch_init_vm_realm(kvm: Kvm): number {
+  const mmu = kvm.mmu;
+  const roots = 2 ** Math.max(0, mmu.iaBits - ((4 - mmu.startLevel) * 9 + 12));
+  const pgd = kvm.env.pages.allocBlock(roots, "kvm-pgd", kvm.id);
+  if (pgd < 0) return -ENOMEM; // kvm_init_stage2_mmu: nothing else allocated yet
+  mmu.pgdPhys = pgd;
+  mmu.pgdSize = roots * GRANULE_SIZE;
+  mmu.pgt = true;
+  const r = kvm_init_realm_vm(kvm);
+  if (r === 0) return 0;
+  const pages = kvm.env.pages;
+  if (kvm.profile.initRealmVmErrorLabel === "err_uninit_mmu") {
+    for (let a = pgd; a < pgd + mmu.pgdSize; a += GRANULE_SIZE) pages.put(a);
+  } else {
+    kvm.event(`kvm_arch_init_vm: kvm_init_realm_vm failed, goto err_free_cpumask skips the stage-2 uninit: ${roots} PGD page(s) leaked`);
+    for (let a = pgd; a < pgd + mmu.pgdSize; a += GRANULE_SIZE) {
+      pages.leak(a, "kvm_arch_init_vm: err_free_cpumask skips the stage-2 uninit (PGD)");
+      pages.page(a)!.vm = 0; // the struct kvm is freed: the pages belong to no VM
+    }
+  }
+  mmu.pgdPhys = -1;
+  mmu.pgdSize = 0;
+  mmu.pgt = false;
+  return r;
 }

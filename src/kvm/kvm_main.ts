@@ -9,7 +9,7 @@ import { IOCTL_TID } from "../sched/coop.js";
 import { GRANULE_SIZE } from "../arch/geometry.js";
 import { Kvm, RealmStateK } from "./kvm.js";
 import type { KvmEnv } from "./env.js";
-import { kvm_arch_init_vm_realm } from "./rmi/realm.js";
+import { kvm_arch_init_vm_realm } from "./arm.js";
 import { kvm_destroy_rec } from "./rmi/rec.js";
 import { kvm_realm_unmap_range } from "./rmi/unmap.js";
 import { kvm_arch_post_set_memory_attributes, kvm_free_stage2_pgd, kvm_realm_uninit_stage2 } from "./mmu.js";
@@ -17,7 +17,7 @@ import { kvm_destroy_realm } from "./rmi/lifecycle.js";
 
 /**
  * KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM): kvm_create_vm with the realm part of kvm_arch_init_vm
- * (kvm_arch_init_vm_realm, src/kvm/rmi/realm.ts). The new VM, or a negative errno (nothing left
+ * (kvm_arch_init_vm_realm, src/kvm/arm.ts). The new VM, or a negative errno (nothing left
  * allocated).
  */
 export function kvm_create_vm(env: KvmEnv, id: number, ipaBits: number): Kvm | number {

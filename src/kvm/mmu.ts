@@ -2,7 +2,8 @@
  * arch/arm64/kvm/mmu.c as the series changes it:
  *   - the stage-2 fault path for realms: kvm_handle_guest_abort, kvm_gpa_from_fault,
  *     shared_ipa_fault, private_memslot_fault (v8/v10), gmem_abort (v12+), user_mem_abort,
- *     io_mem_abort, the userspace backing, and the attribute-mismatch KVM_EXIT_MEMORY_FAULT;
+ *     realm_map_ipa, io_mem_abort, the userspace backing, and the attribute-mismatch
+ *     KVM_EXIT_MEMORY_FAULT;
  *   - stage-2 teardown: kvm_free_stage2_pgd (the realm unmap), kvm_realm_uninit_stage2 (v14 17/44);
  *   - KVM_SET_USER_MEMORY_REGION2 deleting or moving a memslot (kvm_arch_flush_shadow_memslot ->
  *     kvm_stage2_unmap_range -> kvm_realm_unmap_range): S31 A, which can happen before the RD
@@ -12,10 +13,10 @@
  * arch/arm64/kvm/mmu.c of the posting's base. Per function: docs/provenance.md.
  */
 import { GRANULE_SIZE, SZ_2M } from "../arch/geometry.js";
-import { pt, type Gen, IOCTL_TID, runSync } from "../sched/coop.js";
+import { pt, returns, type Gen, IOCTL_TID, runSync } from "../sched/coop.js";
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS } from "./errno.js";
 import { Kvm, PAGE_SIZE, type Memslot, type UserMemory, type Vcpu, RealmStateK } from "./kvm.js";
-import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, realm_map_ipa } from "./rmi/map.js";
+import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, realm_map_non_secure, realm_map_non_secure_range, realm_map_protected } from "./rmi/map.js";
 import { cache_min_pages, topup_memcache } from "./rmi/ripas.js";
 import { sharedBit, kvm_realm_unmap_range } from "./rmi/unmap.js";
 import { kvm_gmem_get_pfn } from "./guest_memfd.js";
@@ -327,4 +328,22 @@ export function kvm_realm_uninit_stage2(kvm: Kvm): void {
     kvm.mmuLock.writeUnlock();
   }
   kvm_realm_destroy_rtts(kvm);
+}
+
+/**
+ * realm_map_ipa(ipa, pfn, map_size, prot, memcache): W is required; shared half -> non-secure.
+ * A plain function handing over the generator that maps (its callers iterate it at once, `yield*`:
+ * the check and the WARN happen at the same point as in a generator).
+ */
+export function realm_map_ipa(kvm: Kvm, ipa: number, phys: number, size: number, prot: number, mc: number[]): Gen<number> {
+  if (Math.floor(prot / KVM_PGTABLE_PROT_W) % 2 === 0) {
+    kvm.warn("realm_map_ipa", "mapping without write permission");
+    return returns(-EFAULT);
+  }
+  ipa -= ipa % PAGE_SIZE;
+  if (ipa >= sharedBit(kvm)) {
+    if (kvm.profile.sharedMap === "rtt_unprot_map") return realm_map_non_secure_range(kvm, ipa, phys, size, prot, mc);
+    return realm_map_non_secure(kvm, ipa, phys, size, mc);
+  }
+  return realm_map_protected(kvm, ipa, phys, size, mc);
 }

@@ -7,7 +7,8 @@
 import type { ProfileOverrides } from "../kvm/series/index.js";
 import { runSync } from "../sched/coop.js";
 import { errnoName } from "../kvm/errno.js";
-import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, realm_map_ipa } from "../kvm/rmi/map.js";
+import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W } from "../kvm/rmi/map.js";
+import { realm_map_ipa } from "../kvm/mmu.js";
 import { topup_memcache } from "../kvm/rmi/ripas.js";
 import type { ScenarioDef } from "./scenario.js";
 import { RAM, SHARED_40, newHost } from "./helpers.js";

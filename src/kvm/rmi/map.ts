@@ -1,6 +1,7 @@
 /**
- * arch/arm64/kvm/rmi.c (rme.c in v8/v10), mapping realm memory on a stage-2 fault: realm_map_ipa, realm_map_protected (DATA_CREATE_UNKNOWN
- * per granule, optional fold to an L2 block) and realm_map_non_secure (RTT_MAP_UNPROTECTED).
+ * arch/arm64/kvm/rmi.c (rme.c in v8/v10), mapping realm memory on a stage-2 fault (realm_map_ipa,
+ * in mmu.c, calls them): realm_map_protected (DATA_CREATE_UNKNOWN per granule, optional fold to
+ * an L2 block) and realm_map_non_secure (RTT_MAP_UNPROTECTED).
  * Generators: they yield before each RMI call where another vCPU can interleave.
  * Sources: v8 20/43 (seed 001), v10 20/43, v12 24/46 (realm_map_ipa, fold_rtt, realm_map_protected,
  * realm_map_non_secure), v13 27/48 (realm_map_non_secure through the temporary v1.0 SMC).
@@ -9,13 +10,13 @@
  * v13 27/48 and v14 29/44, the v13/v14 rmi.c snapshots; seed 000 (v13 27/48); v13 06/48 and
  * v14 05/44 (rmi_rtt_data_map).
  */
-import { pt, returns, type Gen } from "../../sched/coop.js";
-import { EFAULT, EINVAL, ENXIO } from "../errno.js";
+import { pt, type Gen } from "../../sched/coop.js";
+import { EINVAL, ENXIO } from "../errno.js";
 import { Kvm, PAGE_SIZE, RMM_L2_BLOCK_SIZE, RMM_PAGE_SIZE, RMM_RTT_BLOCK_LEVEL, RMM_RTT_MAX_LEVEL } from "../kvm.js";
 import { RMI_ERROR_RTT, RMI_RETURN_INDEX, RMI_RETURN_STATUS, RMI_SUCCESS, RMI_INCOMPLETE } from "../rmi_cmds.js";
 import { fold_rtt, realm_create_rtt_levels } from "./rtt.js";
 import { get_page_lost, RMI_ADDR_RANGE_MAX_PAGES, delegate_range, level_to_size, rmi_addr_range, undelegate_range, type DescSize } from "./range.js";
-import { sharedBit, realm_unmap_private_range } from "./unmap.js";
+import { realm_unmap_private_range } from "./unmap.js";
 import { RMI_S2AP_DIRECT_READ, RMI_S2AP_DIRECT_WRITE, RmiAddrType, RmiOpMemState, encodeRttFlags } from "../../rmm/abi/range-desc.js";
 
 
@@ -143,24 +144,6 @@ export function* realm_map_non_secure(kvm: Kvm, ipa: number, phys: number, size:
     phys += mapSize;
   }
   return 0;
-}
-
-/**
- * realm_map_ipa(ipa, pfn, map_size, prot, memcache): W is required; shared half -> non-secure.
- * A plain function handing over the generator that maps (its callers iterate it at once, `yield*`:
- * the check and the WARN happen at the same point as in a generator).
- */
-export function realm_map_ipa(kvm: Kvm, ipa: number, phys: number, size: number, prot: number, mc: number[]): Gen<number> {
-  if (Math.floor(prot / KVM_PGTABLE_PROT_W) % 2 === 0) {
-    kvm.warn("realm_map_ipa", "mapping without write permission");
-    return returns(-EFAULT);
-  }
-  ipa -= ipa % PAGE_SIZE;
-  if (ipa >= sharedBit(kvm)) {
-    if (kvm.profile.sharedMap === "rtt_unprot_map") return realm_map_non_secure_range(kvm, ipa, phys, size, prot, mc);
-    return realm_map_non_secure(kvm, ipa, phys, size, mc);
-  }
-  return realm_map_protected(kvm, ipa, phys, size, mc);
 }
 
 // ---- RMM v2.0 (v13/v14): the range forms ----

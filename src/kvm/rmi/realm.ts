@@ -1,5 +1,6 @@
 /**
- * arch/arm64/kvm/rmi.c (rme.c in v8/v10; kvm_arch_init_vm in arm.c), realm creation.
+ * arch/arm64/kvm/rmi.c (rme.c in v8/v10), realm creation (kvm_arch_init_vm's realm part is in
+ * ../arm.ts).
  * Realm creation on the KVM side: the realm part of KVM_CREATE_VM (kvm_arch_init_vm: the stage-2
  * PGD, then kvm_init_realm_vm / v14 kvm_init_realm for the params page), the v8/v10
  * KVM_CAP_ARM_RME config and create ioctls (kvm_rme_config_realm, kvm_create_realm), the host VMID
@@ -16,41 +17,6 @@ import { RMI_FEATURE_REGISTER_0_HASH_SHA_256, RMI_FEATURE_REGISTER_0_HASH_SHA_51
 import { get_start_level, undelegate_page, delegate_page } from "./rtt.js";
 import { delegate_range, undelegate_range } from "./range.js";
 import { rmi_has_feature } from "./init.js";
-
-/**
- * The realm part of kvm_arch_init_vm (KVM_CREATE_VM of a realm VM), in the posted order:
- * kvm_init_stage2_mmu allocates the stage-2 PGD (kvm_pgtable_stage2_pgd_size: one page per root
- * table), then "Initialise the realm bits after the generic bits are enabled": kvm_init_realm_vm
- * (v14 kvm_init_realm) allocates the zeroed params page. If that allocation fails, v8..v13
- * `goto err_free_cpumask`, a label below the stage-2 uninit: the PGD is never freed (leaked);
- * v14 `goto err_uninit_mmu` frees it (profile field initRealmVmErrorLabel; v9 07/43, v12 07/46,
- * v13 12/48, v14 14/44 arm.c hunks). Returns 0 or -ENOMEM; nothing else is left allocated.
- */
-export function kvm_arch_init_vm_realm(kvm: Kvm): number {
-  const mmu = kvm.mmu;
-  const roots = 2 ** Math.max(0, mmu.iaBits - ((4 - mmu.startLevel) * 9 + 12));
-  const pgd = kvm.env.pages.allocBlock(roots, "kvm-pgd", kvm.id);
-  if (pgd < 0) return -ENOMEM; // kvm_init_stage2_mmu: nothing else allocated yet
-  mmu.pgdPhys = pgd;
-  mmu.pgdSize = roots * GRANULE_SIZE;
-  mmu.pgt = true;
-  const r = kvm_init_realm_vm(kvm);
-  if (r === 0) return 0;
-  const pages = kvm.env.pages;
-  if (kvm.profile.initRealmVmErrorLabel === "err_uninit_mmu") {
-    for (let a = pgd; a < pgd + mmu.pgdSize; a += GRANULE_SIZE) pages.put(a);
-  } else {
-    kvm.event(`kvm_arch_init_vm: kvm_init_realm_vm failed, goto err_free_cpumask skips the stage-2 uninit: ${roots} PGD page(s) leaked`);
-    for (let a = pgd; a < pgd + mmu.pgdSize; a += GRANULE_SIZE) {
-      pages.leak(a, "kvm_arch_init_vm: err_free_cpumask skips the stage-2 uninit (PGD)");
-      pages.page(a)!.vm = 0; // the struct kvm is freed: the pages belong to no VM
-    }
-  }
-  mmu.pgdPhys = -1;
-  mmu.pgdSize = 0;
-  mmu.pgt = false;
-  return r;
-}
 
 /** kvm_init_realm_vm (v14 kvm_init_realm): a zeroed page for struct realm_params. */
 export function kvm_init_realm_vm(kvm: Kvm): number {
