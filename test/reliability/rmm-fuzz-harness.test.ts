@@ -33,9 +33,10 @@ describe("RMM fuzz harness", () => {
 
   it("(b) a broken RMM is caught, the sequence shrunk and printed as a script that realm run replays", async () => {
     // sabotage: a failing RTT_CREATE writes to NS memory (a failed call must change nothing)
-    const orig = Rmm.prototype.smc;
-    const spy = vi.spyOn(Rmm.prototype, "smc").mockImplementation(function (this: Rmm, fid: bigint, args: readonly bigint[]) {
-      const x = orig.call(this, fid, args);
+    // (p.smc enters the RMM through smcRegs, the fixed-register form of Rmm.smc)
+    const orig = Rmm.prototype.smcRegs;
+    const spy = vi.spyOn(Rmm.prototype, "smcRegs").mockImplementation(function (this: Rmm, fid: bigint, ...regs: bigint[]) {
+      const x = orig.call(this, fid, ...(regs as [bigint, bigint, bigint, bigint, bigint, bigint]));
       if (fid === this.fid("RMI_RTT_CREATE") && x[0] !== 0n) this.machine.mem.write(0x9000_0000, new Uint8Array([1]));
       return x;
     });
