@@ -42,7 +42,7 @@ export function nsGranule(rmm: RmmState, addr: bigint): number {
 }
 
 /** Without FEAT_LPA2, a granule used as an RTT or mapped as DATA must lie below 2^48 (`*_bound2`). */
-export function paAboveLimit(rmm: RmmState, g: number, lpa2: boolean): boolean {
+export function paAboveLimit(g: number, lpa2: boolean): boolean {
   return !lpa2 && g * GRANULE_SIZE >= pow2(48);
 }
 

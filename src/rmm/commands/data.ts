@@ -33,7 +33,7 @@ function dataCreateCommon(rmm: RmmState, rd: bigint, data: bigint, ipaReg: bigin
   if (srcG >= 0 && realm.state !== RealmState.NEW) return ERROR_REALM;
   const ipa = toNum(ipaReg);
   if (!realm.addrInPar(ipa) || !validMapAddr(realm, ipa, S2TT_PAGE_LEVEL)) return ERROR_INPUT;
-  if (paAboveLimit(rmm, dataG, realm.lpa2)) return ERROR_INPUT;
+  if (paAboveLimit(dataG, realm.lpa2)) return ERROR_INPUT;
   const w = rttWalk(rmm, realm, ipa, S2TT_PAGE_LEVEL);
   if (w.level !== S2TT_PAGE_LEVEL) return rttError(w.level);
   const k = w.table.kind[w.index]! as S2tte;

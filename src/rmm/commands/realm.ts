@@ -141,7 +141,7 @@ export function checkRealmGranules(rmm: RmmState, rd: bigint, p: DecodedRealmPar
     const g = rttG + i;
     if (findGranule(rmm, BigInt((rttG + i) * GRANULE_SIZE)) < 0) return undefined;
     if (rmm.granules.state(g) !== GranuleState.DELEGATED) return undefined;
-    if (paAboveLimit(rmm, g, lpa2)) return undefined;
+    if (paAboveLimit(g, lpa2)) return undefined;
   }
   return { rdG, rttG };
 }

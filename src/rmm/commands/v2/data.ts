@@ -7,7 +7,7 @@
  */
 import { GRANULE_SIZE, mapSize, pow2, toNum } from "../../../arch/geometry.js";
 import { RmiAddrType, RmiOpMemState } from "../../abi/range-desc.js";
-import { findGranule, findGranuleAt, gran, nsGranule } from "../../checks.js";
+import { findGranuleAt, gran, nsGranule } from "../../checks.js";
 import type { RmiCommand } from "../../dispatch.js";
 import { GranuleState } from "../../granule.js";
 import { rimExtendData } from "../../measurement.js";
