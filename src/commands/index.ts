@@ -13,7 +13,7 @@ export { parseSize, parseAddress, parseInteger, formatSize, hex, toJson, clipLon
 export { Args, UsageError, usage, type CommandSpec, type ArgSpec, type OptSpec, type Outcome, type ValueKind } from "./spec.js";
 /** Seeds are integers in [0, SEED_MAX] (the PRNG has 32 bits of state). */
 export { SEED_MAX } from "../host/host.js";
-/** The postings `new --series` takes (src/host/series). */
+/** The postings `new --series` takes (src/kvm/series). */
 export { SERIES_IDS as SERIES } from "../kvm/series/index.js";
 export { runScript, type ScriptOptions, type ScriptReport } from "./script.js";
 export { scriptWorkload, scriptName, SCRIPT_WORKLOAD_MODULE } from "./explore-script.js";

@@ -1,6 +1,6 @@
 /**
  * Deterministic interleaving of host threads (vCPU threads in KVM_RUN) at the points where the
- * posted code can race: the generators of src/host yield before delegate, RTT create, map and
+ * posted code can race: the generators of src/kvm yield before delegate, RTT create, map and
  * lock acquisition. `explore` enumerates schedules by replay (stateless model checking):
  * exhaustive up to a bound on preemptions, or a seeded random sample of schedules.
  */

@@ -1,6 +1,6 @@
 /**
  * What differs between the postings of "arm64: Support for Arm CCA in KVM" (Steven Price), as
- * named variation points. The host code (src/host) is written once; each profile only says which
+ * named variation points. The host code (src/kvm) is written once; each profile only says which
  * variant of a function that posting had. Each field cites the posted patches that decide it;
  * docs/provenance.md has the row of every function.
  */
