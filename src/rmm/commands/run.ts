@@ -99,13 +99,19 @@ interface RecEnter {
   gicv3Hcr: bigint;
   /** The first nrLrs list registers (the others are not read: gic_validate_state and the copy stop at nrLrs). */
   gicv3Lrs: bigint[];
+  /**
+   * gicv3_hcr and the first nrLrs list registers are all zero (the common entry: no virtual
+   * interrupt in flight): gicv3Lrs is then not filled, gic_validate_state has nothing to refuse
+   * (hcr 0, every LR Invalid) and the copy into the REC stores zeroes.
+   */
+  gicZero: boolean;
 }
 
 /**
  * Reused by every call (REC_ENTER does not nest: the guest model cannot issue RMI calls, and
  * nothing here is kept past the call).
  */
-const ENTER: RecEnter = { view: new DataView(new ArrayBuffer(8)), flags: 0, gicv3Hcr: 0n, gicv3Lrs: new Array<bigint>(16).fill(0n) };
+const ENTER: RecEnter = { view: new DataView(new ArrayBuffer(8)), flags: 0, gicv3Hcr: 0n, gicv3Lrs: new Array<bigint>(16).fill(0n), gicZero: true };
 
 /** A DataView over a granule buffer, cached for the last buffer seen (the run page, entry after entry). */
 let viewBytes: Uint8Array | undefined;
@@ -125,9 +131,18 @@ function readEnter(rmm: RmmState, runG: number, nrLrs: number, withGic: boolean)
   e.view = v;
   e.flags = v.getUint32(REC_RUN.enter.flags, true);
   e.gicv3Hcr = 0n;
+  e.gicZero = true;
   if (withGic) {
-    e.gicv3Hcr = u64At(v, REC_RUN.enter.gicv3_hcr);
-    for (let i = 0; i < nrLrs; i++) e.gicv3Lrs[i] = u64At(v, REC_RUN.enter.gicv3_lrs + 8 * i);
+    // gicv3_hcr and the LRs that follow it: one OR of 32-bit words, no bigint unless one is set
+    const hcrOff = REC_RUN.enter.gicv3_hcr;
+    const lrsOff = REC_RUN.enter.gicv3_lrs;
+    let any = v.getUint32(hcrOff, true) | v.getUint32(hcrOff + 4, true);
+    for (let i = 0; i < 2 * nrLrs; i++) any |= v.getUint32(lrsOff + 4 * i, true);
+    if (any !== 0) {
+      e.gicZero = false;
+      e.gicv3Hcr = u64At(v, hcrOff);
+      for (let i = 0; i < nrLrs; i++) e.gicv3Lrs[i] = u64At(v, lrsOff + 8 * i);
+    }
   }
   return e;
 }
@@ -154,7 +169,7 @@ const ICH_HCR_EL2_EXIT_MASK = ICH_HCR_EL2_EOI_COUNT_MASK | ICH_HCR_EL2_NS_MASK;
  * Written in place in the run granule: the half is zeroed, then only the non-zero fields are
  * stored (the bytes are those of a full write of every field).
  */
-function writeExit(rmm: RmmState, runG: number, rec: Rec, e: RecExit, withGic: boolean): void {
+function writeExit(rmm: RmmState, runG: number, rec: Rec, e: RecExit, withGic: boolean, lrsZero: boolean): void {
   const page = rmm.machine.mem.granuleForWrite(runG);
   page.fill(0, 0x800, 0x1000);
   const v = viewOf(page);
@@ -168,14 +183,41 @@ function writeExit(rmm: RmmState, runG: number, rec: Rec, e: RecExit, withGic: b
   if (withGic) {
     // gic_copy_state_to_rec_exit: LRs, MISR, VMCR, and HCR's EOIcount + host-controlled bits
     const hcr = rec.gic.hcr;
-    if (hcr !== 0n) putU64(v, x.gicv3_hcr, hcr & ICH_HCR_EL2_EXIT_MASK);
-    const lrs = rec.gic.lrs;
-    for (let i = 0; i < lrs.length; i++) putU64(v, x.gicv3_lrs + 8 * i, lrs[i]!);
+    if (hcr !== 0n) putU64(v, x.gicv3_hcr, hcrExit(hcr));
+    // lrsZero: every LR of the REC is 0 (nothing to store over the zeroed half)
+    if (!lrsZero) {
+      const lrs = rec.gic.lrs;
+      for (let i = 0; i < lrs.length; i++) putU64(v, x.gicv3_lrs + 8 * i, lrs[i]!);
+    }
   }
   putU64(v, x.ripas_base, e.ripasBase);
   putU64(v, x.ripas_top, e.ripasTop);
   page[x.ripas_value] = e.ripasValue;
   putU64(v, x.imm, e.imm);
+}
+
+/**
+ * ICH_HCR_EL2 as the REC keeps it from entry to entry and as the exit reports it: the same value
+ * entry after entry (ICH_HCR_EL2_INIT and a host that sets no bit), so each mask is computed once
+ * per distinct value rather than as a new bigint per entry.
+ */
+let hcrEnterIn = -1n;
+let hcrEnterOut = 0n;
+function hcrKeep(h: bigint): bigint {
+  if (h !== hcrEnterIn) {
+    hcrEnterIn = h;
+    hcrEnterOut = h & ICH_HCR_EL2_NOT_NS_MASK;
+  }
+  return hcrEnterOut;
+}
+let hcrExitIn = -1n;
+let hcrExitOut = 0n;
+function hcrExit(h: bigint): bigint {
+  if (h !== hcrExitIn) {
+    hcrExitIn = h;
+    hcrExitOut = h & ICH_HCR_EL2_EXIT_MASK;
+  }
+  return hcrExitOut;
 }
 
 /** Store a 64-bit field over a zeroed area: nothing to do for 0. */
@@ -225,7 +267,7 @@ function recEnter(rmm: RmmState, recAddr: bigint, runPtr: bigint): number {
   // 9 rec_gic: GIC state in run.enter. v2.0 has no GIC fields in RmiRecEnter/RmiRecExit (TF-RMM
   // main smc-rmi.h: rmi_rec_enter is flags and gprs only; the exit has rtt_tree/rtt_level at
   // 0x118/0x120 and no gicv3_* fields), so there is nothing to check or copy there.
-  if (withGic && !gicStateValid(enter.gicv3Hcr, enter.gicv3Lrs, nrLrs)) return ERROR_REC;
+  if (withGic && !enter.gicZero && !gicStateValid(enter.gicv3Hcr, enter.gicv3Lrs, nrLrs)) return ERROR_REC;
   // 10 INJECT_SEA only after a data abort at an unprotected IPA (complete_sea_insertion)
   const last = rec.lastRun;
   const lastIsDabt = last.esr !== 0n && ESR_ELx_EC(last.esr) === ESR_ELx_EC_DABT_LOW;
@@ -237,9 +279,19 @@ function recEnter(rmm: RmmState, recAddr: bigint, runPtr: bigint): number {
 
   // ---- every check passed: from here the command succeeds ----
   // the host's GIC state (gic_copy_state_from_rec_entry)
+  // lrsZero: every LR of the REC is 0 after the copy (the first nrLrs copied as 0, the others never
+  // written: only this copy writes them, for i < nrLrs)
+  let lrsZero = false;
   if (withGic) {
-    for (let i = 0; i < nrLrs; i++) rec.gic.lrs[i] = enter.gicv3Lrs[i]!;
-    rec.gic.hcr = (rec.gic.hcr & ICH_HCR_EL2_NOT_NS_MASK) | (enter.gicv3Hcr & ICH_HCR_EL2_NS_MASK);
+    const lrs = rec.gic.lrs;
+    if (enter.gicZero) {
+      for (let i = 0; i < nrLrs; i++) lrs[i] = 0n;
+      rec.gic.hcr = hcrKeep(rec.gic.hcr);
+      lrsZero = nrLrs === lrs.length;
+    } else {
+      for (let i = 0; i < nrLrs; i++) lrs[i] = enter.gicv3Lrs[i]!;
+      rec.gic.hcr = (rec.gic.hcr & ICH_HCR_EL2_NOT_NS_MASK) | (enter.gicv3Hcr & ICH_HCR_EL2_NS_MASK);
+    }
   }
   // nothing to complete (the common entry: after an abort the host handled, an IRQ, ...): a shared
   // record per resume kind, frozen, instead of a new one per entry
@@ -304,7 +356,7 @@ function recEnter(rmm: RmmState, recAddr: bigint, runPtr: bigint): number {
   }
   // the exit write-back to NS memory can still fault (the run granule left the NS PAS meanwhile)
   if (rmm.granules.state(runG) !== GranuleState.NS || !nsBufferAccessible(rmm, runG)) return ERROR_INPUT;
-  writeExit(rmm, runG, rec, e, withGic);
+  writeExit(rmm, runG, rec, e, withGic, lrsZero);
   return SUCCESS;
 }
 
