@@ -25,7 +25,7 @@
  * lock held; otherwise `snapshot()` refuses, naming the object.
  */
 import { LockPoint, RwLock } from "../sched/coop.js";
-import { GuestMemfd, Kvm, UserMemory, Vcpu } from "../kvm/kvm.js";
+import { GfnPages, GuestMemfd, Kvm, UserMemory, Vcpu } from "../kvm/kvm.js";
 import { GfnBitmap } from "../kvm/mem-attr.js";
 import { VmmBuffer } from "../kvm/rmi/populate.js";
 import { RealmVm } from "../vmm/vm.js";
@@ -84,7 +84,7 @@ export interface HostSnapshot {
 
 /** Classes that can appear after a host is created (the others are found in a fresh host). */
 const CLASSES: readonly (abstract new (...a: never[]) => unknown)[] = [
-  RealmVm, Kvm, Vcpu, GuestMemfd, UserMemory, GfnBitmap, VmmBuffer, RwLock, LockPoint,
+  RealmVm, Kvm, Vcpu, GuestMemfd, GfnPages, UserMemory, GfnBitmap, VmmBuffer, RwLock, LockPoint,
   GuestVm, GuestCpu, RealmVcpu, Realm, Rec, Rtt, SroContext, SroTable, BlockCursor, OutList, Chunks,
 ];
 

@@ -43,7 +43,119 @@ export class UserMemory {
 /** A guest_memfd: the private backing, one 4 KiB page per gfn, allocated on first use. */
 export class GuestMemfd {
   /** gfn -> PA. The file holds one reference to each page. */
-  readonly pages = new Map<number, number>();
+  readonly pages = new GfnPages();
+}
+
+/** gfns per chunk of a GfnPages (16 MiB of guest memory, 64 KiB of table). */
+const GFN_CHUNK = 4096;
+
+/**
+ * gfn -> PA with the semantics of a Map<number, number> the users rely on (get, set, delete,
+ * clear, size, iteration in insertion order: a guest_memfd drops its pages in the order it took
+ * them, and the host's LIFO free list hands them out again in that order), kept as chunks of a
+ * Float64Array indexed by gfn instead of a hash table that grows with the realm. Per gfn: PA + 1
+ * (0: none) and its place in `order`.
+ */
+export class GfnPages {
+  private readonly chunks = new Map<number, Float64Array>();
+  /** The chunk looked up last (consecutive gfns mostly fall in one). */
+  private lastCi = -1;
+  private last: Float64Array | undefined = undefined;
+  /** gfns in insertion order; -1 where one was deleted. */
+  private order: number[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  private chunk(gfn: number): Float64Array | undefined {
+    const ci = Math.floor(gfn / GFN_CHUNK);
+    if (ci === this.lastCi) return this.last;
+    const c = this.chunks.get(ci);
+    if (c !== undefined) {
+      this.lastCi = ci;
+      this.last = c;
+    }
+    return c;
+  }
+
+  get(gfn: number): number | undefined {
+    const c = this.chunk(gfn);
+    if (c === undefined) return undefined;
+    const v = c[2 * (gfn - Math.floor(gfn / GFN_CHUNK) * GFN_CHUNK)]!;
+    return v === 0 ? undefined : v - 1;
+  }
+
+  has(gfn: number): boolean {
+    return this.get(gfn) !== undefined;
+  }
+
+  set(gfn: number, pa: number): this {
+    if (!Number.isSafeInteger(gfn) || gfn < 0) throw new RangeError(`GfnPages: gfn must be a non-negative integer, got ${gfn}`);
+    let c = this.chunk(gfn);
+    if (c === undefined) {
+      const ci = Math.floor(gfn / GFN_CHUNK);
+      c = new Float64Array(2 * GFN_CHUNK);
+      this.chunks.set(ci, c);
+      this.lastCi = ci;
+      this.last = c;
+    }
+    const i = 2 * (gfn - Math.floor(gfn / GFN_CHUNK) * GFN_CHUNK);
+    if (c[i] === 0) {
+      c[i + 1] = this.order.length;
+      this.order.push(gfn);
+      this.count++;
+    }
+    c[i] = pa + 1;
+    return this;
+  }
+
+  delete(gfn: number): boolean {
+    const c = this.chunk(gfn);
+    if (c === undefined) return false;
+    const i = 2 * (gfn - Math.floor(gfn / GFN_CHUNK) * GFN_CHUNK);
+    if (c[i] === 0) return false;
+    this.order[c[i + 1]!] = -1;
+    c[i] = 0;
+    c[i + 1] = 0;
+    this.count--;
+    // drop the holes once they are most of the list (positions renumbered, order kept)
+    if (this.order.length > 64 && this.count < this.order.length / 2) this.compact();
+    return true;
+  }
+
+  clear(): void {
+    this.chunks.clear();
+    this.lastCi = -1;
+    this.last = undefined;
+    this.order = [];
+    this.count = 0;
+  }
+
+  private compact(): void {
+    const order: number[] = [];
+    for (const g of this.order) {
+      if (g < 0) continue;
+      const c = this.chunk(g)!;
+      c[2 * (g - Math.floor(g / GFN_CHUNK) * GFN_CHUNK) + 1] = order.length;
+      order.push(g);
+    }
+    this.order = order;
+  }
+
+  /** [gfn, PA] in insertion order, as a Map iterates. */
+  *entries(): Generator<[number, number]> {
+    for (let k = 0; k < this.order.length; k++) {
+      const g = this.order[k]!;
+      if (g < 0) continue;
+      yield [g, this.get(g)!];
+    }
+  }
+
+  [Symbol.iterator](): Generator<[number, number]> {
+    return this.entries();
+  }
 }
 
 export interface Memslot {
