@@ -155,6 +155,23 @@ export class RmiClient {
    * trace), with the typed API's argument checks and without building its result object.
    */
   raw(method: string, a1?: bigint, a2?: bigint, a3?: bigint, a4?: bigint, a5?: bigint): RmiOut {
+    const given = arguments.length - 1;
+    const ret = this.call(method, given, a1, a2, a3, a4, a5);
+    const no = this.lastOuts;
+    const rmm = this.p.rmm;
+    return { ret, x1: no > 0 ? rmm.out1 : 0n, x2: no > 1 ? rmm.out2 : 0n, x3: no > 2 ? rmm.out3 : 0n, x4: no > 3 ? rmm.out4 : 0n };
+  }
+
+  /** raw() of a wrapper that returns only the packed x0 (`res.a0`): no result object. */
+  private rawRet(method: string, a1?: bigint, a2?: bigint, a3?: bigint, a4?: bigint, a5?: bigint): number {
+    return this.call(method, arguments.length - 1, a1, a2, a3, a4, a5);
+  }
+
+  /** Output registers of the command called last (for raw()). */
+  private lastOuts = 0;
+
+  /** The call of raw() and rawRet(): the command's row, the argument checks, rmm.call, the packed x0. */
+  private call(method: string, given: number, a1?: bigint, a2?: bigint, a3?: bigint, a4?: bigint, a5?: bigint): number {
     let cmd = this.cmds.get(method);
     if (cmd === undefined) {
       cmd = this.p.rmm.command(method);
@@ -164,10 +181,8 @@ export class RmiClient {
       this.cmds.set(method, cmd);
     }
     const n = cmd.args.length;
-    const given = arguments.length - 1;
     if (given > n) throw new TypeError(`rmi.${method}: takes ${n} argument(s), got ${given}`);
-    const rmm = this.p.rmm;
-    const x0 = rmm.call(
+    const x0 = this.p.rmm.call(
       cmd,
       n > 0 ? rmiArg(cmd, 0, a1) : 0n,
       n > 1 ? rmiArg(cmd, 1, a2) : 0n,
@@ -175,35 +190,36 @@ export class RmiClient {
       n > 3 ? rmiArg(cmd, 3, a4) : 0n,
       n > 4 ? rmiArg(cmd, 4, a5) : 0n,
     );
+    this.lastOuts = cmd.outs.length;
     // the packed x0 as the kernel reads it: status | index << 8 (x0 bits [15:0])
-    const no = cmd.outs.length;
-    return { ret: (x0 % 256) + (Math.floor(x0 / 256) % 256) * 256, x1: no > 0 ? rmm.out1 : 0n, x2: no > 1 ? rmm.out2 : 0n, x3: no > 2 ? rmm.out3 : 0n, x4: no > 3 ? rmm.out4 : 0n };
+    return (x0 % 256) + (Math.floor(x0 / 256) % 256) * 256;
   }
 
+
   granule_delegate(pa: number): number {
-    return this.raw("granuleDelegate", B(pa)).ret;
+    return this.rawRet("granuleDelegate", B(pa));
   }
   granule_undelegate(pa: number): number {
-    return this.raw("granuleUndelegate", B(pa)).ret;
+    return this.rawRet("granuleUndelegate", B(pa));
   }
   realm_create(rd: number, params: number): number {
-    return this.raw("realmCreate", B(rd), B(params)).ret;
+    return this.rawRet("realmCreate", B(rd), B(params));
   }
   realm_activate(rd: number): number {
-    return this.raw("realmActivate", B(rd)).ret;
+    return this.rawRet("realmActivate", B(rd));
   }
   realm_destroy(rd: number): number {
-    return this.raw("realmDestroy", B(rd)).ret;
+    return this.rawRet("realmDestroy", B(rd));
   }
   rec_aux_count(rd: number): { ret: number; auxCount: number } {
     const o = this.raw("recAuxCount", B(rd));
     return { ret: o.ret, auxCount: Number(o.x1) };
   }
   rec_create(rd: number, rec: number, params: number): number {
-    return this.raw("recCreate", B(rd), B(rec), B(params)).ret;
+    return this.rawRet("recCreate", B(rd), B(rec), B(params));
   }
   rec_destroy(rec: number): number {
-    return this.raw("recDestroy", B(rec)).ret;
+    return this.rawRet("recDestroy", B(rec));
   }
   // REC_ENTER's operands as registers, kept for the last (rec, run) pair: a vCPU enters with the
   // same pair every time (no two bigints per entry; bigints are immutable, sharing is invisible)
@@ -218,13 +234,13 @@ export class RmiClient {
       this.enterRec = rec;
       this.enterRun = run;
     }
-    return this.raw("recEnter", this.enterRecReg, this.enterRunReg).ret;
+    return this.rawRet("recEnter", this.enterRecReg, this.enterRunReg);
   }
   psci_complete(calling: number, target: number, status: number): number {
-    return this.raw("psciComplete", B(calling), B(target), BigInt.asUintN(64, BigInt(status))).ret;
+    return this.rawRet("psciComplete", B(calling), B(target), BigInt.asUintN(64, BigInt(status)));
   }
   rtt_create(rd: number, rtt: number, ipa: number, level: number): number {
-    return this.raw("rttCreate", B(rd), B(rtt), B(ipa), L(level)).ret;
+    return this.rawRet("rttCreate", B(rd), B(rtt), B(ipa), L(level));
   }
   rtt_destroy(rd: number, ipa: number, level: number): { ret: number; rtt: number; top: number } {
     const o = this.raw("rttDestroy", B(rd), B(ipa), L(level));
@@ -235,7 +251,7 @@ export class RmiClient {
     return { ret: o.ret, rtt: Number(o.x1) };
   }
   rtt_map_unprotected(rd: number, ipa: number, level: number, desc: number): number {
-    return this.raw("rttMapUnprotected", B(rd), B(ipa), L(level), B(desc)).ret;
+    return this.rawRet("rttMapUnprotected", B(rd), B(ipa), L(level), B(desc));
   }
   rtt_unmap_unprotected(rd: number, ipa: number, level: number): { ret: number; top: number } {
     const o = this.raw("rttUnmapUnprotected", B(rd), B(ipa), L(level));
@@ -250,10 +266,10 @@ export class RmiClient {
     return { ret: o.ret, top: Number(o.x1) };
   }
   data_create(rd: number, data: number, ipa: number, src: number, flags: number): number {
-    return this.raw("dataCreate", B(rd), B(data), B(ipa), B(src), B(flags)).ret;
+    return this.rawRet("dataCreate", B(rd), B(data), B(ipa), B(src), B(flags));
   }
   data_create_unknown(rd: number, data: number, ipa: number): number {
-    return this.raw("dataCreateUnknown", B(rd), B(data), B(ipa)).ret;
+    return this.rawRet("dataCreateUnknown", B(rd), B(data), B(ipa));
   }
   data_destroy(rd: number, ipa: number): { ret: number; data: number; top: number } {
     const o = this.raw("dataDestroy", B(rd), B(ipa));
@@ -269,11 +285,11 @@ export class RmiClient {
     return { ret: o.ret, value: o.x1 };
   }
   rmm_config_set(cfg: number): number {
-    return this.raw("rmmConfigSet", B(cfg)).ret;
+    return this.rawRet("rmmConfigSet", B(cfg));
   }
   /** rmi_rmm_activate(): x0 only (v13 06/48, v14 05/44). */
   rmm_activate(): number {
-    return this.raw("rmmActivate").ret;
+    return this.rawRet("rmmActivate");
   }
   /** rmi_granule_tracking_get: v13 (addr) -> category, state; v14 (start, end) -> category, state, top. */
   granule_tracking_get(start: number, end: number): { ret: number; category: bigint; state: bigint; top: number } {
@@ -282,7 +298,7 @@ export class RmiClient {
   }
   /** rmi_gpt_l1_create(addr); RMI_INCOMPLETE -> WARN, 1. */
   gpt_l1_create(addr: number): number {
-    const ret = this.raw("gptL1Create", B(addr)).ret;
+    const ret = this.rawRet("gptL1Create", B(addr));
     return RMI_RETURN_STATUS(ret) === RMI_INCOMPLETE ? this.incompleteWarn("rmi_gpt_l1_create", ret) : ret;
   }
   /** rmi_granule_range_delegate(base, top, &out_top); RMI_INCOMPLETE -> WARN, 1 (out_top not written). */
@@ -298,7 +314,7 @@ export class RmiClient {
     return { ret: o.ret, top: Number(o.x1) };
   }
   rtt_data_map_init(rd: number, data: number, ipa: number, src: number, flags: number): number {
-    return this.raw("rttDataMapInit", B(rd), B(data), B(ipa), B(src), B(flags)).ret;
+    return this.rawRet("rttDataMapInit", B(rd), B(data), B(ipa), B(src), B(flags));
   }
   /**
    * rmi_rtt_data_map(rd, base, top, flags, oaddr, &out_top); RMI_INCOMPLETE -> WARN, 1 (out_top
@@ -322,7 +338,7 @@ export class RmiClient {
     return { ret: o.ret, top: Number(o.x1), range: o.x2 === 0n ? 0n : this.desc(o.x2), count: Number(o.x3) };
   }
   realm_terminate(rd: number): number {
-    return this.raw("realmTerminate", B(rd)).ret;
+    return this.rawRet("realmTerminate", B(rd));
   }
   /** REC_CREATE v2.0: an SRO (x1 = handle, x2 = donate request). */
   rec_create_sro(rd: number, rec: number, params: number): { ret: number; handle: bigint; request: bigint } {
