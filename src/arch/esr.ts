@@ -7,6 +7,7 @@
  * ESR_EL2 and its ISS encodings for "an exception from a Data Abort" / "from a WF* instruction"
  * (also TF-RMM lib/arch/include/esr.h). ESR is a 64-bit register: values are bigint.
  */
+import { numToU64 } from "./geometry.js";
 
 export const ESR_ELx_EC_SHIFT = 26n;
 export const ESR_ELx_EC_WIDTH = 6n;
@@ -86,7 +87,7 @@ export const ESR_ELx_WFx_ISS_WFE = 1n;
  * kvm_vcpu_get_fault_ipa: (hpfar & HPFAR_MASK) << 8; TF-RMM HPFAR_EL2_FIPA_OFFSET = 8).
  */
 export function hpfarFromIpa(ipa: number): bigint {
-  return BigInt(Math.floor(ipa / 4096) * 16); // exact: IPA[51:12] << 4 < 2^44
+  return numToU64(Math.floor(ipa / 4096) * 16); // exact: IPA[51:12] << 4 < 2^44
 }
 
 /** The IPA (page aligned) an HPFAR_EL2 value reports. */

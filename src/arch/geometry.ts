@@ -119,6 +119,19 @@ export function u64ToNumber(v: bigint): number {
   return U32[HI]! * 0x1_0000_0000 + U32[LO]!;
 }
 
+/**
+ * An integer in [0, 2^53) as a bigint, through the same typed-array words as toNum (BigInt(n) is a
+ * call into the V8 runtime). Same value as BigInt(n) for such n; anything else is refused.
+ */
+export function numToU64(n: number): bigint {
+  const hi = Math.floor(n / 0x1_0000_0000);
+  const lo = n - hi * 0x1_0000_0000;
+  if (!(hi >= 0 && hi < 0x20_0000) || lo !== Math.floor(lo)) throw new RangeError(`numToU64: ${n} is not an integer in [0, 2^53)`);
+  U32[HI] = hi;
+  U32[LO] = lo;
+  return U64[0]!;
+}
+
 /** A 64-bit register value: wraps negative and oversized bigints the way an X register would. */
 export function u64(v: bigint): bigint {
   return BigInt.asUintN(64, v);
