@@ -31,8 +31,8 @@ export function kvm_vcpu_run(vcpu: Vcpu, ctl: RunControl): RunResult {
       exits++;
       // the exit's signature for livelock detection, read before the exit is handled
       const ns = kvm.env.ns;
-      const exitReason = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.exit_reason));
-      const hpfar = ns.readU64(BigInt(vcpu.rec.run + REC_RUN.exit.hpfar));
+      const exitReason = ns.readU64At(vcpu.rec.run + REC_RUN.exit.exit_reason);
+      const hpfar = ns.readU64At(vcpu.rec.run + REC_RUN.exit.hpfar);
       const ret = handle_rec_exit(vcpu, r);
       if (ret <= 0) return { ret, stop: ret < 0 ? "error" : "exit", exits };
       const s = ctl.after(vcpu, r, exitReason, hpfar);

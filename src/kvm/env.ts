@@ -42,6 +42,16 @@ export interface KvmNs {
   read(pa: bigint, length: number): Uint8Array;
   writeU64(pa: bigint, value: bigint): void;
   readU64(pa: bigint): bigint;
+  /**
+   * readU64/writeU64 at a PA given as a number (a field of a REC run page): the same access, the
+   * same fault where the access would fault, without a bigint address per field.
+   */
+  readU64At(pa: number): bigint;
+  writeU64At(pa: number, value: bigint): void;
+  /** Number(readU64At(pa)) (the same value, rounded the same way), without the bigint. */
+  readU64NumberAt(pa: number): number;
+  /** The low 32 bits of readU64At(pa) as a number (a syndrome register's low word). */
+  readU32At(pa: number): number;
 }
 
 export type KvmArmMode = "vhe" | "nvhe";

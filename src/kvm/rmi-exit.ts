@@ -17,7 +17,7 @@ import {
 } from "../arch/psci.js";
 import { ESR_ELx_EC_DABT_LOW, ESR_ELx_EC_IABT_LOW, ESR_ELx_EC_SYS64 } from "../arch/esr.js";
 import { sharedBit } from "./rmi/unmap.js";
-import { runField, setRunField } from "./rmi/rec.js";
+import { runField, runFieldNumber, setRunField } from "./rmi/rec.js";
 
 /** The exception classes handle_rec_exit dispatches on (src/arch/esr.ts), as numbers. */
 const ESR_EC_SYS64 = Number(ESR_ELx_EC_SYS64);
@@ -127,12 +127,11 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
     kvm.event(`REC_ENTER failed (${ret}): -ENXIO, KVM_EXIT_UNKNOWN`);
     return -ENXIO;
   }
-  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
+  const reason = runFieldNumber(vcpu, REC_RUN.exit.exit_reason);
   switch (reason) {
     case RmiExitReason.RMI_EXIT_SYNC: {
-      const esr = runField(vcpu, REC_RUN.exit.esr);
       // EC, ISV, SAS and WnR all lie in ESR's low word (a syndrome, not an address: 32-bit ops)
-      const lo = Number(esr & 0xffff_ffffn);
+      const lo = vcpu.kvm.env.ns.readU32At(vcpu.rec.run + REC_RUN.exit.esr);
       const ec = (lo >>> 26) & 0x3f;
       // rec_exit_handlers[esr_ec]: SYS64 -> rec_exit_sys_reg (kvm_handle_sys_reg, 1), DABT_LOW ->
       // rec_exit_sync_dabt; IABT_LOW -> rec_exit_sync_iabt ("Unhandled instruction abort") and every
@@ -140,11 +139,12 @@ export function* handle_rec_exit(vcpu: Vcpu, ret: number): Gen<number> {
       if (ec === ESR_EC_SYS64) return 1;
       if (ec !== ESR_EC_DABT_LOW) {
         const what = ec === ESR_EC_IABT_LOW ? "Unhandled instruction abort" : "Unhandled exit reason from realm";
-        kvm.event(`vcpu${vcpu.id}: ${what} (ESR: 0x${esr.toString(16)}): -ENXIO`);
+        kvm.event(`vcpu${vcpu.id}: ${what} (ESR: 0x${runField(vcpu, REC_RUN.exit.esr).toString(16)}): -ENXIO`);
         return -ENXIO;
       }
-      const hpfar = runField(vcpu, REC_RUN.exit.hpfar);
-      const ipa = Number(hpfar >> 4n) * 4096; // HPFAR.FIPA << 12 (scaling by 2^12 is exact)
+      // HPFAR.FIPA << 12 (scaling by 2^12 is exact); as a number when HPFAR is below 2^53
+      const h = runFieldNumber(vcpu, REC_RUN.exit.hpfar);
+      const ipa = h < Number.MAX_SAFE_INTEGER ? Math.floor(h / 16) * 4096 : Number(runField(vcpu, REC_RUN.exit.hpfar) >> 4n) * 4096;
       const isv = ((lo >>> 24) & 1) === 1;
       const a: AbortInfo = {
         ipa,

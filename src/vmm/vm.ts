@@ -33,8 +33,8 @@ export interface VmmHost extends KvmEnv {
   readonly rmiCalls: number;
   /** Successful state-changing RMI calls so far (progress, for livelock detection). */
   readonly mutations: number;
-  /** End of a host step (time-series sample, invariants). */
-  step(label: string): void;
+  /** End of a host step (time-series sample, invariants); a function label is called only if used. */
+  step(label: string | (() => string)): void;
 }
 
 export interface CreateRealmOptions {
@@ -230,10 +230,12 @@ export class RealmVm {
     const vcpu = this.checkVcpu("touch", opts.vcpu);
     const access = opts.access ?? "read";
     if (access !== "read" && access !== "write" && access !== "exec") throw new RangeError(`touch: access must be "read", "write" or "exec", got ${String(access)}`);
-    const r = this.runOps(vcpu, [{ kind: "access", ipa: BigInt(a - (a % 8)), access, value: opts.value ?? 0n }]);
+    // the access at its 8-byte aligned address (the caller's bigint when already aligned; no % on an address)
+    const aligned = Math.floor(a / 8) * 8;
+    const r = this.runOps(vcpu, [{ kind: "access", ipa: aligned === a ? ipa : BigInt(aligned), access, value: opts.value ?? 0n }]);
     // joined, not a template: one flat string (a template makes a chain of cons strings, ~240 B
-    // kept per time-series sample instead of ~50)
-    this.host.step(["touch 0x", a.toString(16), " ", access, " vcpu", vcpu].join(""));
+    // kept per time-series sample instead of ~50); formatted only when a sample or check uses it
+    this.host.step(() => ["touch 0x", a.toString(16), " ", access, " vcpu", vcpu].join(""));
     return r;
   }
 

@@ -5,7 +5,7 @@ import { REC_RUN, RmiExitReason } from "../../rmm/abi/rec-params.js";
 import { RMI_SUCCESS } from "../../kvm/rmi_cmds.js";
 import { RealmStateK, type Vcpu } from "../../kvm/kvm.js";
 import { kvm_complete_ripas_change } from "./ripas.js";
-import { runField, setRunField } from "../../kvm/rmi/rec.js";
+import { runField, runFieldNumber, setRunField } from "../../kvm/rmi/rec.js";
 
 /**
  * The register part of kvm_rec_pre_enter: after a host call (and, before v14, a PSCI exit) the
@@ -15,7 +15,7 @@ import { runField, setRunField } from "../../kvm/rmi/rec.js";
  * instead of copying. Returns the last exit's reason (a RIPAS change is left to the caller).
  */
 function complete_exit_gprs(vcpu: Vcpu): number {
-  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
+  const reason = runFieldNumber(vcpu, REC_RUN.exit.exit_reason);
   if (reason === RmiExitReason.RMI_EXIT_HOST_CALL || (reason === RmiExitReason.RMI_EXIT_PSCI && vcpu.kvm.profile.psciCompletion === "at-exit")) {
     for (let i = 0; i < 31; i++) setRunField(vcpu, REC_RUN.enter.gprs + 8 * i, runField(vcpu, REC_RUN.exit.gprs + 8 * i));
   }

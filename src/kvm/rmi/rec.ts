@@ -271,11 +271,16 @@ function kvm_destroy_rec_sro(vcpu: Vcpu): void {
 }
 
 export function runField(vcpu: Vcpu, off: number): bigint {
-  return vcpu.kvm.env.ns.readU64(BigInt(vcpu.rec.run + off));
+  return vcpu.kvm.env.ns.readU64At(vcpu.rec.run + off);
+}
+
+/** Number(runField(vcpu, off)), without the bigint. */
+export function runFieldNumber(vcpu: Vcpu, off: number): number {
+  return vcpu.kvm.env.ns.readU64NumberAt(vcpu.rec.run + off);
 }
 
 export function setRunField(vcpu: Vcpu, off: number, v: bigint): void {
-  vcpu.kvm.env.ns.writeU64(BigInt(vcpu.rec.run + off), v);
+  vcpu.kvm.env.ns.writeU64At(vcpu.rec.run + off, v);
 }
 
 /**
@@ -286,7 +291,7 @@ export function setRunField(vcpu: Vcpu, off: number, v: bigint): void {
  * instead of copying. Returns the last exit's reason (a RIPAS change is left to the caller).
  */
 function complete_exit_gprs(vcpu: Vcpu): number {
-  const reason = Number(runField(vcpu, REC_RUN.exit.exit_reason));
+  const reason = runFieldNumber(vcpu, REC_RUN.exit.exit_reason);
   if (reason === RmiExitReason.RMI_EXIT_HOST_CALL || (reason === RmiExitReason.RMI_EXIT_PSCI && vcpu.kvm.profile.psciCompletion === "at-exit")) {
     for (let i = 0; i < 31; i++) setRunField(vcpu, REC_RUN.enter.gprs + 8 * i, runField(vcpu, REC_RUN.exit.gprs + 8 * i));
   }
