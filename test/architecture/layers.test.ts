@@ -26,7 +26,7 @@ export const LAYERS: Record<string, { mayImport: string[]; what: string }> = {
   "host/page-alloc": { mayImport: MACHINE, what: "the host kernel's page allocator (a leaf the KVM model, the VMM and fault injection use)" },
   kvm: { mayImport: KVM_DEPS, what: "the posted KVM functions, one per posted C function, on a narrow KvmEnv" },
   "kvm-sync": { mayImport: [...KVM_DEPS, "kvm"], what: "generated (scripts/gen-sync.mjs): src/kvm's generators without their yield points, for a run with no scheduler" },
-  faults: { mayImport: [...KVM_DEPS, "kvm"], what: "fault injection: wraps the KVM model's environment and the RMM's entry" },
+  faults: { mayImport: [...KVM_DEPS, "kvm"], what: "fault injection at the RMM's call interceptor and the page allocator's hook" },
   vmm: { mayImport: [...KVM_DEPS, "kvm", "kvm-sync", "guest"], what: "the kvmtool-like VMM: start, populate, vCPU run loop, touch, share/unshare" },
   host: { mayImport: [...KVM_DEPS, "kvm", "kvm-sync", "guest", "faults", "vmm"], what: "composition: Host = Platform + page allocator + VMs; snapshots, invariants" },
   scenarios: { mayImport: [...KVM_DEPS, "kvm", "kvm-sync", "guest", "faults", "vmm", "host"], what: "the S01..S33 catalogue, one module per scenario" },
