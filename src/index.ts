@@ -20,6 +20,10 @@ export { checkRmmInvariants, type InvariantOptions } from "./rmm/invariants.js";
 export { rmmDigest, rmmStateLines, digestLines, diffStateLines, type SnapshotSource } from "./rmm/snapshot.js";
 export { RealmVcpu, type RealmGuest, type RecEntryInfo, type RecExit, type AccessKind, type AccessOutcome, type AccessOptions } from "./rmm/realm-exec.js";
 export * as realmExec from "./rmm/realm-exec.js";
+/** The encodings both sides of the SMC interface use, once (Linux / Arm ARM names): PSCI function IDs and
+ *  return codes, ESR classes and syndrome fields (Ripas is exported above). (Before issue 14 realmExec carried its own copies.) */
+export * as psci from "./arch/psci.js";
+export * as esr from "./arch/esr.js";
 export * as commands from "./commands/index.js";
 export { createSession, Session, type SessionOptions, type RunResult, type Completion } from "./commands/index.js";
 export * as viz from "./viz/index.js";
