@@ -123,8 +123,22 @@ function smallInt(n: number): number {
   return n < 0x4000_0000 ? n | 0 : n;
 }
 
-/** "RMI_RTT_CREATE" -> "RTT_CREATE", computed once per command name. */
-const SHORT_NAMES = new Map<string, string>();
+/**
+ * Per command name, what the host's RMM subscriber needs, computed once per name (one lookup per
+ * call): the short name ("RMI_RTT_CREATE" -> "RTT_CREATE"), whether a success changes state (not
+ * READ_ONLY), whether it is an undelegate.
+ */
+interface CmdInfo {
+  short: string;
+  readOnly: boolean;
+  undelegate: boolean;
+}
+const CMD_INFO = new Map<string, CmdInfo>();
+function cmdInfo(name: string): CmdInfo {
+  let i = CMD_INFO.get(name);
+  if (i === undefined) CMD_INFO.set(name, (i = { short: name.replace(/^RMI_/, ""), readOnly: READ_ONLY.has(name), undelegate: UNDELEGATES.has(name) }));
+  return i;
+}
 
 const UNDELEGATES = new Set(["RMI_GRANULE_UNDELEGATE", "RMI_GRANULE_RANGE_UNDELEGATE"]);
 const READ_ONLY = new Set(["RMI_VERSION", "RMI_FEATURES", "RMI_RTT_READ_ENTRY", "RMI_REC_AUX_COUNT", "RMI_REC_ENTER"]);
@@ -257,12 +271,12 @@ export class Host implements KvmEnv {
       this.log.pushRmi(r);
       // RMI calls by command, counted as they happen (a sample copies the counts; rescanning the
       // log at every step made a run of N steps cost O(N^2)).
-      let short = SHORT_NAMES.get(r.name);
-      if (short === undefined) SHORT_NAMES.set(r.name, (short = r.name.replace(/^RMI_/, "")));
+      const info = cmdInfo(r.name);
+      const short = info.short;
       this.rmiByCmd[short] = (this.rmiByCmd[short] ?? 0) + 1;
-      if (r.x0 === 0 && !READ_ONLY.has(r.name)) this.mutations++;
+      if (r.x0 === 0 && !info.readOnly) this.mutations++;
       // a page the posted code freed while delegated is a free page again once undelegated
-      if (UNDELEGATES.has(r.name)) this.pages.releaseUndelegated();
+      if (info.undelegate) this.pages.releaseUndelegated();
     });
     this.rmi.descConvention = this.profile.rmm === "2.0" ? this.profile.rmmDescConvention : "bet1";
     this.rmi.onWarn = (fn, msg) => this.warn(fn, msg);
