@@ -203,23 +203,34 @@ export class RmiClient {
     return this.rawRet("granuleUndelegate", B(pa));
   }
   realm_create(rd: number, params: number): number {
-    return this.rawRet("realmCreate", B(rd), B(params));
+    return this.rawRet("realmCreate", this.rdReg(rd), B(params));
   }
   realm_activate(rd: number): number {
-    return this.rawRet("realmActivate", B(rd));
+    return this.rawRet("realmActivate", this.rdReg(rd));
   }
   realm_destroy(rd: number): number {
-    return this.rawRet("realmDestroy", B(rd));
+    return this.rawRet("realmDestroy", this.rdReg(rd));
   }
   rec_aux_count(rd: number): { ret: number; auxCount: number } {
-    const o = this.raw("recAuxCount", B(rd));
+    const o = this.raw("recAuxCount", this.rdReg(rd));
     return { ret: o.ret, auxCount: Number(o.x1) };
   }
   rec_create(rd: number, rec: number, params: number): number {
-    return this.rawRet("recCreate", B(rd), B(rec), B(params));
+    return this.rawRet("recCreate", this.rdReg(rd), B(rec), B(params));
   }
   rec_destroy(rec: number): number {
     return this.rawRet("recDestroy", B(rec));
+  }
+  // The RD operand as a register, kept for the last RD (a VM's calls all name its RD; bigints
+  // are immutable, sharing is invisible)
+  private lastRd = NaN;
+  private lastRdReg = 0n;
+  private rdReg(rd: number): bigint {
+    if (rd !== this.lastRd) {
+      this.lastRdReg = B(rd);
+      this.lastRd = rd;
+    }
+    return this.lastRdReg;
   }
   // REC_ENTER's operands as registers, kept for the last (rec, run) pair: a vCPU enters with the
   // same pair every time (no two bigints per entry; bigints are immutable, sharing is invisible)
@@ -240,39 +251,39 @@ export class RmiClient {
     return this.rawRet("psciComplete", B(calling), B(target), BigInt.asUintN(64, BigInt(status)));
   }
   rtt_create(rd: number, rtt: number, ipa: number, level: number): number {
-    return this.rawRet("rttCreate", B(rd), B(rtt), B(ipa), L(level));
+    return this.rawRet("rttCreate", this.rdReg(rd), B(rtt), B(ipa), L(level));
   }
   rtt_destroy(rd: number, ipa: number, level: number): { ret: number; rtt: number; top: number } {
-    const o = this.raw("rttDestroy", B(rd), B(ipa), L(level));
+    const o = this.raw("rttDestroy", this.rdReg(rd), B(ipa), L(level));
     return { ret: o.ret, rtt: Number(o.x1), top: Number(o.x2) };
   }
   rtt_fold(rd: number, ipa: number, level: number): { ret: number; rtt: number } {
-    const o = this.raw("rttFold", B(rd), B(ipa), L(level));
+    const o = this.raw("rttFold", this.rdReg(rd), B(ipa), L(level));
     return { ret: o.ret, rtt: Number(o.x1) };
   }
   rtt_map_unprotected(rd: number, ipa: number, level: number, desc: number): number {
-    return this.rawRet("rttMapUnprotected", B(rd), B(ipa), L(level), B(desc));
+    return this.rawRet("rttMapUnprotected", this.rdReg(rd), B(ipa), L(level), B(desc));
   }
   rtt_unmap_unprotected(rd: number, ipa: number, level: number): { ret: number; top: number } {
-    const o = this.raw("rttUnmapUnprotected", B(rd), B(ipa), L(level));
+    const o = this.raw("rttUnmapUnprotected", this.rdReg(rd), B(ipa), L(level));
     return { ret: o.ret, top: Number(o.x1) };
   }
   rtt_init_ripas(rd: number, base: number, top: number): { ret: number; top: number } {
-    const o = this.raw("rttInitRipas", B(rd), B(base), B(top));
+    const o = this.raw("rttInitRipas", this.rdReg(rd), B(base), B(top));
     return { ret: o.ret, top: Number(o.x1) };
   }
   rtt_set_ripas(rd: number, rec: number, base: number, top: number): { ret: number; top: number } {
-    const o = this.raw("rttSetRipas", B(rd), B(rec), B(base), B(top));
+    const o = this.raw("rttSetRipas", this.rdReg(rd), B(rec), B(base), B(top));
     return { ret: o.ret, top: Number(o.x1) };
   }
   data_create(rd: number, data: number, ipa: number, src: number, flags: number): number {
-    return this.rawRet("dataCreate", B(rd), B(data), B(ipa), B(src), B(flags));
+    return this.rawRet("dataCreate", this.rdReg(rd), B(data), B(ipa), B(src), B(flags));
   }
   data_create_unknown(rd: number, data: number, ipa: number): number {
-    return this.rawRet("dataCreateUnknown", B(rd), B(data), B(ipa));
+    return this.rawRet("dataCreateUnknown", this.rdReg(rd), B(data), B(ipa));
   }
   data_destroy(rd: number, ipa: number): { ret: number; data: number; top: number } {
-    const o = this.raw("dataDestroy", B(rd), B(ipa));
+    const o = this.raw("dataDestroy", this.rdReg(rd), B(ipa));
     return { ret: o.ret, data: Number(o.x1), top: Number(o.x2) };
   }
 
@@ -314,35 +325,35 @@ export class RmiClient {
     return { ret: o.ret, top: Number(o.x1) };
   }
   rtt_data_map_init(rd: number, data: number, ipa: number, src: number, flags: number): number {
-    return this.rawRet("rttDataMapInit", B(rd), B(data), B(ipa), B(src), B(flags));
+    return this.rawRet("rttDataMapInit", this.rdReg(rd), B(data), B(ipa), B(src), B(flags));
   }
   /**
    * rmi_rtt_data_map(rd, base, top, flags, oaddr, &out_top); RMI_INCOMPLETE -> WARN, 1 (out_top
    * not written: `top` stays `base`). `handle` is x1 as returned (no SRO handling in the posting).
    */
   rtt_data_map(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number; handle: bigint } {
-    const o = this.raw("rttDataMap", B(rd), B(base), B(top), flags, this.desc(oaddr));
+    const o = this.raw("rttDataMap", this.rdReg(rd), B(base), B(top), flags, this.desc(oaddr));
     if (RMI_RETURN_STATUS(o.ret) === RMI_INCOMPLETE) return { ret: this.incompleteWarn("rmi_rtt_data_map", o.ret), top: base, handle: o.x1 };
     return { ret: o.ret, top: Number(o.x1), handle: o.x1 };
   }
   rtt_data_unmap(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number; range: bigint; count: number } {
-    const o = this.raw("rttDataUnmap", B(rd), B(base), B(top), flags, oaddr);
+    const o = this.raw("rttDataUnmap", this.rdReg(rd), B(base), B(top), flags, oaddr);
     return { ret: o.ret, top: Number(o.x1), range: o.x2 === 0n ? 0n : this.desc(o.x2), count: Number(o.x3) };
   }
   rtt_unprot_map(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number } {
-    const o = this.raw("rttUnprotMap", B(rd), B(base), B(top), flags, this.desc(oaddr));
+    const o = this.raw("rttUnprotMap", this.rdReg(rd), B(base), B(top), flags, this.desc(oaddr));
     return { ret: o.ret, top: Number(o.x1) };
   }
   rtt_unprot_unmap(rd: number, base: number, top: number, flags: bigint, oaddr: bigint): { ret: number; top: number; range: bigint; count: number } {
-    const o = this.raw("rttUnprotUnmap", B(rd), B(base), B(top), flags, oaddr);
+    const o = this.raw("rttUnprotUnmap", this.rdReg(rd), B(base), B(top), flags, oaddr);
     return { ret: o.ret, top: Number(o.x1), range: o.x2 === 0n ? 0n : this.desc(o.x2), count: Number(o.x3) };
   }
   realm_terminate(rd: number): number {
-    return this.rawRet("realmTerminate", B(rd));
+    return this.rawRet("realmTerminate", this.rdReg(rd));
   }
   /** REC_CREATE v2.0: an SRO (x1 = handle, x2 = donate request). */
   rec_create_sro(rd: number, rec: number, params: number): { ret: number; handle: bigint; request: bigint } {
-    const o = rmi_smccc_invoke("rmi_rec_create", () => this.raw("recCreate", B(rd), B(rec), B(params)));
+    const o = rmi_smccc_invoke("rmi_rec_create", () => this.raw("recCreate", this.rdReg(rd), B(rec), B(params)));
     return { ret: o.ret, handle: o.x1, request: this.desc(o.x2) };
   }
   /** REC_DESTROY v2.0: an SRO (x1 = handle). */
