@@ -155,8 +155,6 @@ export interface RecEntryInfo {
 }
 
 export type AccessKind = "read" | "write" | "exec";
-/** The options of an access given none (shared: access only reads them). */
-const NO_ACCESS_OPTIONS: AccessOptions = Object.freeze({});
 /** "ok": the access completed; "sea": the RMM injected a synchronous external abort (no exit); "exit": a REC exit. */
 export type AccessOutcome = "ok" | "sea" | "exit";
 
@@ -278,7 +276,7 @@ export class RealmVcpu {
    * * unprotected and not mapped (or no permission): exit SYNC, emulatable (ISV, SAS, SF, WnR
    *   kept; far = VA with the page offset cleared; a store's value in exit gprs[0]).
    */
-  access(ipa: bigint, kind: AccessKind, value = 0n, opts: AccessOptions = NO_ACCESS_OPTIONS): AccessOutcome {
+  access(ipa: bigint, kind: AccessKind, value = 0n, opts: AccessOptions = {}): AccessOutcome {
     this.running("access");
     if (kind !== "read" && kind !== "write" && kind !== "exec") throw new TypeError(`RealmVcpu.access: kind must be "read", "write" or "exec", got ${String(kind)}`);
     const size = opts.size ?? 8;

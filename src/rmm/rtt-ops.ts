@@ -17,7 +17,7 @@ import type { Realm } from "./realm.js";
 import type { RmmState } from "./state.js";
 import { Ripas, Rtt, RmiRttEntryState, S2tte, isLive } from "./s2tt.js";
 import { errorRtt, SUCCESS } from "./status.js";
-import { rttTopologyChanged, rttWalk, type WalkResult } from "./walk.js";
+import { rttWalk, type WalkResult } from "./walk.js";
 
 // ---------------------------------------------------------------------------------------------
 // Status and argument validation
@@ -112,7 +112,6 @@ export function unfold(rmm: RmmState, realm: Realm, parent: Rtt, i: number, chil
   rmm.granules.setState(childG, GranuleState.RTT);
   rmm.granules.setRef(childG, childRef);
   rmm.rtts.set(childG, child);
-  rttTopologyChanged();
   parent.kind[i] = S2tte.TABLE;
   parent.addr[i] = childG * GRANULE_SIZE;
   parent.attr[i] = 0;
@@ -211,7 +210,6 @@ export function applyFold(rmm: RmmState, parent: Rtt, i: number, child: Rtt, r: 
   parent.attr[i] = r.attr;
   if (wasEmpty) rmm.granules.addRef(parent.g, -1);
   rmm.rtts.delete(child.g);
-  rttTopologyChanged();
   releaseToDelegated(rmm, child.g);
   return child.g * GRANULE_SIZE;
 }
@@ -233,7 +231,6 @@ export function destroyChild(rmm: RmmState, realm: Realm, parent: Rtt, i: number
   parent.attr[i] = 0;
   rmm.granules.addRef(parent.g, -1);
   rmm.rtts.delete(child.g);
-  rttTopologyChanged();
   releaseToDelegated(rmm, child.g);
   return child.g * GRANULE_SIZE;
 }

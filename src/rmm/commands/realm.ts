@@ -15,7 +15,6 @@ import { Realm, RealmState } from "../realm.js";
 import type { RmmState } from "../state.js";
 import { Rtt, S2tte } from "../s2tt.js";
 import { ERROR_INPUT, ERROR_REALM, SUCCESS } from "../status.js";
-import { rttTopologyChanged } from "../walk.js";
 
 /** Decoded RmiRealmParams, with the widths TF-RMM reads. */
 export interface DecodedRealmParams {
@@ -164,7 +163,6 @@ export function installRealm(rmm: RmmState, rdG: number, rttG: number, p: Decode
     t.rd = rdG;
     rmm.rtts.set(g, t);
   }
-  rttTopologyChanged();
   rmm.realms.set(rdG, realm);
   return realm;
 }
@@ -208,7 +206,6 @@ export function removeRealm(rmm: RmmState, realm: Realm): void {
   for (let i = 0; i < realm.numRoot; i++) {
     const g = realm.rootRtt(i);
     rmm.rtts.delete(g);
-    rttTopologyChanged();
     rmm.granules.setState(g, GranuleState.DELEGATED);
     rmm.machine.mem.zero(g);
   }
