@@ -19,37 +19,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host.js";
 import type { SeriesId } from "../../src/kvm/series/index.js";
-import { builtinWorkload, explore, mergeShards, parseShard, type CampaignInput, type PointLine, type ShardSource } from "../../src/explore/index.js";
+import { builtinWorkload, explore, mergeShards, parseShard, type CampaignInput, type PointLine } from "../../src/explore/index.js";
+import { doc, merged, source } from "./helpers.js";
 import * as scenarios from "../../src/scenarios/index.js";
-
-async function doc(input: CampaignInput, opts: Parameters<typeof explore>[1] = {}): Promise<{ text: string; points: PointLine[] }> {
-  let text = "";
-  const points: PointLine[] = [];
-  await explore(input, {
-    ...opts,
-    sink: (c) => (text += c),
-    onPoint: (p) => {
-      points.push(p);
-      opts.onPoint?.(p);
-    },
-  });
-  return { text, points };
-}
-
-function source(name: string, text: string): ShardSource {
-  return {
-    name,
-    lines: async function* () {
-      for (const l of text.split("\n")) yield l;
-    },
-  };
-}
-
-async function merged(srcs: ShardSource[]): Promise<string> {
-  let out = "";
-  await mergeShards(srcs, (c) => (out += c));
-  return out;
-}
 
 const SMALL: CampaignInput = { workload: "boot", series: "v12,v14", kinds: ["alloc"] };
 

@@ -17,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SCRIPT_WORKLOAD_MODULE, scriptWorkloadOf, Session } from "../../src/commands/index.js";
-import { explore, mergeShards, type CampaignInput, type ExploreOptions, type PointLine, type ShardSource } from "../../src/explore/index.js";
+import { explore, mergeShards, type CampaignInput } from "../../src/explore/index.js";
+import { doc as run, source } from "./helpers.js";
 
 const SCRIPT = `# a realm, two private faults and a shared one
 new r1 --mem 64M
@@ -26,22 +27,6 @@ touch 0x80801000 --read   # a read of the next page
 touch 0x8080c00000
 `;
 const INPUT: CampaignInput = { workload: "faults.realm", series: "v12,v14", kinds: ["rmi"], commands: ["DATA_CREATE_UNKNOWN", "RTT_DATA_MAP", "RTT_CREATE"] };
-
-async function run(input: CampaignInput, opts: ExploreOptions = {}): Promise<{ text: string; points: PointLine[] }> {
-  let text = "";
-  const points: PointLine[] = [];
-  await explore(input, { ...opts, sink: (c) => (text += c), onPoint: (p) => points.push(p) });
-  return { text, points };
-}
-
-function source(name: string, text: string): ShardSource {
-  return {
-    name,
-    lines: async function* () {
-      for (const l of text.split("\n")) yield l;
-    },
-  };
-}
 
 describe("script workloads", () => {
   it("A. v12: DATA_CREATE_UNKNOWN failing in the first touch is a realm_map_protected WARN and -ENXIO, as in the built-in fault workload", async () => {
