@@ -201,24 +201,19 @@ function writeExit(rmm: RmmState, runG: number, rec: Rec, e: RecExit, withGic: b
  * entry after entry (ICH_HCR_EL2_INIT and a host that sets no bit), so each mask is computed once
  * per distinct value rather than as a new bigint per entry.
  */
-let hcrEnterIn = -1n;
-let hcrEnterOut = 0n;
-function hcrKeep(h: bigint): bigint {
-  if (h !== hcrEnterIn) {
-    hcrEnterIn = h;
-    hcrEnterOut = h & ICH_HCR_EL2_NOT_NS_MASK;
-  }
-  return hcrEnterOut;
+function maskOfLastValue(mask: bigint): (h: bigint) => bigint {
+  let lastIn = -1n;
+  let lastOut = 0n;
+  return (h) => {
+    if (h !== lastIn) {
+      lastIn = h;
+      lastOut = h & mask;
+    }
+    return lastOut;
+  };
 }
-let hcrExitIn = -1n;
-let hcrExitOut = 0n;
-function hcrExit(h: bigint): bigint {
-  if (h !== hcrExitIn) {
-    hcrExitIn = h;
-    hcrExitOut = h & ICH_HCR_EL2_EXIT_MASK;
-  }
-  return hcrExitOut;
-}
+const hcrKeep = maskOfLastValue(ICH_HCR_EL2_NOT_NS_MASK);
+const hcrExit = maskOfLastValue(ICH_HCR_EL2_EXIT_MASK);
 
 /** Store a 64-bit field over a zeroed area: nothing to do for 0. */
 function putU64(v: DataView, off: number, x: bigint): void {
