@@ -9,6 +9,7 @@
  * here WARNs and returns 1 without reading the outputs.
  * Addresses are JS numbers inside the host (every PA/IPA < 2^52) and bigint at the RMI edge.
  */
+import { lastValue } from "../arch/memo.js";
 import type { RmiCommand } from "../rmm/dispatch.js";
 import { rmiArg } from "../system/rmi-api.js";
 import { RANGE_DESC, encodeRangeList } from "../rmm/abi/range-desc.js";
@@ -221,31 +222,13 @@ export class RmiClient {
   rec_destroy(rec: number): number {
     return this.rawRet("recDestroy", B(rec));
   }
-  // The RD operand as a register, kept for the last RD (a VM's calls all name its RD; bigints
-  // are immutable, sharing is invisible)
-  private lastRd = NaN;
-  private lastRdReg = 0n;
-  private rdReg(rd: number): bigint {
-    if (rd !== this.lastRd) {
-      this.lastRdReg = B(rd);
-      this.lastRd = rd;
-    }
-    return this.lastRdReg;
-  }
-  // REC_ENTER's operands as registers, kept for the last (rec, run) pair: a vCPU enters with the
-  // same pair every time (no two bigints per entry; bigints are immutable, sharing is invisible)
-  private enterRec = NaN;
-  private enterRun = NaN;
-  private enterRecReg = 0n;
-  private enterRunReg = 0n;
+  // The RD, REC and run-page operands as registers, each kept for the last value: a VM's calls
+  // name the same RD and a vCPU enters with the same (rec, run) pair every time.
+  private readonly rdReg = lastValue(B);
+  private readonly recReg = lastValue(B);
+  private readonly runReg = lastValue(B);
   rec_enter(rec: number, run: number): number {
-    if (rec !== this.enterRec || run !== this.enterRun) {
-      this.enterRecReg = B(rec);
-      this.enterRunReg = B(run);
-      this.enterRec = rec;
-      this.enterRun = run;
-    }
-    return this.rawRet("recEnter", this.enterRecReg, this.enterRunReg);
+    return this.rawRet("recEnter", this.recReg(rec), this.runReg(run));
   }
   psci_complete(calling: number, target: number, status: number): number {
     return this.rawRet("psciComplete", B(calling), B(target), BigInt.asUintN(64, BigInt(status)));

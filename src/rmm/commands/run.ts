@@ -5,6 +5,7 @@
  * complete_sea_insertion, complete_mmio_emulation, complete_set_ripas), lib/gic/src/gic.c
  * (gic_validate_state, gic_copy_state_*), runtime/core/exit.c.
  */
+import { lastValue } from "../../arch/memo.js";
 import {
   REC_ENTER_FLAG_EMUL_MMIO,
   REC_ENTER_FLAG_INJECT_SEA,
@@ -201,19 +202,8 @@ function writeExit(rmm: RmmState, runG: number, rec: Rec, e: RecExit, withGic: b
  * entry after entry (ICH_HCR_EL2_INIT and a host that sets no bit), so each mask is computed once
  * per distinct value rather than as a new bigint per entry.
  */
-function maskOfLastValue(mask: bigint): (h: bigint) => bigint {
-  let lastIn = -1n;
-  let lastOut = 0n;
-  return (h) => {
-    if (h !== lastIn) {
-      lastIn = h;
-      lastOut = h & mask;
-    }
-    return lastOut;
-  };
-}
-const hcrKeep = maskOfLastValue(ICH_HCR_EL2_NOT_NS_MASK);
-const hcrExit = maskOfLastValue(ICH_HCR_EL2_EXIT_MASK);
+const hcrKeep = lastValue((h: bigint) => h & ICH_HCR_EL2_NOT_NS_MASK);
+const hcrExit = lastValue((h: bigint) => h & ICH_HCR_EL2_EXIT_MASK);
 
 /** Store a 64-bit field over a zeroed area: nothing to do for 0. */
 function putU64(v: DataView, off: number, x: bigint): void {
