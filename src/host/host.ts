@@ -14,7 +14,6 @@ import { GranuleState, GRANULE_STATE_NAMES } from "../rmm/granule.js";
 import type { RmiCallRecord } from "../rmm/trace.js";
 import { Platform } from "../system/platform.js";
 import type { MemoryRegion } from "../platform/memory-map.js";
-import { Pas } from "../platform/gpt.js";
 import { FaultInjector, type FaultRule } from "../faults/inject.js";
 import { TraceLog } from "../trace/log.js";
 import { TimeSeries, type SeriesSample } from "../trace/series.js";
@@ -143,66 +142,6 @@ function cmdInfo(name: string): CmdInfo {
 const UNDELEGATES = new Set(["RMI_GRANULE_UNDELEGATE", "RMI_GRANULE_RANGE_UNDELEGATE"]);
 const READ_ONLY = new Set(["RMI_VERSION", "RMI_FEATURES", "RMI_RTT_READ_ENTRY", "RMI_REC_AUX_COUNT", "RMI_REC_ENTER"]);
 
-/**
- * Each host's KvmNs (made on first use; kept outside the Host so that a snapshot of the host does
- * not hold it): the platform's NS access, plus the number-address forms the run-page fields use.
- */
-const KVM_NS = new WeakMap<Host, KvmNs>();
-
-/**
- * The platform's NS access with readU64At/writeU64At: an access that stays in one granule of a
- * memory region whose GPT entry is NS goes straight to the physical memory (what the platform's
- * access does once its checks pass); any other access takes the platform's path with a bigint
- * address, which raises the fault (external abort, granule protection fault) or the error.
- */
-function kvmNs(p: Platform): KvmNs {
-  const ns = p.ns;
-  const m = p.machine;
-  const direct = (pa: number): boolean => {
-    const g = Math.floor(pa / GRANULE_SIZE);
-    return Number.isSafeInteger(pa) && pa >= 0 && pa - g * GRANULE_SIZE <= GRANULE_SIZE - 8 && m.map.regionOf(pa) !== undefined && m.gpt.get(g) === Pas.NS;
-  };
-  // the 32-bit word at byte `off` of a page (little endian): data, not an address
-  const word = (p: Uint8Array, off: number): number => (p[off]! | (p[off + 1]! << 8) | (p[off + 2]! << 16) | (p[off + 3]! << 24)) >>> 0;
-  const readU64At = (pa: number): bigint => (direct(pa) ? m.mem.readU64(pa) : ns.readU64(BigInt(pa)));
-  return {
-    readU64NumberAt: (pa) => {
-      if (direct(pa)) {
-        const g = Math.floor(pa / GRANULE_SIZE);
-        const p = m.mem.page(g);
-        if (p === undefined) return 0;
-        const off = pa - g * GRANULE_SIZE;
-        const hi = word(p, off + 4);
-        // below 2^53 the number is exact, as Number() of the bigint is
-        if (hi < 0x20_0000) return hi * 0x1_0000_0000 + word(p, off);
-      }
-      return Number(readU64At(pa));
-    },
-    readU32At: (pa) => {
-      if (direct(pa)) {
-        const g = Math.floor(pa / GRANULE_SIZE);
-        const p = m.mem.page(g);
-        return p === undefined ? 0 : word(p, pa - g * GRANULE_SIZE);
-      }
-      return Number(readU64At(pa) & 0xffff_ffffn);
-    },
-    write: (pa, bytes) => ns.write(pa, bytes),
-    read: (pa, length) => ns.read(pa, length),
-    writeU64: (pa, value) => ns.writeU64(pa, value),
-    readU64: (pa) => ns.readU64(pa),
-    readU64At,
-    writeU64At: (pa, value) => {
-      if (direct(pa) && typeof value === "bigint") m.mem.writeU64(pa, value);
-      else ns.writeU64(BigInt(pa), value);
-    },
-  };
-}
-
-/**
- * The Linux KVM host of one posting of the CCA series on a simulated platform: `Host.create`,
- * `host.createRealm(...)` for VMs, the host's trace log, accounting time series, fault injection
- * and invariant checks.
- */
 export class Host implements KvmEnv {
   readonly platform: Platform;
   readonly profile: SeriesProfile;
@@ -354,11 +293,9 @@ export class Host implements KvmEnv {
     return this.faults.add(rule);
   }
 
-  /** KvmEnv: NS memory through the kernel's linear map. */
+  /** KvmEnv: NS memory through the kernel's linear map (the platform's NS access). */
   get ns(): KvmNs {
-    let ns = KVM_NS.get(this);
-    if (ns === undefined) KVM_NS.set(this, (ns = kvmNs(this.platform)));
-    return ns;
+    return this.platform.ns;
   }
 
   /** KvmEnv: whether the granule at `pa` is still delegated (bookkeeping after a failed undelegate). */

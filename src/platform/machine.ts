@@ -21,7 +21,20 @@ export interface NsAccess {
   read(pa: bigint, length: number): Uint8Array;
   writeU64(pa: bigint, value: bigint): void;
   readU64(pa: bigint): bigint;
+  /**
+   * readU64/writeU64 at a PA given as a number (a field of a REC run page): the same checks and
+   * faults, without a bigint address per access.
+   */
+  readU64At(pa: number): bigint;
+  writeU64At(pa: number, value: bigint): void;
+  /** Number(readU64At(pa)), the same value rounded the same way, without the bigint. */
+  readU64NumberAt(pa: number): number;
+  /** The low 32 bits of the 64-bit field at `pa` (the whole field is checked), as a number. */
+  readU32At(pa: number): number;
 }
+
+/** A PA given as a number: used as is when it is one, else checked as the bigint forms check it. */
+const paNumber = (pa: number): number => (Number.isSafeInteger(pa) && pa >= 0 ? pa : requireAddress("pa", BigInt(pa)));
 
 export class Machine {
   readonly map: MemoryMap;
@@ -58,6 +71,27 @@ export class Machine {
         const a = requireAddress("pa", pa);
         this.checkNs(a, 8, "read");
         return this.mem.readU64(a);
+      },
+      readU64At: (pa) => {
+        const a = paNumber(pa);
+        this.checkNs(a, 8, "read");
+        return this.mem.readU64(a);
+      },
+      writeU64At: (pa, value) => {
+        const a = paNumber(pa);
+        if (typeof value !== "bigint") throw new TypeError("value: expected a bigint");
+        this.checkNs(a, 8, "write");
+        this.mem.writeU64(a, value);
+      },
+      readU64NumberAt: (pa) => {
+        const a = paNumber(pa);
+        this.checkNs(a, 8, "read");
+        return this.mem.readU64Number(a);
+      },
+      readU32At: (pa) => {
+        const a = paNumber(pa);
+        this.checkNs(a, 8, "read");
+        return this.mem.readU32(a);
       },
     };
   }

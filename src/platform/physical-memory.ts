@@ -95,6 +95,24 @@ export class PhysicalMemory {
     return v.getUint32(off, true) === 0 && v.getUint32(off + 4, true) === 0 ? 0n : v.getBigUint64(off, true);
   }
 
+  /** The 32-bit word at `pa` (little endian), 0 where nothing was written. */
+  readU32(pa: number): number {
+    const g = Math.floor(pa / GRANULE_SIZE);
+    const p = this.pages.get(g);
+    if (p === undefined) return 0;
+    if (p !== this.viewPage) {
+      this.viewPage = p;
+      this.view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    }
+    return this.view!.getUint32(pa - g * GRANULE_SIZE, true); // RangeError past the granule
+  }
+
+  /** Number(readU64(pa)), the same value rounded the same way, without a bigint below 2^53. */
+  readU64Number(pa: number): number {
+    const hi = this.readU32(pa + 4);
+    return hi < 0x20_0000 ? hi * 0x1_0000_0000 + this.readU32(pa) : Number(this.readU64(pa));
+  }
+
   private viewPage: Uint8Array | undefined;
   private view: DataView | undefined;
 
