@@ -142,6 +142,11 @@ function cmdInfo(name: string): CmdInfo {
 const UNDELEGATES = new Set(["RMI_GRANULE_UNDELEGATE", "RMI_GRANULE_RANGE_UNDELEGATE"]);
 const READ_ONLY = new Set(["RMI_VERSION", "RMI_FEATURES", "RMI_RTT_READ_ENTRY", "RMI_REC_AUX_COUNT", "RMI_REC_ENTER"]);
 
+/**
+ * The Linux KVM host of one posting of the CCA series on a simulated platform: `Host.create`,
+ * `host.createRealm(...)` for VMs, the host's trace log, accounting time series, fault injection
+ * and invariant checks.
+ */
 export class Host implements KvmEnv {
   readonly platform: Platform;
   readonly profile: SeriesProfile;
