@@ -33,13 +33,7 @@ export function kvm_create_vm(env: KvmEnv, id: number, ipaBits: number): Kvm | n
  */
 export function kvm_vm_set_mem_attributes(kvm: Kvm, gpa: number, size: number, priv: boolean): void {
   kvm.privateGfns.setRange(gpa / GRANULE_SIZE, (gpa + size) / GRANULE_SIZE, priv);
-  kvm.mmuInvalidateSeq++;
-  kvm.mmuLock.lockSync(IOCTL_TID);
-  try {
-    kvm_arch_post_set_memory_attributes(kvm, gpa, size, priv);
-  } finally {
-    kvm.mmuLock.writeUnlock();
-  }
+  kvm_handle_gfn_range(kvm, () => kvm_arch_post_set_memory_attributes(kvm, gpa, size, priv));
 }
 
 /**
@@ -49,10 +43,20 @@ export function kvm_vm_set_mem_attributes(kvm: Kvm, gpa: number, size: number, p
  * -> __unmap_stage2_range with KVM_FILTER_SHARED: the shared alias only).
  */
 export function kvm_mmu_notifier_invalidate_range_start(kvm: Kvm, start: number, size: number): void {
+  kvm_handle_gfn_range(kvm, () => kvm_realm_unmap_range(kvm, start, size, false, true));
+}
+
+/**
+ * What kvm_handle_gfn_range and __kvm_handle_hva_range (kvm_main.c) share for these callers, on
+ * the ioctl thread: the invalidation begins (kvm_mmu_invalidate_begin, modelled as the
+ * mmu_invalidate_seq bump that user_mem_abort's retry check reads), then the handler runs under
+ * mmu_lock held for write.
+ */
+function kvm_handle_gfn_range(kvm: Kvm, handler: () => void): void {
   kvm.mmuInvalidateSeq++;
   kvm.mmuLock.lockSync(IOCTL_TID);
   try {
-    kvm_realm_unmap_range(kvm, start, size, false, true);
+    handler();
   } finally {
     kvm.mmuLock.writeUnlock();
   }
